@@ -1,0 +1,69 @@
+"""Read TOML and JSON files into plain data, turning syntax errors into located errors.
+
+The standard parsers stop at the first error and do not keep positions of values, so
+this module also offers ``line_of`` to point a later (semantic) error at a best-guess
+line: the first line that mentions a given text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from layerplan.errors import LayerplanError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["line_of", "load_json", "load_toml", "read_text"]
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def read_text(path: Path, error: type[LayerplanError]) -> str:
+    """Return the UTF-8 text of ``path`` or raise ``error`` saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error("file not found", path=path) from None
+    except IsADirectoryError:
+        raise error("is a directory, expected a file", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text ({exc.reason})", path=path) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", path=path) from None
+
+
+def load_toml(path: Path, error: type[LayerplanError]) -> tuple[dict[str, Any], str]:
+    """Parse ``path`` as TOML; return the data and the text (for ``line_of``)."""
+    text = read_text(path, error)
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.search(message)
+        line = int(match.group(1)) if match else None
+        reason = _TOML_POSITION.sub("", message).strip()
+        raise error(f"invalid TOML: {reason}", path=path, line=line) from exc
+
+
+def load_json(path: Path, error: type[LayerplanError]) -> tuple[Any, str]:
+    """Parse ``path`` as JSON; return the data and the text (for ``line_of``)."""
+    text = read_text(path, error)
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as exc:
+        raise error(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+
+
+def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
+    """The 1-based number of the first line at or after ``start_line`` containing ``needle``."""
+    for number, line in enumerate(text.splitlines()[start_line - 1 :], start=start_line):
+        if needle in line:
+            return number
+    return None

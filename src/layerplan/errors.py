@@ -1,0 +1,89 @@
+"""The one root error of layerplan and its narrow subclasses.
+
+Every error a user can cause (bad input, a missing file, a lock that does not fit the
+project) is a ``LayerplanError``. It carries *where* (file, line, key) and *how to fix*,
+so the CLI can print it as one line and exit with code 2. Anything else that escapes is
+a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "LayerplanError",
+    "LockfileError",
+    "LockMismatchError",
+    "NoWheelError",
+    "PluginError",
+    "ProjectError",
+    "TargetError",
+]
+
+
+class LayerplanError(Exception):
+    """Root of every error layerplan raises on purpose.
+
+    ``str(error)`` is the one line a user sees: ``where: what (hint: how to fix)``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.key = key
+        self.hint = hint
+
+    @property
+    def where(self) -> str:
+        """``file:line`` (or just the file), with the key when one is known."""
+        parts = []
+        if self.path is not None:
+            parts.append(f"{self.path}:{self.line}" if self.line else str(self.path))
+        if self.key:
+            parts.append(f"`{self.key}`")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class ProjectError(LayerplanError):
+    """The project (``pyproject.toml``, its sources) is missing or invalid."""
+
+
+class ConfigError(LayerplanError):
+    """A ``[tool.layerplan]`` option (or a CLI option) has a wrong value."""
+
+
+class LockfileError(LayerplanError):
+    """A lockfile cannot be read: bad syntax, unknown version, invalid entry."""
+
+
+class LockMismatchError(LayerplanError):
+    """The lock does not match the project (a dependency is missing from it)."""
+
+
+class TargetError(LayerplanError):
+    """The target platform is invalid or unsupported."""
+
+
+class NoWheelError(LayerplanError):
+    """A locked package has no wheel that installs on the target."""
+
+
+class PluginError(LayerplanError):
+    """A plugin failed to load or returned something invalid."""

@@ -1,0 +1,8 @@
+"""Reader for pipfile lockfiles (being written)."""
+
+from layerplan.hookspecs import hookimpl
+
+
+@hookimpl
+def layerplan_lock_formats() -> list[object]:
+    return []

@@ -1,0 +1,1 @@
+"""Stage 5: split an install set into ordered layers."""

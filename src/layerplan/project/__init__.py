@@ -1,0 +1,6 @@
+"""Stage 1: the project itself, read from ``pyproject.toml`` and its source tree."""
+
+from layerplan.project.model import Project, WorkspaceMember
+from layerplan.project.reader import read_project
+
+__all__ = ["Project", "WorkspaceMember", "read_project"]

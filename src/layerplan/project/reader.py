@@ -1,0 +1,186 @@
+"""Read a project's ``pyproject.toml`` into a ``Project``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from layerplan._toml import line_of, load_toml
+from layerplan.errors import ProjectError
+from layerplan.project.model import Project, WorkspaceMember
+
+__all__ = ["read_project"]
+
+
+def read_project(path: Path | str) -> Project:
+    """Read the project at ``path`` (a directory or its ``pyproject.toml``).
+
+    Raises ``ProjectError`` when the path or the file is missing or invalid.
+    """
+    path = Path(path).absolute()
+    pyproject = path if path.name == "pyproject.toml" else path / "pyproject.toml"
+    if not path.exists():
+        raise ProjectError("project path does not exist", path=path, hint="pass the directory that holds pyproject.toml")
+    if not pyproject.is_file():
+        raise ProjectError(
+            "no pyproject.toml here",
+            path=pyproject.parent,
+            hint="run layerplan in (or pass) the directory that holds the project's pyproject.toml",
+        )
+    data, text = load_toml(pyproject, ProjectError)
+    root = pyproject.parent
+    table = _table(data, "project", pyproject, text)
+    poetry = data.get("tool", {}).get("poetry", {})
+    raw_name = table.get("name") or (poetry.get("name") if isinstance(poetry, dict) else None)
+    if not isinstance(raw_name, str) or not raw_name:
+        raise ProjectError(
+            "the project has no name",
+            path=pyproject,
+            line=line_of(text, "[project]"),
+            key="project.name",
+            hint="add name = \"...\" to [project]",
+        )
+    version = table.get("version")
+    if version is None and "version" not in table.get("dynamic", ()) and isinstance(poetry, dict):
+        version = poetry.get("version")
+    build_system = data.get("build-system", {})
+    return Project(
+        root=root,
+        pyproject_path=pyproject,
+        name=canonicalize_name(raw_name),
+        display_name=raw_name,
+        version=str(version) if version is not None else None,
+        scripts=_scripts(table, pyproject, text),
+        requires_python=_specifier(table.get("requires-python"), pyproject, text),
+        dependencies=_requirements(table.get("dependencies", []), "project.dependencies", pyproject, text),
+        optional_dependencies={
+            extra: _requirements(reqs, f"project.optional-dependencies.{extra}", pyproject, text)
+            for extra, reqs in table.get("optional-dependencies", {}).items()
+        },
+        dependency_groups=_dependency_groups(data.get("dependency-groups", {}), pyproject, text),
+        build_backend=build_system.get("build-backend"),
+        build_requires=tuple(build_system.get("requires", ())),
+        source_paths=_source_paths(root, raw_name, data),
+        workspace_members=_workspace_members(root, data, pyproject, text),
+        config=data.get("tool", {}).get("layerplan", {}),
+        pyproject_text=text,
+    )
+
+
+def _table(data: Mapping[str, Any], key: str, path: Path, text: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ProjectError(f"[{key}] must be a table", path=path, line=line_of(text, key), key=key)
+    return value
+
+
+def _scripts(table: Mapping[str, Any], path: Path, text: str) -> dict[str, str]:
+    scripts = table.get("scripts", {})
+    if not isinstance(scripts, dict) or not all(isinstance(v, str) for v in scripts.values()):
+        raise ProjectError(
+            "[project.scripts] must map script names to 'module:function' strings",
+            path=path,
+            line=line_of(text, "[project.scripts]"),
+            key="project.scripts",
+        )
+    return dict(scripts)
+
+
+def _specifier(value: Any, path: Path, text: str) -> SpecifierSet | None:
+    if value is None:
+        return None
+    try:
+        return SpecifierSet(str(value))
+    except InvalidSpecifier as exc:
+        raise ProjectError(
+            f"invalid requires-python {value!r}: {exc}",
+            path=path,
+            line=line_of(text, "requires-python"),
+            key="project.requires-python",
+        ) from exc
+
+
+def _requirements(values: Any, key: str, path: Path, text: str) -> tuple[Requirement, ...]:
+    if not isinstance(values, list):
+        raise ProjectError("must be a list of requirement strings", path=path, line=line_of(text, key.split(".")[-1]), key=key)
+    result = []
+    for value in values:
+        try:
+            result.append(Requirement(value))
+        except (InvalidRequirement, TypeError) as exc:
+            raise ProjectError(
+                f"invalid requirement {value!r}: {exc}",
+                path=path,
+                line=line_of(text, str(value)),
+                key=key,
+                hint="write a PEP 508 requirement such as 'requests>=2.31; python_version >= \"3.10\"'",
+            ) from exc
+    return tuple(result)
+
+
+def _dependency_groups(groups: Any, path: Path, text: str) -> dict[str, tuple[Requirement, ...]]:
+    """Expand PEP 735 groups, following ``{include-group = "..."}`` entries."""
+    if not isinstance(groups, dict):
+        raise ProjectError("[dependency-groups] must be a table", path=path, key="dependency-groups")
+    normalised = {canonicalize_name(name): entries for name, entries in groups.items()}
+
+    def expand(name: str, seen: tuple[str, ...]) -> tuple[Requirement, ...]:
+        if name in seen:
+            raise ProjectError(f"dependency group {name!r} includes itself", path=path, key=f"dependency-groups.{name}")
+        if name not in normalised:
+            raise ProjectError(f"included dependency group {name!r} does not exist", path=path, key="dependency-groups")
+        out: list[Requirement] = []
+        for entry in normalised[name]:
+            if isinstance(entry, dict) and "include-group" in entry:
+                out.extend(expand(canonicalize_name(entry["include-group"]), (*seen, name)))
+            else:
+                out.extend(_requirements([entry], f"dependency-groups.{name}", path, text))
+        return tuple(out)
+
+    return {name: expand(name, ()) for name in normalised}
+
+
+def _source_paths(root: Path, name: str, data: Mapping[str, Any]) -> tuple[Path, ...]:
+    """Where the app's own code lives, relative to ``root``, best guess first.
+
+    Hatchling's explicit ``packages`` wins; then the common layouts (``src/<pkg>``,
+    ``<pkg>``, ``<pkg>.py``); then a whole ``src/``. Used only to key the app layer,
+    so a guess that is too wide costs cache hits, never correctness.
+    """
+    tool = data.get("tool", {})
+    wheel = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
+    packages = wheel.get("packages") if isinstance(wheel, dict) else None
+    if isinstance(packages, list) and packages:
+        return tuple(Path(p) for p in packages if (root / p).exists())
+    import_name = canonicalize_name(name).replace("-", "_")
+    for candidate in (Path("src") / import_name, Path(import_name), Path(f"{import_name}.py"), Path("src")):
+        if (root / candidate).exists():
+            return (candidate,)
+    return ()
+
+
+def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: str) -> tuple[WorkspaceMember, ...]:
+    workspace = data.get("tool", {}).get("uv", {}).get("workspace")
+    if not isinstance(workspace, dict):
+        return ()
+    excluded = {p.resolve() for pattern in workspace.get("exclude", []) for p in root.glob(pattern)}
+    members = []
+    for pattern in workspace.get("members", []):
+        for member_dir in sorted(root.glob(pattern)):
+            if member_dir.resolve() in excluded or not (member_dir / "pyproject.toml").is_file():
+                continue
+            member_data, _ = load_toml(member_dir / "pyproject.toml", ProjectError)
+            member_name = member_data.get("project", {}).get("name")
+            if not member_name:
+                raise ProjectError(
+                    "workspace member has no [project] name",
+                    path=member_dir / "pyproject.toml",
+                    hint=f"every directory matched by tool.uv.workspace.members ({pattern!r}) needs a [project] table",
+                )
+            members.append(WorkspaceMember(name=canonicalize_name(member_name), path=member_dir.relative_to(root)))
+    return tuple(members)
