@@ -1,0 +1,7 @@
+"""Basic OCI types shared by every image stage: digests, descriptors, references, media types."""
+
+from layerplan.oci.descriptor import Descriptor
+from layerplan.oci.digest import Digest, canonical_json
+from layerplan.oci.reference import ImageReference
+
+__all__ = ["Descriptor", "Digest", "ImageReference", "canonical_json"]
