@@ -2,5 +2,6 @@
 
 from layerplan.project.model import Project, WorkspaceMember
 from layerplan.project.reader import read_project
+from layerplan.project.sources import tree_digest
 
-__all__ = ["Project", "WorkspaceMember", "read_project"]
+__all__ = ["Project", "WorkspaceMember", "read_project", "tree_digest"]

@@ -1,0 +1,1 @@
+"""Front end: the ``layerplan`` command line."""

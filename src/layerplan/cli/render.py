@@ -1,0 +1,90 @@
+"""Human-readable output of plans and diffs (rich tables; plain text when piped)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from layerplan.plan import LayerChange, LayerPlan
+from layerplan.plan.model import Layer
+
+__all__ = ["format_size", "print_diff", "print_plan"]
+
+
+def format_size(size: int | None) -> str:
+    """``16.8 MB`` style, or ``?`` when unknown."""
+    if size is None:
+        return "?"
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return "?"  # pragma: no cover
+
+
+def _packages(layer: Layer) -> str:
+    if layer.kind == "environment":
+        return ""
+    if not layer.packages:
+        return ""
+    parts = []
+    for item in layer.packages:
+        text = f"{item.name} {item.version or ''}".strip()
+        if item.choice == "none":
+            text += " (no wheel)"
+        elif item.choice == "lookup":
+            text += " (looked up)"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
+    """The plan as a table of layers, then target and warnings."""
+    console = console or Console(highlight=False)
+    version = f" {plan.project_version}" if plan.project_version else ""
+    console.print(
+        Text.assemble(
+            ("layer plan ", "bold"), f"{plan.project_name}{version}", " for ", (plan.target.describe(), "bold"),
+            f" from {plan.lock_path} ({plan.install_set.lock_format})",
+        )
+    )
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("layer")
+    table.add_column("kind")
+    table.add_column("packages", overflow="fold", ratio=3)
+    table.add_column("est. size", justify="right")
+    table.add_column("key")
+    table.add_column("reason", overflow="fold", ratio=3)
+    for number, layer in enumerate(plan.layers, start=1):
+        table.add_row(
+            str(number), layer.name, layer.kind, _packages(layer), format_size(layer.estimated_size) if layer.packages else "",
+            layer.key[:12], layer.reason,
+        )
+    console.print(table)
+    installed = len(plan.install_set.items)
+    console.print(f"{installed} packages for {plan.target.describe()}; {len(plan.layers) - 1} filesystem layers + config")
+    for warning in plan.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+    for item in plan.install_set.without_wheel:
+        console.print(Text(f"warning: {item.name} {item.version}: no wheel for the target ({item.note})", style="yellow"))
+
+
+def print_diff(changes: Sequence[LayerChange], old: LayerPlan, new: LayerPlan, console: Console | None = None) -> None:
+    """Which layers a lock change rebuilds and which it reuses."""
+    console = console or Console(highlight=False)
+    table = Table(header_style="bold")
+    table.add_column("layer")
+    table.add_column("kind")
+    table.add_column("status")
+    table.add_column("what changed", overflow="fold")
+    styles = {"reused": "green", "changed": "yellow", "added": "cyan", "removed": "red"}
+    for change in changes:
+        table.add_row(change.name, change.kind, Text(change.status, style=styles[change.status]), "; ".join(change.details))
+    console.print(Text.assemble(("plan diff ", "bold"), f"{old.lock_path} (old) -> {new.lock_path} (new)"))
+    console.print(table)
+    counts = {status: sum(1 for c in changes if c.status == status) for status in styles}
+    console.print(", ".join(f"{n} {status}" for status, n in counts.items() if n))

@@ -1,0 +1,204 @@
+"""``[tool.layerplan]``: validated planning and image options.
+
+Errors quote the full TOML path of the option, as hatchling does
+(``tool.layerplan.max-layers must be an integer from 3 to 100``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from layerplan._toml import line_of
+from layerplan.errors import ConfigError
+
+__all__ = ["PlanConfig", "parse_size", "read_config"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanConfig:
+    """Every option of ``[tool.layerplan]`` with its default."""
+
+    python: str | None = None
+    """Target Python ``X.Y`` (a base image, when given, says it too)."""
+    platform: str | None = None
+    """Target ``os/arch``, e.g. ``linux/arm64``."""
+    libc: str | None = None
+    """Target C library, ``glibc-X.Y`` or ``musl-X.Y``."""
+    lock: str | None = None
+    """Lockfile path relative to the project; auto-detected when unset."""
+    package: str | None = None
+    """Workspace member to build (uv workspaces); the project itself when unset."""
+    extras: tuple[str, ...] = ()
+    dependency_groups: tuple[str, ...] = ()
+    """Development groups of the lock to install too (never by default)."""
+    strategy: str = "default"
+    venv: str = "/app/.venv"
+    """Absolute path of the virtual environment in the image."""
+    workdir: str = "/app"
+    user: str = "10001:10001"
+    """Numeric ``uid:gid`` the container runs as (non-root by default)."""
+    max_layers: int = 32
+    """Most layers layerplan adds on top of the base (the image limit is 127 in all)."""
+    large_wheel_size: int = 8 * 1024 * 1024
+    """A wheel at least this big (bytes, or ``"8MiB"``) gets a layer of its own."""
+    group_layers: int = 4
+    """How many layers share the remaining third-party packages."""
+    layer_groups: Mapping[str, tuple[NormalizedName, ...]] = field(default_factory=dict)
+    """Named layers pinning chosen packages together (like Spring Boot's layers.xml)."""
+    entrypoint: tuple[str, ...] = ()
+    """The command: a ``[project.scripts]`` name or an argv list; default: the only script."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    compile_bytecode: bool = True
+    base: str | None = None
+    """Base image reference (used by ``layerplan build``)."""
+    outputs: tuple[str, ...] = ()
+    """Output specs (``oci:DIR``, ``registry:REF``...) used by ``layerplan build``."""
+
+    def with_overrides(self, **changes: Any) -> PlanConfig:
+        """A copy with the non-``None`` ``changes`` applied (CLI flags win over the file)."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return PlanConfig(**values)
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from ``8388608``, ``"8MiB"``, ``"10 MB"``; raise ``ValueError`` otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("not a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("negative size")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r}")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
+
+
+def read_config(table: Mapping[str, Any], path: Path | None = None, text: str = "") -> PlanConfig:
+    """Validate the raw ``[tool.layerplan]`` table; raise ``ConfigError`` naming the option."""
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        spec = _OPTIONS.get(key)
+        full_key = f"tool.layerplan.{key}"
+        if spec is None:
+            raise ConfigError(
+                "unknown option",
+                path=path,
+                line=line_of(text, key) if text else None,
+                key=full_key,
+                hint=f"known options: {', '.join(sorted(_OPTIONS))}",
+            )
+        field_name, convert, expected = spec
+        try:
+            values[field_name] = convert(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"must be {expected}" + (f" ({exc})" if str(exc) else ""),
+                path=path,
+                line=line_of(text, key) if text else None,
+                key=full_key,
+            ) from None
+    return PlanConfig(**values)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("")
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TypeError("")
+    return tuple(value)
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError("")
+        return value
+
+    return convert
+
+
+def _absolute_path(value: Any) -> str:
+    text = _string(value)
+    if not text.startswith("/") or ".." in text.split("/") or (len(text) > 1 and text.endswith("/")):
+        raise ValueError(f"got {text!r}")
+    return text
+
+
+def _user(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
+    if not re.fullmatch(r"\d+(:\d+)?", text):
+        raise ValueError(f"got {text!r}; names need an /etc/passwd entry, numbers work on every base")
+    return text if ":" in text else f"{text}:{text}"
+
+
+def _str_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError("")
+    return dict(value)
+
+
+def _layer_groups(value: Any) -> dict[str, tuple[NormalizedName, ...]]:
+    if not isinstance(value, dict):
+        raise TypeError("")
+    out: dict[str, tuple[NormalizedName, ...]] = {}
+    for name, packages in value.items():
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
+            raise ValueError(f"layer name {name!r}: use lowercase letters, digits, . _ -")
+        out[name] = tuple(canonicalize_name(p) for p in _strings(packages))
+    return out
+
+
+def _entrypoint(value: Any) -> tuple[str, ...]:
+    return (_string(value),) if isinstance(value, str) else _strings(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("")
+    return value
+
+
+def _size(value: Any) -> int:
+    return parse_size(value)
+
+
+# option -> (field, converter, what it must be)
+_OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
+    "python": ("python", _string, "a string such as \"3.12\""),
+    "platform": ("platform", _string, "a string such as \"linux/amd64\""),
+    "libc": ("libc", _string, "a string such as \"glibc-2.36\" or \"musl-1.2\""),
+    "lock": ("lock", _string, "a path string"),
+    "package": ("package", _string, "a workspace member name"),
+    "extras": ("extras", _strings, "a list of extra names"),
+    "dependency-groups": ("dependency_groups", _strings, "a list of group names"),
+    "strategy": ("strategy", _string, "a strategy name"),
+    "venv": ("venv", _absolute_path, "an absolute path such as \"/app/.venv\""),
+    "workdir": ("workdir", _absolute_path, "an absolute path such as \"/app\""),
+    "user": ("user", _user, "a numeric \"uid:gid\" such as \"10001:10001\""),
+    "max-layers": ("max_layers", _int_range(3, 100), "an integer from 3 to 100"),
+    "large-wheel-size": ("large_wheel_size", _size, "a size such as \"8MiB\" or a number of bytes"),
+    "group-layers": ("group_layers", _int_range(1, 50), "an integer from 1 to 50"),
+    "layer-groups": ("layer_groups", _layer_groups, "a table of layer name -> list of package names"),
+    "entrypoint": ("entrypoint", _entrypoint, "a script name or a list of strings"),
+    "env": ("env", _str_table, "a table of string values"),
+    "labels": ("labels", _str_table, "a table of string values"),
+    "compile-bytecode": ("compile_bytecode", _bool, "true or false"),
+    "base": ("base", _string, "an image reference"),
+    "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
+}

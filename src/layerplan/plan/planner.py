@@ -1,0 +1,105 @@
+"""Turn an install set into a ``LayerPlan`` with the configured strategy (pure: no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from layerplan.errors import ConfigError
+from layerplan.plan.config import PlanConfig
+from layerplan.plan.model import LayerPlan
+from layerplan.plan.strategy import LayerStrategy, StrategyInput
+from layerplan.project.model import Project
+from layerplan.resolve.model import InstallSet
+
+__all__ = ["image_settings", "make_plan"]
+
+
+def image_settings(project: Project, config: PlanConfig) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The image config the plan fixes, and warnings about it.
+
+    The entrypoint is the configured one, else the script named like the project, else
+    the only ``[project.scripts]`` entry; a script name becomes ``<venv>/bin/<name>``.
+    """
+    warnings: list[str] = []
+    entrypoint: list[str] = []
+    if config.entrypoint:
+        first, *rest = config.entrypoint
+        if first in project.scripts:
+            first = f"{config.venv}/bin/{first}"
+        elif len(config.entrypoint) == 1 and not first.startswith("/") and project.scripts:
+            raise ConfigError(
+                f"entrypoint {first!r} is not a [project.scripts] name",
+                key="tool.layerplan.entrypoint",
+                hint=f"use one of {', '.join(sorted(project.scripts))}, or an absolute command list",
+            )
+        entrypoint = [first, *rest]
+    elif project.display_name in project.scripts or project.name in project.scripts:
+        name = project.display_name if project.display_name in project.scripts else project.name
+        entrypoint = [f"{config.venv}/bin/{name}"]
+    elif len(project.scripts) == 1:
+        entrypoint = [f"{config.venv}/bin/{next(iter(project.scripts))}"]
+    elif project.scripts:
+        warnings.append(
+            f"several console scripts ({', '.join(sorted(project.scripts))}) and no tool.layerplan.entrypoint: "
+            "the image gets no entrypoint"
+        )
+    env = {
+        "PATH": f"{config.venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "VIRTUAL_ENV": config.venv,
+        "PYTHONUNBUFFERED": "1",
+        **config.env,
+    }
+    settings = {
+        "entrypoint": entrypoint,
+        "env": env,
+        "user": config.user,
+        "workdir": config.workdir,
+        "labels": dict(config.labels),
+    }
+    return settings, tuple(warnings)
+
+
+def make_plan(
+    project: Project,
+    install_set: InstallSet,
+    config: PlanConfig,
+    strategies: Sequence[LayerStrategy],
+    *,
+    lock_path: str,
+    app_digest: str,
+    local_digests: Mapping[str, str] | None = None,
+) -> LayerPlan:
+    """Plan the layers of ``project`` for ``install_set.target`` with ``config.strategy``."""
+    by_name = {strategy.name: strategy for strategy in strategies}
+    strategy = by_name.get(config.strategy)
+    if strategy is None:
+        raise ConfigError(
+            f"unknown strategy {config.strategy!r}",
+            key="tool.layerplan.strategy",
+            hint=f"installed strategies: {', '.join(sorted(by_name))}",
+        )
+    settings, setting_warnings = image_settings(project, config)
+    member = config.package
+    output = strategy.plan(
+        StrategyInput(
+            install_set=install_set,
+            config=config,
+            project_name=member or project.display_name,
+            project_version=None if member else project.version,
+            app_digest=app_digest,
+            local_digests=dict(local_digests or {}),
+            config_settings=settings,
+        )
+    )
+    return LayerPlan(
+        project_name=member or project.display_name,
+        project_version=None if member else project.version,
+        target=install_set.target,
+        install_set=install_set,
+        layers=output.layers,
+        lock_path=lock_path,
+        venv=config.venv,
+        warnings=(*setting_warnings, *output.warnings),
+        settings=settings,
+    )
