@@ -1,0 +1,100 @@
+"""Reading pyproject.toml: what the planner needs, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from layerplan.errors import ProjectError
+from layerplan.project import read_project, tree_digest
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_name_version_scripts_and_sources(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        """
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+[project]
+name = "My_App"
+version = "1.2.3"
+requires-python = ">=3.11"
+dependencies = ["requests>=2; python_version >= '3.8'", "click"]
+[project.optional-dependencies]
+web = ["flask"]
+[project.scripts]
+my-app = "my_app.cli:main"
+[dependency-groups]
+test = ["pytest"]
+dev = [{include-group = "test"}, "ruff"]
+[tool.layerplan]
+python = "3.11"
+""",
+    )
+    write(tmp_path / "src/my_app/__init__.py", "")
+    project = read_project(tmp_path)
+    assert project.name == "my-app"
+    assert project.display_name == "My_App"
+    assert project.version == "1.2.3"
+    assert project.scripts == {"my-app": "my_app.cli:main"}
+    assert [r.name for r in project.dependencies] == ["requests", "click"]
+    assert [r.name for r in project.optional_dependencies["web"]] == ["flask"]
+    assert [r.name for r in project.dependency_groups["dev"]] == ["pytest", "ruff"]
+    assert project.build_backend == "hatchling.build"
+    assert project.source_paths == (Path("src/my_app"),)
+    assert project.config == {"python": "3.11"}
+
+
+def test_workspace_members_are_found(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "root"\nversion = "0"\n[tool.uv.workspace]\nmembers = ["packages/*"]\nexclude = ["packages/skip"]\n')
+    write(tmp_path / "packages/alpha/pyproject.toml", '[project]\nname = "Alpha"\nversion = "1"\n')
+    write(tmp_path / "packages/skip/pyproject.toml", '[project]\nname = "skip"\nversion = "1"\n')
+    (tmp_path / "packages/not-a-project").mkdir()
+    project = read_project(tmp_path)
+    assert [(m.name, m.path.as_posix()) for m in project.workspace_members] == [("alpha", "packages/alpha")]
+
+
+def test_missing_project_path(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="does not exist"):
+        read_project(tmp_path / "nope")
+    with pytest.raises(ProjectError, match="no pyproject.toml") as info:
+        read_project(tmp_path)
+    assert info.value.hint
+
+
+def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nversion = \n')
+    with pytest.raises(ProjectError) as info:
+        read_project(tmp_path)
+    assert info.value.path == path
+    assert info.value.line == 3
+    assert "invalid TOML" in str(info.value)
+
+
+def test_bad_requirement_names_the_key_and_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nversion = "1"\ndependencies = [\n  "requests>=",\n]\n')
+    with pytest.raises(ProjectError) as info:
+        read_project(tmp_path)
+    assert info.value.key == "project.dependencies"
+    assert info.value.line == 5
+
+
+def test_tree_digest_ignores_mtimes_location_and_caches(tmp_path: Path) -> None:
+    for root in (tmp_path / "a", tmp_path / "b"):
+        write(root / "pkg/__init__.py", "x = 1\n")
+        write(root / "pkg/mod.py", "y = 2\n")
+    write(tmp_path / "b/pkg/__pycache__/mod.cpython-311.pyc", "junk")
+    import os
+
+    os.utime(tmp_path / "b/pkg/mod.py", (1, 1))
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    write(tmp_path / "b/pkg/mod.py", "y = 3\n")
+    assert tree_digest(tmp_path / "a") != tree_digest(tmp_path / "b")
