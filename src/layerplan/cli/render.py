@@ -42,27 +42,29 @@ def _packages(layer: Layer) -> str:
 
 
 def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
-    """The plan as a table of layers, then target and warnings."""
+    """The plan: one block per layer (name, kind, size, key; then packages and why)."""
     console = console or Console(highlight=False)
     version = f" {plan.project_version}" if plan.project_version else ""
     console.print(
         Text.assemble(
             ("layer plan ", "bold"), f"{plan.project_name}{version}", " for ", (plan.target.describe(), "bold"),
-            f" from {plan.lock_path} ({plan.install_set.lock_format})",
+            f", from {plan.lock_path} ({plan.install_set.lock_format})",
         )
     )
-    table = Table(show_lines=False, header_style="bold")
+    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
     table.add_column("#", justify="right")
-    table.add_column("layer")
-    table.add_column("kind")
-    table.add_column("packages", overflow="fold", ratio=3)
-    table.add_column("est. size", justify="right")
-    table.add_column("key")
-    table.add_column("reason", overflow="fold", ratio=3)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("est. size", justify="right", no_wrap=True)
+    table.add_column("key", no_wrap=True)
+    table.add_column("contents and reason", overflow="fold")
     for number, layer in enumerate(plan.layers, start=1):
+        contents = _packages(layer)
+        detail = Text(contents + "\n" if contents else "")
+        detail.append(layer.reason, style="dim")
         table.add_row(
-            str(number), layer.name, layer.kind, _packages(layer), format_size(layer.estimated_size) if layer.packages else "",
-            layer.key[:12], layer.reason,
+            str(number), layer.name, layer.kind, format_size(layer.estimated_size) if layer.packages else "",
+            layer.key[:12], detail,
         )
     console.print(table)
     installed = len(plan.install_set.items)

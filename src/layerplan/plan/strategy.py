@@ -76,8 +76,8 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
             name="environment",
             kind="environment",
             key=layer_key("environment", {**placement, "interpreter": target.python_path}),
-            reason=f"virtual environment at {cfg.venv} linked to the base's Python {target.python_version_text}; "
-            "changes only with the Python version or the venv path",
+            reason=f"venv at {cfg.venv} on the base's Python {target.python_version_text}; "
+            "changes only with the Python version or venv path",
         )
     ]
     registry = [item for item in data.install_set.items if not item.is_local]
@@ -124,8 +124,8 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
                 f"dep-{item.name}",
                 [item],
                 placement,
-                f"{item.name} {item.version}: {_mib(item.size or 0)} wheel >= {_mib(cfg.large_wheel_size)}, "
-                "alone so that other bumps never re-upload it",
+                f"{_mib(item.size or 0)} wheel >= large-wheel-size {_mib(cfg.large_wheel_size)}: "
+                "alone, so other bumps never re-upload it",
             )
         )
     groups = max(1, min(cfg.group_layers, available - len(large)))
@@ -140,8 +140,8 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
                 f"deps-{index + 1}-of-{groups}",
                 members,
                 placement,
-                f"{len(members)} third-party package(s) grouped by a stable hash of their names "
-                f"(group {index + 1} of {groups}): a version bump changes only this layer",
+                f"small packages, grouped by a hash of their names ({index + 1} of {groups}): "
+                "a bump changes only this layer",
             )
         )
 
@@ -155,8 +155,8 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
                 name="local",
                 kind="local",
                 key=layer_key("local", {**placement, "packages": identities}),
-                reason=f"{len(local)} local package(s) ({', '.join(kinds)}): they change more often than "
-                "registry packages, so they sit above them",
+                reason=f"local packages ({', '.join(kinds)}): they change more often than "
+                "registry ones, so they sit above them",
                 packages=tuple(local),
                 estimated_size=None,
             )
@@ -170,8 +170,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
                 "app",
                 {**placement, "project": data.project_name, "version": data.project_version, "sources": data.app_digest},
             ),
-            reason=f"the project itself ({data.project_name}{version_text}), installed from its own wheel; "
-            "a code change rebuilds only this layer",
+            reason=f"{data.project_name}{version_text} from its own wheel: a code change rebuilds only this layer",
         )
     )
     layers.append(
@@ -179,7 +178,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
             name="config",
             kind="config",
             key=layer_key("config", {"settings": dict(data.config_settings)}),
-            reason="entrypoint, environment, user, workdir and labels: image config only, no files",
+            reason="entrypoint, env, user, workdir, labels: image config, no files",
         )
     )
     return StrategyOutput(layers=tuple(layers), warnings=tuple(warnings))
