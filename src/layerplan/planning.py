@@ -59,8 +59,14 @@ def project_config(project: Project) -> PlanConfig:
     return read_config(project.config, project.pyproject_path, project.pyproject_text)
 
 
-def plan_project(request: PlanRequest, *, lock_override: Lock | None = None) -> LayerPlan:
-    """Run the whole planning pipeline for ``request``; raises ``LayerplanError`` subclasses."""
+def plan_project(
+    request: PlanRequest, *, lock_override: Lock | None = None, lock_dir: Path | None = None
+) -> LayerPlan:
+    """Run the whole planning pipeline for ``request``; raises ``LayerplanError`` subclasses.
+
+    ``lock_override`` replaces the project's lock (e.g. an older revision of it), and
+    ``lock_dir`` is where its relative paths point (default: the lock file's directory).
+    """
     project = read_project(request.project)
     config = project_config(project).with_overrides(
         python=request.python,
@@ -86,7 +92,7 @@ def plan_project(request: PlanRequest, *, lock_override: Lock | None = None) -> 
         available_strategies(),
         lock_path=_display_path(lock.path, project.root),
         app_digest=tree_digest(app_root, _app_paths(project, app_root)),
-        local_digests=_local_digests(install_set, lock),
+        local_digests=_local_digests(install_set, lock_dir or lock.path.parent),
     )
 
 
@@ -139,12 +145,12 @@ def _app_paths(project: Project, app_root: Path) -> list[Path]:
     return [Path("pyproject.toml"), *project.source_paths] if project.source_paths else [Path(".")]
 
 
-def _local_digests(install_set: InstallSet, lock: Lock) -> dict[str, str]:
+def _local_digests(install_set: InstallSet, lock_dir: Path) -> dict[str, str]:
     """Content digests of local trees, so the local layer's key follows their contents."""
     digests: dict[str, str] = {}
     for item in install_set.items:
         if item.source.kind in ("directory", "editable", "path") and item.source.path:
-            tree = (lock.path.parent / item.source.path).resolve()
+            tree = (lock_dir / item.source.path).resolve()
             if tree.is_dir():
                 digests[item.name] = tree_digest(tree)
             elif tree.is_file():

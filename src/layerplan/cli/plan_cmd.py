@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -102,15 +103,20 @@ def _plan_for_old_lock(request: PlanRequest, plan: LayerPlan, against: str) -> L
     project_root = request.project.resolve()
     current_lock = (project_root / plan.lock_path).resolve()
     candidate = Path(against)
-    if candidate.exists():
-        path, lock_format = find_lock(project_root, available_formats(), candidate)
-        return plan_project(request, lock_override=read_lock(path, lock_format))
+    if candidate.is_file():
+        # An old copy is often renamed (old-uv.lock): read it as the current lock's format.
+        formats = available_formats()
+        lock_format = next((f for f in formats if f.accepts(candidate)), None) or next(
+            f for f in formats if f.name == plan.install_set.lock_format
+        )
+        return plan_project(request, lock_override=read_lock(candidate, lock_format), lock_dir=current_lock.parent)
     revision, _, rev_path = against.partition(":")
     with tempfile.TemporaryDirectory(prefix="layerplan-old-lock-") as tmp:
         old_file = Path(tmp) / current_lock.name
         old_file.write_bytes(_git_show(current_lock, revision, rev_path))
         path, lock_format = find_lock(project_root, available_formats(), old_file)
-        return plan_project(request, lock_override=read_lock(path, lock_format))
+        old = plan_project(request, lock_override=read_lock(path, lock_format), lock_dir=current_lock.parent)
+        return dataclasses.replace(old, lock_path=f"{revision}:{rev_path or plan.lock_path}")
 
 
 def _git_show(current_lock: Path, revision: str, rev_path: str) -> bytes:

@@ -1,8 +1,252 @@
-"""Reader for pylock lockfiles (being written)."""
+"""Reader for PEP 751 lockfiles: ``pylock.toml`` and ``pylock.<name>.toml``.
 
+Validation is ``packaging.pylock``'s (``Pylock.from_dict``); this module only maps its
+validated packages into the common ``Lock`` and turns its errors into located
+``LockfileError``\\ s. A pylock file is flat: every entry carries its own ``marker``,
+which may test ``extras`` and ``dependency_groups`` (e.g. ``"dev" in dependency_groups``)
+besides the usual environment; markers are kept as written, for the selection step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+    PylockUnsupportedVersionError,
+    PylockValidationError,
+)
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from layerplan._toml import line_of, load_toml
+from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
+from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source
+
+__all__ = ["layerplan_lock_formats", "read_pylock"]
+
+_CONTEXT_PACKAGE = re.compile(r"^packages\[(\d+)\]")
+_CONTEXT_KEY = re.compile(r"([A-Za-z_-]+)(?:\[\d+\])?$")
+_REGENERATE = "fix the entry or regenerate the file with your lock tool"
 
 
 @hookimpl
-def layerplan_lock_formats() -> list[object]:
-    return []
+def layerplan_lock_formats() -> list[LockFormat]:
+    """PEP 751 ``pylock.toml`` and its named variants ``pylock.<name>.toml``."""
+    return [
+        LockFormat(name="pylock", filenames=("pylock.toml", "pylock.*.toml"), read=read_pylock, priority=20),
+    ]
+
+
+def read_pylock(path: Path) -> Lock:
+    """Read a PEP 751 lockfile into a flat ``Lock``.
+
+    Raises ``LockfileError`` (with the file, a best-guess line, the key path and a
+    hint) when the file is not TOML, its ``lock-version`` is not 1.x, or it breaks the
+    specification (missing fields, a marker that does not parse, files that do not
+    match the package...).
+    """
+    try:
+        data, text = load_toml(path, LockfileError)
+    except LockfileError as exc:
+        if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
+            exc.hint = "regenerate the file with your lock tool"
+        raise
+    headers = _header_lines(text)
+    _check_version(path, text, data)
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockValidationError as exc:
+        raise _validation_error(path, text, headers, exc) from exc
+    entries = data.get("packages", [])
+    lines: list[int | None] = list(headers) if len(headers) == len(entries) else [None] * len(entries)
+    packages = tuple(_package(path, package, line) for package, line in zip(pylock.packages, lines))
+    indexes: dict[str, None] = {}
+    for package in pylock.packages:
+        if package.index is not None:
+            indexes.setdefault(package.index)
+    return Lock(
+        path=path,
+        format="pylock",
+        packages=packages,
+        graph=False,
+        root_package=_root_package(path, pylock.packages),
+        requires_python=str(pylock.requires_python) if pylock.requires_python is not None else None,
+        indexes=tuple(indexes),
+        default_groups=tuple(pylock.default_groups or ()),
+    )
+
+
+def _check_version(path: Path, text: str, data: dict[str, Any]) -> None:
+    """Reject other major versions up front, with a clearer message than the validator's.
+
+    Newer 1.x minor versions are read (PEP 751: readers SHOULD only warn on them);
+    ``packaging`` logs that warning.
+    """
+    raw = data.get("lock-version")
+    line = line_of(text, "lock-version")
+    if raw is None:
+        raise LockfileError(
+            "missing `lock-version`",
+            path=path,
+            line=1,
+            key="lock-version",
+            hint='a PEP 751 lockfile starts with lock-version = "1.0"',
+        )
+    try:
+        version = Version(raw) if isinstance(raw, str) else None
+    except InvalidVersion:
+        version = None
+    if version is None or not Version("1") <= version < Version("2.dev0"):
+        raise LockfileError(
+            f"unsupported pylock lock-version {raw!r} (layerplan reads 1.0)",
+            path=path,
+            line=line,
+            key="lock-version",
+            hint="regenerate it with a tool that writes PEP 751 version 1.0, or upgrade layerplan",
+        )
+
+
+def _validation_error(path: Path, text: str, headers: list[int], exc: PylockValidationError) -> LockfileError:
+    """``Missing required value in 'packages[3].wheels[0].hashes'`` -> file:line `key`: ..."""
+    context = exc.context or ""
+    line: int | None = None
+    match = _CONTEXT_PACKAGE.match(context)
+    if match and int(match.group(1)) < len(headers):
+        line = headers[int(match.group(1))]
+    last = _CONTEXT_KEY.search(context)
+    if last is not None:
+        line = line_of(text, last.group(1), line or 1) or line
+    # Marker errors span several lines (the marker and a caret under it): keep one.
+    message = " ".join(part.strip() for part in exc.message.splitlines()[:2])
+    if context.endswith("marker") or context.endswith("environments") or "environments[" in context:
+        hint = "fix the marker (PEP 508 syntax, PEP 751 variables) or " + _REGENERATE
+    elif isinstance(exc, PylockUnsupportedVersionError):
+        hint = "regenerate it with a tool that writes PEP 751 version 1.0"
+    else:
+        hint = _REGENERATE
+    return LockfileError(f"invalid pylock file: {message}", path=path, line=line, key=context or None, hint=hint)
+
+
+def _root_package(path: Path, packages: Sequence[Package]) -> NormalizedName | None:
+    """The project itself: a ``directory`` entry for the lockfile's own directory.
+
+    Lock tools list the project they lock like any dependency (uv: ``directory = {
+    path = ".", editable = true }``); it is built into the project's layer instead.
+    """
+    here = os.path.normpath(path.parent)
+    for package in packages:
+        if package.directory is not None and os.path.normpath(path.parent / package.directory.path) == here:
+            return package.name
+    return None
+
+
+def _package(path: Path, package: Package, line: int | None) -> LockedPackage:
+    # Not `wheel.filename`: it parses the URL again, and validation already checked it.
+    wheels = tuple(_file("wheel", _filename(wheel), wheel) for wheel in package.wheels or ())
+    sdist = _file("sdist", _filename(package.sdist), package.sdist) if package.sdist is not None else None
+    if package.vcs is not None:
+        vcs = package.vcs
+        if vcs.type != "git":
+            raise LockfileError(
+                f"package `{package.name}`: {vcs.type} repositories are not supported (only git)",
+                path=path,
+                line=line,
+                key="vcs.type",
+                hint="lock the package from an index, an archive or a git repository",
+            )
+        source = Source(kind="git", url=vcs.url, path=vcs.path, reference=vcs.commit_id, subdirectory=vcs.subdirectory)
+    elif package.directory is not None:
+        directory = package.directory
+        kind = "editable" if directory.editable else "directory"
+        source = Source(kind=kind, path=directory.path, subdirectory=directory.subdirectory)
+    elif package.archive is not None:
+        archive = package.archive
+        if archive.url is not None:
+            source = Source(kind="url", url=archive.url, subdirectory=archive.subdirectory)
+        else:
+            source = Source(kind="path", path=archive.path, subdirectory=archive.subdirectory)
+        # The archive is the one file the package has: record it like a registry file.
+        filename = _basename(archive.url or archive.path)
+        if filename is not None and filename.endswith(".whl"):
+            wheels = (_file("wheel", filename, archive),)
+        else:
+            sdist = _file("sdist", filename, archive)
+    else:
+        source = Source(kind="registry", url=package.index)
+    return LockedPackage(
+        name=package.name,
+        version=str(package.version) if package.version is not None else None,
+        source=source,
+        wheels=wheels,
+        sdist=sdist,
+        marker=package.marker,
+        dependencies=tuple(_dependency(path, package, item, line) for item in package.dependencies or ()),
+        index=package.index,
+        line=line,
+    )
+
+
+def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdist | PackageArchive) -> LockedFile:
+    return LockedFile(
+        kind=kind,
+        filename=filename,
+        url=file.url,
+        hashes=tuple(sorted(f"{algorithm}:{digest}" for algorithm, digest in file.hashes.items())),
+        size=file.size,
+    )
+
+
+def _dependency(path: Path, package: Package, item: Any, line: int | None) -> Dependency:
+    """PEP 751 ``dependencies`` entries point at other entries (``name`` plus enough keys
+    to pick one); they carry no markers or extras of their own."""
+    name, version = item.get("name"), item.get("version")
+    if not isinstance(name, str) or (version is not None and not isinstance(version, str)):
+        raise LockfileError(
+            f"package `{package.name}`: each dependency needs a string `name` (and `version`, if any)",
+            path=path,
+            line=line,
+            key="dependencies",
+            hint=_REGENERATE,
+        )
+    return Dependency(name=canonicalize_name(name), version=version)
+
+
+def _header_lines(text: str) -> list[int]:
+    """Line numbers of every ``[[packages]]`` header, in order, in one pass over the text
+    (``str.find``/``str.count`` in C; a line loop costs several times more)."""
+    needle = "[[packages]]"
+    lines: list[int] = []
+    line, counted = 1, 0
+    position = text.find(needle)
+    while position != -1:
+        line_start = text.rfind("\n", 0, position) + 1
+        if not text[line_start:position].strip(" \t"):
+            line += text.count("\n", counted, position)
+            counted = position
+            lines.append(line)
+        position = text.find(needle, position + len(needle))
+    return lines
+
+
+def _filename(file: PackageWheel | PackageSdist) -> str | None:
+    return file.name or _basename(file.path or file.url)
+
+
+def _basename(location: str | None) -> str | None:
+    """The file name at the end of a URL or a (POSIX or Windows) path, percent-decoded."""
+    if not location:
+        return None
+    name = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return (unquote(name) if "%" in name else name) or None

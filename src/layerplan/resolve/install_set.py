@@ -54,6 +54,7 @@ def compute_install_set(
         chosen = _walk(project, lock, target, root_name, extras_set, groups_set)
     else:
         chosen = _filter(project, lock, target, root_name, extras_set, groups_set)
+    _check_roots_present(project, lock, target, root_name, {pkg.name for pkg, _ in chosen}, extras_set)
     members = set(lock.workspace_members) | {m.name for m in project.workspace_members}
     items = [
         _item(pkg, target, required_by, pkg.name in members)
@@ -232,7 +233,6 @@ def _filter(
         if pkg.marker is not None and not pkg.marker.evaluate(env, "lock_file"):
             continue
         chosen.append((pkg, ("<lock>",)))
-    _check_roots_present(project, lock, target, root_name, {pkg.name for pkg, _ in chosen}, extras)
     return chosen
 
 
@@ -244,7 +244,10 @@ def _check_roots_present(
     present: set[NormalizedName],
     extras: frozenset[str],
 ) -> None:
-    """A flat lock has no graph, but every direct requirement that applies must be in it."""
+    """Every direct requirement of pyproject.toml that applies to the target must be installed.
+
+    This catches a stale lock: a dependency added to pyproject.toml but not locked yet.
+    """
     if root_name != project.name:
         return
     env = _env(target)

@@ -1,0 +1,356 @@
+"""Fetch wanted files into the cache: look up, download in parallel, verify, keep.
+
+``Fetcher.fetch(wanted)`` returns one ``FetchedFile`` per wanted file, in order. A file
+already in the cache (by sha256) costs no download; a lock that gives only hashes is
+resolved offline too when every allowed hash's file name is known from an earlier run.
+Every downloaded file is verified against the allowed hashes before it is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TransferSpeedColumn,
+)
+
+from layerplan.fetch.cache import WheelCache, default_cache_dir
+from layerplan.fetch.errors import (
+    DownloadError,
+    FetchError,
+    HashMismatchError,
+    NoMatchingFileError,
+    UnhashedFileError,
+)
+from layerplan.fetch.http import HttpClient, TransientHTTPError
+from layerplan.fetch.index import IndexFile, SimpleIndex, redact, select
+from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, WantedFile, filename_from_url, parse_hashes
+
+__all__ = ["FetchStats", "Fetcher", "fetch_files"]
+
+_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FetchStats:
+    """What a ``Fetcher`` did so far."""
+
+    requests: int
+    """HTTP requests sent (index pages and downloads, retries included)."""
+    retries: int
+    downloads: int
+    """Files downloaded and kept."""
+    cache_hits: int
+    bytes: int
+    """Body bytes received."""
+
+
+class _Progress:
+    """One rich progress row over all files' bytes; a no-op when disabled."""
+
+    def __init__(self, console: Console, enabled: bool, count: int, total: int | None) -> None:
+        self._lock = threading.Lock()
+        self._total = total
+        self._count = count
+        self._done = 0
+        self.bar = Progress(
+            TextColumn("Fetching {task.fields[files]} files"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.task: TaskID = self.bar.add_task("fetch", total=total, files=f"0/{count}")
+
+    def advance(self, nbytes: int) -> None:
+        self.bar.advance(self.task, nbytes)
+
+    def grow(self, nbytes: int) -> None:
+        """Add a file whose size was unknown until its download started."""
+        with self._lock:
+            self._total = (self._total or 0) + nbytes
+            self.bar.update(self.task, total=self._total)
+
+    def file_done(self) -> None:
+        with self._lock:
+            self._done += 1
+            self.bar.update(self.task, files=f"{self._done}/{self._count}")
+
+
+class Fetcher:
+    """Fetches ``WantedFile``s into a ``WheelCache``; reusable, thread-safe.
+
+    ``indexes`` are the lock's index URLs in priority order (default: PyPI); a wanted
+    file that names its own index uses only that one. ``require_hashes`` refuses files
+    that the lock gives no hash for (the default). ``quiet`` (or a non-terminal
+    ``console``) hides the progress bar.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        *,
+        indexes: Sequence[str] = (),
+        jobs: int = 8,
+        quiet: bool = False,
+        require_hashes: bool = True,
+        http: HttpClient | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.cache = WheelCache(cache_dir if cache_dir is not None else default_cache_dir())
+        self.indexes = tuple(indexes) or (PYPI_SIMPLE,)
+        self.jobs = max(1, jobs)
+        self.quiet = quiet
+        self.require_hashes = require_hashes
+        self.http = http or HttpClient(pool_size=max(self.jobs, 10))
+        self.index = SimpleIndex(self.http)
+        self.console = console or Console(stderr=True)
+        self._counts = {"downloads": 0, "cache_hits": 0}
+        self._counts_lock = threading.Lock()
+        self._progress: _Progress | None = None
+        self._url_locks: dict[str, threading.Lock] = {}
+        self.cache.clean_temp()
+
+    @property
+    def stats(self) -> FetchStats:
+        """A snapshot of the counters."""
+        http = self.http.stats
+        with self._counts_lock:
+            return FetchStats(
+                requests=http.requests,
+                retries=http.retries,
+                downloads=self._counts["downloads"],
+                cache_hits=self._counts["cache_hits"],
+                bytes=http.bytes,
+            )
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self._counts[key] += 1
+
+    def fetch(self, wanted: Sequence[WantedFile]) -> tuple[FetchedFile, ...]:
+        """Fetch every wanted file (duplicates once), ``jobs`` at a time; results in order.
+
+        Raise the first failure in input order (a ``FetchError``) after the other
+        downloads finished; files fetched by then stay cached.
+        """
+        unique = list(dict.fromkeys(wanted))
+        total_known = sum(w.size or 0 for w in unique)
+        enabled = not self.quiet and self.console.is_terminal
+        self._progress = _Progress(self.console, enabled, len(unique), total_known or None)
+        try:
+            with self._progress.bar, ThreadPoolExecutor(self.jobs, thread_name_prefix="layerplan-fetch") as pool:
+                futures: dict[WantedFile, Future[FetchedFile]] = {w: pool.submit(self.fetch_one, w) for w in unique}
+                try:
+                    done = {w: f.exception() for w, f in futures.items()}
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        finally:
+            self._progress = None
+        for item in wanted:
+            if (error := done[item]) is not None:
+                raise error
+        return tuple(futures[item].result() for item in wanted)
+
+    def fetch_one(self, wanted: WantedFile) -> FetchedFile:
+        """Fetch one file (see ``fetch``)."""
+        try:
+            return self._fetch_one(wanted)
+        finally:
+            if self._progress is not None:
+                self._progress.file_done()
+
+    def _fetch_one(self, wanted: WantedFile) -> FetchedFile:
+        allowed = parse_hashes(wanted.hashes)
+        if not allowed and self.require_hashes:
+            raise UnhashedFileError(
+                f"{wanted.label}: the lock gives no hash for this file, so it cannot be verified",
+                hint="re-lock with hashes (e.g. `--generate-hashes`), or allow unhashed files",
+            )
+        cached = self._cached(wanted, allowed.get("sha256", frozenset()))
+        if cached is not None:
+            return cached
+        if wanted.url is not None:
+            url, filename = wanted.url, wanted.filename or filename_from_url(wanted.url)
+            declared: tuple[str, ...] = ()
+            size = wanted.size
+        else:
+            found = self._lookup(wanted, allowed)
+            url, filename, declared, size = found.url, found.filename, found.hashes, found.size
+            for sha in parse_hashes(declared).get("sha256", ()):  # cached under another URL?
+                if (path := self.cache.find(sha, filename)) is not None:
+                    return self._hit(wanted, path, sha, url)
+        with self._inflight(url):  # two wanted files with one URL: download it once
+            for sha in sorted(allowed.get("sha256", ())):
+                if (path := self.cache.find(sha, filename)) is not None:
+                    return self._hit(wanted, path, sha, url)
+            return self._download(wanted, url, filename, allowed or parse_hashes(declared), size or wanted.size)
+
+    def _inflight(self, url: str) -> threading.Lock:
+        with self._counts_lock:
+            return self._url_locks.setdefault(url, threading.Lock())
+
+    def _hit(self, wanted: WantedFile, path: Path, sha256: str, url: str | None) -> FetchedFile:
+        self._count("cache_hits")
+        return FetchedFile(
+            wanted=wanted,
+            path=path,
+            filename=path.name,
+            url=url,
+            sha256=sha256,
+            size=path.stat().st_size,
+            from_cache=True,
+        )
+
+    def _cached(self, wanted: WantedFile, sha256s: frozenset[str]) -> FetchedFile | None:
+        """The cached file for ``wanted``, when it can be told without the network."""
+        if not sha256s:
+            return None
+        name = wanted.filename or (filename_from_url(wanted.url) if wanted.url else None)
+        if name is not None:
+            for sha in sorted(sha256s):
+                if (path := self.cache.find(sha, name)) is not None:
+                    return self._hit(wanted, path, sha, wanted.url)
+            return None
+        # Hashes only: choose among the allowed files exactly as a lookup would, which is
+        # possible only when every allowed hash's file name is known.
+        names = {sha: self.cache.known_name(sha) for sha in sha256s}
+        if any(n is None for n in names.values()):
+            return None
+        files = [IndexFile(filename=n, url="", hashes=(f"sha256:{sha}",)) for sha, n in names.items() if n]
+        try:
+            chosen = select(wanted, files, "the cache")
+        except FetchError:
+            return None
+        sha = chosen.hashes[0].partition(":")[2]
+        path = self.cache.find(sha, chosen.filename)
+        return self._hit(wanted, path, sha, None) if path is not None else None
+
+    def _lookup(self, wanted: WantedFile, allowed: dict[str, frozenset[str]]) -> IndexFile:
+        indexes = (wanted.index,) if wanted.index else self.indexes
+        failure: FetchError | None = None
+        for index in indexes:
+            files = self.index.files(index, wanted.name)
+            if files is None:
+                continue
+            self._remember_names(wanted, files, allowed.get("sha256", frozenset()))
+            try:
+                return select(wanted, files, index)
+            except NoMatchingFileError as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        shown = ", ".join(redact(i) for i in indexes)
+        raise NoMatchingFileError(
+            f"{wanted.label}: not found on {shown} (HTTP 404)",
+            hint="check the package name, and that the lock names the index it came from",
+        )
+
+    def _remember_names(self, wanted: WantedFile, files: Sequence[IndexFile], sha256s: frozenset[str]) -> None:
+        if not sha256s or wanted.filename is not None:
+            return
+        for file in files:
+            for sha in parse_hashes(file.hashes).get("sha256", ()):
+                if sha in sha256s:
+                    self.cache.remember_name(sha, file.filename)
+
+    def _download(
+        self, wanted: WantedFile, url: str, filename: str, allowed: dict[str, frozenset[str]], size: int | None
+    ) -> FetchedFile:
+        progress = self._progress
+        algorithms = sorted(set(allowed) | {"sha256"})
+
+        def handle(response: requests.Response) -> FetchedFile:
+            if response.status_code != 200:
+                hint = (
+                    "the file was removed from the index; re-lock"
+                    if response.status_code in (404, 410)
+                    else "the server may be down; try again later"
+                )
+                raise DownloadError(
+                    f"{wanted.label}: download of {redact(url)} failed with HTTP {response.status_code}", hint=hint
+                )
+            length = response.headers.get("Content-Length")
+            if progress is not None and size is None and length and length.isdigit():
+                progress.grow(int(length))
+            hashers = {alg: hashlib.new(alg) for alg in algorithms}
+            received = 0
+            try:
+                with self.cache.writer(filename) as out:
+                    for chunk in response.iter_content(_CHUNK):
+                        out.write(chunk)
+                        for hasher in hashers.values():
+                            hasher.update(chunk)
+                        received += len(chunk)
+                        self.http.stats.add(bytes=len(chunk))
+                        if progress is not None:
+                            progress.advance(len(chunk))
+                        if size is not None and received > size:
+                            break  # longer than the lock says: cannot match; stop reading
+                    if length and length.isdigit() and received < int(length):
+                        raise TransientHTTPError(f"body cut short at {received} of {length} bytes")
+                    digests = {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
+                    if allowed and not any(digests[alg] in values for alg, values in allowed.items()):
+                        shown_alg = next(iter(sorted(allowed)))
+                        raise HashMismatchError(
+                            package=wanted.label,
+                            url=redact(url),
+                            expected=tuple(f"{a}:{v}" for a in sorted(allowed) for v in sorted(allowed[a])),
+                            actual=f"{shown_alg}:{digests[shown_alg]}",
+                        )
+                    path = self.cache.commit(out, digests["sha256"], filename)
+            except BaseException:
+                if progress is not None:
+                    progress.advance(-received)
+                raise
+            self._count("downloads")
+            return FetchedFile(
+                wanted=wanted,
+                path=path,
+                filename=filename,
+                url=url,
+                sha256=digests["sha256"],
+                size=received,
+                from_cache=False,
+            )
+
+        try:
+            return self.http.get(url, handle, headers={"Accept-Encoding": "identity"}, stream=True)
+        except (requests.RequestException, TransientHTTPError) as error:
+            raise DownloadError(
+                f"{wanted.label}: cannot download {redact(url)}: {type(error).__name__} "
+                f"(after {self.http.retry.attempts} tries)",
+                hint="check the network; a proxy or firewall may cut large downloads",
+            ) from error
+
+
+def fetch_files(
+    wanted: Sequence[WantedFile],
+    *,
+    cache_dir: Path | None = None,
+    indexes: Sequence[str] = (),
+    jobs: int = 8,
+    quiet: bool = False,
+    require_hashes: bool = True,
+) -> tuple[FetchedFile, ...]:
+    """Fetch ``wanted`` with a fresh ``Fetcher`` (see there); results in input order."""
+    fetcher = Fetcher(cache_dir, indexes=indexes, jobs=jobs, quiet=quiet, require_hashes=require_hashes)
+    try:
+        return fetcher.fetch(wanted)
+    finally:
+        fetcher.http.close()
+

@@ -1,0 +1,235 @@
+"""Pieces shared by the poetry, pdm, Pipfile and requirements readers.
+
+Each reader makes one ``_Entries`` per file: it remembers the path and text so every
+error can name the file, a line and a hint, and it caches parsed markers (a lock
+repeats the same few markers hundreds of times).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from layerplan._toml import line_of as find_line
+from layerplan.errors import LockfileError
+from layerplan.lockfiles.model import Dependency, FileKind, LockedFile
+
+__all__ = [
+    "Entries",
+    "file_kind",
+    "filename_of_url",
+    "package_header_lines",
+    "pick_version",
+]
+
+_PACKAGE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*package[ \t]*\]\]", re.MULTILINE)
+_HASH = re.compile(r"^([A-Za-z0-9_]+)[:=]([0-9A-Fa-f]+)$")
+# pip accepts these three for --hash; lock tools write sha256. Others are refused so a
+# typo (or an md5 from an old index) does not pass for a strong pin.
+_HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
+
+
+def package_header_lines(text: str) -> list[int]:
+    """1-based line of each ``[[package]]`` header, in file order (one per package)."""
+    return [text.count("\n", 0, match.start()) + 1 for match in _PACKAGE_HEADER.finditer(text)]
+
+
+def file_kind(filename: str) -> FileKind | None:
+    """``wheel`` or ``sdist`` by file name; ``None`` for anything else (eggs, installers)."""
+    lowered = filename.lower()
+    if lowered.endswith(".whl"):
+        return "wheel"
+    if lowered.endswith(_SDIST_SUFFIXES):
+        return "sdist"
+    return None
+
+
+def filename_of_url(url: str) -> str:
+    """The last path segment of ``url``, without query or fragment."""
+    return url.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def pick_version(candidates: Sequence[str], *specifiers: SpecifierSet) -> str | None:
+    """The one candidate version the specifiers allow (any of them), when the lock holds several.
+
+    Returns ``None`` when there is at most one candidate (the name alone is enough)
+    or when the specifiers do not single one out.
+    """
+    if len(candidates) < 2:
+        return None
+    matching = []
+    for candidate in candidates:
+        try:
+            version = Version(candidate)
+            if any(specifier.contains(version, prereleases=True) for specifier in specifiers):
+                matching.append(candidate)
+        except InvalidVersion:
+            continue
+    return matching[0] if len(matching) == 1 else None
+
+
+class Entries:
+    """Validation helpers bound to one lockfile (its path and text)."""
+
+    def __init__(self, path: Path, text: str, hint: str) -> None:
+        self.path = path
+        self.text = text
+        self.hint = hint
+        """The default fix, e.g. ``regenerate it with `poetry lock` ``."""
+        self._markers: dict[str, Marker] = {}
+
+    def error(self, message: str, *, line: int | None, key: str | None = None, hint: str | None = None) -> LockfileError:
+        return LockfileError(message, path=self.path, line=line, key=key, hint=hint or self.hint)
+
+    def line_of(self, needle: str, start: int | None) -> int | None:
+        """The first line at or after ``start`` mentioning ``needle`` (else ``start``)."""
+        found = find_line(self.text, needle, start or 1)
+        return found if found is not None else start
+
+    def table(self, data: Mapping[str, Any], key: str, *, line: int | None, where: str) -> Mapping[str, Any]:
+        """``data[key]`` as a table; a missing key reads as an empty table."""
+        value = data.get(key, {})
+        if not isinstance(value, Mapping):
+            raise self.error(f"`{key}` must be a table", line=line, key=f"{where}.{key}" if where else key)
+        return value
+
+    def string(self, data: Mapping[str, Any], key: str, *, line: int | None, where: str, required: bool = True) -> str | None:
+        """``data[key]`` as a non-empty string (``None`` when optional and missing)."""
+        value = data.get(key)
+        full_key = f"{where}.{key}" if where else key
+        if value is None:
+            if required:
+                raise self.error(f"missing `{key}`", line=line, key=full_key)
+            return None
+        if not isinstance(value, str) or not value:
+            raise self.error(f"`{key}` must be a non-empty string, not {value!r}", line=line, key=full_key)
+        return value
+
+    def strings(self, data: Mapping[str, Any], key: str, *, line: int | None, where: str) -> tuple[str, ...]:
+        """``data[key]`` as a list of strings (empty when missing)."""
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(f"`{key}` must be a list of strings", line=line, key=f"{where}.{key}" if where else key)
+        return tuple(value)
+
+    def name(self, value: str, *, line: int | None, key: str | None = None) -> NormalizedName:
+        try:
+            return canonicalize_name(value, validate=True)
+        except InvalidName:
+            raise self.error(f"invalid package name {value!r}", line=line, key=key) from None
+
+    def marker(self, value: Any, *, line: int | None, key: str | None = None) -> Marker | None:
+        """Parse a marker once per distinct text; empty and ``*`` mean "always"."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(f"a marker must be a string, not {value!r}", line=line, key=key)
+        text = value.strip()
+        if text in ("", "*"):
+            return None
+        cached = self._markers.get(text)
+        if cached is None:
+            try:
+                cached = Marker(text)
+            except InvalidMarker as exc:
+                raise self.error(
+                    f"invalid marker {text!r}: {exc}",
+                    line=self.line_of(text, line) if line else line,
+                    key=key,
+                    hint="fix the marker (PEP 508), then " + self.hint,
+                ) from exc
+            self._markers[text] = cached
+        return cached
+
+    def hash(self, value: Any, *, line: int | None, key: str | None = None) -> str:
+        """``algorithm:hexdigest``, lower case, for ``sha256:...`` or ``sha256=...``."""
+        match = _HASH.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise self.error(f"invalid hash {value!r}, expected `sha256:<hex digest>`", line=line, key=key)
+        algorithm, digest = match.group(1).lower(), match.group(2).lower()
+        if algorithm not in _HASH_ALGORITHMS:
+            raise self.error(
+                f"unsupported hash algorithm {algorithm!r} (use sha256, sha384 or sha512)", line=line, key=key
+            )
+        if len(digest) != hashlib.new(algorithm).digest_size * 2:
+            raise self.error(f"{algorithm} digest of wrong length: {value!r}", line=line, key=key)
+        return f"{algorithm}:{digest}"
+
+    def hashes(self, values: Iterable[Any], *, line: int | None, key: str | None = None) -> tuple[str, ...]:
+        return tuple(sorted({self.hash(value, line=line, key=key) for value in values}))
+
+    def requirement(self, value: Any, *, line: int | None, key: str | None = None) -> Requirement:
+        if not isinstance(value, str):
+            raise self.error(f"a requirement must be a string, not {value!r}", line=line, key=key)
+        try:
+            return Requirement(value)
+        except InvalidRequirement as exc:
+            raise self.error(
+                f"invalid requirement {value!r}: {exc}",
+                line=self.line_of(value, line) if line else line,
+                key=key,
+            ) from exc
+
+    def dependency(
+        self,
+        requirement: Requirement,
+        candidates: Mapping[NormalizedName, Sequence[str]],
+    ) -> Dependency:
+        """An edge from a PEP 508 requirement; ``version`` only when several are locked."""
+        name = canonicalize_name(requirement.name)
+        version = None
+        if requirement.url is None:
+            version = pick_version(candidates.get(name, ()), requirement.specifier)
+        return Dependency(
+            name=name,
+            extras=tuple(sorted(canonicalize_name(extra) for extra in requirement.extras)),
+            marker=requirement.marker,
+            version=version,
+        )
+
+    def specifier(self, value: str, *, line: int | None, key: str | None = None) -> SpecifierSet:
+        try:
+            return SpecifierSet(value)
+        except InvalidSpecifier:
+            raise self.error(f"invalid version specifier {value!r}", line=line, key=key) from None
+
+    def files(
+        self, entries: Any, *, line: int | None, where: str
+    ) -> tuple[tuple[LockedFile, ...], LockedFile | None]:
+        """``files = [{file|url = ..., hash = ...}]`` (poetry, pdm) as wheels and an sdist.
+
+        Files that are neither (``.egg``, ``.exe``) are left out: no installer uses
+        them. When a release has several sdists the first ``.tar.gz`` wins.
+        """
+        if not isinstance(entries, list):
+            raise self.error("`files` must be a list of tables", line=line, key=f"{where}.files")
+        wheels: list[LockedFile] = []
+        sdists: list[LockedFile] = []
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise self.error("`files` must be a list of tables", line=line, key=f"{where}.files")
+            url = self.string(entry, "url", line=line, where=f"{where}.files", required=False)
+            filename = self.string(entry, "file", line=line, where=f"{where}.files", required=url is None)
+            if filename is None and url is not None:
+                filename = filename_of_url(url)
+            assert filename is not None
+            entry_line = self.line_of(filename, line)
+            digest = entry.get("hash")
+            hashes = () if digest is None else (self.hash(digest, line=entry_line, key=f"{where}.files"),)
+            kind = file_kind(filename)
+            if kind is None:
+                continue
+            locked = LockedFile(kind=kind, filename=filename, url=url, hashes=hashes)
+            (wheels if kind == "wheel" else sdists).append(locked)
+        sdists.sort(key=lambda f: not (f.filename or "").endswith(".tar.gz"))
+        return tuple(wheels), (sdists[0] if sdists else None)

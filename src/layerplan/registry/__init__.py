@@ -1,0 +1,38 @@
+"""A small OCI distribution client: pull manifests and blobs, push images.
+
+``RegistryClient`` speaks to one registry (auth, retries, verification);
+``push_image`` pushes an image through it, uploading only what the registry lacks.
+"""
+
+from layerplan.registry.client import RegistryClient
+from layerplan.registry.credentials import Credentials, DockerConfigKeychain, Keychain, StaticKeychain
+from layerplan.registry.errors import (
+    BlobVerificationError,
+    RegistryAuthError,
+    RegistryConnectionError,
+    RegistryError,
+    RegistryNotFoundError,
+)
+from layerplan.registry.manifest import FetchedManifest, Platform
+from layerplan.registry.push import BlobReport, BlobStatus, PushReport, push_image
+from layerplan.registry.transport import RetryPolicy
+
+__all__ = [
+    "BlobReport",
+    "BlobStatus",
+    "BlobVerificationError",
+    "Credentials",
+    "DockerConfigKeychain",
+    "FetchedManifest",
+    "Keychain",
+    "Platform",
+    "PushReport",
+    "RegistryAuthError",
+    "RegistryClient",
+    "RegistryConnectionError",
+    "RegistryError",
+    "RegistryNotFoundError",
+    "RetryPolicy",
+    "StaticKeychain",
+    "push_image",
+]

@@ -1,0 +1,426 @@
+"""A client for one registry: the OCI distribution spec's manifest and blob endpoints.
+
+Every method is one idea of the spec (get/put a manifest, check/get/mount/upload a
+blob), verifies what it reads or writes against its digest, and raises a
+``RegistryError`` subclass with a hint on failure. ``push_image`` (push.py) combines
+them into an image push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import BinaryIO
+
+import requests
+
+from layerplan.oci import Digest
+from layerplan.oci.descriptor import MediaType
+from layerplan.registry.auth import scope
+from layerplan.registry.credentials import Credentials, DockerConfigKeychain, Keychain
+from layerplan.registry.errors import (
+    BlobVerificationError,
+    RegistryConnectionError,
+    RegistryError,
+    RegistryNotFoundError,
+    error_from_response,
+)
+from layerplan.registry.manifest import ACCEPTED_MANIFEST_TYPES, FetchedManifest, Platform, select_platform
+from layerplan.registry.transport import RetryPolicy, Transport
+
+__all__ = ["CHUNK_SIZE", "MAX_MANIFEST_SIZE", "MONOLITHIC_LIMIT", "Opener", "RegistryClient"]
+
+MONOLITHIC_LIMIT = 8 * 1024 * 1024
+"""Blobs up to this size go up in one PUT; larger ones in PATCH chunks."""
+CHUNK_SIZE = 8 * 1024 * 1024
+"""Size of one PATCH of a chunked upload."""
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+"""The OCI distribution spec's manifest size registries must accept; more is refused."""
+
+Opener = Callable[[], BinaryIO]
+"""Opens a fresh binary stream of a blob's content, from its start (called per try)."""
+
+_READ_SIZE = 1024 * 1024
+
+
+def _hasher(digest: Digest) -> hashlib._Hash:
+    return hashlib.new(digest.algorithm)
+
+
+def _digest_of(data: bytes, algorithm: str) -> Digest:
+    return Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+
+def _media_type(response: requests.Response, data: bytes, where: str) -> str:
+    header = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
+    if header in ACCEPTED_MANIFEST_TYPES:
+        return header
+    try:
+        manifest = FetchedManifest(data, header, Digest.of_bytes(data)).json()
+    except ValueError as error:
+        raise RegistryError(f"{where}: the manifest is not JSON ({error})") from error
+    declared = manifest.get("mediaType")
+    if declared in ACCEPTED_MANIFEST_TYPES:
+        return str(declared)
+    if declared is None and manifest.get("schemaVersion") == 2:
+        # mediaType is optional in early OCI manifests: tell them apart by shape.
+        return MediaType.OCI_INDEX if "manifests" in manifest else MediaType.OCI_MANIFEST
+    raise RegistryError(
+        f"{where}: unsupported manifest type {declared or header or 'unknown'}",
+        hint="layerplan reads OCI and Docker schema 2 manifests; re-push the image with a current tool",
+    )
+
+
+class RegistryClient:
+    """Talks to one registry host (``host[:port]``).
+
+    ``insecure_hosts`` are hosts reached over plain HTTP (loopback always is).
+    ``credentials`` is fixed ``Credentials`` for this registry, a ``Keychain``, or
+    ``None`` for the Docker CLI's config (``DockerConfigKeychain``), read only when the
+    registry asks for authentication.
+    """
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        insecure_hosts: Collection[str] = (),
+        credentials: Credentials | Keychain | None = None,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        monolithic_limit: int = MONOLITHIC_LIMIT,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.registry = registry
+        self.monolithic_limit = monolithic_limit
+        self.chunk_size = chunk_size
+        keychain: Keychain = DockerConfigKeychain() if credentials is None else credentials  # type: ignore[assignment]
+        if isinstance(credentials, Credentials):
+            fixed = credentials
+
+            def source() -> Credentials | None:
+                return fixed
+
+        else:
+
+            def source() -> Credentials | None:
+                return keychain.credentials_for(registry)
+
+        self.transport = Transport(
+            registry, insecure_hosts=insecure_hosts, credentials=source, retry=retry, session=session
+        )
+
+    # ------------------------------------------------------------------ manifests
+
+    def get_manifest(self, repository: str, reference: str | Digest) -> FetchedManifest:
+        """The manifest or index tagged ``reference`` (a tag or a digest), verified.
+
+        Raises ``RegistryNotFoundError`` when it does not exist, ``BlobVerificationError``
+        when its bytes do not match the digest asked for or announced.
+        """
+        ref = str(reference)
+        where = f"get manifest {self.registry}/{repository}{'@' if ':' in ref else ':'}{ref}"
+        response = self.transport.request(
+            "GET",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes=[scope(repository, "pull")],
+            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
+            stream=True,
+        )
+        with response:
+            if response.status_code != 200:
+                error = error_from_response(response, action=where, registry=self.registry)
+                if isinstance(error, RegistryNotFoundError) and error.hint is None:
+                    error.hint = f"check that {repository}:{ref} exists on {self.registry}"
+                raise error
+            data = self._read_limited(response, MAX_MANIFEST_SIZE, where)
+        media_type = _media_type(response, data, where)
+        wanted = Digest.parse(ref) if ":" in ref else None
+        digest = _digest_of(data, wanted.algorithm if wanted else "sha256")
+        announced = response.headers.get("Docker-Content-Digest")
+        for expected in (wanted, _parse_digest(announced)):
+            if expected is not None and expected.algorithm == digest.algorithm and expected != digest:
+                raise BlobVerificationError(
+                    f"{where}: content has digest {digest}, expected {expected}", registry=self.registry
+                )
+        return FetchedManifest(data, media_type, digest)
+
+    def get_image_manifest(
+        self, repository: str, reference: str | Digest, platform: Platform | str = "linux/amd64"
+    ) -> FetchedManifest:
+        """The image manifest for ``platform``: ``reference`` itself, or its index's entry."""
+        fetched = self.get_manifest(repository, reference)
+        if not fetched.is_index:
+            return fetched
+        wanted = Platform.parse(platform) if isinstance(platform, str) else platform
+        try:
+            entry = select_platform(fetched, wanted)
+        except LookupError as error:
+            raise RegistryNotFoundError(
+                f"{self.registry}/{repository}:{reference}: {error}",
+                registry=self.registry,
+                hint="choose one of the platforms it has",
+            ) from error
+        except (ValueError, KeyError) as error:
+            raise RegistryError(f"{self.registry}/{repository}:{reference}: malformed index ({error})") from error
+        return self.get_manifest(repository, entry.digest)
+
+    def put_manifest(self, repository: str, reference: str | Digest, data: bytes, media_type: str) -> Digest:
+        """Store ``data`` under a tag (or its digest); return its digest, as the registry confirms."""
+        digest = Digest.of_bytes(data)
+        where = f"push manifest {self.registry}/{repository}:{reference}"
+        response = self.transport.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[scope(repository, "pull", "push")],
+            headers={"Content-Type": media_type},
+            body=data,
+        )
+        with response:
+            if response.status_code not in (200, 201):
+                raise error_from_response(response, action=where, registry=self.registry)
+        confirmed = _parse_digest(response.headers.get("Docker-Content-Digest"))
+        if confirmed is not None and confirmed != digest:
+            raise BlobVerificationError(
+                f"{where}: registry stored digest {confirmed}, the manifest's is {digest}", registry=self.registry
+            )
+        return digest
+
+    # ------------------------------------------------------------------ blobs: read
+
+    def head_blob(self, repository: str, digest: Digest) -> int | None:
+        """The blob's size when ``repository`` has it, else ``None``."""
+        response = self.transport.request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")]
+        )
+        with response:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise error_from_response(
+                    response, action=f"check blob {digest.short} in {repository}", registry=self.registry
+                )
+            return int(response.headers.get("Content-Length", "0"))
+
+    def get_blob(self, repository: str, digest: Digest, dest: Path, *, size: int | None = None) -> int:
+        """Download a blob into ``dest`` (atomically), verified; return its size.
+
+        A download cut off midway is started again, as often as the retry policy allows.
+        """
+        attempts = max(self.transport.retry.attempts, 1)
+        for attempt in range(attempts):
+            try:
+                return self._download(repository, digest, dest, size)
+            except RegistryConnectionError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(self.transport.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def read_blob(self, repository: str, digest: Digest, *, max_size: int = 64 * 1024 * 1024) -> bytes:
+        """A small blob (an image config) in memory, verified."""
+        where = f"get blob {digest.short} from {self.registry}/{repository}"
+        response = self.transport.request(
+            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")], stream=True
+        )
+        with response:
+            if response.status_code != 200:
+                raise error_from_response(response, action=where, registry=self.registry)
+            data = self._read_limited(response, max_size, where)
+        if _digest_of(data, digest.algorithm) != digest:
+            raise BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
+        return data
+
+    def _download(self, repository: str, digest: Digest, dest: Path, size: int | None) -> int:
+        where = f"get blob {digest.short} from {self.registry}/{repository}"
+        response = self.transport.request(
+            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")], stream=True
+        )
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        hasher = _hasher(digest)
+        written = 0
+        fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
+        try:
+            with response, os.fdopen(fd, "wb") as out:
+                if response.status_code != 200:
+                    raise error_from_response(response, action=where, registry=self.registry)
+                try:
+                    for chunk in response.iter_content(_READ_SIZE):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        written += len(chunk)
+                except requests.RequestException as error:
+                    raise RegistryConnectionError(
+                        f"{where}: download broke off after {written} bytes ({error})", registry=self.registry
+                    ) from error
+            actual = Digest(digest.algorithm, hasher.hexdigest())
+            if actual != digest or (size is not None and written != size):
+                raise BlobVerificationError(
+                    f"{where}: got {written} bytes with digest {actual}, expected {digest}"
+                    + (f" ({size} bytes)" if size is not None else ""),
+                    registry=self.registry,
+                )
+            os.replace(tmp_name, dest)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return written
+
+    def _read_limited(self, response: requests.Response, limit: int, where: str) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.iter_content(_READ_SIZE):
+                total += len(chunk)
+                if total > limit:
+                    raise RegistryError(f"{where}: larger than {limit} bytes", registry=self.registry)
+                parts.append(chunk)
+        except requests.RequestException as error:
+            raise RegistryConnectionError(f"{where}: read broke off ({error})", registry=self.registry) from error
+        return b"".join(parts)
+
+    # ------------------------------------------------------------------ blobs: write
+
+    def mount_blob(self, repository: str, digest: Digest, from_repository: str) -> bool:
+        """Link a blob that ``from_repository`` (same registry) has into ``repository``.
+
+        True when mounted; False when the registry declined (it does not have the blob
+        there, or does not mount), and nothing changed.
+        """
+        response = self.transport.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes=[scope(repository, "pull", "push"), scope(from_repository, "pull")],
+            params={"mount": str(digest), "from": from_repository},
+        )
+        with response:
+            if response.status_code == 201:
+                return True
+            if response.status_code == 202:  # declined: it opened an upload instead; drop it
+                self._cancel_upload(repository, response.headers.get("Location"))
+                return False
+            raise error_from_response(
+                response, action=f"mount blob {digest.short} from {from_repository} into {repository}",
+                registry=self.registry,
+            )
+
+    def upload_blob(self, repository: str, digest: Digest, size: int, opener: Opener) -> int:
+        """Upload a blob: one PUT up to ``monolithic_limit`` bytes, else PATCH chunks.
+
+        The content is hashed on the way and checked against ``digest`` and ``size``
+        before the upload is committed (``BlobVerificationError`` otherwise). A chunked
+        upload that fails midway temporarily is started over, within the retry policy.
+        Returns the number of bytes sent.
+        """
+        if size <= self.monolithic_limit:
+            return self._upload_monolithic(repository, digest, size, opener)
+        attempts = max(self.transport.retry.attempts, 1)
+        for attempt in range(attempts):
+            try:
+                return self._upload_chunked(repository, digest, size, opener)
+            except RegistryError as error:
+                if not error.temporary or attempt == attempts - 1:
+                    raise
+                time.sleep(self.transport.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def _start_upload(self, repository: str, where: str) -> str:
+        response = self.transport.request(
+            "POST", f"/v2/{repository}/blobs/uploads/", scopes=[scope(repository, "pull", "push")]
+        )
+        with response:
+            location = response.headers.get("Location")
+            if response.status_code != 202 or not location:
+                raise error_from_response(response, action=where, registry=self.registry)
+        return location
+
+    def _upload_monolithic(self, repository: str, digest: Digest, size: int, opener: Opener) -> int:
+        where = f"push blob {digest.short} to {self.registry}/{repository}"
+        with opener() as stream:
+            data = stream.read(size + 1)
+        self._check_content(where, digest, size, _digest_of(data, digest.algorithm), len(data))
+        location = self._start_upload(repository, where)
+        self._commit(repository, location, digest, data, where)
+        return len(data)
+
+    def _upload_chunked(self, repository: str, digest: Digest, size: int, opener: Opener) -> int:
+        where = f"push blob {digest.short} to {self.registry}/{repository}"
+        location = self._start_upload(repository, where)
+        hasher = _hasher(digest)
+        offset = 0
+        try:
+            with opener() as stream:
+                while chunk := stream.read(self.chunk_size):
+                    hasher.update(chunk)
+                    response = self.transport.request(
+                        "PATCH",
+                        location,
+                        scopes=[scope(repository, "pull", "push")],
+                        headers={
+                            "Content-Type": "application/octet-stream",
+                            "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                        },
+                        body=chunk,
+                        retry=False,  # a repeated PATCH could append twice: restart instead
+                    )
+                    with response:
+                        if response.status_code != 202:
+                            raise error_from_response(response, action=where, registry=self.registry)
+                        location = response.headers.get("Location") or location
+                    offset += len(chunk)
+            self._check_content(where, digest, size, Digest(digest.algorithm, hasher.hexdigest()), offset)
+        except BaseException:
+            self._cancel_upload(repository, location)
+            raise
+        self._commit(repository, location, digest, None, where)
+        return offset
+
+    def _check_content(self, where: str, digest: Digest, size: int, actual: Digest, actual_size: int) -> None:
+        if actual != digest or actual_size != size:
+            raise BlobVerificationError(
+                f"{where}: content has {actual_size} bytes with digest {actual}, "
+                f"the descriptor says {size} bytes with {digest}",
+                registry=self.registry,
+                hint="the layer changed after it was described; build it again",
+            )
+
+    def _commit(self, repository: str, location: str, digest: Digest, body: bytes | None, where: str) -> None:
+        response = self.transport.request(
+            "PUT",
+            location,
+            scopes=[scope(repository, "pull", "push")],
+            headers={"Content-Type": "application/octet-stream"},
+            params={"digest": str(digest)},
+            body=body if body is not None else b"",
+        )
+        with response:
+            if response.status_code in (201, 204):
+                return
+            # A retried PUT whose first try did land finds its upload gone: the blob is there.
+            if response.status_code == 404 and self.head_blob(repository, digest) is not None:
+                return
+            raise error_from_response(response, action=where, registry=self.registry)
+
+    def _cancel_upload(self, repository: str, location: str | None) -> None:
+        """Best effort: abandoned uploads are also garbage-collected by the registry."""
+        if not location:
+            return
+        try:
+            self.transport.request(
+                "DELETE", location, scopes=[scope(repository, "pull", "push")], retry=False
+            ).close()
+        except RegistryError:
+            pass
+
+
+def _parse_digest(text: str | None) -> Digest | None:
+    if not text:
+        return None
+    try:
+        return Digest.parse(text.strip())
+    except ValueError:
+        return None
