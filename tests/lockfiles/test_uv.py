@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerplan.errors import LockfileError
-from layerplan.lockfiles import Lock, LockedPackage, find_lock
+from layerplan.lockfiles import Lock, LockedPackage, Source, find_lock
 from layerplan.lockfiles.uv import read_uv_lock
 from layerplan.plugins import plugin_manager
 from tests.lockfiles.synthetic import make_uv_lock, package_name
@@ -73,7 +73,7 @@ def test_a_virtual_root_project() -> None:
 
 
 def test_every_source_kind(workspace: Lock) -> None:
-    sources = {p.name: p.source for p in workspace.packages}
+    sources: dict[str, Source] = {p.name: p.source for p in workspace.packages}
     assert sources["click"].kind == "registry" and sources["click"].url == "https://pypi.org/simple"
     assert sources["lib-a"].kind == "editable" and sources["lib-a"].path == "packages/lib-a"
     assert sources["tools"].kind == "virtual" and sources["tools"].path == "packages/tools"
@@ -155,7 +155,7 @@ def test_basic_fixture_shared_with_other_readers() -> None:
     assert numpy.version == "2.2.6"
     cp311 = [w for w in numpy.wheels if w.filename and "-cp311-cp311-manylinux" in w.filename and "x86_64" in w.filename]
     assert cp311 and all(w.hashes[0].startswith("sha256:") and w.size and w.size > 1_000_000 for w in cp311)
-    markers = {d.name: str(d.marker) for d in lock.roots or () if d.marker is not None}
+    markers: dict[str, str] = {d.name: str(d.marker) for d in lock.roots or () if d.marker is not None}
     assert markers["colorama"] == 'sys_platform == "win32"'
     assert markers["tomli"] == 'python_full_version < "3.11"'
 
@@ -196,7 +196,7 @@ wheels = [
 ]
 """
 
-BAD = {
+BAD: dict[str, tuple[str, int, str]] = {
     "malformed TOML": ("version = 1\n[[package]\nname = 'x'\n", 2, "invalid TOML"),
     "missing version": ("revision = 3\n" + GOOD_PACKAGE, 1, "missing the lock `version`"),
     "version 2": ("version = 2\nrevision = 1\n" + GOOD_PACKAGE, 1, "unsupported uv.lock version 2"),

@@ -32,12 +32,12 @@ from layerplan._toml import line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
-from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source
+from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
 
 __all__ = ["layerplan_lock_formats", "read_pylock"]
 
 _CONTEXT_PACKAGE = re.compile(r"^packages\[(\d+)\]")
-_CONTEXT_KEY = re.compile(r"([A-Za-z_-]+)(?:\[\d+\])?$")
+_CONTEXT_KEYS = re.compile(r"[A-Za-z_-]+")
 _REGENERATE = "fix the entry or regenerate the file with your lock tool"
 
 
@@ -121,22 +121,41 @@ def _check_version(path: Path, text: str, data: dict[str, Any]) -> None:
 def _validation_error(path: Path, text: str, headers: list[int], exc: PylockValidationError) -> LockfileError:
     """``Missing required value in 'packages[3].wheels[0].hashes'`` -> file:line `key`: ..."""
     context = exc.context or ""
-    line: int | None = None
-    match = _CONTEXT_PACKAGE.match(context)
-    if match and int(match.group(1)) < len(headers):
-        line = headers[int(match.group(1))]
-    last = _CONTEXT_KEY.search(context)
-    if last is not None:
-        line = line_of(text, last.group(1), line or 1) or line
     # Marker errors span several lines (the marker and a caret under it): keep one.
     message = " ".join(part.strip() for part in exc.message.splitlines()[:2])
-    if context.endswith("marker") or context.endswith("environments") or "environments[" in context:
+    if context.endswith("marker") or "environments" in context:
         hint = "fix the marker (PEP 508 syntax, PEP 751 variables) or " + _REGENERATE
     elif isinstance(exc, PylockUnsupportedVersionError):
         hint = "regenerate it with a tool that writes PEP 751 version 1.0"
     else:
         hint = _REGENERATE
-    return LockfileError(f"invalid pylock file: {message}", path=path, line=line, key=context or None, hint=hint)
+    return LockfileError(
+        f"invalid pylock file: {message}",
+        path=path,
+        line=_guess_line(text, headers, context),
+        key=context or None,
+        hint=hint,
+    )
+
+
+def _guess_line(text: str, headers: list[int], context: str) -> int:
+    """The line of the deepest key of ``context`` found in its ``[[packages]]`` entry
+    (or before the first entry, for top-level keys); else the entry's header (or line 1,
+    where a missing top-level key belongs)."""
+    keys = _CONTEXT_KEYS.findall(context)
+    lines = text.splitlines()
+    start, end = 1, (headers[0] - 1 if headers else len(lines))
+    match = _CONTEXT_PACKAGE.match(context)
+    if match is not None and int(match.group(1)) < len(headers):
+        index = int(match.group(1))
+        start = headers[index]
+        end = headers[index + 1] - 1 if index + 1 < len(headers) else len(lines)
+        keys = keys[1:]
+    for key in reversed(keys):
+        for number in range(start, end + 1):
+            if key in lines[number - 1]:
+                return number
+    return start
 
 
 def _root_package(path: Path, packages: Sequence[Package]) -> NormalizedName | None:
@@ -169,7 +188,7 @@ def _package(path: Path, package: Package, line: int | None) -> LockedPackage:
         source = Source(kind="git", url=vcs.url, path=vcs.path, reference=vcs.commit_id, subdirectory=vcs.subdirectory)
     elif package.directory is not None:
         directory = package.directory
-        kind = "editable" if directory.editable else "directory"
+        kind: SourceKind = "editable" if directory.editable else "directory"
         source = Source(kind=kind, path=directory.path, subdirectory=directory.subdirectory)
     elif package.archive is not None:
         archive = package.archive
