@@ -60,3 +60,14 @@ def test_parse_size() -> None:
     assert parse_size("1.5KiB") == 1536
     with pytest.raises(ValueError):
         parse_size(True)
+
+
+def test_the_documented_example_is_valid() -> None:
+    """docs/configuration.md's full example must stay a valid configuration."""
+    import tomli
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    block = doc.split("```toml", 1)[1].split("```", 1)[0]
+    config = read_config(tomli.loads(block)["tool"]["layerplan"])
+    assert config.layer_groups == {"ml": ("numpy", "scipy", "scikit-learn")}
+    assert config.large_wheel_size == 8 * 1024 * 1024
