@@ -11,8 +11,9 @@ from packaging.markers import Marker
 
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import Lock, LockedPackage
+from layerplan.lockfiles import pylock as pylock_module
 from layerplan.lockfiles.pylock import read_pylock
-from layerplan.plugins import plugin_manager
+from layerplan.plugins import BUILTIN_PLUGINS
 from tests.lockfiles.synthetic import make_pylock, package_name
 
 LOCKS = Path(__file__).parent.parent / "fixtures" / "locks"
@@ -51,9 +52,9 @@ def holds(marker: Marker | None, **overrides: object) -> bool:
 
 
 def test_registered_with_its_file_names() -> None:
-    formats = [f for group in plugin_manager().hook.layerplan_lock_formats() for f in group]
-    (pylock,) = [f for f in formats if f.name == "pylock"]
-    assert pylock.priority == 20
+    (pylock,) = pylock_module.layerplan_lock_formats()
+    assert pylock.name == "pylock" and pylock.priority == 20 and pylock.read is read_pylock
+    assert "layerplan.lockfiles.pylock" in BUILTIN_PLUGINS.values()
     assert pylock.detects(Path("pylock.toml")) and pylock.detects(Path("pylock.dev.toml"))
     assert not pylock.detects(Path("pylock.toml.orig")) and not pylock.detects(Path("mylock.toml"))
 

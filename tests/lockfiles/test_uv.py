@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import Lock, LockedPackage, Source, find_lock
+from layerplan.lockfiles import pylock as pylock_module
+from layerplan.lockfiles import uv as uv_module
 from layerplan.lockfiles.uv import read_uv_lock
-from layerplan.plugins import plugin_manager
+from layerplan.plugins import BUILTIN_PLUGINS
 from tests.lockfiles.synthetic import make_uv_lock, package_name
 
 LOCKS = Path(__file__).parent.parent / "fixtures" / "locks"
@@ -34,9 +36,11 @@ def one(lock: Lock, name: str) -> LockedPackage:
 
 
 def test_registered_as_the_preferred_format() -> None:
-    formats = [f for group in plugin_manager().hook.layerplan_lock_formats() for f in group]
-    (uv,) = [f for f in formats if f.name == "uv"]
-    assert uv.priority == 10
+    # The hooks of this module and pylock's only, so a broken sibling reader can't fail this.
+    (uv,) = uv_module.layerplan_lock_formats()
+    formats = [uv, *pylock_module.layerplan_lock_formats()]
+    assert uv.name == "uv" and uv.priority == 10 and uv.read is read_uv_lock
+    assert "layerplan.lockfiles.uv" in BUILTIN_PLUGINS.values()
     assert uv.detects(Path("uv.lock")) and not uv.detects(Path("uv.lock.bak"))
     # uv.lock wins over the pylock.toml exported next to it.
     path, chosen = find_lock(WORKSPACE, formats)

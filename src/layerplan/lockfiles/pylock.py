@@ -218,13 +218,10 @@ def _package(path: Path, package: Package, line: int | None) -> LockedPackage:
 
 
 def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdist | PackageArchive) -> LockedFile:
-    return LockedFile(
-        kind=kind,
-        filename=filename,
-        url=file.url,
-        hashes=tuple(sorted(f"{algorithm}:{digest}" for algorithm, digest in file.hashes.items())),
-        size=file.size,
-    )
+    hashes = [f"{algorithm}:{digest}" for algorithm, digest in file.hashes.items()]
+    if len(hashes) > 1:
+        hashes.sort()
+    return LockedFile(kind=kind, filename=filename, url=file.url, hashes=tuple(hashes), size=file.size)
 
 
 def _dependency(path: Path, package: Package, item: Any, line: int | None) -> Dependency:
