@@ -177,6 +177,21 @@ def test_uv_sources_fixture_git_subdirectory() -> None:
     assert len(lock.workspace_members) >= 2
 
 
+def test_git_source_with_subdirectory_and_branch(tmp_path: Path) -> None:
+    commit = "fce144aa585b8868ef6bf63959c4bc47fc5535b1"
+    path = tmp_path / "uv.lock"
+    path.write_text(
+        "version = 1\nrevision = 3\n\n[[package]]\nname = \"GitSub\"\nversion = \"0.1.0\"\n"
+        f'source = {{ git = "https://example.invalid/org/repo.git?subdirectory=sub%2Fgitsub&branch=main#{commit}" }}\n',
+        encoding="utf-8",
+    )
+    (gitsub,) = read_uv_lock(path).packages
+    assert gitsub.name == "gitsub"  # normalised
+    assert gitsub.source.url == "https://example.invalid/org/repo.git"
+    assert gitsub.source.reference == commit and gitsub.source.subdirectory == "sub/gitsub"
+    assert gitsub.line == 4
+
+
 def test_synthetic_thousand_packages(tmp_path: Path) -> None:
     lock = read_uv_lock(make_uv_lock(1000, tmp_path / "uv.lock"))
     assert len(lock.packages) == 1001  # and the virtual root

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -95,7 +95,6 @@ def _check_version(path: Path, text: str, data: dict[str, Any]) -> None:
     ``packaging`` logs that warning.
     """
     raw = data.get("lock-version")
-    line = line_of(text, "lock-version")
     if raw is None:
         raise LockfileError(
             "missing `lock-version`",
@@ -112,7 +111,7 @@ def _check_version(path: Path, text: str, data: dict[str, Any]) -> None:
         raise LockfileError(
             f"unsupported pylock lock-version {raw!r} (layerplan reads 1.0)",
             path=path,
-            line=line,
+            line=line_of(text, "lock-version"),
             key="lock-version",
             hint="regenerate it with a tool that writes PEP 751 version 1.0, or upgrade layerplan",
         )

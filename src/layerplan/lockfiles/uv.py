@@ -109,20 +109,19 @@ class _Reader:
             root_package=root.name if root is not None else None,
             requires_python=requires_python,
             indexes=tuple(indexes),
-            workspace_members=tuple(self.name(m, None) for m in members),
+            workspace_members=tuple(self.name(m) for m in members),
         )
 
     def check_version(self, data: Mapping[str, Any]) -> None:
         version = data.get("version")
-        line = line_of(self.text, "version")
         if version is None:
             raise self.error("missing the lock `version`", line=1, hint=f"is this a uv lockfile? {_REGENERATE}")
         if isinstance(version, bool) or not isinstance(version, int):
-            raise self.error(f"lock `version` must be an integer, not {version!r}", line=line)
+            raise self.error(f"lock `version` must be an integer, not {version!r}", line=line_of(self.text, "version"))
         if version != SUPPORTED_VERSION:
             raise self.error(
                 f"unsupported uv.lock version {version} (layerplan reads version {SUPPORTED_VERSION})",
-                line=line,
+                line=line_of(self.text, "version"),
                 key="version",
                 hint="regenerate it with a uv that writes version 1, or upgrade layerplan",
             )
@@ -131,7 +130,7 @@ class _Reader:
         raw_name = entry.get("name")
         if not isinstance(raw_name, str) or not raw_name:
             raise self.error("package without a `name`", line=line, key="name")
-        name = self.name(raw_name, line)
+        name = self.name(raw_name)
         where = f"package `{raw_name}`"
         version = entry.get("version")
         if version is not None and not isinstance(version, str):
@@ -213,7 +212,7 @@ class _Reader:
         if not isinstance(table, dict):
             raise self.error(f"{where}: `{key}` must be a table", line=line, key=key)
         return {
-            self.name(group, line): self.dependencies(deps, f"{where} `{key}.{group}`", line)
+            self.name(group): self.dependencies(deps, f"{where} `{key}.{group}`", line)
             for group, deps in table.items()
         }
 
@@ -233,8 +232,8 @@ class _Reader:
         if version is not None and not isinstance(version, str):
             raise self.error(f"{where}: `version` of `{item['name']}` must be a string", line=line)
         return Dependency(
-            name=self.name(item["name"], line),
-            extras=tuple(self.name(e, line) for e in extras),
+            name=self.name(item["name"]),
+            extras=tuple(self.name(e) for e in extras),
             marker=self.marker(marker, where, line) if marker is not None else None,
             version=version,
         )
@@ -257,7 +256,7 @@ class _Reader:
                 ) from exc
         return marker
 
-    def name(self, value: str, line: int | None) -> NormalizedName:
+    def name(self, value: str) -> NormalizedName:
         name = self.names.get(value)
         if name is None:
             name = self.names[value] = canonicalize_name(value)
