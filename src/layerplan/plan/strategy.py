@@ -161,18 +161,19 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
                 estimated_size=None,
             )
         )
-    version_text = f" {data.project_version}" if data.project_version else ""
-    layers.append(
-        Layer(
-            name="app",
-            kind="app",
-            key=layer_key(
-                "app",
-                {**placement, "project": data.project_name, "version": data.project_version, "sources": data.app_digest},
-            ),
-            reason=f"{data.project_name}{version_text} from its own wheel: a code change rebuilds only this layer",
+    if not data.install_set.project_is_virtual:
+        version_text = f" {data.project_version}" if data.project_version else ""
+        layers.append(
+            Layer(
+                name="app",
+                kind="app",
+                key=layer_key(
+                    "app",
+                    {**placement, "project": data.project_name, "version": data.project_version, "sources": data.app_digest},
+                ),
+                reason=f"{data.project_name}{version_text} from its own wheel: a code change rebuilds only this layer",
+            )
         )
-    )
     layers.append(
         Layer(
             name="config",

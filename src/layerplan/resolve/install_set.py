@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan.errors import LockMismatchError, TargetError
+from layerplan.errors import ConfigError, LockMismatchError, TargetError
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage
 from layerplan.project.model import Project
 from layerplan.resolve.model import InstallItem, InstallSet
@@ -49,6 +49,8 @@ def compute_install_set(
     root_name = canonicalize_name(package) if package else project.name
     _check_python(lock, target)
     extras_set = frozenset(canonicalize_name(e) for e in extras)
+    root_entry = next((p for p in lock.packages if p.name == root_name), None)
+    _check_extras(project, lock, root_entry, extras_set)
     groups_set = frozenset(canonicalize_name(g) for g in groups)
     if lock.graph:
         chosen = _walk(project, lock, target, root_name, extras_set, groups_set)
@@ -62,7 +64,26 @@ def compute_install_set(
         if pkg.name != root_name and pkg.source.kind != "virtual"
     ]
     items.sort(key=lambda item: (item.name, item.version or ""))
-    return InstallSet(target=target, project=root_name, lock_format=lock.format, items=tuple(items))
+    return InstallSet(
+        target=target,
+        project=root_name,
+        lock_format=lock.format,
+        items=tuple(items),
+        project_is_virtual=root_entry is not None and root_entry.source.kind == "virtual",
+    )
+
+
+def _check_extras(project: Project, lock: Lock, root: LockedPackage | None, extras: frozenset[str]) -> None:
+    known = set(root.optional_dependencies) if root is not None and root.optional_dependencies else set()
+    known |= {canonicalize_name(e) for e in project.optional_dependencies}
+    unknown = sorted(extras - known)
+    if unknown:
+        raise ConfigError(
+            f"extra {', '.join(map(repr, unknown))} is not defined by the project",
+            path=project.pyproject_path,
+            key="project.optional-dependencies",
+            hint=f"extras: {', '.join(sorted(known)) or 'none'}",
+        )
 
 
 def _check_python(lock: Lock, target: Target) -> None:

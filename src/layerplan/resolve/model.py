@@ -62,6 +62,8 @@ class InstallSet:
     project: NormalizedName
     lock_format: str
     items: tuple[InstallItem, ...]
+    project_is_virtual: bool = False
+    """The lock records the project as virtual (uv: no build system): no app layer."""
 
     @property
     def without_wheel(self) -> tuple[InstallItem, ...]:

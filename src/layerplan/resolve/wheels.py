@@ -46,11 +46,23 @@ def best_wheel(package: LockedPackage, priority: Mapping[tags.Tag, int]) -> Lock
     return best[1] if best else None
 
 
+def _platform_family(platform: str) -> str:
+    """``macosx_11_0_arm64`` -> ``macosx``; ``manylinux_2_17_aarch64`` -> ``manylinux aarch64``."""
+    if platform.startswith("macosx"):
+        return "macosx"
+    for family in ("manylinux", "musllinux"):
+        if platform.startswith(family):
+            return f"{family} {platform.rsplit('_', 1)[-1] if not platform.endswith('x86_64') else 'x86_64'}"
+    return platform
+
+
 def describe_wheels(package: LockedPackage) -> str:
     """What the package offers instead, for a "no wheel fits" message."""
-    platforms = sorted({tag.platform for file in package.wheels for tag in _wheel_tags(file)})
-    pythons = sorted({tag.interpreter for file in package.wheels for tag in _wheel_tags(file)})
     if not package.wheels:
         return "sdist only" if package.sdist is not None else "no files in the lock"
-    shown = ", ".join(platforms[:6]) + (", ..." if len(platforms) > 6 else "")
-    return f"wheels only for {shown} ({', '.join(pythons[:6])})" + ("; an sdist exists" if package.sdist else "")
+    tag_sets = [_wheel_tags(file) for file in package.wheels]
+    families = sorted({_platform_family(tag.platform) for tags_ in tag_sets for tag in tags_})
+    pythons = sorted({tag.interpreter for tags_ in tag_sets for tag in tags_})
+    return f"wheels only for {', '.join(families)} ({', '.join(pythons)})" + (
+        "; an sdist exists" if package.sdist else ""
+    )
