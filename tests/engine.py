@@ -86,12 +86,17 @@ def _can_autostart() -> str | None:
     return None
 
 
-@functools.cache
 def _start_engine() -> str | None:
-    """Run ``test-engine.sh start`` once per test session; an error text, or None."""
+    """Start the engine through the script where allowed; an error text, or None."""
     why_not = _can_autostart()
     if why_not:
         return f"cannot start it here ({why_not})"
+    return _run_start_script()
+
+
+@functools.cache
+def _run_start_script() -> str | None:
+    """Run ``test-engine.sh start`` once per test session; an error text, or None."""
     try:
         result = subprocess.run(
             ["bash", str(SCRIPT), "start"],

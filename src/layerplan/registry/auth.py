@@ -83,14 +83,16 @@ class Authenticator:
         self._credentials_loaded = False
         self._send = send
         self._lock = threading.Lock()
+        self._creds_lock = threading.Lock()
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, ...], _Token] = {}
 
     def _creds(self) -> Credentials | None:
-        if not self._credentials_loaded:
-            self._credentials = self._credentials_source()
-            self._credentials_loaded = True
-        return self._credentials
+        with self._creds_lock:  # a helper is run once, however many threads ask
+            if not self._credentials_loaded:
+                self._credentials = self._credentials_source()
+                self._credentials_loaded = True
+            return self._credentials
 
     def header(self, scopes: Sequence[str]) -> str | None:
         """The header to send before any challenge of this request (learned from earlier ones)."""

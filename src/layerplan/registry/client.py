@@ -98,7 +98,7 @@ class RegistryClient:
         self.registry = registry
         self.monolithic_limit = monolithic_limit
         self.chunk_size = chunk_size
-        keychain: Keychain = DockerConfigKeychain() if credentials is None else credentials  # type: ignore[assignment]
+        source: Callable[[], Credentials | None]
         if isinstance(credentials, Credentials):
             fixed = credentials
 
@@ -106,6 +106,7 @@ class RegistryClient:
                 return fixed
 
         else:
+            keychain: Keychain = credentials if credentials is not None else DockerConfigKeychain()
 
             def source() -> Credentials | None:
                 return keychain.credentials_for(registry)

@@ -42,7 +42,7 @@ class RetryPolicy:
         """Seconds to wait after failed try number ``attempt`` (0-based)."""
         if retry_after and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_backoff)
-        base = min(self.backoff * (2**attempt), self.max_backoff)
+        base = min(self.backoff * 2.0**attempt, self.max_backoff)
         return base * (0.9 + 0.2 * random.random())  # jitter spreads parallel retries
 
 
