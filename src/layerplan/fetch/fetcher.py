@@ -34,7 +34,7 @@ from layerplan.fetch.errors import (
     NoMatchingFileError,
     UnhashedFileError,
 )
-from layerplan.fetch.http import HttpClient, TransientHTTPError
+from layerplan.fetch.http import HttpClient, TransientHTTPError, describe
 from layerplan.fetch.index import IndexFile, SimpleIndex, redact, select
 from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, WantedFile, filename_from_url, parse_hashes
 
@@ -301,7 +301,8 @@ class Fetcher:
                             progress.advance(len(chunk))
                         if size is not None and received > size:
                             break  # longer than the lock says: cannot match; stop reading
-                    if length and length.isdigit() and received < int(length):
+                    overflow = size is not None and received > size
+                    if not overflow and length and length.isdigit() and received < int(length):
                         raise TransientHTTPError(f"body cut short at {received} of {length} bytes")
                     digests = {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
                     if allowed and not any(digests[alg] in values for alg, values in allowed.items()):
@@ -332,8 +333,8 @@ class Fetcher:
             return self.http.get(url, handle, headers={"Accept-Encoding": "identity"}, stream=True)
         except (requests.RequestException, TransientHTTPError) as error:
             raise DownloadError(
-                f"{wanted.label}: cannot download {redact(url)}: {type(error).__name__} "
-                f"(after {self.http.retry.attempts} tries)",
+                f"{wanted.label}: cannot download {redact(url)}: {describe(error)}, "
+                f"after {self.http.retry.attempts} tries",
                 hint="check the network; a proxy or firewall may cut large downloads",
             ) from error
 

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 
 import layerplan
 
-__all__ = ["HttpClient", "HttpStats", "RetryPolicy", "TransientHTTPError"]
+__all__ = ["HttpClient", "HttpStats", "RetryPolicy", "TransientHTTPError", "describe"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,19 @@ _RETRY_EXCEPTIONS = (
     requests.exceptions.ChunkedEncodingError,  # body cut short
     requests.exceptions.ContentDecodingError,
 )
+
+
+def describe(error: BaseException) -> str:
+    """A short human reason for a transport failure."""
+    if isinstance(error, (requests.exceptions.ChunkedEncodingError, TransientHTTPError)):
+        reason = "the connection dropped mid-transfer"
+    elif isinstance(error, requests.Timeout):
+        reason = "timed out"
+    elif isinstance(error, requests.ConnectionError):
+        reason = "connection failed"
+    else:
+        reason = "request failed"
+    return f"{reason} ({type(error).__name__})"
 
 
 class TransientHTTPError(Exception):
@@ -55,7 +68,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if retry_after is not None and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_backoff)
-        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
 
 
 @dataclass(slots=True)
@@ -69,7 +82,7 @@ class HttpStats:
     """Body bytes received by ``stream`` callers."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, *, requests: int = 0, retries: int = 0, bytes: int = 0) -> None:  # noqa: A002
+    def add(self, *, requests: int = 0, retries: int = 0, bytes: int = 0) -> None:
         with self.lock:
             self.requests += requests
             self.retries += retries

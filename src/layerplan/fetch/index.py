@@ -25,7 +25,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from layerplan.fetch.errors import HashMismatchError, IndexLookupError, NoMatchingFileError
-from layerplan.fetch.http import HttpClient
+from layerplan.fetch.http import HttpClient, describe
 from layerplan.fetch.model import WantedFile, parse_hashes, tag_rank
 
 __all__ = ["IndexFile", "SimpleIndex", "page_url", "redact", "select"]
@@ -176,7 +176,7 @@ class SimpleIndex:
             return self._http.get(url, handle, headers={"Accept": _ACCEPT})
         except requests.RequestException as error:
             raise IndexLookupError(
-                f"{name}: cannot reach the index {redact(index)}: {type(error).__name__}",
+                f"{name}: cannot reach the index {redact(index)}: {describe(error)}",
                 hint="check the network and the index URL the lock names",
             ) from error
 
