@@ -88,7 +88,9 @@ class Entries:
         """The default fix, e.g. ``regenerate it with `poetry lock` ``."""
         self._markers: dict[str, Marker] = {}
 
-    def error(self, message: str, *, line: int | None, key: str | None = None, hint: str | None = None) -> LockfileError:
+    def error(
+        self, message: str, *, line: int | None, key: str | None = None, hint: str | None = None
+    ) -> LockfileError:
         return LockfileError(message, path=self.path, line=line, key=key, hint=hint or self.hint)
 
     def line_of(self, needle: str, start: int | None) -> int | None:
@@ -103,7 +105,9 @@ class Entries:
             raise self.error(f"`{key}` must be a table", line=line, key=f"{where}.{key}" if where else key)
         return value
 
-    def string(self, data: Mapping[str, Any], key: str, *, line: int | None, where: str, required: bool = True) -> str | None:
+    def string(
+        self, data: Mapping[str, Any], key: str, *, line: int | None, where: str, required: bool = True
+    ) -> str | None:
         """``data[key]`` as a non-empty string (``None`` when optional and missing)."""
         value = data.get(key)
         full_key = f"{where}.{key}" if where else key
@@ -203,9 +207,7 @@ class Entries:
         except InvalidSpecifier:
             raise self.error(f"invalid version specifier {value!r}", line=line, key=key) from None
 
-    def files(
-        self, entries: Any, *, line: int | None, where: str
-    ) -> tuple[tuple[LockedFile, ...], LockedFile | None]:
+    def files(self, entries: Any, *, line: int | None, where: str) -> tuple[tuple[LockedFile, ...], LockedFile | None]:
         """``files = [{file|url = ..., hash = ...}]`` (poetry, pdm) as wheels and an sdist.
 
         Files that are neither (``.egg``, ``.exe``) are left out: no installer uses

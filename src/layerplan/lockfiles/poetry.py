@@ -36,6 +36,7 @@ singles out one of several locked versions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ __all__ = ["layerplan_lock_formats", "read_poetry_lock"]
 
 _REGENERATE = "regenerate it with `poetry lock`"
 _MAIN_GROUP = "main"
+_EXTRA_EQ = re.compile(r'\bextra == "([^"]*)"|"([^"]*)" == extra\b')
+_EXTRA_NE = re.compile(r'\bextra != "([^"]*)"|"([^"]*)" != extra\b')
 
 
 @hookimpl
@@ -84,12 +87,18 @@ def read_poetry_lock(path: Path) -> Lock:
         raise entries.error("`package` must be an array of tables", line=None, key="package")
     headers = package_header_lines(text)
     lines = [headers[i] if i < len(headers) else None for i in range(len(raw_packages))]
-    names = [entries.name(entries.string(p, "name", line=n, where="package") or "", line=n) for p, n in zip(raw_packages, lines)]
+    names = [
+        entries.name(entries.string(p, "name", line=n, where="package") or "", line=n)
+        for p, n in zip(raw_packages, lines)
+    ]
     versions: dict[NormalizedName, list[str]] = {}
     for package, name, line in zip(raw_packages, names, lines):
-        versions.setdefault(name, []).append(entries.string(package, "version", line=line, where=f"package.{name}") or "")
+        versions.setdefault(name, []).append(
+            entries.string(package, "version", line=line, where=f"package.{name}") or ""
+        )
     packages = tuple(
-        _package(entries, package, name, line, flat, versions) for package, name, line in zip(raw_packages, names, lines)
+        _package(entries, package, name, line, flat, versions)
+        for package, name, line in zip(raw_packages, names, lines)
     )
     indexes = tuple(dict.fromkeys(p.index for p in packages if p.index is not None))
     return Lock(
@@ -134,10 +143,14 @@ def _requires_python(entries: Entries, metadata: Mapping[str, Any], line: int | 
     alternatives = poetry_constraint(raw)
     if alternatives is None:
         raise entries.error(
-            f"invalid python-versions {raw!r}", line=entries.line_of("python-versions", line), key="metadata.python-versions"
+            f"invalid python-versions {raw!r}",
+            line=entries.line_of("python-versions", line),
+            key="metadata.python-versions",
         )
-    # A union (``~2.7 || ^3.6``) has no single specifier set; say nothing rather than narrow it.
-    return str(alternatives[0]) or None if len(alternatives) == 1 else None
+    if len(alternatives) != 1:
+        # A union (``~2.7 || ^3.6``) has no single specifier set; say nothing rather than narrow it.
+        return None
+    return str(alternatives[0]) or None
 
 
 def _package(
@@ -232,7 +245,7 @@ def _marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | Non
     key = f"{where}.markers"
     marker_line = entries.line_of("markers", line) if raw is not None else line
     if not isinstance(raw, Mapping):
-        return entries.marker(raw, line=marker_line, key=key)
+        return _extras_as_set(entries, entries.marker(raw, line=marker_line, key=key), marker_line, key)
     parts = []
     for group in groups:
         group_marker = entries.marker(raw.get(group), line=marker_line, key=f"{key}.{group}")
@@ -241,7 +254,23 @@ def _marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | Non
             parts.append(clause)
         else:
             parts.append(f"({clause} and ({group_marker}))")
-    return entries.marker(" or ".join(parts), line=marker_line, key=key)
+    return _extras_as_set(entries, entries.marker(" or ".join(parts), line=marker_line, key=key), marker_line, key)
+
+
+def _extras_as_set(entries: Entries, marker: Marker | None, line: int | None, key: str) -> Marker | None:
+    """``extra == "x"`` -> ``"x" in extras`` (and ``!=`` -> ``not in``), PEP 751's form.
+
+    ``str(Marker)`` always writes double quotes, and a marker value cannot hold one, so
+    the rewrite is exact.
+    """
+    if marker is None:
+        return None
+    text = str(marker)
+    if "extra" not in text:
+        return marker
+    text = _EXTRA_EQ.sub(lambda m: f'"{m.group(1) or m.group(2)}" in extras', text)
+    text = _EXTRA_NE.sub(lambda m: f'"{m.group(1) or m.group(2)}" not in extras', text)
+    return entries.marker(text, line=line, key=key)
 
 
 def _dependencies(
