@@ -172,6 +172,28 @@ class Image:
         """``os/architecture[/variant]`` from the config."""
         return Platform.from_json(self.config_json)
 
+    @classmethod
+    def from_manifest(
+        cls, manifest: bytes, config: bytes, opener_for: Callable[[Descriptor], Opener], *, source: str = ""
+    ) -> Image:
+        """An image from exact manifest and config bytes; ``opener_for(descriptor)`` opens a layer.
+
+        The diff_ids come from the config. Raise ``BaseImageError`` when the two disagree.
+        """
+        try:
+            manifest_json = json.loads(manifest)
+            diff_ids = json.loads(config)["rootfs"]["diff_ids"]
+            descriptors = [Descriptor.from_json(d) for d in manifest_json.get("layers") or []]
+            if len(diff_ids) != len(descriptors):
+                raise ValueError(f"{len(descriptors)} layers in the manifest, {len(diff_ids)} diff_ids in the config")
+            layers = tuple(
+                Layer(descriptor=d, diff_id=Digest.parse(str(diff_id)), opener=opener_for(d))
+                for d, diff_id in zip(descriptors, diff_ids)
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BaseImageError(f"malformed image manifest or config: {exc}", path=source or None) from exc
+        return cls(manifest=manifest, config=config, layers=layers)
+
     def manifest_descriptor(self, annotations: dict[str, str] | None = None) -> Descriptor:
         """A descriptor of the manifest, as an index lists it (with the platform)."""
         return Descriptor(

@@ -73,8 +73,7 @@ def _raw_header(name: bytes, type_: bytes, h: TarHeader, size: int, linkname: by
         _GNU_MAGIC,
         _text(b"", 32),  # uname: empty, ids only
         _text(b"", 32),  # gname
-        _number(0, 8),  # devmajor
-        _number(0, 8),  # devminor
+        _text(b"", 16),  # devmajor, devminor: empty for non-devices, as GNU tar writes them
     ]
     block = b"".join(fields).ljust(BLOCK, b"\x00")
     checksum = b"%06o\x00 " % sum(block)
