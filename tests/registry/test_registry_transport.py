@@ -201,8 +201,17 @@ def test_unreachable_registry_gives_a_clear_error_after_bounded_retries() -> Non
     text = str(caught.value)
     assert f"after {FAST.attempts} tries" in text
     assert "Connection refused" in text
-    assert f"is the registry running at {address}? for plain HTTP use --insecure-registry" in text
+    assert f"(hint: is the registry running at {address}?)" in text  # already plain HTTP: no insecure hint
     assert "\n" not in text and "Traceback" not in text
+
+
+def test_https_registry_refusing_hints_at_insecure_registry() -> None:
+    address = f"127.0.0.1:{_unused_port()}"
+    client = RegistryClient(address, retry=FAST)
+    client.transport.base_url = f"https://{address}"  # as for a remote registry, still on loopback
+    with pytest.raises(RegistryConnectionError) as caught:
+        client.get_manifest("app", "v1")
+    assert "for plain HTTP use --insecure-registry" in str(caught.value)
 
 
 def _basic_header(user: str, password: str) -> str:

@@ -8,13 +8,11 @@ them into an image push.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import BinaryIO
 
 import requests
 
@@ -31,6 +29,7 @@ from layerplan.registry.errors import (
 )
 from layerplan.registry.manifest import ACCEPTED_MANIFEST_TYPES, FetchedManifest, Platform, select_platform
 from layerplan.registry.transport import RetryPolicy, Transport
+from layerplan.registry.upload import BlobUpload, Opener, cancel_upload, digest_of, new_hasher
 
 __all__ = ["CHUNK_SIZE", "MAX_MANIFEST_SIZE", "MONOLITHIC_LIMIT", "Opener", "RegistryClient"]
 
@@ -41,18 +40,7 @@ CHUNK_SIZE = 8 * 1024 * 1024
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 """The OCI distribution spec's manifest size registries must accept; more is refused."""
 
-Opener = Callable[[], BinaryIO]
-"""Opens a fresh binary stream of a blob's content, from its start (called per try)."""
-
 _READ_SIZE = 1024 * 1024
-
-
-def _hasher(digest: Digest) -> hashlib._Hash:
-    return hashlib.new(digest.algorithm)
-
-
-def _digest_of(data: bytes, algorithm: str) -> Digest:
-    return Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
 
 
 def _media_type(response: requests.Response, data: bytes, where: str) -> str:
@@ -141,7 +129,7 @@ class RegistryClient:
             data = self._read_limited(response, MAX_MANIFEST_SIZE, where)
         media_type = _media_type(response, data, where)
         wanted = Digest.parse(ref) if ":" in ref else None
-        digest = _digest_of(data, wanted.algorithm if wanted else "sha256")
+        digest = digest_of(data, wanted.algorithm if wanted else "sha256")
         announced = response.headers.get("Docker-Content-Digest")
         for expected in (wanted, _parse_digest(announced)):
             if expected is not None and expected.algorithm == digest.algorithm and expected != digest:
@@ -232,7 +220,7 @@ class RegistryClient:
             if response.status_code != 200:
                 raise error_from_response(response, action=where, registry=self.registry)
             data = self._read_limited(response, max_size, where)
-        if _digest_of(data, digest.algorithm) != digest:
+        if digest_of(data, digest.algorithm) != digest:
             raise BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
         return data
 
@@ -242,7 +230,7 @@ class RegistryClient:
             "GET", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")], stream=True
         )
         dest.parent.mkdir(parents=True, exist_ok=True)
-        hasher = _hasher(digest)
+        hasher = new_hasher(digest)
         written = 0
         fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
         try:
@@ -302,7 +290,7 @@ class RegistryClient:
             if response.status_code == 201:
                 return True
             if response.status_code == 202:  # declined: it opened an upload instead; drop it
-                self._cancel_upload(repository, response.headers.get("Location"))
+                cancel_upload(self.transport, repository, response.headers.get("Location"))
                 return False
             raise error_from_response(
                 response, action=f"mount blob {digest.short} from {from_repository} into {repository}",
@@ -317,105 +305,18 @@ class RegistryClient:
         upload that fails midway temporarily is started over, within the retry policy.
         Returns the number of bytes sent.
         """
+        upload = BlobUpload(self.transport, repository, digest, size, head=lambda: self.head_blob(repository, digest))
         if size <= self.monolithic_limit:
-            return self._upload_monolithic(repository, digest, size, opener)
+            return upload.monolithic(opener)
         attempts = max(self.transport.retry.attempts, 1)
         for attempt in range(attempts):
             try:
-                return self._upload_chunked(repository, digest, size, opener)
+                return upload.chunked(opener, self.chunk_size)
             except RegistryError as error:
                 if not error.temporary or attempt == attempts - 1:
                     raise
                 time.sleep(self.transport.retry.delay(attempt))
         raise AssertionError("unreachable")
-
-    def _start_upload(self, repository: str, where: str) -> str:
-        response = self.transport.request(
-            "POST", f"/v2/{repository}/blobs/uploads/", scopes=[scope(repository, "pull", "push")]
-        )
-        with response:
-            location = response.headers.get("Location")
-            if response.status_code != 202 or not location:
-                raise error_from_response(response, action=where, registry=self.registry)
-        return location
-
-    def _upload_monolithic(self, repository: str, digest: Digest, size: int, opener: Opener) -> int:
-        where = f"push blob {digest.short} to {self.registry}/{repository}"
-        with opener() as stream:
-            data = stream.read(size + 1)
-        self._check_content(where, digest, size, _digest_of(data, digest.algorithm), len(data))
-        location = self._start_upload(repository, where)
-        self._commit(repository, location, digest, data, where)
-        return len(data)
-
-    def _upload_chunked(self, repository: str, digest: Digest, size: int, opener: Opener) -> int:
-        where = f"push blob {digest.short} to {self.registry}/{repository}"
-        location = self._start_upload(repository, where)
-        hasher = _hasher(digest)
-        offset = 0
-        try:
-            with opener() as stream:
-                while chunk := stream.read(self.chunk_size):
-                    hasher.update(chunk)
-                    response = self.transport.request(
-                        "PATCH",
-                        location,
-                        scopes=[scope(repository, "pull", "push")],
-                        headers={
-                            "Content-Type": "application/octet-stream",
-                            "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
-                        },
-                        body=chunk,
-                        retry=False,  # a repeated PATCH could append twice: restart instead
-                    )
-                    with response:
-                        if response.status_code != 202:
-                            raise error_from_response(response, action=where, registry=self.registry)
-                        location = response.headers.get("Location") or location
-                    offset += len(chunk)
-            self._check_content(where, digest, size, Digest(digest.algorithm, hasher.hexdigest()), offset)
-        except BaseException:
-            self._cancel_upload(repository, location)
-            raise
-        self._commit(repository, location, digest, None, where)
-        return offset
-
-    def _check_content(self, where: str, digest: Digest, size: int, actual: Digest, actual_size: int) -> None:
-        if actual != digest or actual_size != size:
-            raise BlobVerificationError(
-                f"{where}: content has {actual_size} bytes with digest {actual}, "
-                f"the descriptor says {size} bytes with {digest}",
-                registry=self.registry,
-                hint="the layer changed after it was described; build it again",
-            )
-
-    def _commit(self, repository: str, location: str, digest: Digest, body: bytes | None, where: str) -> None:
-        response = self.transport.request(
-            "PUT",
-            location,
-            scopes=[scope(repository, "pull", "push")],
-            headers={"Content-Type": "application/octet-stream"},
-            params={"digest": str(digest)},
-            body=body if body is not None else b"",
-        )
-        with response:
-            if response.status_code in (201, 204):
-                return
-            # A retried PUT whose first try did land finds its upload gone: the blob is there.
-            if response.status_code == 404 and self.head_blob(repository, digest) is not None:
-                return
-            raise error_from_response(response, action=where, registry=self.registry)
-
-    def _cancel_upload(self, repository: str, location: str | None) -> None:
-        """Best effort: abandoned uploads are also garbage-collected by the registry."""
-        if not location:
-            return
-        try:
-            self.transport.request(
-                "DELETE", location, scopes=[scope(repository, "pull", "push")], retry=False
-            ).close()
-        except RegistryError:
-            pass
 
 
 def _parse_digest(text: str | None) -> Digest | None:

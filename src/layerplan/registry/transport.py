@@ -78,8 +78,10 @@ class Transport:
         self.registry = registry
         self.base_url = f"{scheme_for(registry, insecure_hosts)}://{registry}"
         self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", _USER_AGENT)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = _USER_AGENT
+        self.session = session
         self.timeout = timeout
         fixed = credentials
         source = fixed if callable(fixed) else (lambda: fixed)
@@ -154,7 +156,9 @@ class Transport:
             reason, hint = "timed out", f"is the registry at {self.registry} up and reachable?"
         else:
             reason = "could not connect"
-            hint = f"is the registry running at {self.registry}? for plain HTTP use --insecure-registry"
+            hint = f"is the registry running at {self.registry}?"
+            if self.base_url.startswith("https:"):
+                hint += " for plain HTTP use --insecure-registry"
         return RegistryConnectionError(
             f"{reason} to {base}{after}: {_root_cause(error)}", registry=self.registry, hint=hint
         )
