@@ -86,9 +86,9 @@ pid_alive() {  # pid_alive NAME -- the process recorded in $STATE/NAME.pid runs
   [ -f "$file" ] && kill -0 "$(cat "$file")" 2>/dev/null
 }
 
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND... -- poll every 0.5 s
-  local seconds=$1 what=$2
-  shift 2
+wait_for() {  # wait_for SECONDS COMMAND... -- poll every 0.5 s until COMMAND succeeds
+  local seconds=$1
+  shift
   local tries=$((seconds * 2))
   while [ "$tries" -gt 0 ]; do
     "$@" >/dev/null 2>&1 && return 0
@@ -122,7 +122,7 @@ start_dockerd() {
   setsid dockerd --host "unix://$DOCKER_SOCK" --bridge=none --iptables=false --ip6tables=false \
     >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/dockerd.pid"
-  wait_for 60 dockerd docker_up || die "dockerd did not answer within 60 s; see $DOCKERD_LOG"
+  wait_for 60 docker_up || die "dockerd did not answer within 60 s; see $DOCKERD_LOG"
   log "dockerd ready"
 }
 
@@ -169,7 +169,7 @@ start_registry() {  # start_registry NAME ADDR DATA EXPECTED_STATUS [auth]
   log "starting registry on $addr (log: /var/log/layerplan-$name.log)"
   setsid docker-registry serve "$CONF/$name.yml" >>"/var/log/layerplan-$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/$name.pid"
-  wait_for 30 "$name" registry_up "$addr" "$expect" \
+  wait_for 30 registry_up "$addr" "$expect" \
     || die "registry on $addr did not answer within 30 s; see /var/log/layerplan-$name.log"
 }
 
@@ -272,8 +272,8 @@ stop_one() {  # stop_one NAME
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $1 (pid $pid)"
     kill "$pid"
-    local i
-    for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    local tries=40
+    while [ "$tries" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.5; tries=$((tries - 1)); done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
   fi
   rm -f "$file"
