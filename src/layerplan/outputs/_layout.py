@@ -1,0 +1,119 @@
+"""What the OCI image layout sinks and sources share (directory, archive, docker-archive)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from layerplan.image.errors import BaseImageError
+from layerplan.image.index import Platform, select_manifest
+from layerplan.image.model import Image, Opener, bytes_opener
+from layerplan.oci.descriptor import Descriptor, MediaType
+from layerplan.oci.digest import Digest, canonical_json
+
+__all__ = ["LAYOUT_FILE", "REF_NAME", "blob_name", "image_blobs", "index_json", "load_layout"]
+
+LAYOUT_FILE = canonical_json({"imageLayoutVersion": "1.0.0"})
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+def blob_name(digest: Digest) -> str:
+    return f"blobs/{digest.algorithm}/{digest.hex}"
+
+
+def image_blobs(image: Image) -> list[tuple[Digest, int, Opener]]:
+    """Every blob of ``image`` (layers, config, manifest) once, sorted by digest."""
+    blobs: dict[Digest, tuple[Digest, int, Opener]] = {}
+    for layer in image.layers:
+        blobs.setdefault(layer.digest, (layer.digest, layer.descriptor.size, layer.opener))
+    blobs[Digest.of_bytes(image.config)] = (Digest.of_bytes(image.config), len(image.config), bytes_opener(image.config))
+    blobs[image.digest] = (image.digest, len(image.manifest), bytes_opener(image.manifest))
+    return [blobs[d] for d in sorted(blobs)]
+
+
+def index_json(image: Image, ref_name: str | None, existing: Mapping[str, Any] | None = None) -> bytes:
+    """``index.json`` listing ``image`` under ``ref_name``; entries of ``existing`` with
+    another name (or the same digest and no name) are kept, so one layout can hold several images."""
+    annotations = {REF_NAME: ref_name} if ref_name else {}
+    ours = image.manifest_descriptor(annotations).to_json()
+    kept = []
+    for entry in (existing or {}).get("manifests") or []:
+        name = (entry.get("annotations") or {}).get(REF_NAME)
+        if (ref_name and name == ref_name) or entry == ours:
+            continue
+        kept.append(entry)
+    return canonical_json({"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": [*kept, ours]})
+
+
+def _parse(data: bytes, what: str, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise BaseImageError(f"{what} is not valid JSON: {exc}", path=source) from exc
+    if not isinstance(value, dict):
+        raise BaseImageError(f"{what} is not a JSON object", path=source)
+    return value
+
+
+def load_layout(
+    read: Callable[[str], bytes],
+    opener: Callable[[str], Opener],
+    *,
+    ref_name: str | None,
+    platform: Platform | None,
+    source: str,
+) -> Image:
+    """The image a layout's ``index.json`` names, resolving (nested) indexes to ``platform``.
+
+    ``read(name)`` returns a file of the layout, ``opener(name)`` opens one lazily.
+    Without ``ref_name`` the layout must hold one image, or several for different
+    platforms. Raise ``BaseImageError`` saying what the layout holds when nothing fits.
+    """
+    index = _parse(read("index.json"), "index.json", source)
+    entries = list(index.get("manifests") or [])
+    if ref_name is not None:
+        names = [(e.get("annotations") or {}).get(REF_NAME) for e in entries]
+        entries = [e for e, name in zip(entries, names) if name == ref_name]
+        if not entries:
+            raise BaseImageError(
+                f"the layout has no image named {ref_name!r} (it has: {', '.join(n for n in names if n) or 'no names'})",
+                path=source,
+            )
+    if not entries:
+        raise BaseImageError("the layout's index.json lists no image", path=source)
+    wanted = platform or Platform.host()
+    if len(entries) > 1:
+        matching = [e for e in entries if e.get("platform") and Platform.from_json(e["platform"]).matches(wanted)]
+        if len(matching) > 1 or any(not e.get("platform") for e in entries):
+            names = [(e.get("annotations") or {}).get(REF_NAME) or e.get("digest", "?") for e in entries]
+            raise BaseImageError(
+                f"the layout holds {len(entries)} images; say which (it has: {', '.join(names)})",
+                path=source,
+                hint="add :NAME after the layout's path",
+            )
+    descriptor = (
+        Descriptor.from_json(entries[0]) if len(entries) == 1 else select_manifest({"manifests": entries}, wanted, source=source)
+    )
+    for _ in range(4):
+        data = read(blob_name(descriptor.digest))
+        if Digest.of_bytes(data) != descriptor.digest:
+            raise BaseImageError(f"blob {descriptor.digest} does not match its digest", path=source)
+        document = _parse(data, f"manifest {descriptor.digest}", source)
+        media_type = document.get("mediaType") or descriptor.media_type
+        if media_type in MediaType.INDEXES or ("manifests" in document and "layers" not in document):
+            descriptor = select_manifest(document, wanted, source=source)
+            continue
+        config_descriptor = Descriptor.from_json(document["config"])
+        config = read(blob_name(config_descriptor.digest))
+        if Digest.of_bytes(config) != config_descriptor.digest:
+            raise BaseImageError(f"config blob {config_descriptor.digest} does not match its digest", path=source)
+        image = Image.from_manifest(data, config, lambda d: opener(blob_name(d.digest)), source=source)
+        if platform is not None and not image.platform.matches(platform):
+            raise BaseImageError(
+                f"the image is {image.platform}, not the requested {platform}",
+                path=source,
+                hint="choose a base image for the target platform",
+            )
+        return image
+    raise BaseImageError("indexes nested too deeply", path=source)

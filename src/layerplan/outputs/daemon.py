@@ -1,0 +1,119 @@
+"""The Docker engine as a sink (``docker load``) and as a source (``docker save``), via the
+``docker`` package. Nothing here runs a container."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from layerplan.image.errors import BaseImageError
+from layerplan.image.index import Platform
+from layerplan.image.model import Image
+from layerplan.outputs.docker_archive import read_docker_archive, stream_docker_archive
+from layerplan.outputs.errors import DaemonError
+
+if TYPE_CHECKING:
+    import docker
+
+__all__ = ["load_into_daemon", "read_from_daemon"]
+
+_CHUNK = 1 << 20
+_HINT = "start the Docker engine, or set DOCKER_HOST to its socket"
+
+
+def _client(client: docker.DockerClient | None) -> docker.DockerClient:
+    if client is not None:
+        return client
+    try:
+        import docker
+    except ImportError as exc:
+        raise DaemonError("the `docker` Python package is needed to talk to the Docker engine",
+                          hint="pip install docker") from exc
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as exc:
+        raise DaemonError(f"cannot reach the Docker engine: {exc}", hint=_HINT) from exc
+
+
+def load_into_daemon(image: Image, *, tags: Sequence[str], client: docker.DockerClient | None = None) -> list[str]:
+    """Stream ``image`` as a docker-archive into the engine's ``images.load``; return the
+    loaded image's ids/tags as the engine reports them.
+
+    The archive is produced by a thread into a pipe, so nothing is written to disk.
+    Raise ``DaemonError`` when the engine refuses it (the archive writer's own error,
+    e.g. a layer that cannot be read, wins when there is one).
+    """
+    engine = _client(client)
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_fd, "wb", buffering=_CHUNK) as out:
+                stream_docker_archive(image, out, tags=tags)
+        except BrokenPipeError:
+            pass  # the engine stopped reading; its error is reported below
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=produce, name="layerplan-docker-archive", daemon=True)
+    thread.start()
+    loaded: list[Any] = []
+    engine_error: Exception | None = None
+    with os.fdopen(read_fd, "rb") as reader:
+
+        def chunks() -> Iterator[bytes]:
+            while data := reader.read(_CHUNK):
+                yield data
+
+        try:
+            loaded = engine.images.load(chunks())
+        except Exception as exc:  # the SDK raises APIError, ImageLoadError, requests errors
+            engine_error = exc
+    thread.join()
+    if failure:
+        raise failure[0]
+    if engine_error is not None:
+        raise DaemonError(f"the Docker engine did not load the image: {engine_error}", hint=_HINT) from engine_error
+    names: list[str] = []
+    for item in loaded:
+        names.extend(getattr(item, "tags", None) or [getattr(item, "id", str(item))])
+    return names
+
+
+@contextlib.contextmanager
+def read_from_daemon(
+    name: str,
+    *,
+    platform: Platform | None = None,
+    client: docker.DockerClient | None = None,
+    workdir: Path | None = None,
+) -> Iterator[Image]:
+    """Yield the engine's image ``name`` (``docker save`` to a temporary file, read lazily).
+
+    The file is removed when the block ends, so use the image inside it. Raise
+    ``BaseImageError`` when the engine has no such image.
+    """
+    engine = _client(client)
+    import docker.errors
+
+    try:
+        found = engine.images.get(name)
+    except docker.errors.ImageNotFound as exc:
+        raise BaseImageError(f"the Docker engine has no image {name!r}", hint="docker pull it first") from exc
+    except docker.errors.APIError as exc:
+        raise DaemonError(f"cannot read image {name!r} from the Docker engine: {exc}", hint=_HINT) from exc
+    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".layerplan-docker-save-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in found.save(chunk_size=_CHUNK):
+                out.write(chunk)
+        yield read_docker_archive(Path(tmp), platform=platform)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

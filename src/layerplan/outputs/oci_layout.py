@@ -1,0 +1,109 @@
+"""The OCI image layout directory (``oci-layout``, ``index.json``, ``blobs/sha256/...``).
+
+Writing never leaves a half-written layout: a new layout is built in a temporary sibling
+directory and renamed into place; an existing layout gets its missing blobs (each
+written atomically, content-addressed so rewriting is harmless) and then a new
+``index.json``, atomically, last -- the index is the commit point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from layerplan.cache.atomic import TEMP_MARKER, atomic_write, fsync_dir
+from layerplan.image.errors import BaseImageError, ImageError
+from layerplan.image.index import Platform
+from layerplan.image.model import Image, Opener
+from layerplan.oci.descriptor import Descriptor
+from layerplan.outputs._layout import LAYOUT_FILE, blob_name, image_blobs, index_json, load_layout
+
+__all__ = ["read_oci_layout", "write_oci_layout"]
+
+_CHUNK = 1 << 20
+
+
+def _write_blobs(image: Image, root: Path) -> None:
+    for digest, size, opener in image_blobs(image):
+        dest = root / blob_name(digest)
+        if dest.is_file() and dest.stat().st_size == size:
+            continue
+        with atomic_write(dest) as out, opener() as source:
+            shutil.copyfileobj(source, out, _CHUNK)
+
+
+def write_oci_layout(image: Image, directory: Path, *, ref_name: str | None = "latest") -> Descriptor:
+    """Write ``image`` into the layout ``directory`` under ``ref_name``; return its descriptor.
+
+    ``directory`` may be missing, empty, or an existing layout (other images in it are
+    kept; one with the same ``ref_name`` is replaced). Raise ``ImageError`` if it is a
+    non-empty directory that is not a layout.
+    """
+    directory = Path(directory)
+    if directory.is_dir() and any(directory.iterdir()):
+        if not (directory / "oci-layout").is_file():
+            raise ImageError(
+                "refusing to write an OCI layout into a non-empty directory that is not one",
+                path=directory,
+                hint="choose a new or empty directory",
+            )
+        existing = json.loads((directory / "index.json").read_bytes()) if (directory / "index.json").is_file() else None
+        _write_blobs(image, directory)
+        with atomic_write(directory / "oci-layout") as out:
+            out.write(LAYOUT_FILE)
+        with atomic_write(directory / "index.json") as out:
+            out.write(index_json(image, ref_name, existing))
+        return image.manifest_descriptor({"org.opencontainers.image.ref.name": ref_name} if ref_name else None)
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}{TEMP_MARKER}"))
+    try:
+        _write_blobs(image, tmp)
+        (tmp / "oci-layout").write_bytes(LAYOUT_FILE)
+        (tmp / "index.json").write_bytes(index_json(image, ref_name))
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, directory)  # replaces an empty directory too
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    fsync_dir(directory.parent)
+    return image.manifest_descriptor({"org.opencontainers.image.ref.name": ref_name} if ref_name else None)
+
+
+def _opener(root: Path, name: str) -> Opener:
+    path = root / name
+
+    def open_blob() -> IO[bytes]:
+        try:
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError as exc:
+            raise BaseImageError(f"the layout has no {name}", path=root) from exc
+
+    return open_blob
+
+
+def read_oci_layout(directory: Path, *, ref_name: str | None = None, platform: Platform | None = None) -> Image:
+    """The image in the layout ``directory`` (by ``ref_name``, resolved to ``platform``).
+
+    Layers open lazily from the layout's files. Raise ``BaseImageError`` when the
+    layout is missing, malformed, or has no matching image.
+    """
+    root = Path(directory)
+    if not (root / "index.json").is_file():
+        raise BaseImageError("not an OCI image layout (no index.json)", path=root)
+
+    def read(name: str) -> bytes:
+        try:
+            return (root / name).read_bytes()
+        except FileNotFoundError as exc:
+            raise BaseImageError(f"the layout has no {name}", path=root) from exc
+
+    return load_layout(read, lambda name: _opener(root, name), ref_name=ref_name, platform=platform, source=str(root))

@@ -1,0 +1,131 @@
+"""The outputs checked by independent readers: skopeo, ``docker load`` and a running container."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from layerplan.cache import BlobCache
+from layerplan.image import (
+    DEFAULT_EPOCH,
+    Image,
+    LayerOptions,
+    NewLayer,
+    RuntimeConfig,
+    assemble_image,
+    build_layer_into_cache,
+    detect_platform,
+    image_annotations,
+)
+from layerplan.outputs import (
+    load_into_daemon,
+    open_base,
+    read_oci_layout,
+    write_docker_archive,
+    write_oci_archive,
+    write_oci_layout,
+)
+
+pytestmark = pytest.mark.engine
+
+SCRIPT = "import sys, platform\nprint('hello from layerplan', platform.python_version(), sys.executable)\n"
+
+
+@pytest.fixture(scope="module")
+def app_image(base_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The real base image plus one tiny layer holding a script, run by the base's Python."""
+    base = read_oci_layout(base_layout)
+    detected, symlinks = detect_platform(base)
+    stage = tmp_path_factory.mktemp("stage")
+    (stage / "app").mkdir()
+    (stage / "app" / "hello.py").write_text(SCRIPT)
+    cache = BlobCache(tmp_path_factory.mktemp("cache"))
+    layer = build_layer_into_cache(stage, cache, options=LayerOptions(base_symlinks=symlinks))
+    return assemble_image(
+        base,
+        [NewLayer(layer=layer, created_by="layerplan: app/hello.py")],
+        runtime=RuntimeConfig(entrypoint=(detected.python_path, "/app/hello.py"), working_dir="/app"),
+        epoch=DEFAULT_EPOCH,
+        annotations=image_annotations(epoch=DEFAULT_EPOCH, base_name="python:3.11-bookworm"),
+    )
+
+
+@pytest.fixture
+def tag(docker_client: Any) -> Iterator[str]:
+    name = f"layerplan-test/{uuid.uuid4().hex[:12]}:1"
+    yield name
+    try:
+        docker_client.images.remove(name, force=True)
+    except Exception:  # already gone
+        pass
+
+
+def run(docker_client: Any, image: str) -> str:
+    output = docker_client.containers.run(image, network_mode="none", remove=True)
+    return output.decode()
+
+
+def skopeo(*args: str) -> str:
+    return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=300).stdout
+
+
+def test_oci_layout_read_by_skopeo(app_image: Image, tmp_path: Path) -> None:
+    write_oci_layout(app_image, tmp_path / "layout", ref_name="app")
+    info = json.loads(skopeo("inspect", f"oci:{tmp_path}/layout:app"))
+    assert info["Digest"] == str(app_image.digest)
+    assert info["Layers"] == [str(layer.digest) for layer in app_image.layers]
+    assert (info["Os"], info["Architecture"], info["Created"]) == ("linux", "amd64", "1980-01-01T00:00:00Z")
+    raw = skopeo("inspect", "--raw", f"oci:{tmp_path}/layout:app")
+    assert raw.encode() == app_image.manifest
+
+
+def test_oci_archive_copied_by_skopeo_into_the_daemon(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
+    write_oci_archive(app_image, tmp_path / "app.tar", ref_name="app")
+    skopeo("copy", "--quiet", f"oci-archive:{tmp_path}/app.tar:app", f"docker-daemon:{tag}")
+    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+
+
+def test_docker_archive_loads_and_runs(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
+    write_docker_archive(app_image, tmp_path / "app.tar", tags=[tag])
+    with open(tmp_path / "app.tar", "rb") as archive:
+        loaded = docker_client.images.load(archive)
+    assert [tag] == [t for image in loaded for t in image.tags]
+    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+    inspected = docker_client.api.inspect_image(tag)
+    assert inspected["Id"] == str(app_image.config_descriptor.digest)
+    assert inspected["Config"]["WorkingDir"] == "/app"
+
+
+def test_load_into_daemon_then_read_back(app_image: Image, docker_client: Any, tag: str) -> None:
+    assert load_into_daemon(app_image, tags=[tag], client=docker_client) == [tag]
+    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+    # the engine as a base-image source: `docker save` (Docker 20.10's format, plain tar layers)
+    with open_base(f"docker-daemon:{tag}", docker_client=docker_client) as saved:
+        assert saved.config == app_image.config
+        assert [layer.diff_id for layer in saved.layers] == [layer.diff_id for layer in app_image.layers]
+        detected, symlinks = detect_platform(saved)
+        assert (detected.python_path, detected.libc_version) == ("/usr/bin/python3.11", "2.36")
+        assert "/lib" in symlinks
+    with open_base(f"docker://{tag}", docker_client=docker_client) as again:
+        assert again.digest == saved.digest  # the synthesised manifest is canonical
+
+
+def test_docker_save_archive_as_base(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
+    """A file written by the real `docker save` is a base image layerplan can build on."""
+    load_into_daemon(app_image, tags=[tag], client=docker_client)
+    with open(tmp_path / "saved.tar", "wb") as out:
+        for chunk in docker_client.images.get(tag).save(named=True):
+            out.write(chunk)
+    with open_base(f"docker-archive:{tmp_path}/saved.tar:{tag}") as base:
+        detected, _ = detect_platform(base)
+        assert detected.python_version == "3.11.2"
+        rebuilt = assemble_image(base, [], runtime=RuntimeConfig(cmd=("true",)), epoch=0)
+        write_oci_layout(rebuilt, tmp_path / "layout")
+    info = json.loads(skopeo("inspect", f"oci:{tmp_path}/layout"))
+    assert len(info["Layers"]) == 2
