@@ -1,0 +1,37 @@
+"""Install wheels into staging trees that mirror the image's filesystem.
+
+* ``venv.make_venv``: the virtual environment's skeleton (``pyvenv.cfg``, ``bin/python``).
+* ``wheel.install_wheel``: one wheel into the venv's paths, short shebangs, RECORD.
+* ``bytecode.compile_tree``: reproducible ``.pyc`` files with the target's Python.
+* ``app_wheel.build_wheel`` / ``local_wheel``: the project's own wheel and local
+  dependencies', built by their PEP 517 backends.
+"""
+
+from layerplan.install.app_wheel import DEFAULT_SOURCE_DATE_EPOCH, build_wheel, is_pure, local_wheel
+from layerplan.install.bytecode import CompileResult, compile_tree, find_interpreter
+from layerplan.install.errors import BuildError, ImpureWheelError, InstallError, UnsafeWheelError
+from layerplan.install.layout import TargetVenv, staged
+from layerplan.install.venv import make_venv, pyvenv_cfg
+from layerplan.install.wheel import INSTALLER_NAME, InstalledWheel, check_wheel_archive, install_wheel
+
+__all__ = [
+    "DEFAULT_SOURCE_DATE_EPOCH",
+    "INSTALLER_NAME",
+    "BuildError",
+    "CompileResult",
+    "ImpureWheelError",
+    "InstallError",
+    "InstalledWheel",
+    "TargetVenv",
+    "UnsafeWheelError",
+    "build_wheel",
+    "check_wheel_archive",
+    "compile_tree",
+    "find_interpreter",
+    "install_wheel",
+    "is_pure",
+    "local_wheel",
+    "make_venv",
+    "pyvenv_cfg",
+    "staged",
+]

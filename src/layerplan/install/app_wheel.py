@@ -1,0 +1,194 @@
+"""Build a wheel from a local source tree (the project itself, path/directory/workspace
+dependencies) with its own PEP 517 backend, in an isolated build environment.
+
+The image gets what the backend builds, so any backend works (hatchling, setuptools,
+poetry-core, pdm-backend, flit_core, ...). ``SOURCE_DATE_EPOCH`` is set so the backends
+that honour it build the same bytes twice. Only pure wheels (``py3-none-any``) can be
+built on the host for another platform: anything else is refused with a pointer to
+the Dockerfile mode, which builds inside the image.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from layerplan import _toml
+from layerplan.install.errors import BuildError, ImpureWheelError
+
+__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "build_wheel", "is_pure", "local_wheel"]
+
+DEFAULT_SOURCE_DATE_EPOCH = 315532800
+"""1980-01-01T00:00:00Z, the earliest time a zip file can hold; used when
+``SOURCE_DATE_EPOCH`` is not set."""
+
+_TAIL = 15
+
+
+def is_pure(wheel: Path | str) -> bool:
+    """True when every tag of the wheel's file name has platform ``any``."""
+    _, _, _, tags = parse_wheel_filename(Path(wheel).name)
+    return all(tag.platform == "any" for tag in tags)
+
+
+def _project_name(source: Path) -> str:
+    """The project's name for messages: ``[project].name``, poetry's, else the folder's."""
+    try:
+        data, _ = _toml.load_toml(source / "pyproject.toml", BuildError)
+    except BuildError:
+        return source.name
+    project = data.get("project")
+    if isinstance(project, dict) and isinstance(project.get("name"), str):
+        return str(project["name"])
+    poetry = data.get("tool", {}).get("poetry", {})
+    if isinstance(poetry, dict) and isinstance(poetry.get("name"), str):
+        return str(poetry["name"])
+    return source.name
+
+
+def _source_date_epoch(value: int | None) -> str:
+    if value is not None:
+        return str(value)
+    return os.environ.get("SOURCE_DATE_EPOCH") or str(DEFAULT_SOURCE_DATE_EPOCH)
+
+
+def _installer() -> str:
+    try:
+        import uv  # noqa: F401
+
+        return "uv"
+    except ImportError:
+        return "uv" if shutil.which(os.environ.get("UV") or "uv") else "pip"
+
+
+def _tail(text: str | bytes | None) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return "\n".join(lines[-_TAIL:])
+
+
+def build_wheel(
+    source: Path,
+    out_dir: Path | None = None,
+    *,
+    name: str | None = None,
+    source_date_epoch: int | None = None,
+    config_settings: Mapping[str, str | Sequence[str]] | None = None,
+    require_pure: bool = True,
+) -> Path:
+    """Build the wheel of the project in directory ``source`` into ``out_dir`` (default:
+    a new temp dir the caller removes) and return its path.
+
+    The backend runs in an isolated environment (its ``build-system.requires`` installed
+    with uv when available, else pip) with ``SOURCE_DATE_EPOCH`` set (argument, else the
+    environment's, else ``DEFAULT_SOURCE_DATE_EPOCH``). Raise ``BuildError`` when the
+    build fails (with the end of its output), ``ImpureWheelError`` when ``require_pure``
+    and the wheel is platform-specific.
+    """
+    import build
+    from build.env import DefaultIsolatedEnv
+
+    source = Path(source).resolve()
+    label = name or _project_name(source)
+    if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
+        raise BuildError(f"{label}: {source} has no pyproject.toml or setup.py", path=source)
+    out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
+    extra = {"SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
+
+    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(extra_environ or {}), **extra}
+        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
+
+    settings = dict(config_settings) if config_settings else None
+    try:
+        with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
+            builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
+            env.install(builder.build_system_requires)
+            env.install(builder.get_requires_for_build("wheel", settings))
+            wheel = Path(builder.build("wheel", out_dir, settings))
+    except build.BuildBackendException as error:
+        cause = error.exception
+        output = ""
+        if isinstance(cause, subprocess.CalledProcessError):
+            output = _tail(cause.stderr) or _tail(cause.output)
+        raise BuildError(
+            f"{label}: building the wheel failed: {error}" + (f"\n{output}" if output else ""),
+            path=source,
+            hint="run the project's build (e.g. `python -m build --wheel`) to see the full output",
+        ) from error
+    except (build.BuildException, subprocess.CalledProcessError) as error:
+        output = _tail(getattr(error, "stderr", None)) if isinstance(error, subprocess.CalledProcessError) else ""
+        raise BuildError(
+            f"{label}: cannot prepare the build: {error}" + (f"\n{output}" if output else ""),
+            path=source,
+            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
+        ) from error
+    try:
+        pure = is_pure(wheel)
+    except InvalidWheelFilename as error:
+        raise BuildError(f"{label}: the backend produced {wheel.name}, not a wheel name", path=source) from error
+    if require_pure and not pure:
+        raise ImpureWheelError(
+            f"{label}: the built wheel {wheel.name} is platform-specific (compiled code), "
+            "so it cannot be built on this host for the image",
+            path=source,
+            hint="use `layerplan dockerfile` to build it inside the image instead",
+        )
+    return wheel
+
+
+def _extract_sdist(archive: Path, into: Path) -> Path:
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zipped:
+            for member in zipped.namelist():
+                if member.startswith("/") or ".." in member.split("/"):
+                    raise BuildError(f"{archive.name}: entry {member!r} escapes the archive", path=archive)
+            zipped.extractall(into)
+    else:
+        with tarfile.open(archive) as tarred:
+            if hasattr(tarfile, "data_filter"):
+                tarred.extractall(into, filter="data")
+            else:  # pragma: no cover - Python without PEP 706 filters
+                for info in tarred.getmembers():
+                    if info.name.startswith("/") or ".." in info.name.split("/") or info.issym() or info.islnk():
+                        raise BuildError(f"{archive.name}: entry {info.name!r} is not safe to extract", path=archive)
+                tarred.extractall(into)
+    tops = [entry for entry in into.iterdir() if entry.is_dir()]
+    return tops[0] if len(tops) == 1 else into
+
+
+def local_wheel(
+    source: Path,
+    out_dir: Path | None = None,
+    *,
+    name: str | None = None,
+    source_date_epoch: int | None = None,
+    require_pure: bool = True,
+) -> Path:
+    """A wheel for a local dependency: a ``.whl`` as it is, an sdist archive or a source
+    directory built with ``build_wheel`` (same errors)."""
+    source = Path(source)
+    if source.suffix == ".whl":
+        return source
+    if source.is_dir():
+        return build_wheel(source, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure)
+    if not source.is_file():
+        raise BuildError(f"{name or source.name}: {source} does not exist", path=source)
+    with tempfile.TemporaryDirectory(prefix="layerplan-sdist-") as unpacked:
+        try:
+            tree = _extract_sdist(source, Path(unpacked))
+        except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
+            raise BuildError(f"{name or source.name}: cannot unpack {source.name}: {error}", path=source) from error
+        out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
+        return build_wheel(tree, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure)

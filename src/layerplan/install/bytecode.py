@@ -1,0 +1,152 @@
+"""Compile a staging tree's ``.py`` files to ``.pyc`` with the *target's* Python version.
+
+A pyc is only useful to the interpreter minor version that wrote it, so compiling
+needs an interpreter of the image's ``3.X`` on the host: the running one if it
+matches, else ``python3.X`` on ``PATH``, a uv-managed or a pyenv one. Without one,
+nothing is compiled and that is reported once. The pycs are reproducible:
+unchecked-hash headers (no mtimes), the image path as the recorded source file,
+a fixed hash seed, sorted walk.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from layerplan.install.errors import InstallError
+from layerplan.install.layout import TargetVenv
+
+__all__ = ["CompileResult", "compile_tree", "find_interpreter"]
+
+log = logging.getLogger(__name__)
+_DRIVER = Path(__file__).with_name("_compile_driver.py")
+_reported: set[str] = set()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileResult:
+    """What ``compile_tree`` did."""
+
+    python_version: str
+    interpreter: Path | None
+    """The interpreter that compiled; ``None`` when nothing was compiled."""
+    compiled: int = 0
+    failed: tuple[PurePosixPath, ...] = ()
+    """Image paths of sources that are not valid Python for the target (left as they are,
+    as pip does)."""
+    reason: str | None = None
+    """Why nothing was compiled."""
+
+
+def _probe(executable: str, tag: str) -> bool:
+    try:
+        out = subprocess.run(
+            [executable, "-S", "-c", "import sys; print(sys.implementation.cache_tag, sys.version_info.releaselevel)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and out.stdout.split() == [tag, "final"]
+
+
+def _candidates(version: str) -> list[str]:
+    name = f"python{version}"
+    found: list[str] = []
+    if which := shutil.which(name):
+        found.append(which)
+    uv = shutil.which("uv") or shutil.which("uv", path=os.path.dirname(sys.executable))
+    if uv:
+        try:
+            out = subprocess.run([uv, "python", "dir"], capture_output=True, text=True, timeout=30, check=False)
+            if out.returncode == 0 and out.stdout.strip():
+                found += sorted(glob.glob(os.path.join(out.stdout.strip(), f"cpython-{version}.*", "bin", name)))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found += sorted(glob.glob(os.path.join(pyenv_root, "versions", f"{version}.*", "bin", name)))
+    found += [f"/usr/local/bin/{name}", f"/usr/bin/{name}"]
+    return found
+
+
+@functools.cache
+def find_interpreter(version: str) -> Path | None:
+    """A CPython ``version`` (``3.X``, final release) on this host, or ``None``.
+
+    Looks at the running interpreter, ``python3.X`` on ``PATH``, uv-managed and pyenv
+    installs, ``/usr/local/bin`` and ``/usr/bin``; each candidate is run once to check it.
+    """
+    tag = "cpython-" + version.replace(".", "")
+    if sys.implementation.cache_tag == tag and sys.version_info.releaselevel == "final":
+        return Path(sys.executable)
+    for candidate in _candidates(version):
+        if os.access(candidate, os.X_OK) and _probe(candidate, tag):
+            return Path(candidate)
+    return None
+
+
+def compile_tree(
+    staging: Path,
+    venv: TargetVenv,
+    *,
+    paths: Sequence[PurePosixPath] | None = None,
+    interpreter: Path | None = None,
+    optimize: Sequence[int] = (0,),
+    jobs: int | None = None,
+) -> CompileResult:
+    """Compile the sources under image ``paths`` (default: the venv's site-packages) in
+    ``staging``, with ``interpreter`` or ``find_interpreter(venv.python_version)``.
+
+    Without a matching interpreter, return a result with ``reason`` set (logged once per
+    version). Sources that do not compile are listed in ``failed``, not raised. Raise
+    ``InstallError`` when the interpreter itself fails.
+    """
+    version = venv.python_version
+    interpreter = interpreter or find_interpreter(version)
+    if interpreter is None:
+        reason = f"no Python {version} interpreter on this host; bytecode not compiled"
+        if version not in _reported:
+            _reported.add(version)
+            log.warning("%s (install python%s, e.g. `uv python install %s`, to compile it)", reason, version, version)
+        return CompileResult(python_version=version, interpreter=None, reason=reason)
+    dirs = [str(p) for p in (paths if paths is not None else (venv.site_packages,))]
+    request = {
+        "root": str(Path(staging).resolve()),
+        "dirs": dirs,
+        "optimize": list(optimize),
+        "jobs": jobs or os.cpu_count() or 1,
+    }
+    # A fixed hash seed keeps set/frozenset constants in a stable order; an empty
+    # environment keeps the host's PYTHON* settings out.
+    env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
+    done = subprocess.run(
+        [str(interpreter), "-s", "-S", str(_DRIVER)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise InstallError(
+            f"compiling bytecode with {interpreter} failed: {done.stderr.strip().splitlines()[-1:]}",
+            hint="check that this interpreter works, or skip compiling bytecode",
+        )
+    summary = json.loads(done.stdout)
+    return CompileResult(
+        python_version=version,
+        interpreter=interpreter,
+        compiled=summary["compiled"],
+        failed=tuple(PurePosixPath(path) for path in summary["failed"]),
+    )

@@ -1,0 +1,176 @@
+"""Install a wheel into a staging tree that mirrors the image's filesystem.
+
+``installer`` does the work (schemes, ``.data`` directories, console scripts, RECORD);
+this module points its scheme at ``<staging>/<target path>``, gives scripts the short
+shebang ``#!<venv>/bin/python`` and refuses wheels that would write outside their
+directories - checked on the archive before anything is written, and again for every
+file (a symlink already in the staging tree must not lead a write out of it).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import installer
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import RecordEntry
+from installer.sources import WheelFile
+from installer.utils import Scheme
+from packaging.utils import NormalizedName, canonicalize_name
+
+from layerplan.install.errors import InstallError, UnsafeWheelError
+from layerplan.install.layout import TargetVenv, staged
+
+__all__ = ["INSTALLER_NAME", "InstalledWheel", "check_wheel_archive", "install_wheel"]
+
+INSTALLER_NAME = "layerplan"
+"""Written to each installed distribution's ``INSTALLER`` file."""
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledWheel:
+    """What ``install_wheel`` wrote."""
+
+    name: NormalizedName
+    version: str
+    wheel: Path
+    dist_info: PurePosixPath
+    """Image path of the ``.dist-info`` directory."""
+    files: tuple[PurePosixPath, ...]
+    """Image paths of every file written (RECORD included), sorted."""
+    size: int
+    """Bytes written."""
+
+
+def _unsafe(wheel: Path, entry: str, why: str) -> UnsafeWheelError:
+    return UnsafeWheelError(
+        f"{wheel.name}: entry {entry!r} {why}; refusing to install this wheel",
+        path=wheel,
+        hint="the wheel is malformed or malicious; get it from a trusted source",
+    )
+
+
+def check_wheel_archive(wheel: Path, archive: zipfile.ZipFile) -> None:
+    """Raise ``UnsafeWheelError`` for an entry that is absolute, climbs with ``..``, or is a
+    symlink pointing outside the wheel."""
+    for info in archive.infolist():
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if "\x00" in name or name.startswith(("/", "\\")) or _DRIVE.match(name):
+            raise _unsafe(wheel, name, "is an absolute path")
+        if ".." in parts:
+            raise _unsafe(wheel, name, "climbs out of the install directory with `..`")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            target = archive.read(info).decode("utf-8", "replace")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+                raise _unsafe(wheel, name, f"is a symlink to {target!r}, outside the wheel")
+
+
+@dataclass
+class _StagingDestination(SchemeDictionaryDestination):
+    """``installer``'s destination, refusing to write through symlinks that leave ``root``."""
+
+    root: str = ""
+    wheel: Path = field(default_factory=Path)
+    written: list[tuple[PurePosixPath, int]] = field(default_factory=list)
+    image_scheme: Mapping[str, PurePosixPath] = field(default_factory=dict)
+
+    def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        target = Path(os.path.abspath(Path(self.scheme_dict[scheme]) / path))
+        real_root = os.path.realpath(self.root)
+        real_parent = os.path.realpath(target.parent)
+        if os.path.commonpath([real_root, real_parent]) != real_root:
+            raise _unsafe(self.wheel, path, f"would be written through a symlink to {real_parent}")
+        if os.path.islink(target):
+            raise _unsafe(self.wheel, path, f"would overwrite the symlink {target}")
+        record = super().write_to_fs(scheme, path, stream, is_executable)
+        image_path = PurePosixPath(posixpath.normpath(str(self.image_scheme[scheme] / path)))
+        self.written.append((image_path, record.size or 0))
+        return record
+
+
+def install_wheel(
+    wheel: Path,
+    staging: Path,
+    venv: TargetVenv,
+    *,
+    requested: bool = False,
+    extra_metadata: Mapping[str, bytes] | None = None,
+    overwrite: bool = True,
+) -> InstalledWheel:
+    """Install ``wheel`` into ``staging`` as if into ``venv`` in the image.
+
+    Files land at ``<staging>/<venv path>`` (site-packages, ``bin``, the ``.data``
+    schemes); console scripts get ``#!<venv>/bin/python``; ``INSTALLER`` says
+    ``layerplan``; ``requested`` adds ``REQUESTED``; ``extra_metadata`` adds files such
+    as ``direct_url.json`` to the ``.dist-info``. ``overwrite`` lets a later wheel
+    replace a file an earlier one wrote (as pip does). No bytecode is compiled here
+    (see ``bytecode.compile_tree``).
+
+    Raise ``UnsafeWheelError`` for an entry that would leave its directory and
+    ``InstallError`` for an invalid wheel or a shebang the kernel cannot run.
+    """
+    interpreter = str(venv.interpreter)
+    if " " in interpreter or len(interpreter) + 3 > 127:
+        # installer would fall back to a /bin/sh trampoline, which breaks on shell-less bases.
+        raise InstallError(
+            f"the venv interpreter path {interpreter!r} cannot be a shebang (spaces or too long)",
+            hint="choose a shorter venv path without spaces",
+        )
+    image_scheme = venv.scheme("placeholder")
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            check_wheel_archive(wheel, archive)
+            source = WheelFile(archive)
+            image_scheme["headers"] = venv.headers(source.distribution)
+            destination = _StagingDestination(
+                scheme_dict={key: str(staged(staging, value)) for key, value in image_scheme.items()},
+                interpreter=interpreter,
+                script_kind="posix",
+                overwrite_existing=overwrite,
+                root=str(staging),
+                wheel=wheel,
+                image_scheme=image_scheme,
+            )
+            metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode()}
+            if requested:
+                metadata["REQUESTED"] = b""
+            metadata.update(extra_metadata or {})
+            installer.install(source, destination, metadata)
+            dist_info = venv.site_packages / source.dist_info_dir
+            name, version = canonicalize_name(source.distribution), source.version
+    except UnsafeWheelError:
+        raise
+    except zipfile.BadZipFile as error:
+        raise InstallError(f"{wheel.name}: not a valid wheel (zip) file: {error}", path=wheel) from error
+    except FileExistsError as error:
+        raise InstallError(
+            f"{wheel.name}: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            path=wheel,
+            hint="two wheels install the same file; install them into separate trees or allow overwrite",
+        ) from error
+    except (InstallerError, ValueError, KeyError) as error:
+        # installer signals bad wheels with InstallerError/ValueError (incl. its own
+        # "outside of the target directory" check) and a missing RECORD with KeyError.
+        raise InstallError(f"{wheel.name}: cannot install: {error}", path=wheel) from error
+    files = sorted({path: size for path, size in destination.written}.items())
+    return InstalledWheel(
+        name=name,
+        version=version,
+        wheel=wheel,
+        dist_info=dist_info,
+        files=tuple(path for path, _ in files),
+        size=sum(size for _, size in files),
+    )

@@ -1,0 +1,139 @@
+"""Building local projects' wheels with their real PEP 517 backends (isolated builds)."""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from layerplan.install import BuildError, ImpureWheelError, build_wheel, is_pure, local_wheel
+
+BACKENDS = {
+    "hatchling": """
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        [project]
+        name = "tiny-hatchling"
+        version = "0.1.0"
+        [project.scripts]
+        tiny = "tiny_hatchling:main"
+    """,
+    "setuptools": """
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "tiny-setuptools"
+        version = "0.1.0"
+        [tool.setuptools]
+        packages = ["tiny_setuptools"]
+    """,
+    "poetry": """
+        [build-system]
+        requires = ["poetry-core>=1.0"]
+        build-backend = "poetry.core.masonry.api"
+        [tool.poetry]
+        name = "tiny-poetry"
+        version = "0.1.0"
+        description = "tiny"
+        authors = ["Someone <someone@example.com>"]
+        packages = [{ include = "tiny_poetry" }]
+    """,
+    "pdm": """
+        [build-system]
+        requires = ["pdm-backend"]
+        build-backend = "pdm.backend"
+        [project]
+        name = "tiny-pdm"
+        version = "0.1.0"
+    """,
+    "flit": """
+        [build-system]
+        requires = ["flit_core>=3.4"]
+        build-backend = "flit_core.buildapi"
+        [project]
+        name = "tiny_flit"
+        version = "0.1.0"
+        description = "tiny"
+    """,
+}
+
+
+def _project(root: Path, backend: str, pyproject: str | None = None) -> Path:
+    package = f"tiny_{backend}"
+    project = root / f"tiny-{backend}"
+    (project / package).mkdir(parents=True)
+    (project / package / "__init__.py").write_text('"""tiny"""\ndef main():\n    print("hi")\n')
+    (project / "pyproject.toml").write_text(textwrap.dedent(pyproject or BACKENDS[backend]))
+    return project
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_build_with_each_backend(tmp_path, backend):  # type: ignore[no-untyped-def]
+    wheel = build_wheel(_project(tmp_path, backend), tmp_path / "out")
+    assert wheel.parent == tmp_path / "out" and wheel.suffix == ".whl"
+    assert wheel.name.startswith(f"tiny_{backend}-0.1.0-") and is_pure(wheel)
+    with zipfile.ZipFile(wheel) as archive:
+        assert f"tiny_{backend}/__init__.py" in archive.namelist()
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_builds_are_reproducible(tmp_path, backend):  # type: ignore[no-untyped-def]
+    project = _project(tmp_path, backend)
+    first = build_wheel(project, tmp_path / "one")
+    (project / f"tiny_{backend}" / "__init__.py").touch()  # a new mtime must not matter
+    second = build_wheel(project, tmp_path / "two")
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    with zipfile.ZipFile(first) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_platform_wheel_is_refused(tmp_path):  # type: ignore[no-untyped-def]
+    project = _project(
+        tmp_path,
+        "hatchling",
+        BACKENDS["hatchling"] + "\n        [tool.hatch.build.targets.wheel.hooks.custom]\n",
+    )
+    (project / "hatch_build.py").write_text(
+        "from hatchling.builders.hooks.plugin.interface import BuildHookInterface\n"
+        "class Impure(BuildHookInterface):\n"
+        "    def initialize(self, version, build_data):\n"
+        "        build_data['pure_python'] = False\n"
+        "        build_data['infer_tag'] = True\n"
+    )
+    with pytest.raises(ImpureWheelError, match="tiny-hatchling: the built wheel .* is platform-specific") as caught:
+        build_wheel(project, tmp_path / "out")
+    assert "layerplan dockerfile" in str(caught.value)
+    wheel = build_wheel(project, tmp_path / "out2", require_pure=False)
+    assert not is_pure(wheel)
+
+
+def test_failing_build_shows_the_end_of_its_output(tmp_path):  # type: ignore[no-untyped-def]
+    project = _project(tmp_path, "setuptools")
+    (project / "setup.py").write_text("raise SystemExit('the setup script is broken on purpose')\n")
+    with pytest.raises(BuildError, match="tiny-setuptools: building the wheel failed") as caught:
+        build_wheel(project, tmp_path / "out")
+    assert "broken on purpose" in str(caught.value)
+
+
+def test_missing_project(tmp_path):  # type: ignore[no-untyped-def]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BuildError, match="no pyproject.toml"):
+        build_wheel(tmp_path / "empty")
+    with pytest.raises(BuildError, match="does not exist"):
+        local_wheel(tmp_path / "nothing.tar.gz")
+
+
+def test_local_dependency_from_an_sdist_and_a_wheel(tmp_path):  # type: ignore[no-untyped-def]
+    project = _project(tmp_path, "flit")
+    sdist = tmp_path / "tiny_flit-0.1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        archive.add(project, arcname="tiny_flit-0.1.0")
+    wheel = local_wheel(sdist, tmp_path / "out")
+    assert wheel.name.startswith("tiny_flit-0.1.0-") and is_pure(wheel) and wheel.exists()
+    assert local_wheel(wheel) == wheel
