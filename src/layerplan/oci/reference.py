@@ -65,7 +65,10 @@ class ImageReference:
     @property
     def is_loopback(self) -> bool:
         """True for a registry on this machine (plain HTTP is allowed there)."""
-        host = self.registry.rsplit(":", 1)[0] if not self.registry.startswith("[") else self.registry
+        if self.registry.startswith("["):  # [::1] or [::1]:5000
+            host = self.registry[: self.registry.index("]") + 1]
+        else:
+            host = self.registry.rsplit(":", 1)[0]
         return host in ("localhost", "127.0.0.1", "[::1]") or host.startswith("127.")
 
     def with_digest(self, digest: Digest) -> ImageReference:
