@@ -299,3 +299,20 @@ def test_not_a_poetry_lock(tmp_path: Path) -> None:
     with pytest.raises(LockfileError, match=r"missing \[metadata\]") as caught:
         read_poetry_lock(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_package_without_source_comes_from_pypi(tmp_path: Path) -> None:
+    # Poetry writes no [package.source] for PyPI (not reachable from here with its JSON API,
+    # so this lock is the real one with attrs' source table taken out).
+    table = '[package.source]\ntype = "legacy"\nurl = "https://pypi.org/simple"\nreference = "pypi-simple"\n'
+    text = LOCK.read_text()
+    path = tmp_path / "poetry.lock"
+    path.write_text(text.replace(table, "", 1))
+    lock = read_poetry_lock(path)
+    attrs = one(lock, "attrs")
+    assert (attrs.source.kind, attrs.source.url, attrs.index) == (
+        "registry",
+        "https://pypi.org/simple",
+        "https://pypi.org/simple",
+    )
+    assert lock.indexes == ("https://pypi.org/simple",)

@@ -31,7 +31,10 @@ re-resolving. It is read with ``Lock.graph = True`` and ``roots = None`` (start 
 the project's requirements); ``Dependency.version`` is set where the constraint
 singles out one of several locked versions.
 
-``[package.dependencies]`` and ``[package.extras]`` are read in both cases.
+``[package.dependencies]`` and ``[package.extras]`` are read in both cases. A package
+without ``[package.source]`` comes from PyPI, so its ``index`` says so; ``Lock.indexes``
+lists the indexes packages name, in the order they first appear (the lock does not
+record Poetry's source priorities, only which source each package came from).
 """
 
 from __future__ import annotations
@@ -54,8 +57,10 @@ from layerplan.lockfiles._poetry_constraint import poetry_constraint
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, Lock, LockedFile, LockedPackage, Source
 
-__all__ = ["layerplan_lock_formats", "read_poetry_lock"]
+__all__ = ["PYPI_SIMPLE", "layerplan_lock_formats", "read_poetry_lock"]
 
+PYPI_SIMPLE = "https://pypi.org/simple"
+"""Where Poetry takes a package whose entry has no ``[package.source]``."""
 _REGENERATE = "regenerate it with `poetry lock`"
 _MAIN_GROUP = "main"
 _EXTRA_EQ = re.compile(r'\bextra == "([^"]*)"|"([^"]*)" == extra\b')
@@ -200,7 +205,7 @@ def _source(entries: Entries, data: Mapping[str, Any], line: int | None, where: 
     """The package's ``[package.source]``; no table means PyPI. Returns the index URL too."""
     table = entries.table(data, "source", line=line, where=where)
     if not table:
-        return Source(kind="registry"), None
+        return Source(kind="registry", url=PYPI_SIMPLE), PYPI_SIMPLE
     where = f"{where}.source"
     kind = entries.string(table, "type", line=line, where=where)
     url = entries.string(table, "url", line=line, where=where)
