@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.cache import BlobCache, CacheError, CachedLayer, default_cache_dir
+from layerplan.cache import BlobCache, CachedLayer, CacheError, default_cache_dir
 from layerplan.errors import LayerplanError
 from layerplan.oci import Digest
 

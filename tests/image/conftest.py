@@ -10,5 +10,5 @@ for _path in (str(_HERE.parent), str(_HERE)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from engine import base_image, docker_client, registry  # noqa: E402,F401
-from lp_image_helpers import base_layout  # noqa: E402,F401
+from engine import base_image, docker_client, registry  # noqa: F401
+from lp_image_helpers import base_layout  # noqa: F401

@@ -12,12 +12,20 @@ from typing import Any
 import pytest
 from engine import unavailable
 
-from layerplan.image import Image, Layer, LayerEntry, LayerOptions, build_manifest, bytes_opener, write_layer
+from layerplan.image import (
+    Image,
+    Layer,
+    LayerEntry,
+    LayerOptions,
+    build_manifest,
+    bytes_opener,
+    write_layer,
+)
 from layerplan.image.model import LayerBlob
 from layerplan.oci import canonical_json
 
 
-def memory_layer(entries: Sequence[LayerEntry], options: LayerOptions = LayerOptions()) -> Layer:
+def memory_layer(entries: Sequence[LayerEntry], options: LayerOptions | None = None) -> Layer:
     """A layer built in memory from ``entries``."""
     out = io.BytesIO()
     blob: LayerBlob = write_layer(entries, out, options)

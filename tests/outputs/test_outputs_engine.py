@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -60,10 +61,10 @@ def app_image(base_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Im
 def tag(docker_client: Any) -> Iterator[str]:
     name = f"layerplan-test/{uuid.uuid4().hex[:12]}:1"
     yield name
-    try:
+    import docker.errors
+
+    with contextlib.suppress(docker.errors.ImageNotFound):
         docker_client.images.remove(name, force=True)
-    except Exception:  # already gone
-        pass
 
 
 def run(docker_client: Any, image: str) -> str:
@@ -120,8 +121,7 @@ def test_docker_save_archive_as_base(app_image: Image, tmp_path: Path, docker_cl
     """A file written by the real `docker save` is a base image layerplan can build on."""
     load_into_daemon(app_image, tags=[tag], client=docker_client)
     with open(tmp_path / "saved.tar", "wb") as out:
-        for chunk in docker_client.images.get(tag).save(named=True):
-            out.write(chunk)
+        out.writelines(docker_client.images.get(tag).save(named=True))
     with open_base(f"docker-archive:{tmp_path}/saved.tar:{tag}") as base:
         detected, _ = detect_platform(base)
         assert detected.python_version == "3.11.2"

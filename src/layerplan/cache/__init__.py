@@ -4,8 +4,8 @@ from layerplan.cache.atomic import atomic_write
 from layerplan.cache.store import (
     BlobCache,
     BlobWriter,
-    CacheError,
     CachedLayer,
+    CacheError,
     CacheReport,
     PruneResult,
     default_cache_dir,

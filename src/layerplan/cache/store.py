@@ -105,8 +105,10 @@ class CacheReport:
         return "\n".join(
             (
                 f"cache: {self.root}",
-                f"blobs: {self.blobs} ({self.blob_bytes / mib:.1f} MiB),"
-                f" {self.unreferenced_blobs} not referenced by a layer key ({self.unreferenced_bytes / mib:.1f} MiB)",
+                (
+                    f"blobs: {self.blobs} ({self.blob_bytes / mib:.1f} MiB), {self.unreferenced_blobs} not"
+                    f" referenced by a layer key ({self.unreferenced_bytes / mib:.1f} MiB)"
+                ),
                 f"layer keys: {self.keys}",
                 f"temporary files: {self.temp_files} ({self.temp_bytes / mib:.1f} MiB)",
             )

@@ -1,7 +1,12 @@
 """The image stage: reproducible layers, config and manifest, the image model, and what a
 base image runs (platform detection)."""
 
-from layerplan.image.build import NewLayer, assemble_image, build_layer_into_cache, cached_layer
+from layerplan.image.build import (
+    NewLayer,
+    assemble_image,
+    build_layer_into_cache,
+    cached_layer,
+)
 from layerplan.image.config import LayerHistory, RuntimeConfig, extend_config
 from layerplan.image.errors import (
     BaseImageError,
@@ -14,7 +19,12 @@ from layerplan.image.errors import (
 from layerplan.image.index import Platform, select_manifest
 from layerplan.image.manifest import build_manifest, image_annotations
 from layerplan.image.model import Image, Layer, LayerBlob, Opener, bytes_opener
-from layerplan.image.platform import BaseScan, DetectedPlatform, detect_platform, scan_base
+from layerplan.image.platform import (
+    BaseScan,
+    DetectedPlatform,
+    detect_platform,
+    scan_base,
+)
 from layerplan.image.tarlayer import (
     DEFAULT_EPOCH,
     LayerEntry,

@@ -10,7 +10,12 @@ from layerplan.cache.store import BlobCache, CachedLayer
 from layerplan.image.config import LayerHistory, RuntimeConfig, extend_config
 from layerplan.image.manifest import build_manifest
 from layerplan.image.model import Image, Layer, LayerBlob
-from layerplan.image.tarlayer import LayerEntry, LayerOptions, entries_from_tree, write_layer
+from layerplan.image.tarlayer import (
+    LayerEntry,
+    LayerOptions,
+    entries_from_tree,
+    write_layer,
+)
 
 __all__ = ["NewLayer", "assemble_image", "build_layer_into_cache", "cached_layer"]
 
@@ -36,7 +41,7 @@ def build_layer_into_cache(
     source: Path | Iterable[LayerEntry],
     cache: BlobCache,
     *,
-    options: LayerOptions = LayerOptions(),
+    options: LayerOptions | None = None,
     key: str | None = None,
 ) -> Layer:
     """Build the layer of a staging tree (or of explicit entries) straight into ``cache``.
@@ -44,6 +49,7 @@ def build_layer_into_cache(
     With ``key``, record it so :func:`cached_layer` finds the layer next time. Raises
     what ``write_layer`` raises; on any error nothing is stored.
     """
+    options = options or LayerOptions()
     entries = entries_from_tree(source, hardlinks=options.hardlinks) if isinstance(source, Path) else source
     with cache.writer() as out:
         blob = write_layer(entries, out, options)  # type: ignore[arg-type]
@@ -57,7 +63,7 @@ def assemble_image(
     base: Image,
     layers: Sequence[NewLayer],
     *,
-    runtime: RuntimeConfig = RuntimeConfig(),
+    runtime: RuntimeConfig | None = None,
     epoch: int,
     annotations: Mapping[str, str] | None = None,
 ) -> Image:
@@ -70,7 +76,7 @@ def assemble_image(
     config = extend_config(
         base.config_json,
         layers=[LayerHistory(diff_id=n.layer.diff_id, created_by=n.created_by) for n in layers],
-        runtime=runtime,
+        runtime=runtime or RuntimeConfig(),
         epoch=epoch,
     )
     all_layers = (*base.layers, *(n.layer for n in layers))

@@ -101,7 +101,7 @@ def extend_config(
     base_config: Mapping[str, Any],
     *,
     layers: Sequence[LayerHistory],
-    runtime: RuntimeConfig = RuntimeConfig(),
+    runtime: RuntimeConfig | None = None,
     epoch: int,
 ) -> bytes:
     """The canonical JSON of ``base_config`` with ``layers`` appended and ``runtime`` applied.
@@ -110,6 +110,7 @@ def extend_config(
     the base's. ``created`` (and each new history entry's) is ``epoch``, so the same
     inputs give the same config digest.
     """
+    runtime = runtime or RuntimeConfig()
     config: dict[str, Any] = copy.deepcopy(dict(base_config))
     for name in _LEGACY_FIELDS:
         config.pop(name, None)

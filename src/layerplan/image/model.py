@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
@@ -76,7 +76,7 @@ class Layer:
         """The layer's uncompressed tar stream; gzip is detected by its magic bytes."""
         with self.opener() as raw:
             head = raw.read(4)
-            stream: IO[bytes] = _Prefixed(head, raw)
+            stream = cast(IO[bytes], _Prefixed(head, raw))
             if head.startswith(_GZIP_MAGIC):
                 with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
                     yield unzipped  # type: ignore[misc]
@@ -113,7 +113,7 @@ class _Prefixed:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> _Prefixed:
+    def __enter__(self) -> _Prefixed:  # noqa: PYI034 - private, never subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:

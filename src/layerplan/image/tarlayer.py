@@ -20,6 +20,7 @@ tar) does not, which is why cache keys and the image config use the diff_id.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -32,9 +33,20 @@ from typing import IO, Literal
 
 from layerplan.cache.atomic import atomic_write
 from layerplan.errors import ConfigError
-from layerplan.image.errors import SymlinkConflictError, UnsafePathError, UnsupportedEntryError
+from layerplan.image.errors import (
+    SymlinkConflictError,
+    UnsafePathError,
+    UnsupportedEntryError,
+)
 from layerplan.image.model import LayerBlob
-from layerplan.image.tarformat import DIRTYPE, LNKTYPE, REGTYPE, SYMTYPE, TarHeader, TarWriter
+from layerplan.image.tarformat import (
+    DIRTYPE,
+    LNKTYPE,
+    REGTYPE,
+    SYMTYPE,
+    TarHeader,
+    TarWriter,
+)
 from layerplan.oci.digest import Digest
 
 __all__ = [
@@ -248,41 +260,44 @@ class _Hashing:
         return Digest("sha256", self.hash.hexdigest())
 
 
-def write_layer(entries: Iterable[LayerEntry], out: IO[bytes], options: LayerOptions = LayerOptions()) -> LayerBlob:
+def write_layer(entries: Iterable[LayerEntry], out: IO[bytes], options: LayerOptions | None = None) -> LayerBlob:
     """Write the gzipped layer of ``entries`` to ``out``; return its digests and size.
 
     Raise ``UnsafePathError`` for a path that escapes the root or is given twice,
     ``SymlinkConflictError`` for a path that is (or lies beneath) a base-image symlink,
     ``OSError`` when a source file cannot be read.
     """
+    options = options or LayerOptions()
     ordered = _normalise(entries, options)
     compressed = _Hashing(out)
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0,  # type: ignore[arg-type]
-                       compresslevel=options.compresslevel) as gz:
+    with gzip.GzipFile(
+        filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=options.compresslevel
+    ) as gz:
         plain = _Hashing(gz)  # type: ignore[arg-type]
         tar = TarWriter(plain)  # type: ignore[arg-type]
         for entry in ordered:
             uid, gid = _owner(entry.path, options.owners)
-            common = {"mtime": options.epoch, "uid": uid, "gid": gid}
+            header = TarHeader(name=entry.path, type=REGTYPE, mode=0o644, mtime=options.epoch, uid=uid, gid=gid)
             if entry.kind == "dir":
-                tar.add(TarHeader(name=f"{entry.path}/", type=DIRTYPE, mode=0o755, **common))
+                tar.add(dataclasses.replace(header, name=f"{entry.path}/", type=DIRTYPE, mode=0o755))
             elif entry.kind == "symlink":
-                tar.add(TarHeader(name=entry.path, type=SYMTYPE, mode=0o777, linkname=entry.link_target, **common))
+                tar.add(dataclasses.replace(header, type=SYMTYPE, mode=0o777, linkname=entry.link_target))
             elif entry.kind == "hardlink":
-                tar.add(TarHeader(name=entry.path, type=LNKTYPE, mode=0o644, linkname=entry.link_target, **common))
+                tar.add(dataclasses.replace(header, type=LNKTYPE, linkname=entry.link_target))
             else:
                 if entry.source is None:
                     raise ValueError(f"layer entry {entry.path!r} has no source file")
                 mode = 0o755 if entry.executable else 0o644
                 with open(entry.source, "rb") as content:
                     size = os.fstat(content.fileno()).st_size
-                    tar.add(TarHeader(name=entry.path, type=REGTYPE, mode=mode, size=size, **common), content)
+                    tar.add(dataclasses.replace(header, mode=mode, size=size), content)
         tar.close()
     return LayerBlob(digest=compressed.digest, diff_id=plain.digest, size=compressed.size)
 
 
-def build_layer(staging: Path, dest: Path, options: LayerOptions = LayerOptions()) -> LayerBlob:
+def build_layer(staging: Path, dest: Path, options: LayerOptions | None = None) -> LayerBlob:
     """Write the layer of the tree ``staging`` to the file ``dest`` (atomically)."""
+    options = options or LayerOptions()
     entries = entries_from_tree(staging, hardlinks=options.hardlinks)
     with atomic_write(dest) as out:
         return write_layer(entries, out, options)

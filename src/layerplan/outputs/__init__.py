@@ -2,7 +2,11 @@
 source, all taking (or giving) the same ``layerplan.image.Image``."""
 
 from layerplan.outputs.daemon import load_into_daemon, read_from_daemon
-from layerplan.outputs.docker_archive import read_docker_archive, stream_docker_archive, write_docker_archive
+from layerplan.outputs.docker_archive import (
+    read_docker_archive,
+    stream_docker_archive,
+    write_docker_archive,
+)
 from layerplan.outputs.errors import DaemonError, OutputError
 from layerplan.outputs.oci_archive import read_oci_archive, write_oci_archive
 from layerplan.outputs.oci_layout import read_oci_layout, write_oci_layout

@@ -73,7 +73,7 @@ def load_layout(
     index = _parse(read("index.json"), "index.json", source)
     entries = list(index.get("manifests") or [])
     if ref_name is not None:
-        names = [(e.get("annotations") or {}).get(REF_NAME) for e in entries]
+        names = [str((e.get("annotations") or {}).get(REF_NAME) or "") for e in entries]
         entries = [e for e, name in zip(entries, names) if name == ref_name]
         if not entries:
             raise BaseImageError(
@@ -86,7 +86,7 @@ def load_layout(
     if len(entries) > 1:
         matching = [e for e in entries if e.get("platform") and Platform.from_json(e["platform"]).matches(wanted)]
         if len(matching) > 1 or any(not e.get("platform") for e in entries):
-            names = [(e.get("annotations") or {}).get(REF_NAME) or e.get("digest", "?") for e in entries]
+            names = [str((e.get("annotations") or {}).get(REF_NAME) or e.get("digest", "?")) for e in entries]
             raise BaseImageError(
                 f"the layout holds {len(entries)} images; say which (it has: {', '.join(names)})",
                 path=source,

@@ -18,7 +18,7 @@ from layerplan.outputs.docker_archive import read_docker_archive, stream_docker_
 from layerplan.outputs.errors import DaemonError
 
 if TYPE_CHECKING:
-    import docker
+    import docker  # type: ignore[import-untyped]
 
 __all__ = ["load_into_daemon", "read_from_daemon"]
 
@@ -73,7 +73,7 @@ def load_into_daemon(image: Image, *, tags: Sequence[str], client: docker.Docker
 
         try:
             loaded = engine.images.load(chunks())
-        except Exception as exc:  # the SDK raises APIError, ImageLoadError, requests errors
+        except Exception as exc:  # noqa: BLE001 - the SDK raises APIError, ImageLoadError, requests errors
             engine_error = exc
     thread.join()
     if failure:
@@ -100,7 +100,7 @@ def read_from_daemon(
     ``BaseImageError`` when the engine has no such image.
     """
     engine = _client(client)
-    import docker.errors
+    import docker.errors  # type: ignore[import-untyped]
 
     try:
         found = engine.images.get(name)

@@ -17,7 +17,14 @@ from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
 from layerplan.outputs._archive import ArchiveIndex
-from layerplan.outputs._layout import LAYOUT_FILE, REF_NAME, blob_name, image_blobs, index_json, load_layout
+from layerplan.outputs._layout import (
+    LAYOUT_FILE,
+    REF_NAME,
+    blob_name,
+    image_blobs,
+    index_json,
+    load_layout,
+)
 
 __all__ = ["read_oci_archive", "stream_layout_tar", "write_oci_archive"]
 

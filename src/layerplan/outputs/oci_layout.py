@@ -20,7 +20,13 @@ from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
-from layerplan.outputs._layout import LAYOUT_FILE, blob_name, image_blobs, index_json, load_layout
+from layerplan.outputs._layout import (
+    LAYOUT_FILE,
+    blob_name,
+    image_blobs,
+    index_json,
+    load_layout,
+)
 
 __all__ = ["read_oci_layout", "write_oci_layout"]
 
@@ -83,7 +89,7 @@ def _opener(root: Path, name: str) -> Opener:
 
     def open_blob() -> IO[bytes]:
         try:
-            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+            return open(path, "rb")
         except FileNotFoundError as exc:
             raise BaseImageError(f"the layout has no {name}", path=root) from exc
 

@@ -23,7 +23,7 @@ from layerplan.outputs.oci_archive import read_oci_archive
 from layerplan.outputs.oci_layout import read_oci_layout
 
 if TYPE_CHECKING:
-    import docker
+    import docker  # type: ignore[import-untyped]
 
 __all__ = ["LOCAL_TRANSPORTS", "is_local_source", "open_base", "split_path_ref"]
 
