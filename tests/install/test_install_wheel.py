@@ -180,3 +180,11 @@ def test_staged() -> None:
     assert staged(Path("/s"), PurePosixPath("/app/.venv")) == Path("/s/app/.venv")
     with pytest.raises(ValueError):
         staged(Path("/s"), PurePosixPath("app"))
+
+
+def test_bytecode_shipped_in_a_wheel_is_left_out(tmp_path, make_wheel, recwarn):  # type: ignore[no-untyped-def]
+    wheel = make_wheel(tmp_path, {"crafted/__init__.py": b"", "crafted/__pycache__/__init__.cpython-311.pyc": b"stale"})
+    installed = install_wheel(wheel, tmp_path / "stage", VENV)
+    assert not list((tmp_path / "stage").rglob("__pycache__"))
+    assert all("__pycache__" not in str(p) for p in installed.files)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -91,7 +91,8 @@ class _Progress:
 
 
 class Fetcher:
-    """Fetches ``WantedFile``s into a ``WheelCache``; reusable, thread-safe.
+    """Fetches ``WantedFile``s into a ``WheelCache``. Reusable; ``fetch_one`` may be
+    called from several threads, ``fetch`` calls should not overlap (one progress bar).
 
     ``indexes`` are the lock's index URLs in priority order (default: PyPI); a wanted
     file that names its own index uses only that one. ``require_hashes`` refuses files

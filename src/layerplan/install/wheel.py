@@ -14,7 +14,7 @@ import posixpath
 import re
 import stat
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -23,7 +23,7 @@ import installer
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.records import RecordEntry
-from installer.sources import WheelFile
+from installer.sources import WheelContentElement, WheelFile
 from installer.utils import Scheme
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -76,6 +76,21 @@ def check_wheel_archive(wheel: Path, archive: zipfile.ZipFile) -> None:
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
             if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
                 raise _unsafe(wheel, name, f"is a symlink to {target!r}, outside the wheel")
+
+
+class _WheelSource(WheelFile):
+    """A ``WheelFile`` that leaves out ``__pycache__`` entries (stale bytecode some wheels
+    ship; installer skips them too, but with a warning per file)."""
+
+    skipped: list[str]
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        self.skipped = []
+        for element in super().get_contents():
+            if "__pycache__" in element[0][0].split("/")[:-1]:
+                self.skipped.append(element[0][0])
+                continue
+            yield element
 
 
 @dataclass
@@ -133,7 +148,7 @@ def install_wheel(
     try:
         with zipfile.ZipFile(wheel) as archive:
             check_wheel_archive(wheel, archive)
-            source = WheelFile(archive)
+            source = _WheelSource(archive)
             image_scheme["headers"] = venv.headers(source.distribution)
             destination = _StagingDestination(
                 scheme_dict={key: str(staged(staging, value)) for key, value in image_scheme.items()},
