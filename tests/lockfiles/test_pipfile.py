@@ -201,3 +201,9 @@ def test_not_a_pipfile_lock(tmp_path: Path) -> None:
     with pytest.raises(LockfileError, match="expected a JSON object") as caught:
         read_pipfile_lock(path)
     assert starts_at(caught, f"{path}:1")
+
+
+def test_the_project_itself_is_the_root_package(tmp_path: Path) -> None:
+    path = edited(tmp_path, lambda d: d["default"].update({"demo-app": {"editable": True, "path": "."}}))
+    assert read_pipfile_lock(path).root_package == "demo-app"
+    assert read_pipfile_lock(LOCK).root_package is None

@@ -302,3 +302,11 @@ def test_pip_compile_layout_round_trips(
         assert package.version == version and package.hashes == tuple(sorted(set(hashes)))
         assert package.marker == (Marker(marker) if marker else None)
         assert package.line == starts[package.name]
+
+
+def test_editable_dot_is_the_project_itself(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "Demo_App"\nversion = "0.1.0"\n')
+    lock = read_requirements(write(tmp_path, "requirements.txt", f"-e .\nattrs==26.1.0 --hash={ATTRS_WHEEL}\n"))
+    assert lock.root_package == "demo-app"
+    assert (lock.packages[0].source.kind, lock.packages[0].source.path) == ("editable", ".")
+    assert read_requirements(HERE / "uv-export.txt").root_package is None  # package = false: not listed

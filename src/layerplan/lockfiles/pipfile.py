@@ -87,11 +87,14 @@ def read_pipfile_lock(path: Path) -> Lock:
                 continue
             seen[key] = len(packages)
             packages.append(package)
+    # ``pipenv install -e .`` locks the project itself as a path entry.
+    root = next((p for p in packages if p.source.is_local and (p.source.path or "").rstrip("/") == "."), None)
     return Lock(
         path=path,
         format="pipfile",
         packages=tuple(packages),
         graph=False,
+        root_package=root.name if root is not None else None,
         indexes=tuple(dict.fromkeys(sources.values())),
         default_groups=("default",),
     )

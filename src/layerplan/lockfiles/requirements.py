@@ -93,11 +93,15 @@ def read_requirements(path: Path) -> Lock:
         indexes.insert(0, state.index_url)
     elif indexes:
         indexes.insert(0, PYPI_SIMPLE)  # pip keeps PyPI as the index beside extra ones
+    packages = tuple(state.packages.values())
+    # ``-e .`` (uv export writes it for a packaged project) is the project itself.
+    root = next((p for p in packages if p.source.kind in ("directory", "editable") and p.source.path == "."), None)
     return Lock(
         path=path,
         format="requirements",
-        packages=tuple(state.packages.values()),
+        packages=packages,
         graph=False,
+        root_package=root.name if root is not None else None,
         indexes=tuple(dict.fromkeys(indexes)),
     )
 
