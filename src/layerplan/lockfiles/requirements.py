@@ -48,7 +48,9 @@ __all__ = ["PYPI_SIMPLE", "layerplan_lock_formats", "read_requirements"]
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 _REGENERATE = "regenerate it with `uv pip compile --generate-hashes` or `pip-compile --generate-hashes`"
-# pip's own rule (pip._internal.req.req_file.COMMENT_RE).
+# Requirements themselves are parsed by packaging's ``Requirement``; only pip's file
+# syntax (continuations, comments, options) is written by hand here, following pip's
+# req_file.py. pip's own comment rule (``COMMENT_RE``):
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTIONS_WITH_VALUE = {
     "-r": "requirement", "--requirement": "requirement",
@@ -60,7 +62,7 @@ _OPTIONS_WITH_VALUE = {
     "--trusted-host": "ignored", "--only-binary": "ignored", "--no-binary": "ignored",
     "--use-feature": "ignored", "--progress-bar": "ignored",
 }  # fmt: skip
-_FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes", "--only-deps"})
+_FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
 # Options pip allows after a requirement on the same line.
 _PER_REQUIREMENT = {"--hash": "hash", "--config-settings": "ignored", "-C": "ignored", "--global-option": "ignored"}
 
@@ -118,7 +120,7 @@ class _State:
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(first physical line, text) per logical line, comments and blanks dropped.
+    """(first physical line, text) per logical line; comments are still in the text.
 
     Mirrors pip's ``join_lines`` + ``ignore_comments``: a line ending in a backslash
     continues on the next, except a comment line, which also ends a continuation.
