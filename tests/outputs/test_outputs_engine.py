@@ -129,3 +129,44 @@ def test_docker_save_archive_as_base(app_image: Image, tmp_path: Path, docker_cl
         write_oci_layout(rebuilt, tmp_path / "layout")
     info = json.loads(skopeo("inspect", f"oci:{tmp_path}/layout"))
     assert len(info["Layers"]) == 2
+
+
+def test_writing_beneath_a_base_symlink_breaks_the_image(base_layout: Path, docker_client: Any, tag: str) -> None:
+    """Why tarlayer refuses any path under a base symlink, instead of only skipping the parent entry.
+
+    Docker's overlay2 unpacks a layer into an empty directory, creating missing parents as
+    real directories; the upper ``lib/`` then hides the base's ``/lib -> usr/lib`` link, the
+    dynamic loader disappears, and nothing in the image starts.
+    """
+    import gzip
+    import io
+
+    from layerplan.image import Layer, SymlinkConflictError, bytes_opener, write_layer
+    from layerplan.image.model import LayerBlob
+    from layerplan.image.tarformat import REGTYPE, TarHeader, TarWriter
+    from layerplan.image.tarlayer import LayerEntry
+    from layerplan.oci import Digest
+
+    base = read_oci_layout(base_layout)
+    _, symlinks = detect_platform(base)
+    raw = io.BytesIO()
+    tar = TarWriter(raw)
+    tar.add_bytes(TarHeader(name="lib/extra.txt", type=REGTYPE, mode=0o644), b"x")  # no "lib/" entry
+    tar.close()
+    data = gzip.compress(raw.getvalue(), mtime=0)
+    blob = LayerBlob(digest=Digest.of_bytes(data), diff_id=Digest.of_bytes(raw.getvalue()), size=len(data))
+    image = assemble_image(
+        base,
+        [NewLayer(layer=Layer.from_blob(blob, bytes_opener(data)), created_by="file under /lib, no parent entry")],
+        runtime=RuntimeConfig(entrypoint=("/usr/bin/python3.11", "-c", "print('ran')")),
+        epoch=0,
+    )
+    load_into_daemon(image, tags=[tag], client=docker_client)
+    import docker.errors
+
+    with pytest.raises(docker.errors.ContainerError, match="no such file or directory"):
+        run(docker_client, tag)
+    source = base_layout / "oci-layout"
+    with pytest.raises(SymlinkConflictError, match="/lib/extra.txt"):
+        write_layer([LayerEntry(path="lib/extra.txt", kind="file", source=source)], io.BytesIO(),
+                    LayerOptions(base_symlinks=symlinks))
