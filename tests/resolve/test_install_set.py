@@ -93,3 +93,11 @@ def test_a_package_without_a_fitting_wheel_is_reported(numpy_without_linux_wheel
     assert strict.returncode == 2 and "no wheel for cpython3.11" in strict.stderr
     lenient = subprocess.run([*cli, "--allow-missing-wheels"], capture_output=True, text=True, env={"COLUMNS": "200"})
     assert lenient.returncode == 0 and "numpy 2.2.6 (no wheel)" in lenient.stdout
+
+
+def test_pdm_extras_activate_the_group_of_the_same_name() -> None:
+    project = FIXTURES / "pdm-reader"
+    plain = by_name(resolve(project, python="3.11", allow_missing_wheels=True))
+    with_yaml = by_name(resolve(project, python="3.11", extras=("yaml",), allow_missing_wheels=True))
+    assert "pyyaml" not in plain
+    assert "pyyaml" in with_yaml

@@ -143,3 +143,6 @@ class Lock:
     """Names of workspace members recorded in the lock (uv ``[manifest] members``)."""
     default_groups: tuple[str, ...] = ()
     """Flat locks with groups: which groups a plain install takes (e.g. ``main``, ``default``)."""
+    extras_are_groups: bool = False
+    """The lock records the project's extras as groups of the same name (pdm): asking
+    for an extra activates that group."""

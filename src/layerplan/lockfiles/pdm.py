@@ -103,6 +103,7 @@ def read_pdm_lock(path: Path) -> Lock:
         roots=None,
         requires_python=_requires_python(entries, metadata, meta_line),
         default_groups=("default",) if flat else (),
+        extras_are_groups=True,
     )
 
 

@@ -245,6 +245,8 @@ def _filter(
 ) -> list[tuple[LockedPackage, tuple[str, ...]]]:
     env: dict[str, str | frozenset[str]] = {**_env(target)}
     active_groups = frozenset(canonicalize_name(g) for g in lock.default_groups) | groups
+    if lock.extras_are_groups:
+        active_groups |= extras
     env["extras"] = extras
     env["dependency_groups"] = active_groups
     chosen = []
@@ -300,6 +302,8 @@ def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], memb
         return InstallItem(choice="build", hashes=pkg.sdist.hashes if pkg.sdist else pkg.hashes, **common)  # type: ignore[arg-type]
     if not pkg.wheels and not pkg.sdist and pkg.hashes:
         return InstallItem(choice="lookup", hashes=pkg.hashes, **common)  # type: ignore[arg-type]
+    if pkg.source.kind == "registry" and pkg.version is None and not (pkg.wheels or pkg.sdist or pkg.hashes):
+        return InstallItem(choice="none", note="not pinned for this target (no version, no hashes): re-lock", **common)  # type: ignore[arg-type]
     wheel = best_wheel(pkg, target.tag_priority())
     if wheel is not None:
         return InstallItem(choice="wheel", wheel=wheel, hashes=wheel.hashes, **common)  # type: ignore[arg-type]
