@@ -38,6 +38,12 @@ pytestmark = pytest.mark.engine
 SCRIPT = "import sys, platform\nprint('hello from layerplan', platform.python_version(), sys.executable)\n"
 
 
+def expected_output(image: Image) -> str:
+    """What SCRIPT prints in ``image``: the version and path platform detection found."""
+    detected, _ = detect_platform(image)
+    return f"hello from layerplan {detected.python_version} {detected.python_path}\n"
+
+
 @pytest.fixture(scope="module")
 def app_image(base_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Image:
     """The real base image plus one tiny layer holding a script, run by the base's Python."""
@@ -89,7 +95,7 @@ def test_oci_layout_read_by_skopeo(app_image: Image, tmp_path: Path) -> None:
 def test_oci_archive_copied_by_skopeo_into_the_daemon(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
     write_oci_archive(app_image, tmp_path / "app.tar", ref_name="app")
     skopeo("copy", "--quiet", f"oci-archive:{tmp_path}/app.tar:app", f"docker-daemon:{tag}")
-    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+    assert run(docker_client, tag) == expected_output(app_image)
 
 
 def test_docker_archive_loads_and_runs(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
@@ -97,7 +103,7 @@ def test_docker_archive_loads_and_runs(app_image: Image, tmp_path: Path, docker_
     with open(tmp_path / "app.tar", "rb") as archive:
         loaded = docker_client.images.load(archive)
     assert [tag] == [t for image in loaded for t in image.tags]
-    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+    assert run(docker_client, tag) == expected_output(app_image)
     inspected = docker_client.api.inspect_image(tag)
     assert inspected["Id"] == str(app_image.config_descriptor.digest)
     assert inspected["Config"]["WorkingDir"] == "/app"
@@ -105,7 +111,7 @@ def test_docker_archive_loads_and_runs(app_image: Image, tmp_path: Path, docker_
 
 def test_load_into_daemon_then_read_back(app_image: Image, docker_client: Any, tag: str) -> None:
     assert load_into_daemon(app_image, tags=[tag], client=docker_client) == [tag]
-    assert run(docker_client, tag) == "hello from layerplan 3.11.2 /usr/bin/python3.11\n"
+    assert run(docker_client, tag) == expected_output(app_image)
     # the engine as a base-image source: `docker save` (Docker 20.10's format, plain tar layers)
     with open_base(f"docker-daemon:{tag}", docker_client=docker_client) as saved:
         assert saved.config == app_image.config
