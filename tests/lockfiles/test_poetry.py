@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import Lock, LockedPackage, find_lock
 from layerplan.lockfiles import poetry as poetry_module
-from layerplan.lockfiles._poetry_constraint import poetry_constraint
+from layerplan.project.poetry_constraint import poetry_constraint
 from layerplan.lockfiles.poetry import read_poetry_lock
 
 LOCKS = Path(__file__).parent.parent / "fixtures" / "locks"

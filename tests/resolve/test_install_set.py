@@ -101,3 +101,17 @@ def test_pdm_extras_activate_the_group_of_the_same_name() -> None:
     with_yaml = by_name(resolve(project, python="3.11", extras=("yaml",), allow_missing_wheels=True))
     assert "pyyaml" not in plain
     assert "pyyaml" in with_yaml
+
+
+def test_poetry_1_project_tables_root_the_walk_of_a_2_0_lock() -> None:
+    """[tool.poetry.dependencies] (no [project] table) with a lock-version 2.0 graph lock."""
+    project = FIXTURES / "poetry-reader" / "legacy"
+    py311 = by_name(resolve(project, python="3.11", allow_missing_wheels=True))
+    py39 = by_name(resolve(project, python="3.9", allow_missing_wheels=True))
+    # click = [{version = "<8.2", python = "<3.10"}, {version = ">=8.2", python = ">=3.10"}]
+    assert py311["click"].version == "8.5.1"  # type: ignore[attr-defined]
+    assert py39["click"].version == "8.1.8"  # type: ignore[attr-defined]
+    assert "pysocks" in py311  # requests = {extras = ["socks"]}
+    assert "pyyaml" not in py311 and "pytest" not in py311
+    full = by_name(resolve(project, python="3.11", extras=("yaml",), groups=("dev",), allow_missing_wheels=True))
+    assert "pyyaml" in full and "pytest" in full

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 __all__ = [
@@ -81,14 +82,17 @@ class LockedFile:
 class Dependency:
     """An edge of the lock graph: ``name[extras]; marker``.
 
-    ``version`` (and ``source_url``) disambiguate when the lock holds several versions of
-    one name (uv's forked resolutions); ``None`` means "the only one".
+    ``version`` (or ``specifier``) disambiguates when the lock holds several versions of
+    one name (uv's forked resolutions, Poetry 1 multiple constraints); ``None`` means
+    "the only one".
     """
 
     name: NormalizedName
     extras: tuple[str, ...] = ()
     marker: Marker | None = None
     version: str | None = None
+    specifier: SpecifierSet | None = None
+    """The allowed versions, when the edge says (picks among several locked versions)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -53,7 +53,7 @@ from layerplan._toml import load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_header_lines, pick_version
-from layerplan.lockfiles._poetry_constraint import poetry_constraint
+from layerplan.project.poetry_constraint import poetry_constraint
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, Lock, LockedFile, LockedPackage, Source
 

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from layerplan._toml import line_of, load_toml
 from layerplan.errors import ProjectError
+from layerplan.project.legacy_tables import pdm_dev_groups, poetry_dependencies, poetry_extras, poetry_groups
 from layerplan.project.model import Project, WorkspaceMember
 
 __all__ = ["read_project"]
@@ -49,6 +50,19 @@ def read_project(path: Path | str) -> Project:
     if version is None and "version" not in table.get("dynamic", ()) and isinstance(poetry, dict):
         version = poetry.get("version")
     build_system = data.get("build-system", {})
+    tool = data.get("tool", {})
+    dependencies = _requirements(table.get("dependencies", []), "project.dependencies", pyproject, text)
+    groups = _dependency_groups(data.get("dependency-groups", {}), pyproject, text)
+    optional = {
+        extra: _requirements(reqs, f"project.optional-dependencies.{extra}", pyproject, text)
+        for extra, reqs in table.get("optional-dependencies", {}).items()
+    }
+    if isinstance(poetry, dict) and poetry and "dependencies" not in table:
+        dependencies = dependencies or poetry_dependencies(poetry)
+        groups = {**poetry_groups(poetry), **groups}
+        optional = optional or poetry_extras(poetry)
+    if isinstance(tool.get("pdm"), dict):
+        groups = {**pdm_dev_groups(tool["pdm"]), **groups}
     return Project(
         root=root,
         pyproject_path=pyproject,
@@ -57,12 +71,9 @@ def read_project(path: Path | str) -> Project:
         version=str(version) if version is not None else None,
         scripts=_scripts(table, pyproject, text),
         requires_python=_specifier(table.get("requires-python"), pyproject, text),
-        dependencies=_requirements(table.get("dependencies", []), "project.dependencies", pyproject, text),
-        optional_dependencies={
-            extra: _requirements(reqs, f"project.optional-dependencies.{extra}", pyproject, text)
-            for extra, reqs in table.get("optional-dependencies", {}).items()
-        },
-        dependency_groups=_dependency_groups(data.get("dependency-groups", {}), pyproject, text),
+        dependencies=dependencies,
+        optional_dependencies=optional,
+        dependency_groups=groups,
         build_backend=build_system.get("build-backend"),
         build_requires=tuple(build_system.get("requires", ())),
         source_paths=_source_paths(root, raw_name, data),

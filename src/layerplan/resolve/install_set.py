@@ -138,6 +138,7 @@ def _roots(
             name=canonicalize_name(req.name),
             extras=tuple(sorted(canonicalize_name(e) for e in req.extras)),
             marker=req.marker,
+            specifier=req.specifier or None,
         )
         for req in requirements
     ]
@@ -216,6 +217,8 @@ def _pick(
     candidates = by_name.get(dep.name, [])
     if dep.version is not None:
         candidates = [c for c in candidates if c.version == dep.version] or candidates
+    if len(candidates) > 1 and dep.specifier is not None:
+        candidates = [c for c in candidates if c.version and dep.specifier.contains(c.version, prereleases=True)] or candidates
     if len(candidates) > 1:
         # several versions of one name (a forked resolution): the one whose own marker fits
         fitting = [c for c in candidates if c.marker is None or _applies(c.marker, env)]

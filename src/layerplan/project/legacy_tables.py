@@ -1,0 +1,113 @@
+"""Requirements declared outside ``[project]``: Poetry 1 and pdm's older tables.
+
+Graph locks without a root entry (poetry.lock 2.0, pdm.lock without inherited metadata)
+start their walk from the project's requirements, so those must be read even when a
+project still declares them in ``[tool.poetry.dependencies]`` or
+``[tool.pdm.dev-dependencies]``. Names, extras and markers decide the walk; a version
+constraint only matters where the lock holds several versions of one name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from packaging.markers import InvalidMarker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from layerplan.project.poetry_constraint import poetry_constraint
+
+__all__ = ["pdm_dev_groups", "poetry_dependencies", "poetry_extras", "poetry_groups"]
+
+
+def _python_marker(constraint: str) -> str | None:
+    """Poetry's ``python = "<3.10"`` as a marker on ``python_full_version``."""
+    alternatives = poetry_constraint(constraint)
+    if alternatives is None:
+        return None
+    parts = []
+    for specifier_set in alternatives:
+        clauses = [f'python_full_version {s.operator} "{s.version}"' for s in specifier_set]
+        parts.append(" and ".join(clauses) if clauses else "python_full_version >= \"0\"")
+    return " or ".join(f"({p})" for p in parts)
+
+
+def _poetry_requirements(name: str, spec: Any, include_optional: bool) -> list[Requirement]:
+    """``name = "^1.0"`` / ``{version, extras, markers, python, optional}`` / a list of those.
+
+    A list (multiple constraints) becomes one requirement per entry, each with its own
+    marker, so the walker can pick the locked version that fits the target.
+    """
+    out = []
+    for entry in spec if isinstance(spec, list) else [spec]:
+        table = entry if isinstance(entry, dict) else {"version": entry}
+        if table.get("optional") and not include_optional:
+            continue  # only installed through [tool.poetry.extras]
+        extras = sorted(table.get("extras", ()))
+        version = table.get("version")
+        allowed = poetry_constraint(version) if isinstance(version, str) else None
+        markers = [f"({table['markers']})"] if table.get("markers") else []
+        if isinstance(table.get("python"), str):
+            python = _python_marker(table["python"])
+            if python:
+                markers.append(f"({python})")
+        text = name + (f"[{','.join(extras)}]" if extras else "")
+        if allowed is not None and len(allowed) == 1 and str(allowed[0]):
+            text += str(allowed[0])
+        if markers:
+            text += "; " + " and ".join(markers)
+        try:
+            out.append(Requirement(text))
+        except (InvalidRequirement, InvalidMarker):
+            out.append(Requirement(name))
+    return out
+
+
+def poetry_dependencies(poetry: Mapping[str, Any], *, include_optional: bool = False) -> tuple[Requirement, ...]:
+    """``[tool.poetry.dependencies]`` without ``python`` (and without optional ones)."""
+    table = poetry.get("dependencies", {})
+    if not isinstance(table, dict):
+        return ()
+    return tuple(
+        requirement
+        for name, spec in table.items()
+        if name.lower() != "python"
+        for requirement in _poetry_requirements(name, spec, include_optional)
+    )
+
+
+def poetry_extras(poetry: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...]]:
+    """``[tool.poetry.extras]``: extra -> the optional dependencies it names."""
+    optional = {canonicalize_name(r.name): r for r in poetry_dependencies(poetry, include_optional=True)}
+    extras: dict[str, tuple[Requirement, ...]] = {}
+    for extra, names in (poetry.get("extras") or {}).items():
+        extras[canonicalize_name(extra)] = tuple(
+            optional[canonicalize_name(n)] for n in names if canonicalize_name(n) in optional
+        )
+    return extras
+
+
+def poetry_groups(poetry: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...]]:
+    """``[tool.poetry.group.NAME.dependencies]`` (and the old ``dev-dependencies``)."""
+    groups: dict[str, tuple[Requirement, ...]] = {}
+    for name, table in (poetry.get("group") or {}).items():
+        if isinstance(table, dict):
+            groups[canonicalize_name(name)] = poetry_dependencies(table)
+    if isinstance(poetry.get("dev-dependencies"), dict):
+        groups.setdefault("dev", poetry_dependencies({"dependencies": poetry["dev-dependencies"]}))
+    return groups
+
+
+def pdm_dev_groups(pdm: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...]]:
+    """``[tool.pdm.dev-dependencies]``: group -> PEP 508 strings (unparseable ones skipped)."""
+    groups: dict[str, tuple[Requirement, ...]] = {}
+    for name, entries in (pdm.get("dev-dependencies") or {}).items():
+        parsed = []
+        for entry in entries if isinstance(entries, list) else []:
+            try:
+                parsed.append(Requirement(entry))
+            except (InvalidRequirement, TypeError):
+                continue  # "-e file:///..." editable entries: not needed for the walk
+        groups[canonicalize_name(name)] = tuple(parsed)
+    return groups
