@@ -170,3 +170,15 @@ def test_real_base_image(base_layout: Path) -> None:
     assert (detected.libc_family, detected.libc_version) == ("glibc", "2.36")
     assert {"/bin": "usr/bin", "/lib": "usr/lib", "/sbin": "usr/sbin"}.items() <= dict(symlinks).items()
     assert "/lib64" in symlinks
+    target = detected.to_target()
+    assert (target.python_version, target.python_path, str(target.libc)) == ((3, 11), "/usr/bin/python3.11", "glibc-2.36")
+
+
+def test_to_target(tmp_path: Path) -> None:
+    layer = memory_layer(files(tmp_path, {"lib/ld-musl-x86_64.so.1": MUSL, "usr/bin/python3.12": b"py"}))
+    detected, _ = detect_platform(synthetic_image([layer]))
+    target = detected.to_target()
+    assert (target.python_version, target.python_full_version, str(target.libc)) == ((3, 12), None, "musl-1.2")
+    static = memory_layer(files(tmp_path, {"usr/bin/python3.12": b"py"}))
+    with pytest.raises(TargetError, match="C library"):
+        detect_platform(synthetic_image([static]))[0].to_target()
