@@ -6,6 +6,7 @@ below stays a pure function of the one before, with file reads only here at the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,14 +106,24 @@ def load_lock(project: Project, config: PlanConfig, explicit: Path | None) -> Lo
 
 
 def _target(project: Project, config: PlanConfig, request: PlanRequest) -> Target:
+    """Options win over what the base image says; the base's interpreter path is kept
+    when the Python version stays the same."""
     base = request.target
-    if base is not None and not (config.python or config.platform or config.libc):
-        return base
-    return make_target(
-        python=config.python or (base.python_full_version or base.python_version_text if base else None),
-        platform=config.platform or (base.platform if base else None),
-        libc=config.libc or (str(base.libc) if base else None),
-        requires_python=project.requires_python,
+    if base is None:
+        return make_target(
+            python=config.python, platform=config.platform, libc=config.libc, requires_python=project.requires_python
+        )
+    chosen = make_target(
+        python=config.python or base.python_full_version or base.python_version_text,
+        platform=config.platform or base.platform,
+        libc=config.libc or str(base.libc),
+    )
+    if chosen.python_version != base.python_version:
+        return chosen
+    return dataclasses.replace(
+        chosen,
+        python_path=base.python_path,
+        python_full_version=chosen.python_full_version or base.python_full_version,
     )
 
 

@@ -1,0 +1,86 @@
+"""Send a finished image to each requested output; report what each one did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from layerplan.build.base import BaseImage, ClientPool
+from layerplan.build.request import OutputSpec
+from layerplan.image.model import Image
+from layerplan.outputs import load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
+from layerplan.registry import BlobStatus, push_image
+
+__all__ = ["BlobResult", "OutputResult", "deliver"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BlobResult:
+    """One blob of a push: ``pushed``, ``present`` (already there) or ``mounted``."""
+
+    digest: str
+    size: int
+    status: str
+    bytes_uploaded: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutputResult:
+    """What one output did."""
+
+    spec: str
+    kind: str
+    location: str
+    blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
+    """Registry pushes only: every blob, layers then config."""
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return sum(blob.bytes_uploaded for blob in self.blobs)
+
+    def count(self, status: str) -> int:
+        return sum(1 for blob in self.blobs if blob.status == status)
+
+
+def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool, tags: tuple[str, ...]) -> OutputResult:
+    """Write/push/load ``image`` to ``spec``; raises the sink's ``LayerplanError`` on failure."""
+    name = tags[0] if tags else "latest"
+    if spec.kind == "oci":
+        write_oci_layout(image, Path(spec.target), ref_name=name)
+    elif spec.kind == "oci-archive":
+        write_oci_archive(image, Path(spec.target), ref_name=name)
+    elif spec.kind == "docker-archive":
+        write_docker_archive(image, Path(spec.target), tags=tags)
+    elif spec.kind == "docker":
+        assert spec.reference is not None
+        load_into_daemon(image, tags=[_docker_tag(str(spec.reference))])
+    else:
+        assert spec.reference is not None
+        client = clients.get(spec.reference.registry)
+        same_registry = base.reference is not None and base.reference.registry == spec.reference.registry
+        report = push_image(
+            client,
+            spec.reference,
+            image.manifest,
+            image.config,
+            [(layer.descriptor, layer.opener) for layer in image.layers],
+            base_repo=base.reference if same_registry else None,
+        )
+        blobs = tuple(
+            BlobResult(digest=str(b.digest), size=b.size, status=_status(b.status), bytes_uploaded=b.bytes_uploaded)
+            for b in report.blobs
+        )
+        return OutputResult(spec=str(spec), kind=spec.kind, location=str(spec.reference), blobs=blobs)
+    return OutputResult(spec=str(spec), kind=spec.kind, location=spec.target)
+
+
+def _status(status: BlobStatus) -> str:
+    return {BlobStatus.PUSHED: "pushed", BlobStatus.PRESENT: "present", BlobStatus.MOUNTED: "mounted"}[status]
+
+
+def _docker_tag(reference: str) -> str:
+    """Docker names images of Docker Hub without the ``docker.io/library/`` prefix."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if reference.startswith(prefix):
+            return reference[len(prefix) :]
+    return reference

@@ -1,0 +1,118 @@
+"""The result of a build: per layer (size, digest, built or cached) and per output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from layerplan.build.deliver import OutputResult
+
+__all__ = ["BuildReport", "LayerResult", "print_report"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LayerResult:
+    """One layer of the image (the base's ones included, with status ``base``)."""
+
+    name: str
+    kind: str
+    digest: str
+    size: int
+    status: str
+    """``base``, ``built`` or ``cached``."""
+    created_by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildReport:
+    """Everything a build did; ``to_json()`` is the ``layerplan build --json`` document."""
+
+    image_digest: str
+    config_digest: str
+    base: str
+    base_digest: str | None
+    target: str
+    layers: tuple[LayerResult, ...]
+    outputs: tuple[OutputResult, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON report (see docs/build.md)."""
+        return {
+            "schema": "layerplan.build/1",
+            "digest": self.image_digest,
+            "config_digest": self.config_digest,
+            "base": {"name": self.base, "digest": self.base_digest},
+            "target": self.target,
+            "layers": [
+                {"name": l.name, "kind": l.kind, "digest": l.digest, "size": l.size, "status": l.status, "created_by": l.created_by}
+                for l in self.layers
+            ],
+            "outputs": [
+                {
+                    "spec": o.spec,
+                    "kind": o.kind,
+                    "location": o.location,
+                    "bytes_uploaded": o.bytes_uploaded,
+                    "blobs": [
+                        {"digest": b.digest, "size": b.size, "status": b.status, "bytes_uploaded": b.bytes_uploaded}
+                        for b in o.blobs
+                    ],
+                }
+                for o in self.outputs
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover
+
+
+def print_report(report: BuildReport, console: Console | None = None) -> None:
+    """The summary table: layers with size, digest, built/cached and push status."""
+    console = console or Console(highlight=False)
+    pushes = [o for o in report.outputs if o.blobs]
+    status_of = {b.digest: b.status for o in pushes for b in o.blobs}
+    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
+    for column, justify in (("layer", "left"), ("kind", "left"), ("size", "right"), ("digest", "left"), ("build", "left")):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    if pushes:
+        table.add_column("push", no_wrap=True)
+    styles = {"built": "yellow", "cached": "green", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
+    base_layers = [l for l in report.layers if l.status == "base"]
+    if base_layers:
+        row = [f"base ({len(base_layers)} layers)", "base", _size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
+        if pushes:
+            statuses = sorted({status_of.get(l.digest, "-") for l in base_layers})
+            row.append(Text(",".join(statuses), style=styles.get(statuses[0], "")))
+        table.add_row(*row)
+    for layer in report.layers:
+        if layer.status == "base":
+            continue
+        row = [layer.name, layer.kind, _size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
+        if pushes:
+            status = status_of.get(layer.digest, "-")
+            row.append(Text(status, style=styles.get(status, "")))
+        table.add_row(*row)
+    console.print(table)
+    for output in report.outputs:
+        if output.blobs:
+            console.print(
+                f"{output.spec}: {output.count('pushed')} blob(s) pushed ({_size(output.bytes_uploaded)}), "
+                f"{output.count('present')} already there, {output.count('mounted')} mounted"
+            )
+        else:
+            console.print(f"{output.spec}: written")
+    for warning in report.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+    console.print(Text.assemble(("image ", "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))

@@ -1,0 +1,73 @@
+"""What a direct build is asked to do: the plan request, the base image and the outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from layerplan.errors import ConfigError
+from layerplan.oci.reference import ImageReference
+from layerplan.planning import PlanRequest
+
+__all__ = ["OUTPUT_KINDS", "BuildRequest", "OutputSpec", "parse_output"]
+
+OutputKind = Literal["oci", "oci-archive", "docker-archive", "registry", "docker"]
+OUTPUT_KINDS: tuple[OutputKind, ...] = ("oci", "oci-archive", "docker-archive", "registry", "docker")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutputSpec:
+    """Where the image goes: ``oci:DIR``, ``oci-archive:FILE``, ``docker-archive:FILE``,
+    ``registry:REF`` (push) or ``docker:REF`` (load into the engine)."""
+
+    kind: OutputKind
+    target: str
+    reference: ImageReference | None = None
+    """For ``registry:``/``docker:``: the parsed image reference."""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target}"
+
+
+def parse_output(text: str) -> OutputSpec:
+    """Parse an output spec; raise ``ConfigError`` naming the allowed forms."""
+    kind, sep, target = text.partition(":")
+    if not sep or kind not in OUTPUT_KINDS or not target:
+        raise ConfigError(
+            f"invalid output {text!r}",
+            key="--output",
+            hint="use oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF",
+        )
+    reference = None
+    if kind in ("registry", "docker"):
+        try:
+            reference = ImageReference.parse(target)
+        except ValueError as exc:
+            raise ConfigError(f"invalid image reference in output {text!r}: {exc}", key="--output") from None
+        if kind == "registry" and reference.digest is not None:
+            raise ConfigError(f"cannot push to a digest: {text!r}", key="--output", hint="push to a tag (REF:TAG)")
+    return OutputSpec(kind=kind, target=target, reference=reference)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildRequest:
+    """A direct (daemonless) image build."""
+
+    plan: PlanRequest
+    base: str | None = None
+    """Base image: a registry reference, or ``docker://NAME``, ``oci-layout:DIR``,
+    ``oci-archive:FILE``, ``docker-archive:FILE``. Default: ``[tool.layerplan] base``."""
+    outputs: tuple[str, ...] = ()
+    """Output specs (see ``OutputSpec``). Default: ``[tool.layerplan] outputs``."""
+    tags: tuple[str, ...] = ()
+    """Extra names for archive outputs (``docker-archive`` RepoTags, OCI ref name)."""
+    insecure_registries: tuple[str, ...] = ()
+    """``HOST:PORT`` reached over plain HTTP (loopback registries always are)."""
+    cache_dir: Path | None = None
+    app_wheel: Path | None = None
+    """A wheel of the project built already (the hatch plugin passes its own)."""
+    epoch: int | None = None
+    """``SOURCE_DATE_EPOCH`` override; default: the environment's, else a fixed time."""
+    quiet: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
