@@ -111,6 +111,8 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
                 f"{output.spec}: {output.count('pushed')} blob(s) pushed ({_size(output.bytes_uploaded)}), "
                 f"{output.count('present')} already there, {output.count('mounted')} mounted"
             )
+        elif output.kind == "docker":
+            console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")
         else:
             console.print(f"{output.spec}: written")
     for warning in report.warnings:
