@@ -72,7 +72,7 @@ def build_image(request: BuildRequest) -> BuildReport:
             base_symlinks=symlinks,
             project_root=project.root,
             lock_dir=(project.root / plan.lock_path).parent,
-            app_wheel=_app_wheel_builder(request, project.root, plan, epoch),
+            app_wheel=_app_wheel_builder(request, project.root, plan, epoch, cache.root / "build-envs"),
             compile_bytecode=config.compile_bytecode,
         )
         built = builder.build_all()
@@ -117,7 +117,9 @@ def _indexes(plan: LayerPlan) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item.index for item in plan.install_set.items if item.index))
 
 
-def _app_wheel_builder(request: BuildRequest, root: Path, plan: LayerPlan, epoch: int) -> Callable[[Path], Path]:
+def _app_wheel_builder(
+    request: BuildRequest, root: Path, plan: LayerPlan, epoch: int, env_cache: Path
+) -> Callable[[Path], Path]:
     def build(scratch: Path) -> Path:
         if request.app_wheel is not None:
             return request.app_wheel
@@ -125,7 +127,7 @@ def _app_wheel_builder(request: BuildRequest, root: Path, plan: LayerPlan, epoch
         if request.plan.package:
             member = next((m for m in read_project(root).workspace_members if m.name == plan.install_set.project), None)
             source = root / member.path if member else root
-        return build_wheel(source, scratch / "app-wheel", source_date_epoch=epoch)
+        return build_wheel(source, scratch / "app-wheel", source_date_epoch=epoch, env_cache=env_cache)
 
     return build
 

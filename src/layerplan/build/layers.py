@@ -82,6 +82,7 @@ class LayerBuilder:
         self.venv = TargetVenv(python_version=plan.target.python_version_text, prefix=PurePosixPath(plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
+        self.env_cache = cache.root / "build-envs"
         self.warnings: list[str] = []
         if compile_bytecode and self.interpreter is None:
             self.warnings.append(
@@ -160,13 +161,15 @@ class LayerBuilder:
         out = scratch / f"wheel-{item.name}"
         out.mkdir(exist_ok=True)
         if source.kind == "git":
-            return local_wheel(_git_checkout(item, scratch), out, name=str(item.name), source_date_epoch=self.epoch)
+            return local_wheel(
+                _git_checkout(item, scratch), out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache
+            )
         if not source.path:
             raise BuildError(f"{item.name}: a {source.kind} source without a path cannot be built", hint="re-lock")
         path = (self.lock_dir / source.path).resolve()
         if source.subdirectory:
             path = path / source.subdirectory
-        return local_wheel(path, out, name=str(item.name), source_date_epoch=self.epoch)
+        return local_wheel(path, out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache)
 
 
 def _builds_locally(item: InstallItem) -> bool:

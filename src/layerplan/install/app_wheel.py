@@ -10,11 +10,14 @@ the Dockerfile mode, which builds inside the image.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import venv
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -84,9 +87,14 @@ def build_wheel(
     source_date_epoch: int | None = None,
     config_settings: Mapping[str, str | Sequence[str]] | None = None,
     require_pure: bool = True,
+    env_cache: Path | None = None,
 ) -> Path:
     """Build the wheel of the project in directory ``source`` into ``out_dir`` (default:
     a new temp dir the caller removes) and return its path.
+
+    With ``env_cache``, the build environment is kept there, keyed by the project's
+    ``build-system.requires``, and reused by later builds (a rebuild after a code change
+    then skips creating an environment: about 0.25 s instead of 0.5 s).
 
     The backend runs in an isolated environment (its ``build-system.requires`` installed
     with uv when available, else pip) with ``SOURCE_DATE_EPOCH`` set (argument, else the
@@ -112,11 +120,19 @@ def build_wheel(
 
     settings = dict(config_settings) if config_settings else None
     try:
-        with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
-            builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
-            env.install(builder.build_system_requires)
-            env.install(builder.get_requires_for_build("wheel", settings))
+        if env_cache is not None:
+            python = _cached_build_env(env_cache, source, runner)
+            builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
+            extra_requires = builder.get_requires_for_build("wheel", settings)
+            if extra_requires:
+                _install(python, sorted(extra_requires))
             wheel = Path(builder.build("wheel", out_dir, settings))
+        else:
+            with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
+                builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
+                env.install(builder.build_system_requires)
+                env.install(builder.get_requires_for_build("wheel", settings))
+                wheel = Path(builder.build("wheel", out_dir, settings))
     except build.BuildBackendException as error:
         cause = error.exception
         output = ""
@@ -148,6 +164,50 @@ def build_wheel(
     return wheel
 
 
+def _build_requires(source: Path) -> list[str]:
+    try:
+        data, _ = _toml.load_toml(source / "pyproject.toml", BuildError)
+    except BuildError:
+        data = {}
+    requires = data.get("build-system", {}).get("requires")
+    # PEP 517's fallback for projects without [build-system]
+    return sorted(str(r) for r in requires) if isinstance(requires, list) else ["setuptools>=40.8.0"]
+
+
+def _install(python: Path, requirements: Sequence[str]) -> None:
+    if _installer() == "uv":
+        command = [os.environ.get("UV") or shutil.which("uv") or "uv", "pip", "install", "--quiet", "--python", str(python)]
+    else:
+        command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+
+
+def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:
+    """The interpreter of a build environment with ``source``'s build requirements,
+    created once (temp dir + rename, so concurrent builds never see half an env)."""
+    requires = _build_requires(source)
+    key = hashlib.sha256("\n".join([sys.version, *requires]).encode()).hexdigest()[:20]
+    env_dir = cache / key
+    python = env_dir / "bin" / "python"
+    if python.exists():
+        return python
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=cache))
+    try:
+        venv.EnvBuilder(with_pip=_installer() != "uv", symlinks=True).create(staging)
+        _install(staging / "bin" / "python", requires)
+        try:
+            staging.rename(env_dir)
+        except OSError:  # another build made it first: use theirs
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return python
+
+
 def _extract_sdist(archive: Path, into: Path) -> Path:
     if archive.name.endswith(".zip"):
         with zipfile.ZipFile(archive) as zipped:
@@ -175,6 +235,7 @@ def local_wheel(
     name: str | None = None,
     source_date_epoch: int | None = None,
     require_pure: bool = True,
+    env_cache: Path | None = None,
 ) -> Path:
     """A wheel for a local dependency: a ``.whl`` as it is, an sdist archive or a source
     directory built with ``build_wheel`` (same errors)."""
@@ -182,7 +243,9 @@ def local_wheel(
     if source.suffix == ".whl":
         return source
     if source.is_dir():
-        return build_wheel(source, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure)
+        return build_wheel(
+            source, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure, env_cache=env_cache
+        )
     if not source.is_file():
         raise BuildError(f"{name or source.name}: {source} does not exist", path=source)
     with tempfile.TemporaryDirectory(prefix="layerplan-sdist-") as unpacked:
@@ -191,4 +254,6 @@ def local_wheel(
         except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
             raise BuildError(f"{name or source.name}: cannot unpack {source.name}: {error}", path=source) from error
         out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
-        return build_wheel(tree, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure)
+        return build_wheel(
+            tree, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure, env_cache=env_cache
+        )

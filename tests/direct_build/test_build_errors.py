@@ -16,7 +16,7 @@ import pytest
 
 from layerplan.image import LayerEntry
 from layerplan.outputs import write_oci_layout
-from tests.build.helpers import build_json, copy_example, layerplan
+from tests.direct_build.helpers import build_json, copy_example, layerplan
 from tests.image.lp_image_helpers import memory_layer, synthetic_image
 
 pytestmark = pytest.mark.engine

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.build.helpers import EXPECTED_OUTPUT, build_json, copy_example, layer_by_name, layerplan, pushed_layers
+from tests.direct_build.helpers import EXPECTED_OUTPUT, build_json, copy_example, layer_by_name, layerplan, pushed_layers
 
 pytestmark = pytest.mark.engine
 
