@@ -76,16 +76,14 @@ def build_image(request: BuildRequest) -> BuildReport:
             compile_bytecode=config.compile_bytecode,
         )
         built = builder.build_all()
+        described = _annotations(plan, project.root)
         image = assemble_image(
             base.image,
             [NewLayer(layer=b.layer, created_by=b.created_by) for b in built],
-            runtime=_runtime(plan, request),
+            runtime=_runtime(plan, request, described),
             epoch=epoch,
             annotations=image_annotations(
-                epoch=epoch,
-                base_name=base_spec,
-                base_digest=base.image.digest,
-                extra=_annotations(plan, project.root),
+                epoch=epoch, base_name=base_spec, base_digest=base.image.digest, extra=described
             ),
         )
         results: list[OutputResult] = [deliver(image, spec, base, clients, request.tags) for spec in outputs]
@@ -132,9 +130,12 @@ def _app_wheel_builder(
     return build
 
 
-def _runtime(plan: LayerPlan, request: BuildRequest) -> RuntimeConfig:
+def _runtime(plan: LayerPlan, request: BuildRequest, described: dict[str, str]) -> RuntimeConfig:
+    """Entrypoint, env, user, workdir from the plan; labels: the OCI ones (so `docker
+    inspect` shows version and revision), then the configured ones, then ``--label``."""
     settings = plan.settings
-    labels = {**settings.get("labels", {}), **request.labels}
+    oci = {f"org.opencontainers.image.{key}": value for key, value in described.items()}
+    labels = {**oci, **settings.get("labels", {}), **request.labels}
     return RuntimeConfig(
         env=tuple(settings.get("env", {}).items()),
         entrypoint=tuple(settings["entrypoint"]) if settings.get("entrypoint") else None,
