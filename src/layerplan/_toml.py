@@ -21,7 +21,7 @@ try:
     import tomli as tomllib
 except ImportError:  # pragma: no cover - only without the declared dependency
     if sys.version_info >= (3, 11):
-        import tomllib
+        import tomllib  # type: ignore[no-redef]
     else:
         raise
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from layerplan.build.base import BaseImage, ClientPool
 from layerplan.build.request import OutputSpec
 from layerplan.image.model import Image
 from layerplan.outputs import load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
 from layerplan.registry import BlobStatus, push_image
+from layerplan.registry.upload import Opener
 
 __all__ = ["BlobResult", "OutputResult", "deliver"]
 
@@ -63,7 +65,7 @@ def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool
             spec.reference,
             image.manifest,
             image.config,
-            [(layer.descriptor, layer.opener) for layer in image.layers],
+            [(layer.descriptor, cast(Opener, layer.opener)) for layer in image.layers],
             base_repo=base.reference if same_registry else None,
         )
         blobs = tuple(

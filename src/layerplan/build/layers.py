@@ -147,9 +147,9 @@ class LayerBuilder:
             wheel = self.app_wheel(scratch)
             install_wheel(wheel, staging, self.venv, requested=True)
         for item in layer.packages:
-            wheel = wheels.get(str(item.name)) if not _builds_locally(item) else self._local_wheel(item, scratch)
-            assert wheel is not None  # every registry item of a missing layer was fetched
-            install_wheel(wheel, staging, self.venv, requested=item.required_by == ("<project>",))
+            package_wheel = wheels.get(str(item.name)) if not _builds_locally(item) else self._local_wheel(item, scratch)
+            assert package_wheel is not None  # every registry item of a missing layer was fetched
+            install_wheel(package_wheel, staging, self.venv, requested=item.required_by == ("<project>",))
         if self.interpreter is not None:
             result = compile_tree(staging, self.venv, interpreter=self.interpreter)
             if result.failed:

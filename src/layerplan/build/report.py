@@ -91,7 +91,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     styles = {"built": "yellow", "cached": "green", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
     base_layers = [l for l in report.layers if l.status == "base"]
     if base_layers:
-        row = [f"base ({len(base_layers)} layers)", "base", _size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
+        row: list[str | Text] = [f"base ({len(base_layers)} layers)", "base", _size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
         if pushes:
             statuses = sorted({status_of.get(l.digest, "-") for l in base_layers})
             row.append(Text(",".join(statuses), style=styles.get(statuses[0], "")))

@@ -47,7 +47,7 @@ def parse_output(text: str) -> OutputSpec:
             raise ConfigError(f"invalid image reference in output {text!r}: {exc}", key="--output") from None
         if kind == "registry" and reference.digest is not None:
             raise ConfigError(f"cannot push to a digest: {text!r}", key="--output", hint="push to a tag (REF:TAG)")
-    return OutputSpec(kind=kind, target=target, reference=reference)  # type: ignore[arg-type]
+    return OutputSpec(kind=kind, target=target, reference=reference)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -138,7 +138,7 @@ def _dependency_groups(groups: Any, path: Path, text: str) -> dict[str, tuple[Re
     """Expand PEP 735 groups, following ``{include-group = "..."}`` entries."""
     if not isinstance(groups, dict):
         raise ProjectError("[dependency-groups] must be a table", path=path, key="dependency-groups")
-    normalised = {canonicalize_name(name): entries for name, entries in groups.items()}
+    normalised: dict[str, Any] = {canonicalize_name(name): entries for name, entries in groups.items()}
 
     def expand(name: str, seen: tuple[str, ...]) -> tuple[Requirement, ...]:
         if name in seen:

@@ -145,7 +145,7 @@ def _roots(
 
 
 def _group(table: Mapping[str, tuple[_T, ...]], group: str, lock: Lock) -> tuple[_T, ...]:
-    normalised = {canonicalize_name(name): deps for name, deps in table.items()}
+    normalised: dict[str, tuple[_T, ...]] = {canonicalize_name(name): deps for name, deps in table.items()}
     if group not in normalised:
         known = ", ".join(sorted(normalised)) or "none"
         raise LockMismatchError(
@@ -252,7 +252,7 @@ def _filter(
         active_groups |= extras
     env["extras"] = extras
     env["dependency_groups"] = active_groups
-    chosen = []
+    chosen: list[tuple[LockedPackage, tuple[str, ...]]] = []
     for pkg in lock.packages:
         if pkg.groups and not active_groups.intersection(canonicalize_name(g) for g in pkg.groups):
             continue
