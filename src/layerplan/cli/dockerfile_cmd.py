@@ -1,0 +1,103 @@
+"""``layerplan dockerfile``: write a build context (Dockerfile + files) that follows the plan."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from layerplan.cli.plan_cmd import add_target_options, request_from_args
+from layerplan.dockerfile import (
+    FLAVOURS,
+    DockerfileRequest,
+    EmittedContext,
+    emit_context,
+)
+
+__all__ = ["register", "run", "summary"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``dockerfile`` subcommand."""
+    parser = commands.add_parser(
+        "dockerfile",
+        help="write a Docker build context (Dockerfile, hash-pinned requirements, wheels) that follows the plan",
+        description="Plan the project, then write a build context directory whose Dockerfile installs each layer "
+        "of the plan in its own cached step: `docker build -t NAME DIR` builds it.",
+    )
+    add_target_options(parser)
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory to write the context to")
+    parser.add_argument("--base", help="base image (default: [tool.layerplan] base, else python:X.Y-slim for the target)")
+    parser.add_argument(
+        "--flavour",
+        "--flavor",
+        choices=FLAVOURS,
+        default="portable",
+        help="portable: any builder (docker build, buildah, kaniko); buildkit: adds a pip cache mount",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="put every wheel into the context, so the image builds with no network (`docker build --network none`)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace the output directory if it is not empty")
+    parser.add_argument("--cache-dir", type=Path, help="wheel cache for downloads (default: layerplan's cache)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the context and print what was written and how to build it."""
+    emitted = emit_context(
+        DockerfileRequest(
+            plan=request_from_args(args, allow_missing_wheels=True),
+            output=args.output,
+            base=args.base,
+            flavour=args.flavour,
+            offline=args.offline,
+            force=args.force,
+            cache_dir=args.cache_dir,
+            quiet=not sys.stderr.isatty(),
+        )
+    )
+    for warning in emitted.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary(emitted, shown_as=str(args.output)))
+    return 0
+
+
+def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
+    """A few lines: what the context holds, which step is which layer, how to build it."""
+    plan, layout, options = emitted.plan, emitted.layout, emitted.options
+    where = shown_as or str(emitted.output)
+    total = sum(size for _, size in emitted.files)
+    lines = [
+        f"wrote {where}: {options.flavour} Dockerfile for {plan.project_name} {plan.project_version or ''}".rstrip()
+        + f" on {options.base}" + (", offline" if options.offline else ""),
+        f"  {len(emitted.files)} files, {_size(total)}: Dockerfile, .dockerignore, {layout.pip_wheel}"
+        + (f", {len(layout.dependencies)} requirements files" if layout.dependencies else "")
+        + (f", {len(layout.local.files)} local package file(s)" if layout.local else "")
+        + (f", {layout.app_wheel}" if layout.app_wheel else "")
+        + (f", {sum(len(s.wheels) for s in layout.dependencies)} wheels in wheels/" if options.offline else ""),
+        "  steps, stable first: " + ", ".join(layer.name for layer in plan.layers),
+    ]
+    network_flag = " --network none" if options.offline else ""
+    if options.flavour == "buildkit":
+        lines.append(f"build it:  DOCKER_BUILDKIT=1 docker build -t {plan.project_name} {where}")
+        lines.append(f"       or  buildah bud{network_flag} -t {plan.project_name} {where}")
+    else:
+        lines.append(f"build it:  docker build{network_flag} -t {plan.project_name} {where}")
+    if plan.target.platform != "linux/amd64":
+        lines.append(f"  (the image is for {plan.target.platform}: add --platform {plan.target.platform} on another machine)")
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"

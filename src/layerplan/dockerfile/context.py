@@ -1,0 +1,73 @@
+"""The output directory: checked before any slow work, written whole or not at all.
+
+The context is assembled in a hidden sibling directory and renamed into place at the
+end, so an interrupted run never leaves a half-written context where a build would
+pick it up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from layerplan.dockerfile.errors import OutputDirError
+
+__all__ = ["check_output", "replace_output", "staging_dir"]
+
+
+def check_output(output: Path, *, force: bool, project_root: Path) -> Path:
+    """The absolute output path, once it is known that it may be written.
+
+    Raise ``OutputDirError`` when it is a file, when it is (or contains) the project, or
+    when it is a non-empty directory and ``force`` is false.
+    """
+    target = output.expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise OutputDirError(f"{output} exists and is not a directory", path=output, hint="choose another -o")
+    root = project_root.resolve()
+    if root == target or target in root.parents:
+        raise OutputDirError(
+            f"{output} holds the project itself, and writing the context replaces that directory",
+            path=output,
+            hint="write the context to a directory of its own, e.g. -o build/docker",
+        )
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise OutputDirError(
+            f"{output} exists and is not empty",
+            path=output,
+            hint="choose an empty or new directory, or pass --force to replace it",
+        )
+    return target
+
+
+@contextmanager
+def staging_dir(output: Path) -> Iterator[Path]:
+    """A new hidden directory beside ``output``; removed again if the block fails."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def replace_output(staging: Path, output: Path) -> None:
+    """Move the finished ``staging`` directory to ``output``, replacing what was there."""
+    staging.chmod(0o755)
+    if not output.exists():
+        os.rename(staging, output)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
+    os.rmdir(old)
+    os.rename(output, old)
+    try:
+        os.rename(staging, output)
+    except BaseException:
+        os.rename(old, output)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

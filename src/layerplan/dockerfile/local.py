@@ -1,0 +1,184 @@
+"""Local packages (path, directory, workspace member, git, direct URL) as files in the context.
+
+Pure packages are built into wheels here, with their own backend and
+``SOURCE_DATE_EPOCH``, so the same sources give the same bytes and the Dockerfile's
+``COPY`` stays cached. A package with compiled code cannot be built on this host for the
+image, so its sdist goes into the context instead and pip builds it in the image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
+from layerplan.fetch import Fetcher, WantedFile
+from layerplan.install.app_wheel import local_wheel
+from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.resolve.model import InstallItem
+
+__all__ = ["LocalFile", "build_sdist", "local_file", "wheel_or_sdist"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LocalFile:
+    """A local package's file, ready for the context."""
+
+    item: InstallItem
+    path: Path
+    """The wheel (or sdist) in ``out_dir``."""
+    builds_in_image: bool = False
+    """An sdist: pip builds it in the image (its build requirements come from the index)."""
+
+
+def local_file(
+    item: InstallItem,
+    *,
+    lock_dir: Path,
+    out_dir: Path,
+    fetcher: Callable[[], Fetcher],
+    epoch: int | None = None,
+) -> LocalFile:
+    """Build or take the file that installs ``item`` into ``out_dir``.
+
+    Raise ``LocalBuildError`` when its backend fails, ``DockerfileError`` when the lock does not
+    say where the package is or its file does not match the lock's hash.
+    """
+    with tempfile.TemporaryDirectory(prefix="layerplan-local-") as scratch_text:
+        scratch = Path(scratch_text)
+        source = _source_path(item, lock_dir, scratch, fetcher)
+        if source.suffix == ".whl":
+            _check_hash(item, source)
+            return LocalFile(item=item, path=_copy(source, out_dir))
+        if source.is_file():
+            _check_hash(item, source)
+        built, in_image = wheel_or_sdist(source, scratch / "built", name=str(item.name), epoch=epoch)
+        return LocalFile(item=item, path=_copy(built, out_dir), builds_in_image=in_image)
+
+
+def wheel_or_sdist(source: Path, out_dir: Path, *, name: str, epoch: int | None = None) -> tuple[Path, bool]:
+    """The wheel of ``source`` (a tree or an sdist) built here, or, when it has compiled
+    code, its sdist for pip to build in the image: ``(file, builds_in_image)``."""
+    try:
+        return local_wheel(source, out_dir, name=name, source_date_epoch=epoch), False
+    except ImpureWheelError:
+        if source.is_file():
+            return source, True
+        return build_sdist(source, out_dir, name=name, epoch=epoch), True
+    except BuildError as error:
+        raise _one_line(error, source, "wheel") from error
+
+
+def _one_line(error: BuildError, source: Path, kind: str) -> LocalBuildError:
+    """The backend's failure as one line; its output tail stays on ``__cause__``."""
+    first = error.message.strip().splitlines()[0] if error.message.strip() else f"{source}: the build failed"
+    return LocalBuildError(
+        first,
+        path=error.path or source,
+        hint=f"run `python -m build --{kind} {source}` to see the backend's full output",
+    )
+
+
+def _source_path(item: InstallItem, lock_dir: Path, scratch: Path, fetcher: Callable[[], Fetcher]) -> Path:
+    source = item.source
+    if source.kind == "git":
+        tree = _git_checkout(item, scratch / "git")
+        return tree / source.subdirectory if source.subdirectory else tree
+    if source.kind == "url":
+        url = item.wheel.url if item.wheel is not None and item.wheel.url else source.url
+        if not url:
+            raise DockerfileError(f"{item.name}: the lock gives no URL for this url source", hint="re-lock")
+        hashes = item.wheel.hashes if item.wheel is not None else item.hashes
+        filename = item.wheel.filename if item.wheel is not None else None
+        (fetched,) = fetcher().fetch([WantedFile.from_url(str(item.name), url, hashes, filename=filename)])
+        return fetched.path
+    if not source.path:
+        raise DockerfileError(f"{item.name}: a {source.kind} source without a path cannot be built", hint="re-lock")
+    path = (lock_dir / source.path).resolve()
+    if source.subdirectory:
+        path = path / source.subdirectory
+    if not path.exists():
+        raise DockerfileError(
+            f"{item.name}: {path} does not exist",
+            path=path,
+            hint="the lock points at a local package that is not there; check out the whole repository or re-lock",
+        )
+    return path
+
+
+def _check_hash(item: InstallItem, file: Path) -> None:
+    hashes = item.wheel.hashes if item.wheel is not None else item.hashes
+    allowed = {h.partition(":")[2].lower() for h in hashes if h.lower().startswith("sha256:")}
+    if not allowed:
+        return
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    if digest not in allowed:
+        raise DockerfileError(
+            f"{item.name}: {file.name} has sha256 {digest}, which the lock does not allow",
+            path=file,
+            hint="the file changed since the lock was written; re-lock",
+        )
+
+
+def _copy(file: Path, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / file.name
+    if target.exists():
+        raise DockerfileError(f"two local packages give the same file {file.name}", hint="check the lock's local sources")
+    shutil.copyfile(file, target)
+    return target
+
+
+def _git_checkout(item: InstallItem, checkout: Path) -> Path:
+    """The locked commit of a git dependency, without its ``.git``."""
+    source = item.source
+    if not source.url or not source.reference:
+        raise DockerfileError(f"{item.name}: the git source has no URL or commit in the lock", hint="re-lock")
+    url = source.url.split("#", 1)[0].split("?", 1)[0]
+    try:
+        subprocess.run(["git", "clone", "--quiet", url, str(checkout)], check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["git", "-C", str(checkout), "checkout", "--quiet", source.reference], check=True, capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        raise DockerfileError(f"{item.name}: git is not installed", hint="install git to build git dependencies") from None
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or "").strip().splitlines()
+        raise DockerfileError(
+            f"{item.name}: cannot check out {url}@{source.reference[:12]}: {detail[-1] if detail else 'git failed'}",
+            hint="check that the repository is reachable and has the locked commit",
+        ) from None
+    shutil.rmtree(checkout / ".git", ignore_errors=True)
+    return checkout
+
+
+def build_sdist(source: Path, out_dir: Path, *, name: str, epoch: int | None = None) -> Path:
+    """Build the sdist of the project in ``source`` with its backend (isolated); raise ``LocalBuildError``."""
+    import build
+    from build.env import DefaultIsolatedEnv
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"SOURCE_DATE_EPOCH": str(epoch) if epoch is not None else os.environ.get("SOURCE_DATE_EPOCH", "315532800")}
+
+    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(extra_environ or {}), **extra}
+        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, list(cmd), done.stdout, done.stderr)
+
+    installer = "uv" if shutil.which(os.environ.get("UV") or "uv") else "pip"
+    try:
+        with DefaultIsolatedEnv(installer=installer) as env:  # type: ignore[arg-type]
+            builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
+            env.install(builder.build_system_requires)
+            env.install(builder.get_requires_for_build("sdist"))
+            return Path(builder.build("sdist", out_dir))
+    except (build.BuildException, build.BuildBackendException, subprocess.CalledProcessError) as error:
+        failure = BuildError(f"{name}: it has compiled code, so its sdist goes into the image, but building the sdist failed: {error}")
+        raise _one_line(failure, source, "sdist") from error
