@@ -1,0 +1,93 @@
+"""Running `layerplan dockerfile` in-process, and the engine commands its tests use."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerplan.cli import dockerfile_cmd
+from layerplan.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "example-project"
+BASIC = ROOT / "tests" / "fixtures" / "locks" / "basic"
+UV_SOURCES = ROOT / "tests" / "fixtures" / "locks" / "uv-sources"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+EXPECTED_OUTPUT = (
+    "layerplan-example ok: numpy=2.4.6 mean=2.5 pydantic=2.14.2 validated=alice "
+    "greeting='Hello, alice!' size='1.0 kB'"
+)
+"""What the example app prints (its README; the direct build's tests expect the same line)."""
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+_BUILD_PARSER = cli_main.build_parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The real CLI parser, with `dockerfile` added when main.py does not register it yet."""
+    parser = _BUILD_PARSER()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "dockerfile" not in commands.choices:
+        dockerfile_cmd.register(commands)
+    return parser
+
+
+def run_cli(*argv: str) -> CliResult:
+    """Run `layerplan ARGV` as `cli.main.main` does: one error line and exit 2 for user errors."""
+    out, err = io.StringIO(), io.StringIO()
+    cli_main.build_parser = _parser  # type: ignore[assignment]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main.main(list(argv))
+            except SystemExit as exit_:  # argparse errors
+                code = int(exit_.code or 0)
+    finally:
+        cli_main.build_parser = _BUILD_PARSER  # type: ignore[assignment]
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def copy_example(destination: Path) -> Path:
+    shutil.copytree(EXAMPLE, destination, ignore=shutil.ignore_patterns(".venv", "__pycache__", "dist", "*.egg-info"))
+    return destination
+
+
+def docker(*args: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The docker CLI (classic builder here: no buildx), output as text."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy(), check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args[:3])}... exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def docker_build(context: Path, tag: str, *, network: str = "host", extra: Sequence[str] = ()) -> str:
+    """`docker build --network NETWORK -t TAG CONTEXT`; its output (the classic builder's steps)."""
+    result = docker("build", "--network", network, "-t", tag, *extra, str(context))
+    return result.stdout + result.stderr
+
+
+def step_cache(build_output: str) -> dict[str, bool]:
+    """``instruction -> came from the cache`` for each step of a classic `docker build` output."""
+    steps: dict[str, bool] = {}
+    current: str | None = None
+    for line in build_output.splitlines():
+        if line.startswith("Step "):
+            current = line.split(" : ", 1)[1].strip()
+            steps[current] = False
+        elif current is not None and line.strip() == "---> Using cache":
+            steps[current] = True
+    return steps
