@@ -100,12 +100,14 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
 
     def run(self) -> None:
         from layerplan.build import BuildRequest, build_image
-        from layerplan.planning import PlanRequest, project_config
+        from layerplan.planning import PlanRequest, load_lock, project_config
         from layerplan.project import read_project
 
         root = self.project_root
         try:
-            config = project_config(read_project(root))
+            project = read_project(root)
+            config = project_config(project)
+            load_lock(project, config, root / self.lock if self.lock else None)  # fail before any slow work
             outputs = self.outputs or config.outputs or (f"oci-archive:{self._default_archive(root)}",)
             request = BuildRequest(
                 plan=PlanRequest(
