@@ -8,6 +8,7 @@ index. The machine's pip configuration (extra local indexes) is kept out.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine import unavailable
 
@@ -131,6 +133,24 @@ def archive_digest(archive: Path) -> str:
     digests = [m["digest"] for m in index["manifests"]]
     assert len(digests) == 1, index
     return str(digests[0])
+
+
+def archive_image(archive: Path) -> tuple[dict[str, Any], list[list[str]]]:
+    """The image config of a single-image OCI archive, and each layer's file names."""
+    with tarfile.open(archive) as tar:
+
+        def blob(digest: str) -> bytes:
+            member = tar.extractfile("blobs/" + digest.replace(":", "/"))
+            assert member is not None
+            return member.read()
+
+        manifest = json.loads(blob(archive_digest(archive)))
+        config = json.loads(blob(manifest["config"]["digest"]))
+        layers = []
+        for layer in manifest["layers"]:
+            with tarfile.open(fileobj=io.BytesIO(blob(layer["digest"]))) as layer_tar:
+                layers.append(layer_tar.getnames())
+    return config, layers
 
 
 def run_archive(archive: Path, tag: str, docker_client: object, env: Mapping[str, str], *args: str) -> str:

@@ -16,6 +16,7 @@ from tests.frontends.frontend_tools import (
     EXAMPLE_LINE,
     append_table,
     archive_digest,
+    archive_image,
     copy_project,
     must,
     run,
@@ -109,6 +110,41 @@ def test_python_m_hatchling_build_in_an_env_with_layerplan(
     assert ARCHIVE in result.stderr + result.stdout
     output = run_archive(project / ARCHIVE, "layerplan-frontends/hatchling-example:1", docker_client, front_env)
     assert output.startswith(EXAMPLE_LINE), output
+
+
+def test_target_table_wins_over_tool_layerplan_in_the_image(
+    tmp_path: Path, hatchling_python: Path, front_env: dict, layerplan_wheel: Path, base_image: str
+) -> None:
+    project = _example(
+        tmp_path,
+        layerplan_wheel,
+        f'[tool.hatch.build.targets.image]\nbase = "{base_image}"\nuser = "4242:4242"\nenv = {{ GREETING = "hatch" }}\n',
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('platform = "linux/amd64"', 'platform = "linux/amd64"\nuser = "1000:1000"\nworkdir = "/srv"'))
+    must(run([hatchling_python, "-m", "hatchling", "build", "-t", "image"], env=front_env, cwd=project))
+    config, _ = archive_image(project / ARCHIVE)
+    assert config["config"]["User"] == "4242:4242"  # the target's
+    assert config["config"]["WorkingDir"] == "/srv"  # [tool.layerplan]'s, not overridden
+    assert "GREETING=hatch" in config["config"]["Env"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="layerplan.build.containerize reads compile-bytecode from [tool.layerplan] only: "
+    "it does not apply BuildRequest.plan.overrides (asked of the build/ owner)",
+)
+def test_compile_bytecode_from_the_target_table(
+    tmp_path: Path, hatchling_python: Path, front_env: dict, layerplan_wheel: Path, base_image: str
+) -> None:
+    project = _example(
+        tmp_path, layerplan_wheel, f'[tool.hatch.build.targets.image]\nbase = "{base_image}"\ncompile-bytecode = false\n'
+    )
+    must(run([hatchling_python, "-m", "hatchling", "build", "-t", "image"], env=front_env, cwd=project))
+    _, layers = archive_image(project / ARCHIVE)
+    app_files = layers[-1]
+    assert any(name.endswith("cli.py") for name in app_files), app_files
+    assert not [name for name in app_files if name.endswith(".pyc")]
 
 
 def test_dockerfile_mode_context_builds_with_docker(
