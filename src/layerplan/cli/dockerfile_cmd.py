@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,12 @@ def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
         "  steps, stable first: " + ", ".join(layer.name for layer in plan.layers),
     ]
     network_flag = " --network none" if options.offline else ""
+    name = re.sub(r"[^a-z0-9._-]+", "-", plan.project_name.lower()).strip("-._") or "app"
     if options.flavour == "buildkit":
-        lines.append(f"build it:  DOCKER_BUILDKIT=1 docker build -t {plan.project_name} {where}")
-        lines.append(f"       or  buildah bud{network_flag} -t {plan.project_name} {where}")
+        lines.append(f"build it:  DOCKER_BUILDKIT=1 docker build -t {name} {where}")
+        lines.append(f"       or  buildah bud{network_flag} -t {name} {where}")
     else:
-        lines.append(f"build it:  docker build{network_flag} -t {plan.project_name} {where}")
+        lines.append(f"build it:  docker build{network_flag} -t {name} {where}")
     if plan.target.platform != "linux/amd64":
         lines.append(f"  (the image is for {plan.target.platform}: add --platform {plan.target.platform} on another machine)")
     return "\n".join(lines)
