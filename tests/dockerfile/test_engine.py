@@ -42,6 +42,13 @@ class Built:
     seconds: float
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _engine(docker_client: object) -> None:
+    """Every test here needs the engine and the docker CLI: skip (or, in CI, fail) without them."""
+    if shutil.which("docker") is None:
+        unavailable("the docker CLI is not installed")
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dockerfile-engine")
