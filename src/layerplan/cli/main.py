@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from layerplan import __version__
-from layerplan.cli import build_cmd, cache_cmd, plan_cmd
+from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd
 from layerplan.errors import LayerplanError
 
 __all__ = ["main"]
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     plan_cmd.register(commands)
     build_cmd.register(commands)
+    dockerfile_cmd.register(commands)
     cache_cmd.register(commands)
     return parser
 
