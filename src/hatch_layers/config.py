@@ -8,24 +8,25 @@ by key. Errors name the full key the way hatchling's own do
 from __future__ import annotations
 
 from dataclasses import fields
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from hatchling.builders.config import BuilderConfig
 
 from layerplan.errors import ConfigError
-from layerplan.oci.reference import ImageReference
-from layerplan.plan.config import PlanConfig, read_config
+
+# The rest of layerplan is imported on first use: hatchling imports this module for
+# every build (sdist and wheel too) in an environment where layerplan is installed.
 
 __all__ = [
     "FLAVOURS",
     "GENERIC_TARGET_KEYS",
-    "LAYERPLAN_KEYS",
     "MODES",
     "PLUGIN_KEYS",
     "ImageBuilderConfig",
     "ImageConfigError",
     "ImageConfigTypeError",
+    "layerplan_keys",
 ]
 
 MODES = ("image", "dockerfile")
@@ -40,8 +41,14 @@ GENERIC_TARGET_KEYS = frozenset(
 )
 """Keys hatchling reads in every ``[tool.hatch.build.targets.*]`` table: left to hatchling."""
 
-LAYERPLAN_KEYS = frozenset(f.name.replace("_", "-") for f in fields(PlanConfig))
-"""Every ``[tool.layerplan]`` option (``max-layers``, ``base``, ``outputs``...)."""
+
+@cache
+def layerplan_keys() -> frozenset[str]:
+    """Every ``[tool.layerplan]`` option (``max-layers``, ``base``, ``outputs``...)."""
+    from layerplan.plan.config import PlanConfig
+
+    return frozenset(f.name.replace("_", "-") for f in fields(PlanConfig))
+
 
 FLAVOURS = ("portable", "buildkit")
 """Dockerfile flavours: ``portable`` (any builder) or ``buildkit`` (adds a pip cache mount)."""
@@ -73,7 +80,7 @@ class ImageBuilderConfig(BuilderConfig):
     @cached_property
     def image_keys(self) -> dict[str, Any]:
         """The target table without hatchling's generic keys; unknown keys are errors."""
-        known = LAYERPLAN_KEYS | PLUGIN_KEYS
+        known = layerplan_keys() | PLUGIN_KEYS
         own = {k: v for k, v in self.target_config.items() if k not in GENERIC_TARGET_KEYS}
         for key in own:
             if key not in known:
@@ -100,6 +107,8 @@ class ImageBuilderConfig(BuilderConfig):
             raise ImageConfigTypeError(
                 f"Field `{self.field_name('tag')}` must be an image name such as \"my-app:1.0\", or an array of them"
             )
+        from layerplan.oci.reference import ImageReference
+
         for item in items:
             try:
                 ImageReference.parse(item)
@@ -133,9 +142,11 @@ class ImageBuilderConfig(BuilderConfig):
     @cached_property
     def plan_settings(self) -> dict[str, Any]:
         """The ``[tool.layerplan]`` options set in the target table, as ``PlanConfig`` field values."""
+        from layerplan.plan.config import read_config
+
         settings: dict[str, Any] = {}
         for key, raw in self.image_keys.items():
-            if key not in LAYERPLAN_KEYS:
+            if key not in layerplan_keys():
                 continue
             try:
                 parsed = read_config({key: raw})

@@ -168,4 +168,5 @@ def run_image(tag: str, docker_client: object, *args: str) -> str:
         output = docker_client.containers.run(tag, list(args) or None, network_mode="none", remove=True)  # type: ignore[attr-defined]
         return bytes(output).decode()
     finally:
-        docker_client.images.remove(tag, force=True)  # type: ignore[attr-defined]
+        # noprune: keep the classic builder's intermediate images, its step cache
+        docker_client.images.remove(tag, force=True, noprune=True)  # type: ignore[attr-defined]

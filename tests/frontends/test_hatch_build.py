@@ -14,6 +14,7 @@ import pytest
 from tests.frontends.frontend_tools import (
     EXAMPLE,
     EXAMPLE_LINE,
+    SETUPTOOLS_APP,
     append_table,
     archive_digest,
     archive_image,
@@ -137,13 +138,21 @@ def test_target_table_wins_over_tool_layerplan_in_the_image(
 def test_compile_bytecode_from_the_target_table(
     tmp_path: Path, hatchling_python: Path, front_env: dict, layerplan_wheel: Path, base_image: str
 ) -> None:
-    project = _example(
-        tmp_path, layerplan_wheel, f'[tool.hatch.build.targets.image]\nbase = "{base_image}"\ncompile-bytecode = false\n'
+    # The small setuptools fixture, moved to hatchling: two tiny dependencies to rebuild.
+    project = copy_project(SETUPTOOLS_APP, tmp_path / "app")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('build-backend = "setuptools.build_meta"', 'build-backend = "hatchling.build"')
+    pyproject.write_text(text.replace("[tool.setuptools.packages.find]\nwhere = [\"src\"]", ""))
+    set_build_requires(project, ["hatchling"])
+    append_table(
+        project,
+        f'[tool.hatch.build.targets.wheel]\npackages = ["src/setuptools_app"]\n\n'
+        f'[tool.hatch.build.targets.image]\nbase = "{base_image}"\ncompile-bytecode = false\n',
     )
     must(run([hatchling_python, "-m", "hatchling", "build", "-t", "image"], env=front_env, cwd=project))
-    _, layers = archive_image(project / ARCHIVE)
+    _, layers = archive_image(project / "dist" / "setuptools_app-0.1.0-image.tar")
     app_files = layers[-1]
-    assert any(name.endswith("cli.py") for name in app_files), app_files
+    assert any(name.endswith("setuptools_app/cli.py") for name in app_files), app_files
     assert not [name for name in app_files if name.endswith(".pyc")]
 
 
