@@ -68,15 +68,17 @@ def test_layerplan_build_makes_the_same_image(command_built, front_env: dict, ba
 
 
 @pytest.mark.engine
-def test_comma_separated_outputs_tag_and_setup_cfg(
+def test_setup_py_with_comma_separated_outputs_tag_and_setup_cfg(
     tmp_path: Path, setuptools_python: Path, front_env: dict, base_image: str, docker_client
 ) -> None:
     project = copy_project(SETUPTOOLS_APP, tmp_path / "app")
-    # options may come from setup.cfg too, like any distutils command's
+    # the classic spelling, with a setup.py shim; options may come from setup.cfg too,
+    # like any distutils command's
+    (project / "setup.py").write_text(SETUP_PY + "\n", encoding="utf-8")
     (project / "setup.cfg").write_text(f"[build_image]\nbase = {base_image}\n", encoding="utf-8")
     result = must(
         run(
-            [setuptools_python, "-c", SETUP_PY, "-q", "build_image", "--output", "docker-archive:out/d.tar, oci:out/layout",
+            [setuptools_python, "setup.py", "-q", "build_image", "--output", "docker-archive:out/d.tar, oci:out/layout",
              "--tag", "layerplan-frontends/setuptools-tagged:2"],
             env=front_env,
             cwd=project,
