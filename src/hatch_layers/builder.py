@@ -82,7 +82,7 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
             self.config.validate()
             layerplan_config = self._check_project()
             if self.config.mode == "dockerfile":
-                return self._build_context(Path(directory))
+                return self._build_context(Path(directory), layerplan_config)
             return self._build_image(Path(directory), layerplan_config)
         except ImageConfigError as exc:
             self._abort(str(exc))
@@ -125,20 +125,23 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
         self._more_artifacts = [loc for loc in locations if loc != str(archive)]
         return str(archive) if config.archive else self._more_artifacts.pop(0)
 
-    def _build_context(self, directory: Path) -> str:
+    def _build_context(self, directory: Path, layerplan_config: PlanConfig) -> str:
         from hatch_layers.dockerfile import write_context
 
         config = self.config
         context = directory / f"{self.project_id}-image-context"
         self.app.display_waiting(f"Writing the Dockerfile build context of {self.metadata.core.name} {self.metadata.version}")
-        warnings = write_context(
-            self._plan_request(allow_missing_wheels=True),
-            context,
-            base=config.plan_settings.get("base"),
-            flavour=config.flavour,
-            offline=config.offline,
-            quiet=True,
-        )
+        package = config.plan_settings.get("package", layerplan_config.package)
+        with tempfile.TemporaryDirectory(prefix="hatch-layers-") as scratch:
+            warnings = write_context(
+                self._plan_request(allow_missing_wheels=True),
+                context,
+                base=config.plan_settings.get("base"),
+                flavour=config.flavour,
+                offline=config.offline,
+                quiet=True,
+                app_wheel=self._app_wheel(Path(scratch), package),
+            )
         for warning in warnings:
             self.app.display_warning(f"warning: {warning}")
         return str(context)

@@ -14,7 +14,14 @@ __all__ = ["write_context"]
 
 
 def write_context(
-    request: PlanRequest, context: Path, *, base: str | None, flavour: str, offline: bool, quiet: bool
+    request: PlanRequest,
+    context: Path,
+    *,
+    base: str | None,
+    flavour: str,
+    offline: bool,
+    quiet: bool,
+    app_wheel: Path | None = None,
 ) -> tuple[str, ...]:
     """Write the build context of ``request`` into ``context`` (replacing an earlier one);
     return the emitter's warnings.
@@ -37,6 +44,7 @@ def write_context(
             offline=offline,
             force=True,  # the context is this target's artifact: each build replaces it
             quiet=quiet,
+            app_wheel=app_wheel,
         )
     )
     return emitted.warnings

@@ -22,7 +22,7 @@ from layerplan.project import Project, read_project, tree_digest
 from layerplan.resolve import InstallSet, compute_install_set
 from layerplan.target import Target, make_target
 
-__all__ = ["PlanRequest", "available_formats", "available_strategies", "plan_project", "project_config"]
+__all__ = ["PlanRequest", "available_formats", "available_strategies", "load_lock", "plan_project", "project_config"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

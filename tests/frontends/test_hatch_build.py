@@ -130,11 +130,6 @@ def test_target_table_wins_over_tool_layerplan_in_the_image(
     assert "GREETING=hatch" in config["config"]["Env"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="layerplan.build.containerize reads compile-bytecode from [tool.layerplan] only: "
-    "it does not apply BuildRequest.plan.overrides (asked of the build/ owner)",
-)
 def test_compile_bytecode_from_the_target_table(
     tmp_path: Path, hatchling_python: Path, front_env: dict, layerplan_wheel: Path, base_image: str
 ) -> None:

@@ -37,7 +37,7 @@ __all__ = ["build_image"]
 def build_image(request: BuildRequest) -> BuildReport:
     """Build the image ``request`` describes and deliver it; raise ``LayerplanError`` on bad input."""
     project = read_project(request.plan.project)
-    config = project_config(project)
+    config = project_config(project).with_overrides(**request.plan.overrides)
     base_spec = request.base or config.base
     if not base_spec:
         raise ConfigError(

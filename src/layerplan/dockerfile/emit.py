@@ -56,6 +56,8 @@ class DockerfileRequest:
     """Where fetched wheels are cached (default: layerplan's wheel cache)."""
     quiet: bool = True
     """No download progress bar."""
+    app_wheel: Path | None = None
+    """A wheel of the project built already (the hatch plugin passes hatchling's own)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,7 +116,10 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
 
     try:
         with staging_dir(output) as staging:
-            writer = _Writer(staging, plan, project, options, get_fetcher, app_root=_app_root(project, config.package))
+            writer = _Writer(
+                staging, plan, project, options, get_fetcher,
+                app_root=_app_root(project, config.package), app_wheel=request.app_wheel,
+            )
             layout = writer.write()
             (staging / "Dockerfile").write_text(render_dockerfile(plan, layout, options), encoding="utf-8")
             (staging / ".dockerignore").write_text(dockerignore_text(layout.copied_files), encoding="utf-8")
@@ -141,6 +146,7 @@ class _Writer:
         fetcher: Callable[[], Fetcher],
         *,
         app_root: Path,
+        app_wheel: Path | None = None,
     ) -> None:
         self.root = root
         self.plan = plan
@@ -148,6 +154,7 @@ class _Writer:
         self.options = options
         self.fetcher = fetcher
         self.app_root = app_root
+        self.app_wheel = app_wheel
         self.lock_dir = (project.root / plan.lock_path).parent
         self.warnings: list[str] = []
 
@@ -211,6 +218,8 @@ class _Writer:
         return LocalStep(number=number, layer=layer, files=files, needs_index=bool(in_image))
 
     def _app(self) -> tuple[str, bool]:
+        if self.app_wheel is not None:
+            return self._copy(self.app_wheel, f"dist/{self.app_wheel.name}"), False
         with tempfile.TemporaryDirectory(prefix="layerplan-app-") as scratch:
             built, in_image = wheel_or_sdist(self.app_root, Path(scratch), name=self.plan.project_name)
             if in_image and self.options.offline:
