@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from layerplan.oci import Descriptor, Digest
 from layerplan.oci.descriptor import MediaType
+from layerplan.oci.platform import Platform
 
 __all__ = ["ACCEPTED_MANIFEST_TYPES", "FetchedManifest", "Platform", "select_platform"]
 
@@ -40,36 +40,6 @@ class FetchedManifest(NamedTuple):
         return value
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Platform:
-    """``os/architecture[/variant]`` as in an index's ``platform`` field."""
-
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        """Parse ``linux/amd64`` or ``linux/arm64/v8``; raise ``ValueError`` otherwise."""
-        parts = text.strip().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"platform {text!r} is not os/architecture[/variant]")
-        return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else None)
-
-    def matches(self, platform: dict[str, Any] | None) -> bool:
-        """True when an index entry's ``platform`` is this one (arm64's v8 variant is implied)."""
-        if not platform:
-            return False
-        if platform.get("os") != self.os or platform.get("architecture") != self.architecture:
-            return False
-        implied = "v8" if self.architecture == "arm64" else None
-        wanted = self.variant or implied
-        return wanted is None or (platform.get("variant") or implied) == wanted
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-
 def select_platform(index: FetchedManifest, platform: Platform) -> Descriptor:
     """The descriptor of ``platform``'s manifest in ``index``.
 
@@ -78,7 +48,7 @@ def select_platform(index: FetchedManifest, platform: Platform) -> Descriptor:
     """
     entries = [Descriptor.from_json(m) for m in index.json().get("manifests") or []]
     for entry in entries:
-        if entry.media_type in MediaType.MANIFESTS and platform.matches(dict(entry.platform or {})):
+        if entry.media_type in MediaType.MANIFESTS and entry.platform and platform.matches(Platform.from_json(entry.platform)):
             return entry
     have = sorted({_platform_text(e.platform) for e in entries if e.platform})
     raise LookupError(f"no manifest for {platform} in the index (it has: {', '.join(have) or 'none'})")
