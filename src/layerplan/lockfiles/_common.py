@@ -27,6 +27,7 @@ __all__ = [
     "Entries",
     "file_kind",
     "filename_of_url",
+    "package_array",
     "package_header_lines",
     "pick_version",
 ]
@@ -42,6 +43,25 @@ _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 def package_header_lines(text: str) -> list[int]:
     """1-based line of each ``[[package]]`` header, in file order (one per package)."""
     return [text.count("\n", 0, match.start()) + 1 for match in _PACKAGE_HEADER.finditer(text)]
+
+
+def package_array(
+    entries: Entries, data: Mapping[str, Any], text: str
+) -> tuple[list[Mapping[str, Any]], list[int | None], list[NormalizedName]]:
+    """The ``[[package]]`` tables of a TOML lock, with each one's header line and name.
+
+    Raise ``LockfileError`` when ``package`` is not an array of tables or a name is bad.
+    """
+    raw_packages = data.get("package", [])
+    if not isinstance(raw_packages, list) or not all(isinstance(p, Mapping) for p in raw_packages):
+        raise entries.error("`package` must be an array of tables", line=None, key="package")
+    headers = package_header_lines(text)
+    lines: list[int | None] = [headers[i] if i < len(headers) else None for i in range(len(raw_packages))]
+    names = [
+        entries.name(entries.string(p, "name", line=n, where="package") or "", line=n)
+        for p, n in zip(raw_packages, lines)
+    ]
+    return raw_packages, lines, names
 
 
 def file_kind(filename: str) -> FileKind | None:

@@ -40,7 +40,7 @@ from packaging.version import InvalidVersion, Version
 from layerplan._toml import load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
-from layerplan.lockfiles._common import Entries, file_kind, package_header_lines
+from layerplan.lockfiles._common import Entries, file_kind, package_array
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage, Source, SourceKind
 
@@ -72,15 +72,7 @@ def read_pdm_lock(path: Path) -> Lock:
     _check_version(entries, metadata, meta_line)
     strategy = entries.strings(metadata, "strategy", line=meta_line, where="metadata")
     flat = _INHERIT in strategy
-    raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list) or not all(isinstance(p, Mapping) for p in raw_packages):
-        raise entries.error("`package` must be an array of tables", line=None, key="package")
-    headers = package_header_lines(text)
-    lines = [headers[i] if i < len(headers) else None for i in range(len(raw_packages))]
-    names = [
-        entries.name(entries.string(p, "name", line=n, where="package") or "", line=n)
-        for p, n in zip(raw_packages, lines)
-    ]
+    raw_packages, lines, names = package_array(entries, data, text)
     versions: dict[NormalizedName, list[str]] = {}
     for package, name in zip(raw_packages, names):
         version = package.get("version")

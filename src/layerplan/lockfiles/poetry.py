@@ -52,7 +52,7 @@ from packaging.version import InvalidVersion, Version
 from layerplan._toml import load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
-from layerplan.lockfiles._common import Entries, package_header_lines, pick_version
+from layerplan.lockfiles._common import Entries, package_array, pick_version
 from layerplan.project.poetry_constraint import poetry_constraint
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, Lock, LockedFile, LockedPackage, Source
@@ -87,15 +87,7 @@ def read_poetry_lock(path: Path) -> Lock:
     if not metadata:
         raise entries.error("missing [metadata]: not a poetry.lock", line=None, hint="regenerate it with `poetry lock`")
     flat = _check_version(entries, metadata, meta_line)
-    raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list) or not all(isinstance(p, Mapping) for p in raw_packages):
-        raise entries.error("`package` must be an array of tables", line=None, key="package")
-    headers = package_header_lines(text)
-    lines = [headers[i] if i < len(headers) else None for i in range(len(raw_packages))]
-    names = [
-        entries.name(entries.string(p, "name", line=n, where="package") or "", line=n)
-        for p, n in zip(raw_packages, lines)
-    ]
+    raw_packages, lines, names = package_array(entries, data, text)
     versions: dict[NormalizedName, list[str]] = {}
     for package, name, line in zip(raw_packages, names, lines):
         versions.setdefault(name, []).append(
