@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - only without the declared dependency
     else:
         raise
 
-__all__ = ["line_of", "load_json", "load_toml", "read_text"]
+__all__ = ["array_header_lines", "line_of", "load_json", "load_toml", "read_text"]
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -72,3 +72,23 @@ def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
         if needle in line:
             return number
     return None
+
+
+def array_header_lines(text: str, name: str) -> list[int]:
+    """1-based lines of every ``[[name]]`` header (at the start of a line), in file order.
+
+    One pass with ``str.find``/``str.count``, which run in C: a line loop or a multiline
+    regex costs several times more on a lockfile of a few megabytes.
+    """
+    needle = f"[[{name}]]"
+    lines: list[int] = []
+    line, counted = 1, 0
+    position = text.find(needle)
+    while position != -1:
+        line_start = text.rfind("\n", 0, position) + 1
+        if not text[line_start:position].strip(" \t"):
+            line += text.count("\n", counted, position)
+            counted = position
+            lines.append(line)
+        position = text.find(needle, position + len(needle))
+    return lines

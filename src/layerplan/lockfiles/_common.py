@@ -19,6 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from layerplan._toml import array_header_lines
 from layerplan._toml import line_of as find_line
 from layerplan.errors import LockfileError
 from layerplan.lockfiles.model import Dependency, FileKind, LockedFile
@@ -32,7 +33,6 @@ __all__ = [
     "pick_version",
 ]
 
-_PACKAGE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*package[ \t]*\]\]", re.MULTILINE)
 _HASH = re.compile(r"^([A-Za-z0-9_]+)[:=]([0-9A-Fa-f]+)$")
 # pip accepts these three for --hash; lock tools write sha256. Others are refused so a
 # typo (or an md5 from an old index) does not pass for a strong pin.
@@ -42,7 +42,7 @@ _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 
 def package_header_lines(text: str) -> list[int]:
     """1-based line of each ``[[package]]`` header, in file order (one per package)."""
-    return [text.count("\n", 0, match.start()) + 1 for match in _PACKAGE_HEADER.finditer(text)]
+    return array_header_lines(text, "package")
 
 
 def package_array(

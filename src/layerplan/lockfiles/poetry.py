@@ -53,9 +53,9 @@ from layerplan._toml import load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_array, pick_version
-from layerplan.project.poetry_constraint import poetry_constraint
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, Lock, LockedFile, LockedPackage, Source
+from layerplan.project.poetry_constraint import poetry_constraint
 
 __all__ = ["PYPI_SIMPLE", "layerplan_lock_formats", "read_poetry_lock"]
 

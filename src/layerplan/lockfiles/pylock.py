@@ -28,7 +28,7 @@ from packaging.pylock import (
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import line_of, load_toml
+from layerplan._toml import array_header_lines, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -63,7 +63,7 @@ def read_pylock(path: Path) -> Lock:
         if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
             exc.hint = "regenerate the file with your lock tool"
         raise
-    headers = _header_lines(text)
+    headers = array_header_lines(text, "packages")
     _check_version(path, text, data)
     try:
         pylock = Pylock.from_dict(data)
@@ -236,23 +236,6 @@ def _dependency(path: Path, package: Package, item: Any, line: int | None) -> De
             hint=_REGENERATE,
         )
     return Dependency(name=canonicalize_name(name), version=version)
-
-
-def _header_lines(text: str) -> list[int]:
-    """Line numbers of every ``[[packages]]`` header, in order, in one pass over the text
-    (``str.find``/``str.count`` in C; a line loop costs several times more)."""
-    needle = "[[packages]]"
-    lines: list[int] = []
-    line, counted = 1, 0
-    position = text.find(needle)
-    while position != -1:
-        line_start = text.rfind("\n", 0, position) + 1
-        if not text[line_start:position].strip(" \t"):
-            line += text.count("\n", counted, position)
-            counted = position
-            lines.append(line)
-        position = text.find(needle, position + len(needle))
-    return lines
 
 
 def _filename(file: PackageWheel | PackageSdist) -> str | None:

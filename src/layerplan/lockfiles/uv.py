@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import line_of, load_toml
+from layerplan._toml import array_header_lines, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -72,7 +72,7 @@ class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.text = text
-        self.headers = _header_lines(text)
+        self.headers = array_header_lines(text, "package")
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
 
@@ -261,26 +261,6 @@ class _Reader:
         if name is None:
             name = self.names[value] = canonicalize_name(value)
         return name
-
-
-def _header_lines(text: str) -> list[int]:
-    """Line numbers of every ``[[package]]`` header, in order, in one pass over the text.
-
-    ``str.find`` and ``str.count`` run in C; a line-by-line loop or a multiline regex
-    costs several times more on a lock of a few megabytes.
-    """
-    needle = "[[package]]"
-    lines: list[int] = []
-    line, counted = 1, 0
-    position = text.find(needle)
-    while position != -1:
-        line_start = text.rfind("\n", 0, position) + 1
-        if not text[line_start:position].strip(" \t"):
-            line += text.count("\n", counted, position)
-            counted = position
-            lines.append(line)
-        position = text.find(needle, position + len(needle))
-    return lines
 
 
 def _git_source(location: str, subdirectory: str | None) -> Source:
