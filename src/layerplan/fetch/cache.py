@@ -18,19 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from layerplan.cache.store import default_cache_dir
+
 __all__ = ["WheelCache", "default_cache_dir"]
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _TEMP_SUFFIX = ".part"
 _STALE_SECONDS = 24 * 3600
-
-
-def default_cache_dir() -> Path:
-    """``$LAYERPLAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/layerplan``, else ``~/.cache/layerplan``."""
-    if explicit := os.environ.get("LAYERPLAN_CACHE_DIR"):
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "layerplan"
 
 
 def _fsync_dir(path: Path) -> None:
