@@ -236,3 +236,10 @@ def test_every_kind_of_local_package_becomes_a_wheel_in_the_context(tmp_path: Pa
     ]
     dockerfile = (out / "Dockerfile").read_text()
     assert "--no-index" in dockerfile.split("local/alpha")[1].split("\n\n")[0]
+
+
+def test_cli_flavour_choices_match_the_emitter() -> None:
+    from layerplan.cli.dockerfile_cmd import FLAVOUR_CHOICES
+    from layerplan.dockerfile import FLAVOURS
+
+    assert FLAVOUR_CHOICES == FLAVOURS

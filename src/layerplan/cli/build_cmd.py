@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from layerplan.build import BuildRequest, build_image, print_report
 from layerplan.cli.plan_cmd import add_target_options, request_from_args
 
 __all__ = ["register"]
@@ -43,6 +40,11 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, then print the summary (table, JSON, or just the digest)."""
+    # Imported here: `layerplan plan` must not pay for the HTTP and image stacks.
+    from rich.console import Console
+
+    from layerplan.build import BuildRequest, build_image, print_report
+
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
     request = BuildRequest(
         plan=request_from_args(args, allow_missing_wheels=False),

@@ -6,15 +6,16 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerplan.cli.plan_cmd import add_target_options, request_from_args
-from layerplan.dockerfile import (
-    FLAVOURS,
-    DockerfileRequest,
-    EmittedContext,
-    emit_context,
-)
+
+if TYPE_CHECKING:
+    from layerplan.dockerfile import EmittedContext
+
+# The emitter is imported when the command runs (see run()); its flavours are named
+# here so `--help` needs none of it. tests/dockerfile checks they match FLAVOURS.
+FLAVOUR_CHOICES = ("portable", "buildkit")
 
 __all__ = ["register", "run", "summary"]
 
@@ -33,7 +34,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--flavour",
         "--flavor",
-        choices=FLAVOURS,
+        choices=FLAVOUR_CHOICES,
         default="portable",
         help="portable: any builder (docker build, buildah, kaniko); buildkit: adds a pip cache mount",
     )
@@ -49,6 +50,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the context and print what was written and how to build it."""
+    from layerplan.dockerfile import DockerfileRequest, emit_context
+
     emitted = emit_context(
         DockerfileRequest(
             plan=request_from_args(args, allow_missing_wheels=True),
