@@ -112,7 +112,9 @@ def _plan(request: BuildRequest, base_target: Target) -> LayerPlan:
 
 
 def _indexes(plan: LayerPlan) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(item.index for item in plan.install_set.items if item.index))
+    """The lock's indexes first (its order), then any other a package names."""
+    named = (item.index for item in plan.install_set.items if item.index)
+    return tuple(dict.fromkeys([*plan.install_set.indexes, *named]))
 
 
 def _app_wheel_builder(

@@ -69,6 +69,7 @@ def compute_install_set(
         project=root_name,
         lock_format=lock.format,
         items=tuple(items),
+        indexes=lock.indexes,
         project_is_virtual=root_entry is not None and root_entry.source.kind == "virtual",
     )
 

@@ -62,6 +62,8 @@ class InstallSet:
     project: NormalizedName
     lock_format: str
     items: tuple[InstallItem, ...]
+    indexes: tuple[str, ...] = ()
+    """Index URLs the lock names, in priority order (for build-time lookups)."""
     project_is_virtual: bool = False
     """The lock records the project as virtual (uv: no build system): no app layer."""
 
