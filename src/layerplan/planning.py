@@ -7,6 +7,7 @@ below stays a pure function of the one before, with file reads only here at the 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,13 @@ from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
 from layerplan.project import Project, read_project, tree_digest
-from layerplan.resolve import InstallSet, compute_install_set
+from layerplan.resolve import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target, make_target
 
-__all__ = ["PlanRequest", "available_formats", "available_strategies", "load_lock", "plan_project", "project_config"]
+SizeLookup = Callable[[InstallSet, Sequence[InstallItem]], Mapping[str, int]]
+"""(install set, items without a size) -> package name -> size of the wheel it will install."""
+
+__all__ = ["PlanRequest", "SizeLookup", "available_formats", "available_strategies", "load_lock", "plan_project", "project_config"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +47,12 @@ class PlanRequest:
     """A fully known target (e.g. read from the base image); options still override it."""
     overrides: dict[str, object] = field(default_factory=dict)
     """Other ``PlanConfig`` fields to override (from the CLI or a build front end)."""
+    index_sizes: bool = True
+    """Ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile,
+    requirements locks), so large wheels still get their own layer. Sizes are cached by
+    file hash, so only the first plan of a lock asks. False: plan with what the lock says."""
+    cache_dir: Path | None = None
+    """layerplan's cache (default ``~/.cache/layerplan``)."""
 
 
 def available_formats() -> list[LockFormat]:
@@ -85,8 +95,9 @@ def plan_project(
     )
     if not request.allow_missing_wheels:
         install_set.require_wheels()
+    install_set, size_warning = _with_sizes(install_set, _size_lookup(request))
     app_root = _member_root(project, config.package)
-    return make_plan(
+    plan = make_plan(
         project,
         install_set,
         config,
@@ -95,6 +106,42 @@ def plan_project(
         app_digest=tree_digest(app_root, _app_paths(project, app_root)),
         local_digests=_local_digests(install_set, lock_dir or lock.path.parent),
     )
+    return dataclasses.replace(plan, warnings=(*plan.warnings, size_warning)) if size_warning else plan
+
+
+def _size_lookup(request: PlanRequest) -> SizeLookup | None:
+    if not request.index_sizes:
+        return None
+
+    def lookup(install_set: InstallSet, items: Sequence[InstallItem]) -> Mapping[str, int]:
+        # Imported only when a lock lacks sizes: `plan` of a uv.lock never pays for HTTP.
+        from layerplan.cache.store import default_cache_dir
+        from layerplan.fetch.sizes import IndexSizes
+
+        return IndexSizes(request.cache_dir or default_cache_dir()).lookup(install_set, items)
+
+    return lookup
+
+
+def _with_sizes(install_set: InstallSet, sizes: SizeLookup | None) -> tuple[InstallSet, str | None]:
+    """Fill in wheel sizes the lock lacks; a warning when some stay unknown."""
+    unknown = [i for i in install_set.items if i.size is None and i.choice in ("wheel", "lookup")]
+    if not unknown:
+        return install_set, None
+    found = dict(sizes(install_set, unknown)) if sizes is not None else {}
+    items = tuple(
+        dataclasses.replace(item, size_hint=found[item.name]) if item.name in found else item
+        for item in install_set.items
+    )
+    still = [i.name for i in unknown if i.name not in found]
+    warning = None
+    if still:
+        how = "the index did not say" if sizes is not None else "the lock records none; --no-index"
+        warning = (
+            f"wheel size unknown for {len(still)} package(s) ({how}): they are treated as small "
+            "and share group layers"
+        )
+    return dataclasses.replace(install_set, items=items), warning
 
 
 def load_lock(project: Project, config: PlanConfig, explicit: Path | None) -> Lock:

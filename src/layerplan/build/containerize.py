@@ -101,7 +101,11 @@ def build_image(request: BuildRequest) -> BuildReport:
 
 def _plan(request: BuildRequest, base_target: Target) -> LayerPlan:
     """Plan for the base's platform; a Python option that contradicts the base is an error."""
-    plan = plan_project(dataclasses.replace(request.plan, target=base_target, allow_missing_wheels=False))
+    plan = plan_project(
+        dataclasses.replace(
+            request.plan, target=base_target, allow_missing_wheels=False, cache_dir=request.cache_dir or request.plan.cache_dir
+        )
+    )
     if plan.target.python_version != base_target.python_version:
         raise TargetError(
             f"the base image has Python {base_target.python_version_text}, "

@@ -32,6 +32,11 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group", action="append", default=[], dest="groups", help="install this dependency group (repeatable)"
     )
+    parser.add_argument(
+        "--no-index",
+        action="store_true",
+        help="never ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile, requirements)",
+    )
 
 
 def request_from_args(args: argparse.Namespace, *, allow_missing_wheels: bool) -> PlanRequest:
@@ -46,6 +51,8 @@ def request_from_args(args: argparse.Namespace, *, allow_missing_wheels: bool) -
         extras=tuple(args.extras),
         groups=tuple(args.groups),
         allow_missing_wheels=allow_missing_wheels,
+        index_sizes=not args.no_index,
+        cache_dir=getattr(args, "cache_dir", None),
     )
 
 

@@ -253,13 +253,21 @@ def _filter(
         active_groups |= extras
     env["extras"] = extras
     env["dependency_groups"] = active_groups
+    # A flat lock has no graph, but pyproject.toml says which packages are direct: the
+    # plan's "why" and the REQUESTED marker in the image then match a graph lock's.
+    requirements = [*project.dependencies]
+    for extra in sorted(extras):
+        requirements.extend(project.optional_dependencies.get(extra, ()))
+    for group in sorted(groups):
+        requirements.extend(project.dependency_groups.get(group, ()))
+    direct = {canonicalize_name(req.name) for req in requirements} if root_name == project.name else set()
     chosen: list[tuple[LockedPackage, tuple[str, ...]]] = []
     for pkg in lock.packages:
         if pkg.groups and not active_groups.intersection(canonicalize_name(g) for g in pkg.groups):
             continue
         if pkg.marker is not None and not pkg.marker.evaluate(env, "lock_file"):
             continue
-        chosen.append((pkg, ("<lock>",)))
+        chosen.append((pkg, (_PROJECT,) if pkg.name in direct else ("<lock>",)))
     return chosen
 
 

@@ -42,6 +42,8 @@ class InstallItem:
     note: str | None = None
     """Why no wheel fits, e.g. ``sdist only`` or ``wheels only for: win_amd64, macosx``."""
     workspace_member: bool = False
+    size_hint: int | None = None
+    """The wheel's size from the index, when the lock does not record it."""
 
     @property
     def is_local(self) -> bool:
@@ -50,8 +52,10 @@ class InstallItem:
 
     @property
     def size(self) -> int | None:
-        """Size of the chosen wheel in bytes, when the lock records it."""
-        return self.wheel.size if self.wheel is not None else None
+        """Size of the wheel in bytes: from the lock, else from the index (``size_hint``)."""
+        if self.wheel is not None and self.wheel.size is not None:
+            return self.wheel.size
+        return self.size_hint
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
