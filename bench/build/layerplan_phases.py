@@ -1,0 +1,126 @@
+"""Run the layerplan CLI with wall-clock timers around its build phases; print them as JSON on stderr.
+
+    .venv/bin/python bench/build/layerplan_phases.py build PROJECT --base ... --output ...
+
+No profiler overhead: only the named functions below are wrapped (a name the code no longer
+has is skipped), plus every ``subprocess.run`` (PEP 517 hooks, bytecode compiler, git).
+The last line on stderr is ``LAYERPLAN-PHASES {json}``: seconds per phase, with ``import``
+(``import layerplan.cli.main``), ``total`` (import + main) and ``other`` (the rest of main:
+argument parsing, modules the command imports lazily, the JSON report...).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+_start = time.perf_counter()
+import layerplan.cli.main as cli_main
+
+_imported = time.perf_counter()
+
+#: (module, function, phase). Nested phases are excluded from their parent below.
+WRAPPED = (
+    ("layerplan.build.containerize", "read_project", "read project"),
+    ("layerplan.build.containerize", "_plan", "plan"),
+    ("layerplan.build.containerize", "base_platform", "base platform"),
+    ("layerplan.registry.client", "RegistryClient.get_image_manifest", "base manifest"),
+    ("layerplan.build.containerize", "build_wheel", "app wheel (PEP 517)"),
+    ("layerplan.build.layers", "local_wheel", "local wheels (PEP 517)"),
+    ("layerplan.build.layers", "install_wheel", "install wheels"),
+    ("layerplan.build.layers", "compile_tree", "compile bytecode"),
+    ("layerplan.build.layers", "build_layer_into_cache", "tar + gzip layers"),
+    ("layerplan.build.layers", "LayerBuilder._fetch", "fetch wheels"),
+    ("layerplan.build.containerize", "assemble_image", "assemble image"),
+    ("layerplan.build.containerize", "_annotations", "git annotations"),
+    ("layerplan.build.deliver", "push_image", "push"),
+)
+
+totals: dict[str, float] = defaultdict(float)
+calls: dict[str, int] = defaultdict(int)
+_active: list[str] = []
+
+
+def _wrap(function: Any, phase: str) -> Any:
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        if _active:  # nested in another phase: counted there
+            return function(*args, **kwargs)
+        _active.append(phase)
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[phase] += time.perf_counter() - start
+            calls[phase] += 1
+            _active.pop()
+
+    return timed
+
+
+for module_name, attribute, phase in WRAPPED:
+    try:
+        module = importlib.import_module(module_name)
+        owner: Any = module
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, name, _wrap(getattr(owner, name), phase))
+    except (ImportError, AttributeError):
+        print(f"layerplan_phases: {module_name}.{attribute} not found, not timed", file=sys.stderr)
+
+_run = subprocess.run
+
+
+def _timed_run(*args: Any, **kwargs: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return _run(*args, **kwargs)
+    finally:
+        argv = args[0] if args else kwargs.get("args")
+        text = " ".join(map(str, argv)) if isinstance(argv, (list, tuple)) else str(argv)
+        kind = (
+            "git"
+            if text.startswith("git")
+            else "bytecode compiler"
+            if "_compile_driver" in text
+            else "PEP 517 hook"
+            if "_in_process" in text
+            else "other"
+        )
+        totals[f"  subprocess: {kind}"] += time.perf_counter() - start
+        calls[f"  subprocess: {kind}"] += 1
+
+
+subprocess.run = _timed_run
+
+
+def main() -> int:
+    sys.argv = ["layerplan", *sys.argv[1:]]
+    code = 0
+    try:
+        cli_main.main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+    end = time.perf_counter()
+    top = {k: v for k, v in totals.items() if not k.startswith(" ")}
+    result = {
+        "import": _imported - _start,
+        **top,
+        "other": (end - _imported) - sum(top.values()),
+        "total": end - _start,
+        "subprocesses": {k.strip(): v for k, v in totals.items() if k.startswith(" ")},
+        "calls": dict(calls),
+    }
+    print("LAYERPLAN-PHASES " + json.dumps(result), file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,819 @@
+"""Build benchmark: a naive Dockerfile, uv's two-step Dockerfile and `layerplan build`, side by side.
+
+Run (needs the test engine: `bash scripts/test-engine.sh start`):
+
+    .venv/bin/python bench/build_bench.py [--runs N] [--profile DIR]
+
+For each approach, on its own temporary copy of example-project, each measured cycle does:
+
+1. cold build + push      (the approach's own image/layer cache and registry repository emptied;
+                           package caches, base images and tool images kept — see docs/benchmarks.md)
+2. code change (x3)       one line of the app's source edited, rebuild + push (--code-changes)
+3. lock bump              humanize 4.16.0 -> 4.15.0 in uv.lock (by real `uv lock`), rebuild + push
+
+Pushes go through a counting proxy on loopback (bench/build/upload_counter.py) in front of
+the test registry, so "uploaded" is measured on the wire the same way for all three.
+
+--profile DIR then times the phases of layerplan's code-change rebuild (no profiler overhead),
+and keeps an -X importtime log and a cProfile dump in DIR. Method and results: docs/benchmarks.md.
+
+Goals (exit 1 when missed, saying why): the code-change rebuild + push of layerplan is at
+least 10x faster than the naive Dockerfile and 3x faster than uv's pattern (medians), and it
+uploads exactly one layer blob (the app layer) plus config and manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent / "build"
+sys.path.insert(0, str(HERE))
+
+from registry_api import ImageManifest, Registry
+from upload_counter import UploadCounter, Window
+
+EXAMPLE = ROOT / "example-project"
+LAYERPLAN = ROOT / ".venv" / "bin" / "layerplan"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+PIP_VERSION = "26.2.1"
+UV_VERSION = "0.13.9"
+BUMP_PACKAGE, BUMP_FROM, BUMP_TO = "humanize", "4.16.0", "4.15.0"
+EDIT_ANCHOR = re.compile(r"layerplan-example ok(?: \([^)]*\))?: ")
+GOAL_VS_NAIVE = 10.0
+GOAL_VS_UV = 3.0
+APPROACHES = ("naive", "uv", "layerplan")
+SCENARIOS = ("cold", "code change", "lock bump")
+LABELS = {
+    "naive": "(a) naive Dockerfile",
+    "uv": "(b) uv two-step Dockerfile",
+    "layerplan": "(c) layerplan build",
+}
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+def log(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+# ---------------------------------------------------------------- environment
+
+
+@dataclass(frozen=True)
+class Env:
+    registry: str
+    """The test registry (``127.0.0.1:5000``)."""
+    base: str
+    """The test base image, in that registry."""
+    uv: Path
+    cache: Path
+    """Where the benchmark keeps downloaded tools and layerplan's cache between runs."""
+
+
+def engine_env() -> dict[str, str]:
+    """LAYERPLAN_TEST_* and DOCKER_HOST, from the environment or from scripts/test-engine.sh env."""
+    wanted = ("LAYERPLAN_TEST_REGISTRY", "LAYERPLAN_TEST_BASE", "DOCKER_HOST")
+    found = {k: os.environ[k] for k in wanted if os.environ.get(k)}
+    if len(found) < len(wanted):
+        text = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "test-engine.sh"), "env"], capture_output=True, text=True, check=True
+        ).stdout
+        for name, value in re.findall(r"(\w+)=(\S+)", text):
+            found.setdefault(name, value)
+    return found
+
+
+def run(
+    cmd: Sequence[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise SystemExit(f"error: `{' '.join(str(c) for c in cmd)}` failed (exit {done.returncode}):\n{tail}")
+    return done
+
+
+def docker_env() -> dict[str, str]:
+    return {**os.environ, "DOCKER_BUILDKIT": "0"}
+
+
+# ---------------------------------------------------------------- tools from PyPI
+
+
+def pypi_wheel(name: str, version: str, want: str, dest: Path) -> Path:
+    """The wheel of ``name==version`` whose file name contains ``want``, downloaded once and sha256-checked."""
+    dest.mkdir(parents=True, exist_ok=True)
+    found = [p for p in dest.glob(f"{name}-{version}-*.whl") if want in p.name]
+    if found:
+        return Path(found[0])
+    request = urllib.request.Request(
+        f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        files = json.load(response)["files"]
+    entry = next(
+        f
+        for f in files
+        if f["filename"].startswith(f"{name}-{version}-") and f["filename"].endswith(".whl") and want in f["filename"]
+    )
+    with urllib.request.urlopen(entry["url"], timeout=300) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != entry["hashes"]["sha256"]:
+        raise SystemExit(f"error: {entry['filename']}: sha256 mismatch")
+    path: Path = dest / str(entry["filename"])
+    path.write_bytes(data)
+    return path
+
+
+# ---------------------------------------------------------------- base and tool images
+
+
+@dataclass(frozen=True)
+class Images:
+    bench_base: str
+    """Base of all three approaches (test base + this machine's CA bundle), pushed to the registry."""
+    tools_pip: str
+    """bench_base + pip: the naive Dockerfile's FROM."""
+    tools_uv: str
+    """scratch + uv binaries: uv's Dockerfile copies uv from it."""
+    base_manifest: ImageManifest
+
+
+def prepare_images(env: Env, proxy: str, registry: Registry) -> Images:
+    """Build (once, content-tagged) and push the images every approach starts from.
+
+    These stand in for images a user pulls (python:3.X-slim, ghcr.io/astral-sh/uv): they
+    are never part of a measurement and never cleared.
+    """
+    pip_wheel = pypi_wheel("pip", PIP_VERSION, "py3-none-any", env.cache / "wheels")
+    uv_wheel = pypi_wheel("uv", UV_VERSION, "manylinux_2_17_x86_64", env.cache / "wheels")
+    base_id = run(["docker", "image", "inspect", "-f", "{{.Id}}", env.base], check=False).stdout.strip()
+    if not base_id:
+        run(["docker", "pull", "-q", env.base])
+        base_id = run(["docker", "image", "inspect", "-f", "{{.Id}}", env.base]).stdout.strip()
+    ca = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes()
+
+    def ensure(name: str, dockerfile: str, files: dict[str, bytes], args: dict[str, str], push: bool) -> str:
+        """``name:<hash of everything that goes into it>``: built and pushed only when new."""
+        text = (HERE / dockerfile).read_text()
+        inputs = [text, base_id, sorted((k, hashlib.sha256(v).hexdigest()) for k, v in files.items()), sorted(args.items())]
+        digest = hashlib.sha256(json.dumps(inputs).encode())
+        ref = f"{proxy}/{name}:{digest.hexdigest()[:12]}"
+        have_local = run(["docker", "image", "inspect", ref], check=False).returncode == 0
+        if not have_local:
+            with tempfile.TemporaryDirectory(prefix="lp-bench-ctx-") as tmp:
+                for file_name, data in files.items():
+                    (Path(tmp) / file_name).write_bytes(data)
+                    (Path(tmp) / file_name).chmod(0o755)
+                cmd: list[str | Path] = [
+                    "docker",
+                    "build",
+                    "--network",
+                    "host",
+                    "--force-rm",
+                    "-q",
+                    "-f",
+                    HERE / dockerfile,
+                    "-t",
+                    ref,
+                ]
+                for key, value in args.items():
+                    cmd += ["--build-arg", f"{key}={value}"]
+                run([*cmd, tmp], env=docker_env())
+        if push and not (have_local and registry.has_manifest(name, ref.rsplit(":", 1)[1])):
+            log(f"pushing {ref} (once)")
+            run(["docker", "push", "-q", ref])
+        return ref
+
+    bench_base = ensure("bench-base", "Dockerfile.base", {"ca-certificates.crt": ca}, {"BASE": env.base}, push=True)
+    tools_pip = ensure(
+        "bench-tools-pip",
+        "Dockerfile.tools-pip",
+        {pip_wheel.name: pip_wheel.read_bytes()},
+        {"BENCH_BASE": bench_base, "PIP_WHEEL": pip_wheel.name},
+        push=True,
+    )
+    with zipfile.ZipFile(uv_wheel) as wheel:
+        uv_files = {Path(n).name: wheel.read(n) for n in wheel.namelist() if re.search(r"\.data/scripts/uvx?$", n)}
+    tools_uv = ensure("bench-tools-uv", "Dockerfile.tools-uv", uv_files, {}, push=False)
+    manifest = registry.manifest("bench-base", bench_base.rsplit(":", 1)[1])
+    assert manifest is not None
+    return Images(bench_base=bench_base, tools_pip=tools_pip, tools_uv=tools_uv, base_manifest=manifest)
+
+
+# ---------------------------------------------------------------- the project copy and its changes
+
+
+def copy_project(dest: Path) -> Path:
+    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".venv", "__pycache__", "dist", "build"))
+    return dest
+
+
+def edit_code(project: Path, marker: str) -> None:
+    """The one-line code change: the app's output line gets a marker."""
+    path = project / "src" / "layerplan_example" / "cli.py"
+    text, count = EDIT_ANCHOR.subn(f"layerplan-example ok ({marker}): ", path.read_text())
+    if count != 1:
+        raise SystemExit(f"error: {path}: expected one line matching {EDIT_ANCHOR.pattern!r} to edit")
+    path.write_text(text)
+
+
+def bumped_lock(env: Env, scratch: Path) -> bytes:
+    """uv.lock with the bump, written by the real `uv lock` in a scratch copy."""
+    project = copy_project(scratch / "lock-bump")
+    run(
+        [env.uv, "lock", "--upgrade-package", f"{BUMP_PACKAGE}=={BUMP_TO}", "--default-index", "https://pypi.org/simple"],
+        cwd=project,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    old, new = (EXAMPLE / "uv.lock").read_text(), (project / "uv.lock").read_text()
+    changed = {m for m in re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', new)} ^ {
+        m for m in re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', old)
+    }
+    if changed != {(BUMP_PACKAGE, BUMP_FROM), (BUMP_PACKAGE, BUMP_TO)}:
+        raise SystemExit(f"error: `uv lock` changed more or less than {BUMP_PACKAGE}: {sorted(changed)}")
+    return new.encode()
+
+
+# ---------------------------------------------------------------- one step's result
+
+
+@dataclass
+class Step:
+    approach: str
+    scenario: str
+    cycle: int
+    build_s: float
+    push_s: float | None
+    """None when build and push are one command (layerplan)."""
+    wire: Window
+    manifest: ImageManifest
+    config_digest: str
+    tool_counts: dict[str, int] = field(default_factory=dict)
+    """What the tool itself said: docker push's Pushed/exists/Mounted lines, layerplan's JSON."""
+    layer_names: dict[str, str] = field(default_factory=dict)
+    """layerplan: digest -> layer name."""
+    report: dict[str, Any] | None = None
+    uncompressed: int | None = None
+    """Image size as `docker image inspect` says (layerplan: only when the image was pulled to verify it)."""
+
+    @property
+    def total_s(self) -> float:
+        return self.build_s + (self.push_s or 0.0)
+
+    @property
+    def layers_uploaded(self) -> list[tuple[str, int]]:
+        return [(d, n) for d, n in self.wire.blobs if d != self.config_digest]
+
+    def added_size(self, base: ImageManifest) -> int:
+        base_layers = {d for d, _ in base.layers}
+        return sum(size for d, size in self.manifest.layers if d not in base_layers)
+
+
+# ---------------------------------------------------------------- approaches
+
+
+class Approach:
+    name: str
+    repository: str
+
+    def __init__(self, env: Env, images: Images, proxy: UploadCounter, registry: Registry) -> None:
+        self.env = env
+        self.images = images
+        self.proxy = proxy
+        self.registry = registry
+
+    @property
+    def ref(self) -> str:
+        return f"{self.proxy.address}/{self.repository}"
+
+    def reset(self) -> None:
+        """Cold: forget every image/layer this approach built and empty its registry repository."""
+        self._forget_images()
+        self.registry.empty_repository(self.repository)
+
+    def _forget_images(self) -> None:
+        refs = run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={self.ref}"]
+        ).stdout.split()
+        if refs:
+            run(["docker", "rmi", *refs])
+
+    def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
+        raise NotImplementedError
+
+    def python(self) -> str:
+        """The image's Python that has the app's packages."""
+        return "/app/.venv/bin/python"
+
+    def run_image(self, tag: str, *args: str, entrypoint: str | None = None) -> str:
+        cmd = ["docker", "run", "--rm", "--network", "none"]
+        if entrypoint:
+            cmd += ["--entrypoint", entrypoint]
+        return run([*cmd, f"{self.ref}:{tag}", *args]).stdout.strip()
+
+
+class DockerApproach(Approach):
+    dockerfile: str
+
+    def build_args(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
+        image = f"{self.ref}:{tag}"
+        cmd: list[str | Path] = ["docker", "build", "--network", "host", "--force-rm", "-f", HERE / self.dockerfile, "-t", image]
+        if scenario == "cold":
+            # reset() removed this approach's images, but another image on the daemon that was built
+            # the same way (same parent, same step) would still be a cache hit: --no-cache makes sure.
+            cmd.append("--no-cache")
+        for key, value in self.build_args().items():
+            cmd += ["--build-arg", f"{key}={value}"]
+        self.proxy.reset()
+        start = time.perf_counter()
+        run([*cmd, project], env=docker_env())
+        built = time.perf_counter()
+        pushed = run(["docker", "push", image]).stdout
+        done = time.perf_counter()
+        wire = self.proxy.snapshot()
+        manifest = self.registry.manifest(self.repository, tag)
+        assert manifest is not None, f"{image} is not in the registry after docker push"
+        counts = {
+            "pushed": len(re.findall(r": Pushed$", pushed, re.MULTILINE)),
+            "present": len(re.findall(r": Layer already exists$", pushed, re.MULTILINE)),
+            "mounted": len(re.findall(r": Mounted from ", pushed, re.MULTILINE)),
+        }
+        config, size = run(["docker", "image", "inspect", "-f", "{{.Id}} {{.Size}}", image]).stdout.split()
+        return Step(
+            self.name, scenario, cycle, built - start, done - built, wire, manifest, config, counts, uncompressed=int(size)
+        )
+
+
+class NaiveApproach(DockerApproach):
+    name = "naive"
+    repository = "bench-naive"
+    dockerfile = "Dockerfile.naive"
+
+    def build_args(self) -> dict[str, str]:
+        return {"TOOLS_PIP": self.images.tools_pip}
+
+    def python(self) -> str:
+        return "python3"
+
+
+class UvApproach(DockerApproach):
+    name = "uv"
+    repository = "bench-uv"
+    dockerfile = "Dockerfile.uv"
+
+    def build_args(self) -> dict[str, str]:
+        return {"BENCH_BASE": self.images.bench_base, "TOOLS_UV": self.images.tools_uv}
+
+
+class LayerplanApproach(Approach):
+    name = "layerplan"
+    repository = "bench-layerplan"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.env.cache / "layerplan-cache"
+
+    def reset(self) -> None:
+        """Cold: the layer cache (layer keys and blobs) goes; wheels, build envs, base platform stay."""
+        for part in ("keys", "blobs", "tmp"):
+            shutil.rmtree(self.cache_dir / part, ignore_errors=True)
+        super().reset()
+
+    def command(self, project: Path, tag: str) -> list[str]:
+        return [
+            "build",
+            str(project),
+            "--base",
+            self.images.bench_base,
+            "--output",
+            f"registry:{self.ref}:{tag}",
+            "--cache-dir",
+            str(self.cache_dir),
+            "--json",
+        ]
+
+    def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
+        self.proxy.reset()
+        start = time.perf_counter()
+        out = run([LAYERPLAN, *self.command(project, tag)]).stdout
+        done = time.perf_counter()
+        wire = self.proxy.snapshot()
+        report = json.loads(out)
+        manifest = self.registry.manifest(self.repository, tag)
+        assert manifest is not None, f"{self.ref}:{tag} is not in the registry after layerplan build"
+        (output,) = report["outputs"]
+        counts: dict[str, int] = {}
+        for blob in output["blobs"]:
+            counts[blob["status"]] = counts.get(blob["status"], 0) + 1
+        names = {layer["digest"]: layer["name"] for layer in report["layers"]}
+        names[report["config_digest"]] = "config"
+        return Step(
+            self.name, scenario, cycle, done - start, None, wire, manifest, report["config_digest"], counts, names, report
+        )
+
+    def run_image(self, tag: str, *args: str, entrypoint: str | None = None) -> str:
+        run(["docker", "pull", "-q", f"{self.ref}:{tag}"])
+        return super().run_image(tag, *args, entrypoint=entrypoint)
+
+
+# ---------------------------------------------------------------- a cycle
+
+
+def verify(approach: Approach, tag: str, scenario: str, marker: str) -> str:
+    """Run the image: the app works, carries the edit, and has the locked humanize."""
+    line = approach.run_image(tag)
+    problems = []
+    if "layerplan-example ok" not in line:
+        problems.append(f"unexpected output {line!r}")
+    if scenario != "cold" and marker not in line:
+        problems.append(f"the code change is missing: {line!r}")
+    version = approach.run_image(tag, "-c", "import humanize; print(humanize.__version__)", entrypoint=approach.python())
+    expected = BUMP_TO if scenario == "lock bump" else BUMP_FROM
+    if approach.name != "naive" and version != expected:
+        problems.append(f"humanize {version}, expected {expected}")
+    note = f"humanize {version}"
+    if problems:
+        raise SystemExit(f"error: {LABELS[approach.name]} {scenario}: " + "; ".join(problems))
+    return note
+
+
+def cycle(
+    approaches: Sequence[Approach], number: int, lock: bytes, scratch: Path, *, code_changes: int, check: bool, record: bool
+) -> list[Step]:
+    """Per approach: cold, ``code_changes`` one-line edits one after the other, then the lock bump."""
+    steps: list[Step] = []
+    stamp = f"{os.getpid()}-{number}-{time.time_ns() % 10**9}"
+    order = list(approaches[number % len(approaches) :]) + list(approaches[: number % len(approaches)])
+    plan = ["cold", *["code change"] * code_changes, "lock bump"]
+    for approach in order:
+        project = copy_project(scratch / f"cycle{number}-{approach.name}")
+        approach.reset()
+        marker = ""
+        for index, scenario in enumerate(plan):
+            if scenario == "code change":
+                marker = f"edit {stamp}-{index}"
+                edit_code(project, marker)
+            elif scenario == "lock bump":
+                (project / "uv.lock").write_bytes(lock)
+            tag = f"c{number}-{index}-{scenario.replace(' ', '-')}"
+            step = approach.build_push(project, tag, number, scenario)
+            note = verify(approach, tag, scenario, marker) if check else ""
+            if check and step.uncompressed is None:
+                step.uncompressed = int(run(["docker", "image", "inspect", "-f", "{{.Size}}", f"{approach.ref}:{tag}"]).stdout)
+            cross_check(step)
+            steps.append(step)
+            log(
+                f"{'cycle ' + str(number) if record else 'warm-up'} {LABELS[approach.name]:<27} {scenario:<11} "
+                f"{step.total_s:6.2f} s  uploaded {fmt_bytes(step.wire.uploaded_bytes):>9}  "
+                f"layers pushed {len(step.layers_uploaded)}  {note}"
+            )
+    return steps
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def fmt_time(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.2f} s"
+    return f"{med:.2f} s [dim]({min(values):.2f}-{max(values):.2f})[/dim]"
+
+
+def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: int) -> Table:
+    out = Table(
+        title=f"build + push of example-project to a loopback registry: median of {runs} cycle(s) "
+        f"({runs * code_changes} code changes) [dim](min-max)[/dim]"
+    )
+    for column in (
+        "approach",
+        "scenario",
+        "build",
+        "push",
+        "build + push",
+        "uploaded",
+        "layers pushed",
+        "image (compressed)",
+        "above base",
+        "image (docker)",
+    ):
+        out.add_column(column, justify="left" if column in ("approach", "scenario") else "right")
+    for name in APPROACHES:
+        for scenario in SCENARIOS:
+            group = [s for s in steps if s.approach == name and s.scenario == scenario]
+            if not group:
+                continue
+            pushes = [s.push_s for s in group if s.push_s is not None]
+            out.add_row(
+                LABELS[name] if scenario == "cold" else "",
+                scenario,
+                fmt_time([s.build_s for s in group]) if pushes else "[dim]one command[/dim]",
+                fmt_time(pushes) if pushes else "",
+                fmt_time([s.total_s for s in group]),
+                fmt_bytes(statistics.median(s.wire.uploaded_bytes for s in group)),
+                "/".join(sorted({str(len(s.layers_uploaded)) for s in group})) + f" of {len(group[-1].manifest.layers)}",
+                fmt_bytes(statistics.median(s.manifest.compressed_size for s in group)),
+                fmt_bytes(statistics.median(s.added_size(base) for s in group)),
+                fmt_bytes(statistics.median(sizes)) if (sizes := [s.uncompressed for s in group if s.uncompressed]) else "-",
+            )
+        out.add_section()
+    return out
+
+
+def cross_check(step: Step) -> None:
+    """Warn when what the tool says it pushed differs from what the wire shows."""
+    said = step.tool_counts.get("pushed", 0) - (1 if step.approach == "layerplan" else 0)  # layerplan counts the config
+    if said != len(step.layers_uploaded):
+        console.print(
+            f"[yellow]note[/yellow]: {LABELS[step.approach]} {step.scenario}: the tool reports {said} layer(s) pushed, "
+            f"the wire shows {len(step.layers_uploaded)} layer upload(s)"
+        )
+
+
+def goal_check(steps: Sequence[Step]) -> list[str]:
+    """Reasons the goals are missed (empty: met)."""
+    failures = []
+
+    def median(name: str) -> float:
+        return statistics.median(s.total_s for s in steps if s.approach == name and s.scenario == "code change")
+
+    naive, uv, lp = median("naive"), median("uv"), median("layerplan")
+    console.print(
+        f"code change, build + push (medians): naive {naive:.2f} s, uv {uv:.2f} s, layerplan {lp:.2f} s -> "
+        f"layerplan is {naive / lp:.1f}x faster than naive (goal {GOAL_VS_NAIVE:g}x), {uv / lp:.1f}x faster than uv (goal {GOAL_VS_UV:g}x)"
+    )
+    if naive < GOAL_VS_NAIVE * lp:
+        failures.append(
+            f"code change: layerplan {lp:.2f} s is only {naive / lp:.1f}x faster than the naive Dockerfile ({naive:.2f} s), goal {GOAL_VS_NAIVE:g}x"
+        )
+    if uv < GOAL_VS_UV * lp:
+        failures.append(
+            f"code change: layerplan {lp:.2f} s is only {uv / lp:.1f}x faster than uv's Dockerfile ({uv:.2f} s), goal {GOAL_VS_UV:g}x"
+        )
+    for step in steps:
+        if step.approach != "layerplan" or step.scenario != "code change":
+            continue
+        assert step.report is not None
+        (output,) = step.report["outputs"]
+        layer_digests = {layer["digest"]: layer["name"] for layer in step.report["layers"]}
+        pushed_layers = [b for b in output["blobs"] if b["status"] == "pushed" and b["digest"] in layer_digests]
+        names = [layer_digests[b["digest"]] for b in pushed_layers]
+        if names != ["app"]:
+            failures.append(
+                f"cycle {step.cycle} code change: layerplan's report says it pushed layers {names}, expected exactly ['app']"
+            )
+        allowed = {b["digest"] for b in pushed_layers} | {step.config_digest}
+        extra = [d for d, _ in step.wire.blobs if d not in allowed]
+        if extra:
+            failures.append(
+                f"cycle {step.cycle} code change: the wire shows more blobs uploaded than the app layer and config: {extra}"
+            )
+        limit = sum(b["size"] for b in output["blobs"] if b["digest"] in allowed) + step.manifest.size
+        if step.wire.uploaded_bytes > limit:
+            failures.append(
+                f"cycle {step.cycle} code change: {step.wire.uploaded_bytes} bytes uploaded, more than app layer + config + manifest ({limit})"
+            )
+        reported = output["bytes_uploaded"]
+        if reported != step.wire.blob_body_bytes:
+            failures.append(
+                f"cycle {step.cycle} code change: layerplan reports {reported} bytes uploaded, the wire shows {step.wire.blob_body_bytes}"
+            )
+    return failures
+
+
+def layerplan_detail(steps: Sequence[Step]) -> None:
+    """Which layers layerplan rebuilt and pushed per scenario (from its JSON report)."""
+    last = {s.scenario: s for s in steps if s.approach == "layerplan"}
+    for scenario, step in last.items():
+        assert step.report is not None
+        built = [layer["name"] for layer in step.report["layers"] if layer["status"] == "built"]
+        pushed = [f"{step.layer_names.get(d, d[:19])} ({fmt_bytes(n)})" for d, n in step.wire.blobs]
+        console.print(f"layerplan {scenario}: built {', '.join(built) or 'nothing'}; uploaded {', '.join(pushed) or 'nothing'}")
+
+
+# ---------------------------------------------------------------- profile
+
+
+def profile(layerplan: LayerplanApproach, scratch: Path, out_dir: Path, runs: int = 5) -> None:
+    """Where the time of layerplan's code-change rebuild + push goes.
+
+    Wall-clock phases (bench/build/layerplan_phases.py, no profiler overhead) over ``runs``
+    code changes, then one run under ``-X importtime`` and one under cProfile, kept in ``out_dir``.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    project = copy_project(scratch / "profile")
+    layerplan.reset()
+    layerplan.build_push(project, "profile-0", 0, "cold")
+    phases: list[dict[str, Any]] = []
+    for i in range(1, runs + 1):
+        edit_code(project, f"profile {i}")
+        done = run([PYTHON, HERE / "layerplan_phases.py", *layerplan.command(project, f"profile-{i}")])
+        line = next(x for x in reversed(done.stderr.splitlines()) if x.startswith("LAYERPLAN-PHASES "))
+        phases.append(json.loads(line.split(" ", 1)[1]))
+    edit_code(project, "profile importtime")
+    done = run([PYTHON, "-X", "importtime", "-m", "layerplan", *layerplan.command(project, "profile-imp")])
+    (out_dir / "importtime.txt").write_text(done.stderr)
+    edit_code(project, "profile cprofile")
+    prof = out_dir / "code-change.prof"
+    run([PYTHON, "-m", "cProfile", "-o", prof, "-m", "layerplan", *layerplan.command(project, "profile-cprof")])
+    bare = []
+    for _ in range(5):
+        start = time.perf_counter()
+        run([PYTHON, "-c", "pass"])
+        bare.append(time.perf_counter() - start)
+    (out_dir / "phases.json").write_text(json.dumps(phases, indent=1))
+
+    console.rule("profile: layerplan code-change rebuild + push")
+    keys = [k for k in phases[0] if isinstance(phases[0][k], float)]
+    out = Table(title=f"wall-clock phases, median of {runs} code changes (bench/build/layerplan_phases.py)")
+    out.add_column("phase")
+    out.add_column("median", justify="right")
+    out.add_column("share", justify="right")
+    total = statistics.median(float(p["total"]) for p in phases)
+
+    def phase_median(key: str) -> float:
+        return statistics.median(float(p.get(key, 0.0)) for p in phases)
+
+    for key in sorted(keys, key=lambda k: -phase_median(k)):
+        value = phase_median(key)
+        if key != "total" and value < 0.001:
+            continue
+        out.add_row(key, f"{value * 1000:.0f} ms", "" if key == "total" else f"{value / total:.0%}")
+    subs: dict[str, list[float]] = {}
+    for p in phases:
+        for k, v in p["subprocesses"].items():
+            subs.setdefault(k, []).append(v)
+    for key, values in subs.items():
+        out.add_row(f"[dim]  of which {key}[/dim]", f"[dim]{statistics.median(values) * 1000:.0f} ms[/dim]", "")
+    console.print(out)
+    console.print(f"a bare `python -c pass` takes {statistics.median(bare) * 1000:.0f} ms here")
+    imports = []
+    for line in (out_dir / "importtime.txt").read_text().splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+        if m:
+            imports.append((int(m.group(2)) / 1000, m.group(4)))
+    own = sorted((i for i in imports if i[1].startswith("layerplan.") and i[1].count(".") == 2), reverse=True)[:8]
+    third = sorted((i for i in imports if not i[1].startswith(("layerplan", "_")) and "." not in i[1]), reverse=True)[:10]
+    console.print("imports, cumulative ms (-X importtime): " + ", ".join(f"{n} {ms:.0f}" for ms, n in own))
+    console.print("  top-level packages: " + ", ".join(f"{n} {ms:.0f}" for ms, n in third))
+    stream = io.StringIO()
+    pstats.Stats(str(prof), stream=stream).sort_stats("cumulative").print_stats(r"layerplan|build/_builder|requests/sessions", 25)
+    console.print(stream.getvalue().split("\n", 6)[-1], markup=False)
+    console.print(f"raw data: {out_dir}/phases.json, {out_dir}/importtime.txt, {out_dir}/code-change.prof (pstats)")
+
+
+# ---------------------------------------------------------------- main
+
+
+@contextlib.contextmanager
+def counter(port: int, upstream: str) -> Iterator[UploadCounter]:
+    host, _, up_port = upstream.rpartition(":")
+    try:
+        proxy = UploadCounter(upstream=(host, int(up_port)), port=port)
+    except OSError:
+        log(f"port {port} is taken: the counting proxy takes a free port (docker then pushes the base images once more)")
+        proxy = UploadCounter(upstream=(host, int(up_port)), port=0)
+    with proxy:
+        yield proxy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="measured cycles (default 3), after one warm-up cycle")
+    parser.add_argument(
+        "--code-changes", type=int, default=3, help="one-line edits (each rebuilt and pushed) per approach and cycle (default 3)"
+    )
+    parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up cycle (package caches must be warm already)")
+    parser.add_argument("--no-verify", action="store_true", help="do not run the images of the first measured cycle")
+    parser.add_argument("--port", type=int, default=5055, help="loopback port of the counting proxy (default 5055)")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="also profile layerplan's code-change rebuild, writing to DIR"
+    )
+    parser.add_argument("--json-out", type=Path, metavar="FILE", help="write every measurement as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark's images and registry repositories at the end")
+    args = parser.parse_args()
+
+    engine = engine_env()
+    os.environ["DOCKER_HOST"] = engine["DOCKER_HOST"]
+    default_uv = Path("/work/main/.tools/venv/bin/uv")
+    env = Env(
+        registry=engine["LAYERPLAN_TEST_REGISTRY"],
+        base=engine["LAYERPLAN_TEST_BASE"],
+        uv=default_uv if default_uv.exists() else ROOT / ".venv" / "bin" / "uv",
+        cache=Path(os.environ.get("LAYERPLAN_BENCH_CACHE", Path.home() / ".cache" / "layerplan-bench")),
+    )
+    registry = Registry(env.registry)
+    if not registry.up() or run(["docker", "info"], check=False).returncode != 0:
+        raise SystemExit("error: the test engine is not running (hint: bash scripts/test-engine.sh start)")
+
+    started = time.perf_counter()
+    all_steps: list[Step] = []
+    with counter(args.port, env.registry) as proxy, tempfile.TemporaryDirectory(prefix="lp-build-bench-") as tmp:
+        scratch = Path(tmp)
+        log(f"counting proxy {proxy.address} -> {env.registry}; preparing base and tool images")
+        images = prepare_images(env, proxy.address, registry)
+        layerplan = LayerplanApproach(env, images, proxy, registry)
+        approaches: list[Approach] = [
+            NaiveApproach(env, images, proxy, registry),
+            UvApproach(env, images, proxy, registry),
+            layerplan,
+        ]
+        lock = bumped_lock(env, scratch)
+        log(
+            f"`uv lock --upgrade-package {BUMP_PACKAGE}=={BUMP_TO}` done; {args.runs} measured cycle(s)"
+            + ("" if args.no_warmup else " after a warm-up")
+        )
+        try:
+            if not args.no_warmup:
+                cycle(approaches, 0, lock, scratch, code_changes=1, check=False, record=False)
+            for number in range(1, args.runs + 1):
+                check = number == 1 and not args.no_verify
+                all_steps += cycle(approaches, number, lock, scratch, code_changes=args.code_changes, check=check, record=True)
+            report(all_steps, images, args)
+            failures = goal_check(all_steps)
+            if args.profile:
+                profile(layerplan, scratch, args.profile)
+        finally:
+            if not args.keep:
+                for approach in approaches:
+                    approach.reset()
+    console.print(f"total benchmark time {time.perf_counter() - started:.0f} s")
+    if failures:
+        for reason in failures:
+            console.print(f"[bold red]GOAL MISSED[/bold red]: {reason}")
+        return 1
+    console.print("[bold green]goals met[/bold green]")
+    return 0
+
+
+def report(all_steps: Sequence[Step], images: Images, args: argparse.Namespace) -> None:
+    console.print(table(all_steps, images.base_manifest, args.runs, args.code_changes))
+    layerplan_detail(all_steps)
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps(
+                [
+                    {
+                        "approach": s.approach,
+                        "scenario": s.scenario,
+                        "cycle": s.cycle,
+                        "build_s": s.build_s,
+                        "push_s": s.push_s,
+                        "total_s": s.total_s,
+                        "uploaded_bytes": s.wire.uploaded_bytes,
+                        "blob_body_bytes": s.wire.blob_body_bytes,
+                        "manifest_body_bytes": s.wire.manifest_body_bytes,
+                        "blobs_uploaded": s.wire.blobs,
+                        "layers_uploaded": len(s.layers_uploaded),
+                        "tool_counts": s.tool_counts,
+                        "image_compressed_bytes": s.manifest.compressed_size,
+                        "above_base_bytes": s.added_size(images.base_manifest),
+                        "layers": len(s.manifest.layers),
+                        "image_uncompressed_bytes": s.uncompressed,
+                    }
+                    for s in all_steps
+                ],
+                indent=1,
+            )
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
