@@ -67,6 +67,7 @@ def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool
             image.config,
             [(layer.descriptor, cast(Opener, layer.opener)) for layer in image.layers],
             base_repo=base.reference if same_registry else None,
+            mountable={layer.digest for layer in base.image.layers},
         )
         blobs = tuple(
             BlobResult(digest=str(b.digest), size=b.size, status=_status(b.status), bytes_uploaded=b.bytes_uploaded)

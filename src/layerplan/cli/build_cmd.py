@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli.plan_cmd import add_target_options, request_from_args
+from layerplan.cli.options import add_target_options, request_from_args
 
 __all__ = ["register"]
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from layerplan.cli.plan_cmd import add_target_options, request_from_args
+from layerplan.cli.options import add_target_options, request_from_args
 
 if TYPE_CHECKING:
     from layerplan.dockerfile import EmittedContext

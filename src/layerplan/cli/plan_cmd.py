@@ -11,49 +11,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli import render
+from layerplan.cli.options import add_target_options, request_from_args
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import find_lock, read_lock
 from layerplan.plan import LayerPlan, diff_plans
 from layerplan.planning import PlanRequest, available_formats, plan_project
 
-__all__ = ["add_target_options", "register", "request_from_args"]
-
-
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that plans: project, lock and target."""
-    parser.add_argument("project", nargs="?", default=".", type=Path, help="project directory (default: .)")
-    parser.add_argument("--lock", type=Path, help="lockfile to read (default: auto-detect)")
-    parser.add_argument("--python", help="target Python X.Y (default: [tool.layerplan] or 3.12)")
-    parser.add_argument("--platform", help="target OS/ARCH: linux/amd64 or linux/arm64")
-    parser.add_argument("--libc", help="target C library: glibc-X.Y or musl-X.Y (default glibc-2.36)")
-    parser.add_argument("--package", help="workspace member to plan (uv workspaces)")
-    parser.add_argument("--extra", action="append", default=[], dest="extras", help="install this extra (repeatable)")
-    parser.add_argument(
-        "--group", action="append", default=[], dest="groups", help="install this dependency group (repeatable)"
-    )
-    parser.add_argument(
-        "--no-index",
-        action="store_true",
-        help="never ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile, requirements)",
-    )
-
-
-def request_from_args(args: argparse.Namespace, *, allow_missing_wheels: bool) -> PlanRequest:
-    """A ``PlanRequest`` from parsed target options."""
-    return PlanRequest(
-        project=args.project,
-        lock=args.lock,
-        python=args.python,
-        platform=args.platform,
-        libc=args.libc,
-        package=args.package,
-        extras=tuple(args.extras),
-        groups=tuple(args.groups),
-        allow_missing_wheels=allow_missing_wheels,
-        index_sizes=not args.no_index,
-        cache_dir=getattr(args, "cache_dir", None),
-    )
+__all__ = ["register"]
 
 
 def register(commands: Any) -> None:
@@ -95,12 +59,16 @@ def run(args: argparse.Namespace) -> int:
             )
             print()
         else:
+            from layerplan.cli import render  # rich tables: loaded only to print them
+
             render.print_diff(changes, old, plan)
         return 0
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
         print()
     else:
+        from layerplan.cli import render
+
         render.print_plan(plan)
     return 0
 

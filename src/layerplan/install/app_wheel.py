@@ -21,6 +21,7 @@ import venv
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -123,9 +124,7 @@ def build_wheel(
         if env_cache is not None:
             python = _cached_build_env(env_cache, source, runner)
             builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
-            extra_requires = builder.get_requires_for_build("wheel", settings)
-            if extra_requires:
-                _install(python, sorted(extra_requires))
+            _ensure_wheel_requires(builder, python, source, settings)
             wheel = Path(builder.build("wheel", out_dir, settings))
         else:
             with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
@@ -182,6 +181,25 @@ def _install(python: Path, requirements: Sequence[str]) -> None:
     done = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+
+
+def _ensure_wheel_requires(
+    builder: Any, python: Path, source: Path, settings: Mapping[str, str | Sequence[str]] | None
+) -> None:
+    """Install what ``get_requires_for_build_wheel`` asks for, asking once per content of
+    pyproject.toml (and settings): the answer can only change with them, and each ask is
+    a backend subprocess (~0.15 s) on the path of every code-change rebuild."""
+    text = b"".join(
+        (source / name).read_bytes() for name in ("pyproject.toml", "setup.cfg", "setup.py") if (source / name).is_file()
+    )
+    key = hashlib.sha256(text + repr(sorted((settings or {}).items())).encode()).hexdigest()[:20]
+    marker = python.parent.parent / f".wheel-requires-{key}"
+    if marker.is_file():
+        return
+    extra_requires = builder.get_requires_for_build("wheel", settings)
+    if extra_requires:
+        _install(python, sorted(extra_requires))
+    marker.write_text("\n".join(sorted(extra_requires)), encoding="utf-8")
 
 
 def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:

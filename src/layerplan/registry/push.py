@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -78,12 +78,14 @@ def push_image(
     *,
     max_workers: int = DEFAULT_WORKERS,
     on_blob: Callable[[BlobReport], None] | None = None,
+    mountable: Collection[Digest] | None = None,
 ) -> PushReport:
     """Push an image manifest with its config and layers to ``ref``.
 
     ``layers`` gives the content of layers by descriptor; a layer of the manifest with
     no opener (``None``, or not listed at all, like a base image's layer) must already
-    be in the repository or be mountable from ``base_repo``. ``on_blob`` is called (from
+    be in the repository or be mountable from ``base_repo``. ``mountable`` (default: all)
+    limits mount attempts to the blobs the base repository can have. ``on_blob`` is called (from
     worker threads) as each blob is settled. The manifest is stored under ``ref``'s tag,
     or its digest when ``ref`` has no tag.
 
@@ -114,7 +116,9 @@ def push_image(
     mount_from = _mount_source(base_repo, client.registry, repository)
 
     def settle(desc: Descriptor, opener: Opener | None) -> BlobReport:
-        report = _settle_blob(client, repository, desc, opener, mount_from)
+        # a mount attempt costs two round trips: only try it for blobs the base can have
+        source = mount_from if mountable is None or desc.digest in mountable else None
+        report = _settle_blob(client, repository, desc, opener, source)
         if on_blob is not None:
             on_blob(report)
         return report
@@ -122,12 +126,12 @@ def push_image(
     workers = max(1, min(max_workers, len(distinct) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layerplan-push") as pool:
         futures = [pool.submit(settle, d, openers.get(d.digest)) for d in distinct]
+        futures.append(pool.submit(settle, config, lambda: io.BytesIO(config_bytes)))
         try:
             reports = [f.result() for f in futures]
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    reports.append(settle(config, lambda: io.BytesIO(config_bytes)))
 
     if ref.tag:
         client.put_manifest(repository, ref.tag, manifest_bytes, media_type)
