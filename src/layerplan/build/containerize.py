@@ -7,29 +7,15 @@ half-written output nor a corrupted cache.
 
 from __future__ import annotations
 
-import dataclasses
-import subprocess
-from collections.abc import Callable
-from pathlib import Path
-
-from layerplan.build.base import BaseImage, ClientPool, base_platform, open_base_image
-from layerplan.build.deliver import OutputResult, deliver
-from layerplan.build.layers import BuiltLayer, LayerBuilder
-from layerplan.build.report import BuildReport, LayerResult
+from layerplan.build.app import AppWheel
+from layerplan.build.report import BuildReport
 from layerplan.build.request import BuildRequest, parse_output
-from layerplan.cache.store import BlobCache
-from layerplan.errors import ConfigError, TargetError
-from layerplan.fetch import Fetcher
-from layerplan.image.build import NewLayer, assemble_image
-from layerplan.image.config import RuntimeConfig
-from layerplan.image.index import Platform
-from layerplan.image.manifest import image_annotations
+from layerplan.cache.store import default_cache_dir
+from layerplan.errors import ConfigError
 from layerplan.image.tarlayer import source_date_epoch
-from layerplan.install import build_wheel
-from layerplan.plan.model import LayerPlan
-from layerplan.planning import plan_project, project_config
+from layerplan.planning import project_config
 from layerplan.project import read_project
-from layerplan.target import Target, parse_platform
+from layerplan.target import parse_platform
 
 __all__ = ["build_image"]
 
@@ -55,146 +41,31 @@ def build_image(request: BuildRequest) -> BuildReport:
             hint="pass --output oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF",
         )
     epoch = request.epoch if request.epoch is not None else source_date_epoch()
-    cache = BlobCache(request.cache_dir)
-    clients = ClientPool(request.insecure_registries)
-    os_name, arch = parse_platform(request.plan.platform or config.platform or "linux/amd64")
-    warnings: list[str] = []
-    with open_base_image(base_spec, Platform(os=os_name, architecture=arch), cache, clients) as base:
-        if not base.pinned and base.reference is not None:
-            warnings.append(f"base {base_spec} is not pinned by digest; this build used {base.reference.digest}")
-        detected, symlinks = base_platform(base, cache)
-        plan = _plan(request, detected.to_target())
-        builder = LayerBuilder(
-            plan,
-            cache=cache,
-            fetcher=Fetcher(request.cache_dir, quiet=request.quiet, indexes=_indexes(plan)),
-            epoch=epoch,
-            base_symlinks=symlinks,
-            project_root=project.root,
-            lock_dir=(project.root / plan.lock_path).parent,
-            app_wheel=_app_wheel_builder(request, project.root, plan, epoch, cache.root / "build-envs"),
-            compile_bytecode=config.compile_bytecode,
-        )
-        built = builder.build_all()
-        described = _annotations(plan, project.root)
-        image = assemble_image(
-            base.image,
-            [NewLayer(layer=b.layer, created_by=b.created_by) for b in built],
-            runtime=_runtime(plan, request, described),
-            epoch=epoch,
-            annotations=image_annotations(
-                epoch=epoch, base_name=base_spec, base_digest=base.image.digest, extra=described
-            ),
-        )
-        results: list[OutputResult] = [deliver(image, spec, base, clients, request.tags) for spec in outputs]
-    return BuildReport(
-        image_digest=str(image.digest),
-        config_digest=str(image.config_descriptor.digest),
-        base=base_spec,
-        base_digest=str(base.image.digest),
-        target=plan.target.describe(),
-        layers=_layer_results(base, built),
-        outputs=tuple(results),
-        warnings=(*warnings, *plan.warnings, *builder.warnings),
+    cache_root = request.cache_dir or default_cache_dir()
+    platform = parse_platform(request.plan.platform or config.platform or "linux/amd64")
+    app_wheel = AppWheel(
+        project,
+        request.plan.package or config.package,
+        epoch=epoch,
+        env_cache=cache_root / "build-envs",
+        prebuilt=request.app_wheel,
     )
+    with app_wheel:
+        # Imported after the app wheel has started building in the background: these
+        # modules (HTTP, image, install stacks) take ~0.1 s to load, time the backend
+        # subprocess uses instead of adding to a code-change rebuild.
+        from layerplan.build.pipeline import BuildInputs, run_build
 
-
-def _plan(request: BuildRequest, base_target: Target) -> LayerPlan:
-    """Plan for the base's platform; a Python option that contradicts the base is an error."""
-    plan = plan_project(
-        dataclasses.replace(
-            request.plan, target=base_target, allow_missing_wheels=False, cache_dir=request.cache_dir or request.plan.cache_dir
+        return run_build(
+            BuildInputs(
+                request=request,
+                project=project,
+                config=config,
+                base_spec=base_spec,
+                outputs=tuple(outputs),
+                epoch=epoch,
+                cache_root=cache_root,
+                platform=platform,
+                app_wheel=app_wheel,
+            )
         )
-    )
-    if plan.target.python_version != base_target.python_version:
-        raise TargetError(
-            f"the base image has Python {base_target.python_version_text}, "
-            f"but the target asks for Python {plan.target.python_version_text}",
-            hint="drop the python option (the base decides), or pick a base image with that Python",
-        )
-    return plan
-
-
-def _indexes(plan: LayerPlan) -> tuple[str, ...]:
-    """The lock's indexes first (its order), then any other a package names."""
-    named = (item.index for item in plan.install_set.items if item.index)
-    return tuple(dict.fromkeys([*plan.install_set.indexes, *named]))
-
-
-def _app_wheel_builder(
-    request: BuildRequest, root: Path, plan: LayerPlan, epoch: int, env_cache: Path
-) -> Callable[[Path], Path]:
-    def build(scratch: Path) -> Path:
-        if request.app_wheel is not None:
-            return request.app_wheel
-        source = root
-        if request.plan.package:
-            member = next((m for m in read_project(root).workspace_members if m.name == plan.install_set.project), None)
-            source = root / member.path if member else root
-        return build_wheel(source, scratch / "app-wheel", source_date_epoch=epoch, env_cache=env_cache)
-
-    return build
-
-
-def _runtime(plan: LayerPlan, request: BuildRequest, described: dict[str, str]) -> RuntimeConfig:
-    """Entrypoint, env, user, workdir from the plan; labels: the OCI ones (so `docker
-    inspect` shows version and revision), then the configured ones, then ``--label``."""
-    settings = plan.settings
-    oci = {f"org.opencontainers.image.{key}": value for key, value in described.items()}
-    labels = {**oci, **settings.get("labels", {}), **request.labels}
-    return RuntimeConfig(
-        env=tuple(settings.get("env", {}).items()),
-        entrypoint=tuple(settings["entrypoint"]) if settings.get("entrypoint") else None,
-        user=settings.get("user"),
-        working_dir=settings.get("workdir"),
-        labels=tuple(sorted(labels.items())),
-    )
-
-
-def _annotations(plan: LayerPlan, root: Path) -> dict[str, str]:
-    """title/version, and revision/source when the project is a git checkout."""
-    out = {"title": plan.project_name}
-    if plan.project_version:
-        out["version"] = plan.project_version
-    revision = _git(root, "rev-parse", "HEAD")
-    if revision:
-        out["revision"] = revision
-    remote = _git(root, "remote", "get-url", "origin")
-    if remote and remote.startswith(("https://", "http://", "git@", "ssh://")):
-        out["source"] = remote  # a local path would differ between two clones
-    return out
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
-
-
-def _layer_results(base: BaseImage, built: list[BuiltLayer]) -> tuple[LayerResult, ...]:
-    history = [h for h in base.image.config_json.get("history", []) if not h.get("empty_layer")]
-    rows = [
-        LayerResult(
-            name=f"base-{index}",
-            kind="base",
-            digest=str(layer.digest),
-            size=layer.descriptor.size,
-            status="base",
-            created_by=str(history[index - 1].get("created_by", "")) if index - 1 < len(history) else "",
-        )
-        for index, layer in enumerate(base.image.layers, start=1)
-    ]
-    rows += [
-        LayerResult(
-            name=b.planned.name,
-            kind=b.planned.kind,
-            digest=str(b.layer.digest),
-            size=b.layer.descriptor.size,
-            status=b.status,
-            created_by=b.created_by,
-        )
-        for b in built
-    ]
-    return tuple(rows)

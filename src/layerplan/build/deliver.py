@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from layerplan.build.base import BaseImage, ClientPool
+from layerplan.build.report import BlobResult, OutputResult
 from layerplan.build.request import OutputSpec
 from layerplan.image.model import Image
 from layerplan.outputs import load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
 from layerplan.registry import BlobStatus, push_image
 from layerplan.registry.upload import Opener
 
-__all__ = ["BlobResult", "OutputResult", "deliver"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BlobResult:
-    """One blob of a push: ``pushed``, ``present`` (already there) or ``mounted``."""
-
-    digest: str
-    size: int
-    status: str
-    bytes_uploaded: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutputResult:
-    """What one output did."""
-
-    spec: str
-    kind: str
-    location: str
-    blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
-    """Registry pushes only: every blob, layers then config."""
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(blob.bytes_uploaded for blob in self.blobs)
-
-    def count(self, status: str) -> int:
-        return sum(1 for blob in self.blobs if blob.status == status)
+__all__ = ["deliver"]
 
 
 def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool, tags: tuple[str, ...]) -> OutputResult:

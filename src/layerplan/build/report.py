@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from layerplan.build.deliver import OutputResult
 
-__all__ = ["BuildReport", "LayerResult", "print_report"]
+__all__ = ["BlobResult", "BuildReport", "LayerResult", "OutputResult", "print_report"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BlobResult:
+    """One blob of a push: ``pushed``, ``present`` (already there) or ``mounted``."""
+
+    digest: str
+    size: int
+    status: str
+    bytes_uploaded: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutputResult:
+    """What one output did."""
+
+    spec: str
+    kind: str
+    location: str
+    blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
+    """Registry pushes only: every blob, layers then config."""
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return sum(blob.bytes_uploaded for blob in self.blobs)
+
+    def count(self, status: str) -> int:
+        return sum(1 for blob in self.blobs if blob.status == status)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,6 +106,10 @@ def _size(size: int) -> str:
 
 def print_report(report: BuildReport, console: Console | None = None) -> None:
     """The summary table: layers with size, digest, built/cached and push status."""
+    from rich.console import Console  # loaded only to print (`--json`/`--quiet` skip it)
+    from rich.table import Table
+    from rich.text import Text
+
     console = console or Console(highlight=False)
     pushes = [o for o in report.outputs if o.blobs]
     status_of = {b.digest: b.status for o in pushes for b in o.blobs}
