@@ -61,6 +61,16 @@ BACKENDS = {
         version = "0.1.0"
         description = "tiny"
     """,
+    "uv": """
+        [build-system]
+        requires = ["uv_build>=0.8,<0.14"]
+        build-backend = "uv_build"
+        [project]
+        name = "tiny-uv"
+        version = "0.1.0"
+        [tool.uv.build-backend]
+        module-root = ""
+    """,
 }
 
 
