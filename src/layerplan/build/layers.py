@@ -8,10 +8,12 @@ cache hit is always byte-identical to a rebuild.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -105,19 +107,25 @@ class LayerBuilder:
         hits = {layer.name: cached_layer(self.cache, self.cache_key(layer)) for layer in file_layers}
         missing = [layer for layer in file_layers if hits[layer.name] is None]
         wheels = self._fetch([item for layer in missing for item in layer.packages if not _builds_locally(item)])
-        built: list[BuiltLayer] = []
-        for layer in file_layers:
-            hit = hits[layer.name]
-            if hit is not None:
-                built.append(BuiltLayer(planned=layer, layer=hit, status="cached", created_by=describe_layer(layer, self.plan)))
-                continue
-            with tempfile.TemporaryDirectory(prefix=f"layerplan-{layer.name}-") as tmp:
-                staging = Path(tmp) / "root"
-                staging.mkdir()
-                self._populate(layer, staging, wheels, Path(tmp))
-                image_layer = build_layer_into_cache(staging, self.cache, options=self.options, key=self.cache_key(layer))
-            built.append(BuiltLayer(planned=layer, layer=image_layer, status="built", created_by=describe_layer(layer, self.plan)))
-        return built
+        # Layers are independent: build them side by side (gzip and the bytecode compiler
+        # run outside the GIL), biggest first so the longest one starts at once.
+        order = sorted(missing, key=lambda layer: -(layer.estimated_size or 0))
+        with ThreadPoolExecutor(max(1, min(len(order), os.cpu_count() or 1)), thread_name_prefix="layerplan-layer") as pool:
+            futures = {layer.name: pool.submit(self._build_one, layer, wheels) for layer in order}
+            fresh = {name: future.result() for name, future in futures.items()}
+        return [
+            BuiltLayer(planned=layer, layer=hit, status="cached", created_by=describe_layer(layer, self.plan))
+            if (hit := hits[layer.name]) is not None
+            else BuiltLayer(planned=layer, layer=fresh[layer.name], status="built", created_by=describe_layer(layer, self.plan))
+            for layer in file_layers
+        ]
+
+    def _build_one(self, layer: PlannedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
+        with tempfile.TemporaryDirectory(prefix=f"layerplan-{layer.name}-") as tmp:
+            staging = Path(tmp) / "root"
+            staging.mkdir()
+            self._populate(layer, staging, wheels, Path(tmp))
+            return build_layer_into_cache(staging, self.cache, options=self.options, key=self.cache_key(layer))
 
     def _fetch(self, items: Sequence[InstallItem]) -> dict[str, Path]:
         """Download (or find in the cache) the wheel of every registry item; name -> path."""
