@@ -42,7 +42,11 @@ def split_path_ref(rest: str) -> tuple[Path, str | None]:
     for index, char in enumerate(rest):
         if char == ":" and index and Path(rest[:index]).exists():
             return Path(rest[:index]), rest[index + 1 :] or None
-    raise ConfigError(f"base image source {rest!r} does not exist", key="base")
+    raise ConfigError(
+        f"base image source {rest!r} does not exist",
+        key="base",
+        hint="give an existing path: oci-layout:DIR, oci-archive:FILE or docker-archive:FILE",
+    )
 
 
 @contextlib.contextmanager
