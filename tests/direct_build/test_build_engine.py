@@ -147,3 +147,13 @@ def test_load_into_the_engine(first_build: dict, base_image: str, shared_cache: 
     build_json(first_build["project"], base_image, "docker:layerplan-test/loaded:1", cache=shared_cache)
     output = docker_client.containers.run("layerplan-test/loaded:1", remove=True, network_mode="none").decode()
     assert output.startswith(EXPECTED_OUTPUT)
+
+
+def test_plan_with_base_reads_the_target_like_build(first_build: dict, base_image: str, shared_cache: Path) -> None:
+    result = layerplan("plan", str(first_build["project"]), "--base", base_image, "--cache-dir", str(shared_cache), "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["target"]["python_full_version"] == "3.11.2"  # from the base's files, not an option
+    assert plan["target"]["libc"] == "glibc-2.36"
+    built = [layer["name"] for layer in first_build["report"]["layers"] if layer["kind"] != "base"]
+    assert [layer["name"] for layer in plan["layers"] if layer["kind"] != "config"] == built

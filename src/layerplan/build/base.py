@@ -22,8 +22,9 @@ from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
 from layerplan.outputs.sources import is_local_source, open_base
 from layerplan.registry import RegistryClient
+from layerplan.target import Target
 
-__all__ = ["BaseImage", "ClientPool", "base_platform", "open_base_image"]
+__all__ = ["BaseImage", "ClientPool", "base_platform", "open_base_image", "read_base_target"]
 
 _PLATFORM_CACHE_FORMAT = 1
 
@@ -133,3 +134,13 @@ def base_platform(base: BaseImage, cache: BlobCache) -> tuple[DetectedPlatform, 
     with atomic_write(record) as out:
         out.write(json.dumps(payload, sort_keys=True).encode())
     return platform, symlinks
+
+
+def read_base_target(
+    spec: str, platform: tuple[str, str], cache_root: Path, insecure_hosts: tuple[str, ...] = ()
+) -> Target:
+    """The target a base image gives (what ``layerplan build --base`` would use)."""
+    cache = BlobCache(cache_root)
+    with open_base_image(spec, Platform(os=platform[0], architecture=platform[1]), cache, ClientPool(insecure_hosts)) as base:
+        detected, _ = base_platform(base, cache)
+    return detected.to_target()

@@ -39,12 +39,30 @@ def register(commands: Any) -> None:
         action="store_true",
         help="plan even if a package has no wheel for the target (fine for `layerplan dockerfile`)",
     )
+    parser.add_argument(
+        "--base",
+        help="read the target (Python, arch, libc) from this base image, as `layerplan build` does",
+    )
+    parser.add_argument(
+        "--insecure-registry", action="append", default=[], dest="insecure", metavar="HOST:PORT",
+        help="reach this registry over plain HTTP (loopback registries always are)",
+    )
+    parser.add_argument("--cache-dir", type=Path, help="layerplan's cache (default: ~/.cache/layerplan)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan (or the diff against an older lock)."""
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels or bool(args.diff_against))
+    if args.base:
+        from layerplan.build.base import read_base_target  # registry/image stacks: only with --base
+        from layerplan.cache.store import default_cache_dir
+        from layerplan.target import parse_platform
+
+        target = read_base_target(
+            args.base, parse_platform(args.platform or "linux/amd64"), args.cache_dir or default_cache_dir(), tuple(args.insecure)
+        )
+        request = dataclasses.replace(request, target=target)
     plan = plan_project(request)
     if args.diff_against:
         old = _plan_for_old_lock(request, plan, args.diff_against)
