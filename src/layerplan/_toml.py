@@ -33,6 +33,9 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 def read_text(path: Path, error: type[LayerplanError]) -> str:
     """Return the UTF-8 text of ``path`` or raise ``error`` saying why it cannot be read."""
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # A FIFO would block the read forever; a device or socket is no lockfile either.
+            raise error("not a regular file (a FIFO, socket or device)", path=path)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error("file not found", path=path) from None

@@ -58,7 +58,8 @@ class LayerplanError(Exception):
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
             text += f" (hint: {self.hint})"
-        return text
+        # One line, whatever a quoted value or a wrapped library message holds.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ProjectError(LayerplanError):

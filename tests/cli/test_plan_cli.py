@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -132,6 +133,21 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup: str | None, arg
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
+
+
+def test_a_fifo_lock_is_an_error_not_a_hang(example_copy: Path) -> None:
+    lock = example_copy / "uv.lock"
+    lock.unlink()
+    os.mkfifo(lock)  # no writer: reading it would block forever
+    result = subprocess.run(
+        [sys.executable, "-m", "layerplan", "plan", str(example_copy), "--lock", str(lock)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr, result.stderr
 
 
 def test_dependency_missing_from_the_lock_is_a_mismatch(example_copy: Path) -> None:

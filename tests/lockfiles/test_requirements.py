@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -267,6 +268,30 @@ def test_error_in_an_included_file_names_that_file(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(LockfileError, match="file not found"):
+        read_requirements(tmp_path / "requirements.txt")
+
+
+def test_invalid_requirement_is_one_line(tmp_path: Path) -> None:
+    # packaging's message draws a caret under the text on extra lines: only the first is kept.
+    path = write(tmp_path, "requirements.txt", f"attrs==abc --hash={ATTRS_WHEEL}\n")
+    with pytest.raises(LockfileError, match="invalid requirement 'attrs==abc': Expected") as caught:
+        read_requirements(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_include_that_is_a_directory_or_a_fifo(tmp_path: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    os.mkfifo(tmp_path / "pipe.txt")
+    for name in ("deps", "pipe.txt"):
+        path = write(tmp_path, "requirements.txt", f"-r {name}\n")
+        with pytest.raises(LockfileError, match=f"included path is not a regular file: {name}"):
+            read_requirements(path)
+
+
+def test_a_fifo_is_refused_not_read(tmp_path: Path) -> None:
+    # Reading a FIFO with no writer would block forever.
+    os.mkfifo(tmp_path / "requirements.txt")
+    with pytest.raises(LockfileError, match="not a regular file"):
         read_requirements(tmp_path / "requirements.txt")
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Entries",
     "file_kind",
     "filename_of_url",
+    "first_line",
     "package_array",
     "package_header_lines",
     "pick_version",
@@ -167,7 +168,7 @@ class Entries:
                 cached = Marker(text)
             except InvalidMarker as exc:
                 raise self.error(
-                    f"invalid marker {text!r}: {exc}",
+                    f"invalid marker {text!r}: {first_line(exc)}",
                     line=self.line_of(text, line) if line else line,
                     key=key,
                     hint="fix the marker (PEP 508), then " + self.hint,
@@ -199,7 +200,7 @@ class Entries:
             return Requirement(value)
         except InvalidRequirement as exc:
             raise self.error(
-                f"invalid requirement {value!r}: {exc}",
+                f"invalid requirement {value!r}: {first_line(exc)}",
                 line=self.line_of(value, line) if line else line,
                 key=key,
             ) from exc
@@ -255,3 +256,8 @@ class Entries:
             (wheels if kind == "wheel" else sdists).append(locked)
         sdists.sort(key=lambda f: not (f.filename or "").endswith(".tar.gz"))
         return tuple(wheels), (sdists[0] if sdists else None)
+
+
+def first_line(exc: Exception) -> str:
+    """The message of a ``packaging`` error without the caret diagram under it."""
+    return str(exc).partition("\n")[0]

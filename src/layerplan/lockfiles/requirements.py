@@ -39,7 +39,7 @@ from packaging.utils import NormalizedName
 from layerplan._toml import read_text
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
-from layerplan.lockfiles._common import Entries
+from layerplan.lockfiles._common import Entries, first_line
 from layerplan.lockfiles._requirement_refs import DirectReference, direct_reference, locked_direct
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Lock, LockedPackage, Source
@@ -219,8 +219,10 @@ def _include(entries: Entries, value: str, line: int, state: _State, stack: tupl
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target) :] + (target,))
         raise entries.error(f"include cycle: {cycle}", line=line, hint="remove one of the -r lines")
-    if not target.is_file():
+    if not target.exists():
         raise entries.error(f"included file not found: {value}", line=line, hint="check the -r path")
+    if not target.is_file():
+        raise entries.error(f"included path is not a regular file: {value}", line=line, hint="-r takes a requirements file")
     _read_file(target, state, chain)
 
 
@@ -251,7 +253,9 @@ def _requirement_line(entries: Entries, text: str, line: int, state: _State) -> 
     try:
         requirement = Requirement(requirement_text)
     except InvalidRequirement as exc:
-        raise entries.error(f"invalid requirement {requirement_text!r}: {exc}", line=line) from None
+        raise entries.error(
+            f"invalid requirement {requirement_text!r}: {first_line(exc)}", line=line
+        ) from None
     if requirement.url is not None:
         named = DirectReference(location=requirement.url, name=requirement.name, marker=requirement.marker)
         _add(entries, _direct(entries, named, tuple(hashes), line, state), line, state)

@@ -125,7 +125,7 @@ def _requirements(values: Any, key: str, path: Path, text: str) -> tuple[Require
             result.append(Requirement(value))
         except (InvalidRequirement, TypeError) as exc:
             raise ProjectError(
-                f"invalid requirement {value!r}: {exc}",
+                f"invalid requirement {value!r}: {_first_line(exc)}",
                 path=path,
                 line=line_of(text, str(value)),
                 key=key,
@@ -195,3 +195,8 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
                 )
             members.append(WorkspaceMember(name=canonicalize_name(member_name), path=member_dir.relative_to(root)))
     return tuple(members)
+
+
+def _first_line(exc: Exception) -> str:
+    """The message of a ``packaging`` error without the caret diagram under it."""
+    return str(exc).partition("\n")[0]
