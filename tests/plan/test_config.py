@@ -43,6 +43,16 @@ def test_defaults_and_values() -> None:
         ({"layer-groups": {"ML": ["x"]}}, "tool.layerplan.layer-groups", "lowercase"),
         ({"extras": "web"}, "tool.layerplan.extras", "a list"),
         ({"compile-bytecode": "yes"}, "tool.layerplan.compile-bytecode", "true or false"),
+        ({"venv": "/"}, "tool.layerplan.venv", "would replace the base's"),
+        ({"venv": "/app//x"}, "tool.layerplan.venv", "an absolute path"),
+        ({"workdir": "/app\x00x"}, "tool.layerplan.workdir", "an absolute path"),
+        ({"workdir": "/a\nb"}, "tool.layerplan.workdir", "an absolute path"),
+        ({"user": 2**40}, "tool.layerplan.user", "ids go up to 4294967294"),
+        ({"user": "1000:99999999999"}, "tool.layerplan.user", "ids go up to"),
+        ({"env": {"": "x"}}, "tool.layerplan.env", "not a usable environment variable name"),
+        ({"env": {"A=B": "x"}}, "tool.layerplan.env", "not a usable environment variable name"),
+        ({"labels": {"": "x"}}, "tool.layerplan.labels", "not a usable label name"),
+        ({"layer-groups": {"a": ["numpy"], "b": ["NumPy"]}}, "tool.layerplan.layer-groups", "in both 'a' and 'b'"),
     ],
 )
 def test_bad_options_name_the_key(table: dict[str, object], key: str, message: str) -> None:
@@ -52,6 +62,7 @@ def test_bad_options_name_the_key(table: dict[str, object], key: str, message: s
     assert info.value.key == key
     assert message in str(info.value)
     assert str(info.value).startswith("pyproject.toml:2 ")
+    assert "\n" not in str(info.value)
 
 
 def test_parse_size() -> None:

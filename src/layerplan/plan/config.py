@@ -135,15 +135,33 @@ def _int_range(low: int, high: int) -> Callable[[Any], int]:
 
 def _absolute_path(value: Any) -> str:
     text = _string(value)
-    if not text.startswith("/") or ".." in text.split("/") or (len(text) > 1 and text.endswith("/")):
+    segments = text.split("/")[1:]
+    if (
+        not text.startswith("/")
+        or ".." in segments
+        or (len(text) > 1 and "" in segments)  # "/app/" or "/app//x"
+        or any(ord(c) < 32 or c == "\x7f" for c in text)
+    ):
         raise ValueError(f"got {text!r}")
     return text
+
+
+def _venv_path(value: Any) -> str:
+    text = _absolute_path(value)
+    if text == "/":
+        raise ValueError("got '/': the venv's bin/ and lib/ would replace the base's")
+    return text
+
+
+_MAX_ID = 2**32 - 2  # uid_t is 32-bit; (uid_t)-1 means "no change"
 
 
 def _user(value: Any) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
     if not re.fullmatch(r"\d+(:\d+)?", text):
         raise ValueError(f"got {text!r}; names need an /etc/passwd entry, numbers work on every base")
+    if any(int(part) > _MAX_ID for part in text.split(":")):
+        raise ValueError(f"got {text!r}; ids go up to {_MAX_ID}")
     return text if ":" in text else f"{text}:{text}"
 
 
@@ -153,14 +171,34 @@ def _str_table(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _env(value: Any) -> dict[str, str]:
+    table = _str_table(value)
+    for name in table:
+        if not name or any(c in name for c in "= \t\n\r\0"):
+            raise ValueError(f"{name!r} is not a usable environment variable name")
+    return table
+
+
+def _labels(value: Any) -> dict[str, str]:
+    table = _str_table(value)
+    for name in table:
+        if not name.strip() or any(c in name for c in "\n\r\0"):
+            raise ValueError(f"{name!r} is not a usable label name")
+    return table
+
+
 def _layer_groups(value: Any) -> dict[str, tuple[NormalizedName, ...]]:
     if not isinstance(value, dict):
         raise TypeError("")
     out: dict[str, tuple[NormalizedName, ...]] = {}
+    owner: dict[NormalizedName, str] = {}
     for name, packages in value.items():
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
             raise ValueError(f"layer name {name!r}: use lowercase letters, digits, . _ -")
         out[name] = tuple(canonicalize_name(p) for p in _strings(packages))
+        for package in out[name]:
+            if owner.setdefault(package, name) != name:
+                raise ValueError(f"{package} is in both {owner[package]!r} and {name!r}; a package has one layer")
     return out
 
 
@@ -188,7 +226,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "extras": ("extras", _strings, "a list of extra names"),
     "dependency-groups": ("dependency_groups", _strings, "a list of group names"),
     "strategy": ("strategy", _string, "a strategy name"),
-    "venv": ("venv", _absolute_path, "an absolute path such as \"/app/.venv\""),
+    "venv": ("venv", _venv_path, "an absolute path such as \"/app/.venv\""),
     "workdir": ("workdir", _absolute_path, "an absolute path such as \"/app\""),
     "user": ("user", _user, "a numeric \"uid:gid\" such as \"10001:10001\""),
     "max-layers": ("max_layers", _int_range(3, 100), "an integer from 3 to 100"),
@@ -196,8 +234,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "group-layers": ("group_layers", _int_range(1, 50), "an integer from 1 to 50"),
     "layer-groups": ("layer_groups", _layer_groups, "a table of layer name -> list of package names"),
     "entrypoint": ("entrypoint", _entrypoint, "a script name or a list of strings"),
-    "env": ("env", _str_table, "a table of string values"),
-    "labels": ("labels", _str_table, "a table of string values"),
+    "env": ("env", _env, "a table of string values"),
+    "labels": ("labels", _labels, "a table of string values"),
     "compile-bytecode": ("compile_bytecode", _bool, "true or false"),
     "base": ("base", _string, "an image reference"),
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
