@@ -204,6 +204,14 @@ def test_bad_options_are_one_line_errors(example: Path, tmp_path: Path, args: li
     assert not (tmp_path / "ctx").exists()
 
 
+def test_an_output_that_cannot_be_created_is_a_one_line_error(example: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    result = run_cli("dockerfile", str(example), "--base", BASE, "-o", str(tmp_path / "a-file" / "ctx"))
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "cannot create a directory beside" in result.err, result.err
+    assert (tmp_path / "a-file").read_text() == "x"
+
+
 def test_a_missing_project_is_a_one_line_error(tmp_path: Path) -> None:
     result = run_cli("dockerfile", str(tmp_path / "nowhere"), "-o", str(tmp_path / "ctx"))
     assert result.code == 2 and result.err.count("\n") == 1

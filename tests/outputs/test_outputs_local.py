@@ -241,3 +241,36 @@ def test_layout_digest_mismatch_detected(tmp_path: Path, image: Image) -> None:
     manifest.write_bytes(image.manifest + b" ")
     with pytest.raises(BaseImageError, match="does not match its digest"):
         read_oci_layout(root)
+
+
+# --- output specs that cannot work are refused before the build ------------------------
+
+
+def test_an_output_of_the_wrong_kind_of_path_is_refused_up_front(tmp_path: Path) -> None:
+    from layerplan.build.request import parse_output
+
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-dir").mkdir()
+    with pytest.raises(ConfigError, match="exists and is not a directory"):
+        parse_output(f"oci:{tmp_path / 'a-file'}")
+    for kind in ("oci-archive", "docker-archive"):
+        with pytest.raises(ConfigError, match="is a directory"):
+            parse_output(f"{kind}:{tmp_path / 'a-dir'}")
+    assert parse_output(f"oci:{tmp_path / 'a-dir'}").kind == "oci"
+
+
+@pytest.mark.parametrize("kind", ["oci", "oci-archive", "docker-archive"])
+def test_an_unwritable_output_is_an_output_error(image: Image, tmp_path: Path, kind: str) -> None:
+    from layerplan.build.deliver import deliver
+    from layerplan.build.request import parse_output
+    from layerplan.outputs import OutputError
+
+    where = tmp_path / "out"
+    where.mkdir()
+    (where / "a-file").write_text("x")
+    spec = parse_output(f"{kind}:{where / 'a-file' / 'out'}")  # its parent is a file
+    with pytest.raises(OutputError, match=f"cannot write the {kind} output") as caught:
+        deliver(image, spec, None, None, ())  # type: ignore[arg-type]
+    assert str(caught.value).startswith(f"{where / 'a-file' / 'out'}: ")
+    assert [p.name for p in where.iterdir()] == ["a-file"]
+

@@ -9,7 +9,7 @@ from layerplan.build.base import BaseImage, ClientPool
 from layerplan.build.report import BlobResult, OutputResult
 from layerplan.build.request import OutputSpec
 from layerplan.image.model import Image
-from layerplan.outputs import load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
+from layerplan.outputs import OutputError, load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
 from layerplan.registry import BlobStatus, push_image
 from layerplan.registry.upload import Opener
 
@@ -19,12 +19,20 @@ __all__ = ["deliver"]
 def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool, tags: tuple[str, ...]) -> OutputResult:
     """Write/push/load ``image`` to ``spec``; raises the sink's ``LayerplanError`` on failure."""
     name = tags[0] if tags else "latest"
-    if spec.kind == "oci":
-        write_oci_layout(image, Path(spec.target), ref_name=name)
-    elif spec.kind == "oci-archive":
-        write_oci_archive(image, Path(spec.target), ref_name=name)
-    elif spec.kind == "docker-archive":
-        write_docker_archive(image, Path(spec.target), tags=tags)
+    if spec.kind in ("oci", "oci-archive", "docker-archive"):
+        try:
+            if spec.kind == "oci":
+                write_oci_layout(image, Path(spec.target), ref_name=name)
+            elif spec.kind == "oci-archive":
+                write_oci_archive(image, Path(spec.target), ref_name=name)
+            else:
+                write_docker_archive(image, Path(spec.target), tags=tags)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the {spec.kind} output: {exc.strerror or exc}",
+                path=spec.target,
+                hint="choose a writable path for --output",
+            ) from exc
     elif spec.kind == "docker":
         assert spec.reference is not None
         load_into_daemon(image, tags=[_docker_tag(str(spec.reference))])

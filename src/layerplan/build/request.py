@@ -47,6 +47,14 @@ def parse_output(text: str) -> OutputSpec:
             raise ConfigError(f"invalid image reference in output {text!r}: {exc}", key="--output") from None
         if kind == "registry" and reference.digest is not None:
             raise ConfigError(f"cannot push to a digest: {text!r}", key="--output", hint="push to a tag (REF:TAG)")
+    # Checked before the build, so a wrong kind of path costs no build time.
+    local = Path(target)
+    if kind == "oci" and local.exists() and not local.is_dir():
+        raise ConfigError(
+            f"{text!r}: exists and is not a directory", key="--output", hint="oci:DIR writes an OCI layout directory"
+        )
+    if kind in ("oci-archive", "docker-archive") and local.is_dir():
+        raise ConfigError(f"{text!r}: is a directory", key="--output", hint=f"{kind}:FILE writes one tar file")
     return OutputSpec(kind=kind, target=target, reference=reference)
 
 

@@ -47,8 +47,15 @@ def check_output(output: Path, *, force: bool, project_root: Path) -> Path:
 @contextmanager
 def staging_dir(output: Path) -> Iterator[Path]:
     """A new hidden directory beside ``output``; removed again if the block fails."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    except OSError as exc:
+        raise OutputDirError(
+            f"cannot create a directory beside {output}: {exc.strerror or exc}",
+            path=output,
+            hint="choose a writable -o",
+        ) from exc
     try:
         yield staging
     except BaseException:
