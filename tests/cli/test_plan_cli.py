@@ -156,3 +156,21 @@ def test_dependency_missing_from_the_lock_is_a_mismatch(example_copy: Path) -> N
     result = run_cli("plan", str(example_copy))
     assert result.returncode == 2
     assert "'rich'" in result.stderr and "not in the lock" in result.stderr and "uv lock" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", str(EXAMPLE), "--platform", ""],
+        ["plan", str(EXAMPLE), "--diff-against", ""],
+        ["build", str(EXAMPLE), "--base", "", "--output", "oci:/tmp/never"],
+        ["plan", str(EXAMPLE), "--no-such-option"],
+        ["no-such-command"],
+    ],
+)
+def test_usage_errors_are_one_line_too(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: layerplan")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--help" in result.stderr

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli.options import add_target_options, request_from_args
+from layerplan.cli.options import add_target_options, non_empty, request_from_args
 
 __all__ = ["register"]
 
@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
         description="Build the project's image without a Dockerfile or a daemon and send it to each output.",
     )
     add_target_options(parser)
-    parser.add_argument("--base", help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE")
+    parser.add_argument("--base", type=non_empty, help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE")
     parser.add_argument(
         "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
         help="oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF (repeatable)",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from layerplan.cli.options import add_target_options, request_from_args
+from layerplan.cli.options import add_target_options, non_empty, request_from_args
 
 if TYPE_CHECKING:
     from layerplan.dockerfile import EmittedContext
@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
     )
     add_target_options(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory to write the context to")
-    parser.add_argument("--base", help="base image (default: [tool.layerplan] base, else python:X.Y-slim for the target)")
+    parser.add_argument("--base", type=non_empty, help="base image (default: [tool.layerplan] base, else python:X.Y-slim for the target)")
     parser.add_argument(
         "--flavour",
         "--flavor",

@@ -10,17 +10,24 @@ from pathlib import Path
 
 from layerplan.planning import PlanRequest
 
-__all__ = ["add_target_options", "request_from_args"]
+__all__ = ["add_target_options", "non_empty", "request_from_args"]
+
+
+def non_empty(value: str) -> str:
+    """argparse type: an empty value (``--platform ''``) is an error, not "unset"."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans: project, lock and target."""
     parser.add_argument("project", nargs="?", default=".", type=Path, help="project directory (default: .)")
-    parser.add_argument("--lock", type=Path, help="lockfile to read (default: auto-detect)")
-    parser.add_argument("--python", help="target Python X.Y (default: [tool.layerplan] or 3.12)")
-    parser.add_argument("--platform", help="target OS/ARCH: linux/amd64 or linux/arm64")
-    parser.add_argument("--libc", help="target C library: glibc-X.Y or musl-X.Y (default glibc-2.36)")
-    parser.add_argument("--package", help="workspace member to plan (uv workspaces)")
+    parser.add_argument("--lock", type=lambda v: Path(non_empty(v)), help="lockfile to read (default: auto-detect)")
+    parser.add_argument("--python", type=non_empty, help="target Python X.Y (default: [tool.layerplan] or 3.12)")
+    parser.add_argument("--platform", type=non_empty, help="target OS/ARCH: linux/amd64 or linux/arm64")
+    parser.add_argument("--libc", type=non_empty, help="target C library: glibc-X.Y or musl-X.Y (default glibc-2.36)")
+    parser.add_argument("--package", type=non_empty, help="workspace member to plan (uv workspaces)")
     parser.add_argument("--extra", action="append", default=[], dest="extras", help="install this extra (repeatable)")
     parser.add_argument(
         "--group", action="append", default=[], dest="groups", help="install this dependency group (repeatable)"

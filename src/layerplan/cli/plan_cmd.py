@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli.options import add_target_options, request_from_args
+from layerplan.cli.options import add_target_options, non_empty, request_from_args
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import find_lock, read_lock
 from layerplan.plan import LayerPlan, diff_plans
@@ -31,6 +31,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (documented in docs/plan-json.md)")
     parser.add_argument(
         "--diff-against",
+        type=non_empty,
         metavar="OLD_LOCK|REV",
         help="compare with the plan of an older lockfile (a path, or a git revision of the current lockfile)",
     )
@@ -41,6 +42,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--base",
+        type=non_empty,
         help="read the target (Python, arch, libc) from this base image, as `layerplan build` does",
     )
     parser.add_argument(
