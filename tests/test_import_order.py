@@ -9,7 +9,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "layerplan"
 # lowest first; modules on one line may import each other
 ORDER = [
-    ["errors", "_toml", "oci", "__init__"],
+    ["errors", "_toml", "_units", "oci", "__init__"],
     ["project"],
     ["lockfiles"],
     ["target"],

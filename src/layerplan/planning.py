@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layerplan.errors import ProjectError
 from layerplan.lockfiles import LockFormat, find_lock, read_lock
 from layerplan.lockfiles.model import Lock
 from layerplan.plan.config import PlanConfig, read_config
@@ -19,7 +18,7 @@ from layerplan.plan.model import LayerPlan
 from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
-from layerplan.project import Project, read_project, tree_digest
+from layerplan.project import Project, member_root, read_project, tree_digest
 from layerplan.resolve import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target, make_target
 
@@ -96,7 +95,7 @@ def plan_project(
     if not request.allow_missing_wheels:
         install_set.require_wheels()
     install_set, size_warning = _with_sizes(install_set, _size_lookup(request))
-    app_root = _member_root(project, config.package)
+    app_root = member_root(project, config.package)
     plan = make_plan(
         project,
         install_set,
@@ -181,20 +180,6 @@ def _workspace_root(start: Path) -> Path | None:
         if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8", errors="replace"):
             return parent
     return None
-
-
-def _member_root(project: Project, member: str | None) -> Path:
-    if not member:
-        return project.root
-    for candidate in project.workspace_members:
-        if candidate.name == member.replace("_", "-").lower():
-            return project.root / candidate.path
-    raise ProjectError(
-        f"{member!r} is not a member of this workspace",
-        path=project.pyproject_path,
-        key="tool.uv.workspace.members",
-        hint=f"members: {', '.join(m.name for m in project.workspace_members) or 'none'}",
-    )
 
 
 def _app_paths(project: Project, app_root: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from layerplan.install import build_wheel
-from layerplan.project.model import Project
+from layerplan.project.model import Project, member_root
 
 __all__ = ["AppWheel"]
 
@@ -25,7 +25,7 @@ class AppWheel:
         self, project: Project, package: str | None, *, epoch: int, env_cache: Path, prebuilt: Path | None = None
     ) -> None:
         self._prebuilt = prebuilt
-        self._source = _source_root(project, package)
+        self._source = member_root(project, package)
         self._epoch = epoch
         self._env_cache = env_cache
         self._scratch = tempfile.TemporaryDirectory(prefix="layerplan-app-wheel-")
@@ -59,11 +59,3 @@ class AppWheel:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
-
-
-def _source_root(project: Project, package: str | None) -> Path:
-    if not package:
-        return project.root
-    wanted = package.replace("_", "-").lower()
-    member = next((m for m in project.workspace_members if m.name == wanted), None)
-    return project.root / member.path if member is not None else project.root

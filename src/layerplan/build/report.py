@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from layerplan._units import format_size
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -95,15 +97,6 @@ class BuildReport:
         }
 
 
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
-
-
 def print_report(report: BuildReport, console: Console | None = None) -> None:
     """The summary table: layers with size, digest, built/cached and push status."""
     from rich.console import Console  # loaded only to print (`--json`/`--quiet` skip it)
@@ -121,7 +114,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     styles = {"built": "yellow", "cached": "green", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
     base_layers = [l for l in report.layers if l.status == "base"]
     if base_layers:
-        row: list[str | Text] = [f"base ({len(base_layers)} layers)", "base", _size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
+        row: list[str | Text] = [f"base ({len(base_layers)} layers)", "base", format_size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
         if pushes:
             statuses = sorted({status_of.get(l.digest, "-") for l in base_layers})
             row.append(Text(",".join(statuses), style=styles.get(statuses[0], "")))
@@ -129,7 +122,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     for layer in report.layers:
         if layer.status == "base":
             continue
-        row = [layer.name, layer.kind, _size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
+        row = [layer.name, layer.kind, format_size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
         if pushes:
             status = status_of.get(layer.digest, "-")
             row.append(Text(status, style=styles.get(status, "")))
@@ -138,7 +131,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     for output in report.outputs:
         if output.blobs:
             console.print(
-                f"{output.spec}: {output.count('pushed')} blob(s) pushed ({_size(output.bytes_uploaded)}), "
+                f"{output.spec}: {output.count('pushed')} blob(s) pushed ({format_size(output.bytes_uploaded)}), "
                 f"{output.count('present')} already there, {output.count('mounted')} mounted"
             )
         elif output.kind == "docker":

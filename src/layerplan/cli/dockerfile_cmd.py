@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from layerplan._units import format_size
 from layerplan.cli.options import add_target_options, non_empty, request_from_args
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
     lines = [
         f"wrote {where}: {options.flavour} Dockerfile for {plan.project_name} {plan.project_version or ''}".rstrip()
         + f" on {options.base}" + (", offline" if options.offline else ""),
-        f"  {len(emitted.files)} files, {_size(total)}: Dockerfile, .dockerignore, {layout.pip_wheel}"
+        f"  {len(emitted.files)} files, {format_size(total)}: Dockerfile, .dockerignore, {layout.pip_wheel}"
         + (f", {len(layout.dependencies)} requirements files" if layout.dependencies else "")
         + (f", {len(layout.local.files)} local package file(s)" if layout.local else "")
         + (f", {layout.app_wheel}" if layout.app_wheel else "")
@@ -95,14 +96,3 @@ def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
     if plan.target.platform != "linux/amd64":
         lines.append(f"  (the image is for {plan.target.platform}: add --platform {plan.target.platform} on another machine)")
     return "\n".join(lines)
-
-
-def _size(n: int) -> str:
-    if n < 1000:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("kB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            break
-    return f"{value:.1f} {unit}"

@@ -8,21 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from layerplan._units import format_size
 from layerplan.plan import LayerChange, LayerPlan
 from layerplan.plan.model import Layer
 
-__all__ = ["format_size", "print_diff", "print_plan"]
-
-
-def format_size(size: int | None) -> str:
-    """``16.8 MB`` style, or ``?`` when unknown."""
-    if size is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000  # type: ignore[assignment]
-    return "?"  # pragma: no cover
+__all__ = ["print_diff", "print_plan"]
 
 
 def _packages(layer: Layer) -> str:

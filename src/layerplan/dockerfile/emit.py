@@ -34,7 +34,7 @@ from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.oci.reference import ImageReference
 from layerplan.plan.model import Layer, LayerPlan
 from layerplan.planning import PlanRequest, plan_project, project_config
-from layerplan.project import Project, read_project
+from layerplan.project import Project, member_root, read_project
 from layerplan.target.model import Target
 
 __all__ = ["DockerfileRequest", "EmittedContext", "default_base", "emit_context", "qualify_base"]
@@ -118,7 +118,7 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
         with staging_dir(output) as staging:
             writer = _Writer(
                 staging, plan, project, options, get_fetcher,
-                app_root=_app_root(project, config.package), app_wheel=request.app_wheel,
+                app_root=member_root(project, config.package), app_wheel=request.app_wheel,
             )
             layout = writer.write()
             (staging / "Dockerfile").write_text(render_dockerfile(plan, layout, options), encoding="utf-8")
@@ -238,11 +238,3 @@ class _Writer:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         return name
-
-
-def _app_root(project: Project, package: str | None) -> Path:
-    if not package:
-        return project.root
-    wanted = package.replace("_", "-").lower()
-    member = next((m for m in project.workspace_members if m.name == wanted), None)
-    return project.root / member.path if member is not None else project.root

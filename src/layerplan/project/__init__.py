@@ -1,7 +1,7 @@
 """Stage 1: the project itself, read from ``pyproject.toml`` and its source tree."""
 
-from layerplan.project.model import Project, WorkspaceMember
+from layerplan.project.model import Project, WorkspaceMember, member_root
 from layerplan.project.reader import read_project
 from layerplan.project.sources import tree_digest
 
-__all__ = ["Project", "WorkspaceMember", "read_project", "tree_digest"]
+__all__ = ["Project", "WorkspaceMember", "member_root", "read_project", "tree_digest"]

@@ -9,9 +9,11 @@ from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
-__all__ = ["Project", "WorkspaceMember"]
+from layerplan.errors import ProjectError
+
+__all__ = ["Project", "WorkspaceMember", "member_root"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,3 +54,22 @@ class Project:
     """The raw ``[tool.layerplan]`` table; validated by the planner's config module."""
     pyproject_text: str = ""
     """The text of ``pyproject.toml``, kept to point errors at a line."""
+
+
+def member_root(project: Project, member: str | None) -> Path:
+    """The directory of workspace member ``member`` (the project's own root when ``None``).
+
+    Raises ``ProjectError`` naming the members when there is no such member.
+    """
+    if not member:
+        return project.root
+    wanted = canonicalize_name(member)
+    for candidate in project.workspace_members:
+        if candidate.name == wanted:
+            return project.root / candidate.path
+    raise ProjectError(
+        f"{member!r} is not a member of this workspace",
+        path=project.pyproject_path,
+        key="tool.uv.workspace.members",
+        hint=f"members: {', '.join(m.name for m in project.workspace_members) or 'none'}",
+    )
