@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +23,7 @@ from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
 from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
+from layerplan.install.local_source import local_source_path
 from layerplan.plan.model import Layer as PlannedLayer
 from layerplan.plan.model import LayerPlan
 from layerplan.resolve.model import InstallItem
@@ -165,42 +164,11 @@ class LayerBuilder:
 
     def _local_wheel(self, item: InstallItem, scratch: Path) -> Path:
         """Build (or take) the wheel of a local package: path, directory, workspace member, git."""
-        source = item.source
         out = scratch / f"wheel-{item.name}"
         out.mkdir(exist_ok=True)
-        if source.kind == "git":
-            return local_wheel(
-                _git_checkout(item, scratch), out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache
-            )
-        if not source.path:
-            raise BuildError(f"{item.name}: a {source.kind} source without a path cannot be built", hint="re-lock")
-        path = (self.lock_dir / source.path).resolve()
-        if source.subdirectory:
-            path = path / source.subdirectory
-        return local_wheel(path, out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache)
-
+        source = local_source_path(item, self.lock_dir, scratch)
+        return local_wheel(source, out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache)
 
 def _builds_locally(item: InstallItem) -> bool:
     """Local trees and files come from disk (or git), never from an index."""
     return item.choice == "build" or item.source.kind in ("path", "directory", "editable", "git")
-
-
-def _git_checkout(item: InstallItem, scratch: Path) -> Path:
-    """Clone the locked commit of a git dependency (the lock pins the full commit)."""
-    source = item.source
-    if not source.url or not source.reference:
-        raise BuildError(f"{item.name}: the git source has no URL or commit in the lock", hint="re-lock")
-    checkout = scratch / f"git-{item.name}"
-    try:
-        subprocess.run(["git", "clone", "--quiet", source.url, str(checkout)], check=True, capture_output=True, text=True)
-        subprocess.run(["git", "-C", str(checkout), "checkout", "--quiet", source.reference], check=True, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise BuildError(f"{item.name}: git is not installed", hint="install git to build git dependencies") from None
-    except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or "").strip().splitlines()
-        raise BuildError(
-            f"{item.name}: cannot check out {source.url}@{source.reference[:12]}: {detail[-1] if detail else 'git failed'}",
-            hint="check the repository is reachable and the commit exists",
-        ) from None
-    shutil.rmtree(checkout / ".git", ignore_errors=True)
-    return checkout / source.subdirectory if source.subdirectory else checkout

@@ -21,6 +21,7 @@ from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
 from layerplan.fetch import Fetcher, WantedFile
 from layerplan.install.app_wheel import local_wheel
 from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.local_source import local_source_path
 from layerplan.resolve.model import InstallItem
 
 __all__ = ["LocalFile", "build_sdist", "local_file", "wheel_or_sdist"]
@@ -87,9 +88,6 @@ def _one_line(error: BuildError, source: Path, kind: str) -> LocalBuildError:
 
 def _source_path(item: InstallItem, lock_dir: Path, scratch: Path, fetcher: Callable[[], Fetcher]) -> Path:
     source = item.source
-    if source.kind == "git":
-        tree = _git_checkout(item, scratch / "git")
-        return tree / source.subdirectory if source.subdirectory else tree
     if source.kind == "url":
         url = item.wheel.url if item.wheel is not None and item.wheel.url else source.url
         if not url:
@@ -98,18 +96,7 @@ def _source_path(item: InstallItem, lock_dir: Path, scratch: Path, fetcher: Call
         filename = item.wheel.filename if item.wheel is not None else None
         (fetched,) = fetcher().fetch([WantedFile.from_url(str(item.name), url, hashes, filename=filename)])
         return fetched.path
-    if not source.path:
-        raise DockerfileError(f"{item.name}: a {source.kind} source without a path cannot be built", hint="re-lock")
-    path = (lock_dir / source.path).resolve()
-    if source.subdirectory:
-        path = path / source.subdirectory
-    if not path.exists():
-        raise DockerfileError(
-            f"{item.name}: {path} does not exist",
-            path=path,
-            hint="the lock points at a local package that is not there; check out the whole repository or re-lock",
-        )
-    return path
+    return local_source_path(item, lock_dir, scratch)
 
 
 def _check_hash(item: InstallItem, file: Path) -> None:
@@ -133,29 +120,6 @@ def _copy(file: Path, out_dir: Path) -> Path:
         raise DockerfileError(f"two local packages give the same file {file.name}", hint="check the lock's local sources")
     shutil.copyfile(file, target)
     return target
-
-
-def _git_checkout(item: InstallItem, checkout: Path) -> Path:
-    """The locked commit of a git dependency, without its ``.git``."""
-    source = item.source
-    if not source.url or not source.reference:
-        raise DockerfileError(f"{item.name}: the git source has no URL or commit in the lock", hint="re-lock")
-    url = source.url.split("#", 1)[0].split("?", 1)[0]
-    try:
-        subprocess.run(["git", "clone", "--quiet", url, str(checkout)], check=True, capture_output=True, text=True)
-        subprocess.run(
-            ["git", "-C", str(checkout), "checkout", "--quiet", source.reference], check=True, capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        raise DockerfileError(f"{item.name}: git is not installed", hint="install git to build git dependencies") from None
-    except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or "").strip().splitlines()
-        raise DockerfileError(
-            f"{item.name}: cannot check out {url}@{source.reference[:12]}: {detail[-1] if detail else 'git failed'}",
-            hint="check that the repository is reachable and has the locked commit",
-        ) from None
-    shutil.rmtree(checkout / ".git", ignore_errors=True)
-    return checkout
 
 
 def build_sdist(source: Path, out_dir: Path, *, name: str, epoch: int | None = None) -> Path:
