@@ -9,16 +9,15 @@ image, so its sdist goes into the context instead and pip builds it in the image
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
 from layerplan.fetch import Fetcher, WantedFile
+from layerplan.install.app_wheel import build_sdist as install_build_sdist
 from layerplan.install.app_wheel import local_wheel
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.local_source import local_source_path
@@ -124,25 +123,8 @@ def _copy(file: Path, out_dir: Path) -> Path:
 
 def build_sdist(source: Path, out_dir: Path, *, name: str, epoch: int | None = None) -> Path:
     """Build the sdist of the project in ``source`` with its backend (isolated); raise ``LocalBuildError``."""
-    import build
-    from build.env import DefaultIsolatedEnv
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    extra = {"SOURCE_DATE_EPOCH": str(epoch) if epoch is not None else os.environ.get("SOURCE_DATE_EPOCH", "315532800")}
-
-    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = {**os.environ, **(extra_environ or {}), **extra}
-        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
-        if done.returncode != 0:
-            raise subprocess.CalledProcessError(done.returncode, list(cmd), done.stdout, done.stderr)
-
-    installer = "uv" if shutil.which(os.environ.get("UV") or "uv") else "pip"
     try:
-        with DefaultIsolatedEnv(installer=installer) as env:  # type: ignore[arg-type]
-            builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
-            env.install(builder.build_system_requires)
-            env.install(builder.get_requires_for_build("sdist"))
-            return Path(builder.build("sdist", out_dir))
-    except (build.BuildException, build.BuildBackendException, subprocess.CalledProcessError) as error:
-        failure = BuildError(f"{name}: it has compiled code, so its sdist goes into the image, but building the sdist failed: {error}")
+        return install_build_sdist(source, out_dir, name=name, source_date_epoch=epoch)
+    except BuildError as error:
+        failure = BuildError(f"{name}: it has compiled code, so its sdist goes into the image, but {error.message}")
         raise _one_line(failure, source, "sdist") from error

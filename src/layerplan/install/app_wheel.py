@@ -21,21 +21,18 @@ import venv
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from layerplan import _toml
 from layerplan.install.errors import BuildError, ImpureWheelError
 
-__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "build_wheel", "is_pure", "local_wheel"]
+__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "build_sdist", "build_wheel", "is_pure", "local_wheel"]
 
 DEFAULT_SOURCE_DATE_EPOCH = 315532800
 """1980-01-01T00:00:00Z, the earliest time a zip file can hold; used when
 ``SOURCE_DATE_EPOCH`` is not set."""
-
-_TAIL = 15
-
 
 def is_pure(wheel: Path | str) -> bool:
     """True when every tag of the wheel's file name has platform ``any``."""
@@ -73,11 +70,12 @@ def _installer() -> str:
         return "uv" if shutil.which(os.environ.get("UV") or "uv") else "pip"
 
 
-def _tail(text: str | bytes | None) -> str:
+def _last_line(text: str | bytes | None) -> str:
+    """The last non-empty line a backend printed: where Python puts the exception."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    return "\n".join(lines[-_TAIL:])
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def build_wheel(
@@ -100,55 +98,14 @@ def build_wheel(
     The backend runs in an isolated environment (its ``build-system.requires`` installed
     with uv when available, else pip) with ``SOURCE_DATE_EPOCH`` set (argument, else the
     environment's, else ``DEFAULT_SOURCE_DATE_EPOCH``). Raise ``BuildError`` when the
-    build fails (with the end of its output), ``ImpureWheelError`` when ``require_pure``
+    build fails (ending with the backend's last output line), ``ImpureWheelError`` when ``require_pure``
     and the wheel is platform-specific.
     """
-    import build
-    from build.env import DefaultIsolatedEnv
-
     source = Path(source).resolve()
     label = name or _project_name(source)
-    if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
-        raise BuildError(f"{label}: {source} has no pyproject.toml or setup.py", path=source)
     out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
-    extra = {"SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
-
-    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = {**os.environ, **(extra_environ or {}), **extra}
-        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
-        if done.returncode != 0:
-            raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
-
     settings = dict(config_settings) if config_settings else None
-    try:
-        if env_cache is not None:
-            python = _cached_build_env(env_cache, source, runner)
-            builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
-            _ensure_wheel_requires(builder, python, source, settings)
-            wheel = Path(builder.build("wheel", out_dir, settings))
-        else:
-            with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
-                builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
-                env.install(builder.build_system_requires)
-                env.install(builder.get_requires_for_build("wheel", settings))
-                wheel = Path(builder.build("wheel", out_dir, settings))
-    except build.BuildBackendException as error:
-        cause = error.exception
-        output = ""
-        if isinstance(cause, subprocess.CalledProcessError):
-            output = _tail(cause.stderr) or _tail(cause.output)
-        raise BuildError(
-            f"{label}: building the wheel failed: {error}" + (f"\n{output}" if output else ""),
-            path=source,
-            hint="run the project's build (e.g. `python -m build --wheel`) to see the full output",
-        ) from error
-    except (build.BuildException, subprocess.CalledProcessError) as error:
-        output = _tail(getattr(error, "stderr", None)) if isinstance(error, subprocess.CalledProcessError) else ""
-        raise BuildError(
-            f"{label}: cannot prepare the build: {error}" + (f"\n{output}" if output else ""),
-            path=source,
-            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
-        ) from error
+    wheel = _build_distribution(source, "wheel", out_dir, label, source_date_epoch, settings, env_cache)
     try:
         pure = is_pure(wheel)
     except InvalidWheelFilename as error:
@@ -161,6 +118,66 @@ def build_wheel(
             hint="use `layerplan dockerfile` to build it inside the image instead",
         )
     return wheel
+
+
+def build_sdist(source: Path, out_dir: Path, *, name: str | None = None, source_date_epoch: int | None = None) -> Path:
+    """Build the sdist of the project in ``source`` with its own backend (isolated), for
+    a package pip must compile inside the image. Raise ``BuildError``."""
+    source = Path(source).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _build_distribution(source, "sdist", out_dir, name or _project_name(source), source_date_epoch, None, None)
+
+
+def _build_distribution(
+    source: Path,
+    kind: Literal["wheel", "sdist"],
+    out_dir: Path,
+    label: str,
+    source_date_epoch: int | None,
+    settings: dict[str, str | Sequence[str]] | None,
+    env_cache: Path | None,
+) -> Path:
+    """Run the backend's ``build_<kind>`` hook; a failure is one ``BuildError`` line whose
+    message ends with the last line the backend printed (usually the reason)."""
+    import build
+    from build.env import DefaultIsolatedEnv
+
+    if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
+        raise BuildError(f"{label}: {source} has no pyproject.toml or setup.py", path=source)
+    extra = {"SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
+
+    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(extra_environ or {}), **extra}
+        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
+
+    try:
+        if env_cache is not None and kind == "wheel":
+            python = _cached_build_env(env_cache, source, runner)
+            builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
+            _ensure_wheel_requires(builder, python, source, settings)
+            return Path(builder.build(kind, out_dir, settings))
+        with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
+            builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
+            env.install(builder.build_system_requires)
+            env.install(builder.get_requires_for_build(kind, settings))
+            return Path(builder.build(kind, out_dir, settings))
+    except build.BuildBackendException as error:
+        cause = error.exception
+        reason = _last_line(cause.stderr) or _last_line(cause.output) if isinstance(cause, subprocess.CalledProcessError) else ""
+        raise BuildError(
+            f"{label}: building the {kind} failed" + (f": {reason}" if reason else f": {error}"),
+            path=source,
+            hint=f"run `python -m build --{kind} {source}` to see the backend's full output",
+        ) from error
+    except (build.BuildException, subprocess.CalledProcessError) as error:
+        reason = _last_line(error.stderr) if isinstance(error, subprocess.CalledProcessError) else ""
+        raise BuildError(
+            f"{label}: cannot prepare the build: " + (reason or str(error)),
+            path=source,
+            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
+        ) from error
 
 
 def _build_requires(source: Path) -> list[str]:
