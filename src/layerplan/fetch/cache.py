@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from layerplan.cache.atomic import fsync_dir
 from layerplan.cache.store import default_cache_dir
 
 __all__ = ["WheelCache", "default_cache_dir"]
@@ -25,19 +26,6 @@ __all__ = ["WheelCache", "default_cache_dir"]
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _TEMP_SUFFIX = ".part"
 _STALE_SECONDS = 24 * 3600
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms that cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -105,7 +93,7 @@ class WheelCache:
         handle.close()
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(handle.name, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return target
 
     def remember_name(self, sha256: str, filename: str) -> None:
