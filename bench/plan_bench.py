@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from layerplan.plan.planner import make_plan  # noqa: E402
 from layerplan.planning import available_formats, available_strategies, project_config  # noqa: E402
 from layerplan.project import read_project  # noqa: E402
-from layerplan.resolve import compute_install_set  # noqa: E402
+from layerplan.selection import compute_install_set  # noqa: E402
 from layerplan.target import make_target  # noqa: E402
 from tests.lockfiles.synthetic import make_pylock, make_uv_lock  # noqa: E402
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from layerplan.planning import PlanRequest, plan_project
-from layerplan.resolve import InstallSet
+from layerplan.selection import InstallSet
 
 BASIC = Path(__file__).parent / "fixtures" / "locks" / "basic"
 LOCKS = {

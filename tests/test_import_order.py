@@ -13,7 +13,7 @@ ORDER = [
     ["project"],
     ["lockfiles"],
     ["target"],
-    ["resolve"],
+    ["selection"],
     ["plan"],
     ["plugins"],
     ["cache"],
@@ -22,8 +22,8 @@ ORDER = [
     ["install"],
     ["image"],
     ["registry"],
-    ["outputs"],
-    ["build", "dockerfile"],
+    ["transports"],
+    ["containerize", "dockerfile"],
     ["cli", "setuptools_cmd", "__main__"],
 ]
 RANK = {name: level for level, names in enumerate(ORDER) for name in names}

@@ -27,19 +27,19 @@ _imported = time.perf_counter()
 
 #: (module, function, phase). Nested phases are excluded from their parent below.
 WRAPPED = (
-    ("layerplan.build.containerize", "read_project", "read project"),
-    ("layerplan.build.containerize", "_plan", "plan"),
-    ("layerplan.build.containerize", "base_platform", "base platform"),
+    ("layerplan.containerize.entry", "read_project", "read project"),
+    ("layerplan.containerize.entry", "_plan", "plan"),
+    ("layerplan.containerize.entry", "base_platform", "base platform"),
     ("layerplan.registry.client", "RegistryClient.get_image_manifest", "base manifest"),
-    ("layerplan.build.containerize", "build_wheel", "app wheel (PEP 517)"),
-    ("layerplan.build.layers", "local_wheel", "local wheels (PEP 517)"),
-    ("layerplan.build.layers", "install_wheel", "install wheels"),
-    ("layerplan.build.layers", "compile_tree", "compile bytecode"),
-    ("layerplan.build.layers", "build_layer_into_cache", "tar + gzip layers"),
-    ("layerplan.build.layers", "LayerBuilder._fetch", "fetch wheels"),
-    ("layerplan.build.containerize", "assemble_image", "assemble image"),
-    ("layerplan.build.containerize", "_annotations", "git annotations"),
-    ("layerplan.build.deliver", "push_image", "push"),
+    ("layerplan.containerize.entry", "build_wheel", "app wheel (PEP 517)"),
+    ("layerplan.containerize.layers", "local_wheel", "local wheels (PEP 517)"),
+    ("layerplan.containerize.layers", "install_wheel", "install wheels"),
+    ("layerplan.containerize.layers", "compile_tree", "compile bytecode"),
+    ("layerplan.containerize.layers", "build_layer_into_cache", "tar + gzip layers"),
+    ("layerplan.containerize.layers", "LayerBuilder._fetch", "fetch wheels"),
+    ("layerplan.containerize.entry", "assemble_image", "assemble image"),
+    ("layerplan.containerize.entry", "_annotations", "git annotations"),
+    ("layerplan.containerize.deliver", "push_image", "push"),
 )
 
 totals: dict[str, float] = defaultdict(float)

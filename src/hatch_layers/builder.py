@@ -92,7 +92,7 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
     # -- the two modes --------------------------------------------------------------
 
     def _build_image(self, directory: Path, layerplan_config: PlanConfig) -> str:
-        from layerplan.build import BuildRequest, build_image, print_report
+        from layerplan.containerize import BuildRequest, build_image, print_report
 
         config = self.config
         archive = directory / f"{self.project_id}-image.tar"

@@ -19,7 +19,7 @@ from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
 from layerplan.project import Project, member_root, read_project, tree_digest
-from layerplan.resolve import InstallItem, InstallSet, compute_install_set
+from layerplan.selection import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target, make_target
 
 SizeLookup = Callable[[InstallSet, Sequence[InstallItem]], Mapping[str, int]]

@@ -21,7 +21,7 @@ from setuptools.errors import BaseError, OptionError  # type: ignore[import-unty
 from layerplan.errors import LayerplanError
 
 if TYPE_CHECKING:
-    from layerplan.build import BuildReport
+    from layerplan.containerize import BuildReport
 
 __all__ = ["BuildImage", "BuildImageError", "default_archive"]
 
@@ -56,7 +56,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
             "output=",
             "o",
             ("comma-separated outputs: oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF, docker:REF "
-            "[default: tool.layerplan.outputs, else oci-archive:dist/NAME-VERSION-image.tar]"),
+            "[default: tool.layerplan.transports, else oci-archive:dist/NAME-VERSION-image.tar]"),
         ),
         ("platform=", None, "target os/arch, e.g. linux/arm64 [default: the base image's]"),
         ("tag=", None, "comma-separated names for archive outputs [default: NAME:VERSION]"),
@@ -73,7 +73,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         self.cache_dir: str | None = None
 
     def finalize_options(self) -> None:
-        from layerplan.build.request import parse_output
+        from layerplan.containerize.request import parse_output
         from layerplan.oci.reference import ImageReference
 
         self.outputs = _split(self.output)
@@ -99,7 +99,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         return Path(directory)
 
     def run(self) -> None:
-        from layerplan.build import BuildRequest, build_image
+        from layerplan.containerize import BuildRequest, build_image
         from layerplan.planning import PlanRequest, load_lock, project_config
         from layerplan.project import read_project
 
@@ -131,7 +131,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
     def _print(self, report: BuildReport) -> None:
         from rich.console import Console
 
-        from layerplan.build import print_report
+        from layerplan.containerize import print_report
 
         if self.verbose:
             print_report(report, Console(highlight=False))

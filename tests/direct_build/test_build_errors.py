@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from layerplan.image import LayerEntry
-from layerplan.outputs import write_oci_layout
+from layerplan.transports import write_oci_layout
 from tests.direct_build.helpers import build_json, copy_example, layerplan
 from tests.image.lp_image_helpers import memory_layer, synthetic_image
 

@@ -20,9 +20,9 @@ from layerplan.dockerfile import (
     step_filename,
 )
 from layerplan.lockfiles.model import LockedFile, Source
-from layerplan.plan.model import Layer, LayerPlan
+from layerplan.plan.model import PlannedLayer, LayerPlan
 from layerplan.planning import PlanRequest, plan_project
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 from tests.dockerfile.helpers import EXAMPLE
 
 BASE = "127.0.0.1:5000/python:3.11-bookworm"
@@ -104,8 +104,8 @@ def _item(name: str, version: str | None, **kwargs: object) -> InstallItem:
     return InstallItem(name=name, version=version, source=Source(kind="registry"), **kwargs)  # type: ignore[arg-type]
 
 
-def _layer(*items: InstallItem) -> Layer:
-    return Layer(name="deps-1-of-2", kind="dependencies", key="0" * 64, reason="test", packages=items)
+def _layer(*items: InstallItem) -> PlannedLayer:
+    return PlannedLayer(name="deps-1-of-2", kind="dependencies", key="0" * 64, reason="test", packages=items)
 
 
 def test_requirements_pin_every_allowed_hash_of_pips_algorithms() -> None:

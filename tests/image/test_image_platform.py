@@ -161,7 +161,7 @@ def test_dangling_and_looping_links(tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_real_base_image(base_layout: Path) -> None:
-    from layerplan.outputs import read_oci_layout
+    from layerplan.transports import read_oci_layout
 
     detected, symlinks = detect_platform(read_oci_layout(base_layout))
     assert (detected.os, detected.arch, detected.variant) == ("linux", "amd64", None)

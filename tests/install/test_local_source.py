@@ -10,7 +10,7 @@ import pytest
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import local_source_path
 from layerplan.lockfiles.model import Source
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 
 
 def item(source: Source) -> InstallItem:

@@ -7,7 +7,7 @@ import hashlib
 from packaging.utils import canonicalize_name
 
 from layerplan.lockfiles.model import LockedFile, Source
-from layerplan.resolve.model import InstallItem, InstallSet
+from layerplan.selection.model import InstallItem, InstallSet
 from layerplan.target import make_target
 
 

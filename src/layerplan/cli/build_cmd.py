@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: `layerplan plan` must not pay for the HTTP and image stacks.
     from rich.console import Console
 
-    from layerplan.build import BuildRequest, build_image, print_report
+    from layerplan.containerize import BuildRequest, build_image, print_report
 
     labels = dict(label.split("=", 1) for label in args.label if "=" in label)
     request = BuildRequest(

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the plan (or the diff against an older lock)."""
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels or bool(args.diff_against))
     if args.base:
-        from layerplan.build.base import read_base_target  # registry/image stacks: only with --base
+        from layerplan.containerize.base import read_base_target  # registry/image stacks: only with --base
         from layerplan.cache.store import default_cache_dir
         from layerplan.target import parse_platform
 

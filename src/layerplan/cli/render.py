@@ -10,12 +10,12 @@ from rich.text import Text
 
 from layerplan._units import format_size
 from layerplan.plan import LayerChange, LayerPlan
-from layerplan.plan.model import Layer
+from layerplan.plan.model import PlannedLayer
 
 __all__ = ["print_diff", "print_plan"]
 
 
-def _packages(layer: Layer) -> str:
+def _packages(layer: PlannedLayer) -> str:
     if layer.kind == "environment":
         return ""
     if not layer.packages:

@@ -32,7 +32,7 @@ from layerplan.dockerfile.requirements import requirements_file, step_filename
 from layerplan.dockerfile.wheelhouse import fetch_wheelhouse
 from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.oci.reference import ImageReference
-from layerplan.plan.model import Layer, LayerPlan
+from layerplan.plan.model import PlannedLayer, LayerPlan
 from layerplan.planning import PlanRequest, plan_project, project_config
 from layerplan.project import Project, member_root, read_project
 from layerplan.target.model import Target
@@ -183,7 +183,7 @@ class _Writer:
                 layout = dataclasses.replace(layout, config_number=number)
         return dataclasses.replace(layout, dependencies=tuple(dependencies))
 
-    def _dependency_step(self, number: int, layer: Layer, wheels: Mapping[str, FetchedFile]) -> DependencyStep:
+    def _dependency_step(self, number: int, layer: PlannedLayer, wheels: Mapping[str, FetchedFile]) -> DependencyStep:
         name = f"requirements/{step_filename(number, layer.name)}"
         file = requirements_file(
             layer,
@@ -200,7 +200,7 @@ class _Writer:
         copied = tuple(self._copy(file.path, f"wheels/{file.filename}") for file in fetched)
         return DependencyStep(number=number, layer=layer, requirements=name, hashed=file.hashed, wheels=copied)
 
-    def _local_step(self, number: int, layer: Layer) -> LocalStep:
+    def _local_step(self, number: int, layer: PlannedLayer) -> LocalStep:
         out = self.root / "local"
         built = [
             local_file(item, lock_dir=self.lock_dir, out_dir=out, fetcher=self.fetcher)

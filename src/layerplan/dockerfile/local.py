@@ -17,11 +17,11 @@ from pathlib import Path
 
 from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
 from layerplan.fetch import Fetcher, WantedFile
-from layerplan.install.app_wheel import build_sdist as install_build_sdist
-from layerplan.install.app_wheel import local_wheel
+from layerplan.install.pep517 import build_sdist as install_build_sdist
+from layerplan.install.pep517 import local_wheel
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.local_source import local_source_path
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 
 __all__ = ["LocalFile", "build_sdist", "local_file", "wheel_or_sdist"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from layerplan.plan.model import Layer
+from layerplan.plan.model import PlannedLayer
 
 __all__ = [
     "FLAVOURS",
@@ -54,7 +54,7 @@ class DependencyStep:
 
     number: int
     """1-based position of the layer in the plan (the ``NN`` of the file name)."""
-    layer: Layer
+    layer: PlannedLayer
     requirements: str
     """Context path of the requirements file, e.g. ``requirements/02-dep-numpy.txt``."""
     hashed: bool = True
@@ -68,7 +68,7 @@ class LocalStep:
     """The local packages layer: files built (or taken) by layerplan, in the context."""
 
     number: int
-    layer: Layer
+    layer: PlannedLayer
     files: tuple[str, ...]
     """Context paths (``local/NAME.whl``, or ``local/NAME.tar.gz`` built in the image)."""
     needs_index: bool = False

@@ -18,7 +18,7 @@ from layerplan.dockerfile.model import (
     ContextLayout,
     DockerfileOptions,
 )
-from layerplan.plan.model import Layer, LayerPlan
+from layerplan.plan.model import PlannedLayer, LayerPlan
 
 __all__ = ["render_dockerfile"]
 
@@ -91,7 +91,7 @@ def _run(mounts: Sequence[str], pip: str, flags: Sequence[str], args: Sequence[s
     return head + _CONT + " ".join(flags) + _CONT + " ".join(args)
 
 
-def _contents(layer: Layer) -> str:
+def _contents(layer: PlannedLayer) -> str:
     names = [f"{item.name} {item.version}" if item.version else str(item.name) for item in layer.packages]
     if len(names) > _SHOWN_PACKAGES:
         names = [*names[: _SHOWN_PACKAGES - 1], f"... ({len(names)} packages)"]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from layerplan.dockerfile.errors import DockerfileError
-from layerplan.plan.model import Layer
-from layerplan.resolve.model import InstallItem
+from layerplan.plan.model import PlannedLayer
+from layerplan.selection.model import InstallItem
 
 __all__ = ["PIP_HASH_ALGORITHMS", "RequirementsFile", "allowed_hashes", "requirements_file", "step_filename"]
 
@@ -48,7 +48,7 @@ def allowed_hashes(item: InstallItem) -> tuple[str, ...]:
 
 
 def requirements_file(
-    layer: Layer,
+    layer: PlannedLayer,
     *,
     number: int,
     lock_name: str,

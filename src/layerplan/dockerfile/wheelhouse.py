@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from layerplan.dockerfile.errors import OfflineError
 from layerplan.fetch import FetchedFile, Fetcher, WantedFile, tag_rank
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 from layerplan.target.model import Target
 
 __all__ = ["fetch_wheelhouse", "wanted_wheel"]

@@ -18,7 +18,7 @@ from layerplan.fetch.errors import FetchError
 from layerplan.fetch.http import HttpClient
 from layerplan.fetch.index import IndexFile, SimpleIndex
 from layerplan.fetch.model import PYPI_SIMPLE, Rank, parse_hashes, tag_rank
-from layerplan.resolve.model import InstallItem, InstallSet
+from layerplan.selection.model import InstallItem, InstallSet
 
 __all__ = ["IndexSizes"]
 

@@ -3,11 +3,11 @@
 * ``venv.make_venv``: the virtual environment's skeleton (``pyvenv.cfg``, ``bin/python``).
 * ``wheel.install_wheel``: one wheel into the venv's paths, short shebangs, RECORD.
 * ``bytecode.compile_tree``: reproducible ``.pyc`` files with the target's Python.
-* ``app_wheel.build_wheel`` / ``local_wheel``: the project's own wheel and local
+* ``pep517.build_wheel`` / ``local_wheel``: the project's own wheel and local
   dependencies', built by their PEP 517 backends.
 """
 
-from layerplan.install.app_wheel import DEFAULT_SOURCE_DATE_EPOCH, build_wheel, is_pure, local_wheel
+from layerplan.install.pep517 import DEFAULT_SOURCE_DATE_EPOCH, build_wheel, is_pure, local_wheel
 from layerplan.install.bytecode import CompileResult, compile_tree, find_interpreter
 from layerplan.install.errors import BuildError, ImpureWheelError, InstallError, UnsafeWheelError
 from layerplan.install.layout import TargetVenv, staged

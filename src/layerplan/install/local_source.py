@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from layerplan.install.errors import BuildError
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 
 __all__ = ["local_source_path"]
 

@@ -2,12 +2,12 @@
 
 from layerplan.plan.config import PlanConfig, read_config
 from layerplan.plan.diff import LayerChange, diff_plans
-from layerplan.plan.model import Layer, LayerKind, LayerPlan
+from layerplan.plan.model import PlannedLayer, LayerKind, LayerPlan
 from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy, StrategyInput, StrategyOutput
 
 __all__ = [
-    "Layer",
+    "PlannedLayer",
     "LayerChange",
     "LayerKind",
     "LayerPlan",

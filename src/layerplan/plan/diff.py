@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from layerplan.plan.model import Layer, LayerPlan
+from layerplan.plan.model import PlannedLayer, LayerPlan
 
 __all__ = ["LayerChange", "diff_plans"]
 
@@ -48,7 +48,7 @@ def diff_plans(old: LayerPlan, new: LayerPlan) -> tuple[LayerChange, ...]:
     return tuple(changes)
 
 
-def _package_changes(before: Layer | None, after: Layer | None) -> tuple[str, ...]:
+def _package_changes(before: PlannedLayer | None, after: PlannedLayer | None) -> tuple[str, ...]:
     old = {item.name: item.version for item in before.packages} if before else {}
     new = {item.name: item.version for item in after.packages} if after else {}
     details = []

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from layerplan.oci.digest import canonical_json
-from layerplan.resolve.model import InstallItem, InstallSet
+from layerplan.selection.model import InstallItem, InstallSet
 from layerplan.target.model import Target
 
-__all__ = ["KEY_FORMAT", "Layer", "LayerKind", "LayerPlan", "layer_key", "package_identity"]
+__all__ = ["KEY_FORMAT", "PlannedLayer", "LayerKind", "LayerPlan", "layer_key", "package_identity"]
 
 LayerKind = Literal["environment", "dependencies", "local", "app", "config"]
 
@@ -44,7 +44,7 @@ def package_identity(item: InstallItem) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Layer:
+class PlannedLayer:
     """One layer the image adds on top of its base."""
 
     name: str
@@ -77,14 +77,14 @@ class LayerPlan:
     project_version: str | None
     target: Target
     install_set: InstallSet
-    layers: tuple[Layer, ...]
+    layers: tuple[PlannedLayer, ...]
     lock_path: str
     venv: str
     warnings: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Image settings the plan fixed (entrypoint, env, user, workdir, labels)."""
 
-    def layer(self, name: str) -> Layer:
+    def layer(self, name: str) -> PlannedLayer:
         """The layer called ``name``; ``KeyError`` when there is none."""
         for layer in self.layers:
             if layer.name == name:

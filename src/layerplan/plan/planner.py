@@ -10,7 +10,7 @@ from layerplan.plan.config import PlanConfig
 from layerplan.plan.model import LayerPlan
 from layerplan.plan.strategy import LayerStrategy, StrategyInput
 from layerplan.project.model import Project
-from layerplan.resolve.model import InstallSet
+from layerplan.selection.model import InstallSet
 
 __all__ = ["image_settings", "make_plan"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from layerplan.errors import ConfigError
 from layerplan.hookspecs import hookimpl
 from layerplan.plan.config import PlanConfig
-from layerplan.plan.model import Layer, layer_key, package_identity, total_size
-from layerplan.resolve.model import InstallItem, InstallSet
+from layerplan.plan.model import PlannedLayer, layer_key, package_identity, total_size
+from layerplan.selection.model import InstallItem, InstallSet
 
 __all__ = ["LayerStrategy", "StrategyInput", "StrategyOutput", "default_strategy", "group_of"]
 
@@ -42,7 +42,7 @@ class StrategyInput:
 class StrategyOutput:
     """Layers in image order, and anything the user should know about them."""
 
-    layers: tuple[Layer, ...]
+    layers: tuple[PlannedLayer, ...]
     warnings: tuple[str, ...] = ()
 
 
@@ -71,8 +71,8 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
     # What every installed file's path and bytecode depend on.
     placement = {"python": target.python_version_text, "venv": cfg.venv, "bytecode": cfg.compile_bytecode}
     warnings: list[str] = []
-    layers: list[Layer] = [
-        Layer(
+    layers: list[PlannedLayer] = [
+        PlannedLayer(
             name="environment",
             kind="environment",
             key=layer_key("environment", {**placement, "interpreter": target.python_path}),
@@ -151,7 +151,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
         ]
         kinds = sorted({"workspace member" if item.workspace_member else item.source.kind for item in local})
         layers.append(
-            Layer(
+            PlannedLayer(
                 name="local",
                 kind="local",
                 key=layer_key("local", {**placement, "packages": identities}),
@@ -164,7 +164,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
     if not data.install_set.project_is_virtual:
         version_text = f" {data.project_version}" if data.project_version else ""
         layers.append(
-            Layer(
+            PlannedLayer(
                 name="app",
                 kind="app",
                 key=layer_key(
@@ -175,7 +175,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
             )
         )
     layers.append(
-        Layer(
+        PlannedLayer(
             name="config",
             kind="config",
             key=layer_key("config", {"settings": dict(data.config_settings)}),
@@ -185,9 +185,9 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
     return StrategyOutput(layers=tuple(layers), warnings=tuple(warnings))
 
 
-def _dependency_layer(name: str, members: Sequence[InstallItem], placement: Mapping[str, object], reason: str) -> Layer:
+def _dependency_layer(name: str, members: Sequence[InstallItem], placement: Mapping[str, object], reason: str) -> PlannedLayer:
     ordered = tuple(sorted(members, key=lambda item: item.name))
-    return Layer(
+    return PlannedLayer(
         name=name,
         kind="dependencies",
         key=layer_key("dependencies", {**placement, "packages": [package_identity(item) for item in ordered]}),

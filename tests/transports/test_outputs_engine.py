@@ -24,7 +24,7 @@ from layerplan.image import (
     detect_platform,
     image_annotations,
 )
-from layerplan.outputs import (
+from layerplan.transports import (
     load_into_daemon,
     open_base,
     read_oci_layout,

@@ -71,7 +71,7 @@ class BuildReport:
     def to_json(self) -> dict[str, Any]:
         """The documented JSON report (see docs/build.md)."""
         return {
-            "schema": "layerplan.build/1",
+            "schema": "layerplan.containerize/1",
             "digest": self.image_digest,
             "config_digest": self.config_digest,
             "base": {"name": self.base, "digest": self.base_digest},

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from layerplan.errors import ConfigError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
-from layerplan.outputs.daemon import read_from_daemon
-from layerplan.outputs.docker_archive import read_docker_archive
-from layerplan.outputs.oci_archive import read_oci_archive
-from layerplan.outputs.oci_layout import read_oci_layout
+from layerplan.transports.daemon import read_from_daemon
+from layerplan.transports.docker_archive import read_docker_archive
+from layerplan.transports.oci_archive import read_oci_archive
+from layerplan.transports.oci_layout import read_oci_layout
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped]

@@ -11,12 +11,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerplan.build.app import AppWheel
-from layerplan.build.base import BaseImage, ClientPool, base_platform, open_base_image
-from layerplan.build.deliver import deliver
-from layerplan.build.layers import BuiltLayer, LayerBuilder
-from layerplan.build.report import BuildReport, LayerResult, OutputResult
-from layerplan.build.request import BuildRequest, OutputSpec
+from layerplan.containerize.app import AppWheel
+from layerplan.containerize.base import BaseImage, ClientPool, base_platform, open_base_image
+from layerplan.containerize.deliver import deliver
+from layerplan.containerize.layers import BuiltLayer, LayerBuilder
+from layerplan.containerize.report import BuildReport, LayerResult, OutputResult
+from layerplan.containerize.request import BuildRequest, OutputSpec
 from layerplan.cache.store import BlobCache
 from layerplan.errors import TargetError
 from layerplan.fetch import Fetcher

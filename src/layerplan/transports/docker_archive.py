@@ -24,9 +24,9 @@ from layerplan.image.model import Image, Layer
 from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
-from layerplan.outputs._archive import ArchiveIndex
-from layerplan.outputs._layout import blob_name
-from layerplan.outputs.oci_archive import stream_layout_tar
+from layerplan.transports._archive import ArchiveIndex
+from layerplan.transports._layout import blob_name
+from layerplan.transports.oci_archive import stream_layout_tar
 
 __all__ = ["docker_tag", "read_docker_archive", "stream_docker_archive", "write_docker_archive"]
 

@@ -20,7 +20,7 @@ from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
-from layerplan.outputs._layout import (
+from layerplan.transports._layout import (
     LAYOUT_FILE,
     blob_name,
     image_blobs,

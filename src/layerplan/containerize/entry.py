@@ -7,9 +7,9 @@ half-written output nor a corrupted cache.
 
 from __future__ import annotations
 
-from layerplan.build.app import AppWheel
-from layerplan.build.report import BuildReport
-from layerplan.build.request import BuildRequest, parse_output
+from layerplan.containerize.app import AppWheel
+from layerplan.containerize.report import BuildReport
+from layerplan.containerize.request import BuildRequest, parse_output
 from layerplan.cache.store import default_cache_dir
 from layerplan.errors import ConfigError
 from layerplan.image.tarlayer import source_date_epoch
@@ -37,7 +37,7 @@ def build_image(request: BuildRequest) -> BuildReport:
         raise ConfigError(
             "no output",
             path=project.pyproject_path,
-            key="tool.layerplan.outputs",
+            key="tool.layerplan.transports",
             hint="pass --output oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF",
         )
     epoch = request.epoch if request.epoch is not None else source_date_epoch()
@@ -54,7 +54,7 @@ def build_image(request: BuildRequest) -> BuildReport:
         # Imported after the app wheel has started building in the background: these
         # modules (HTTP, image, install stacks) take ~0.1 s to load, time the backend
         # subprocess uses instead of adding to a code-change rebuild.
-        from layerplan.build.pipeline import BuildInputs, run_build
+        from layerplan.containerize.pipeline import BuildInputs, run_build
 
         return run_build(
             BuildInputs(

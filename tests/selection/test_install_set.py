@@ -12,7 +12,7 @@ import pytest
 
 from layerplan.errors import ConfigError, LockMismatchError, NoWheelError
 from layerplan.planning import PlanRequest, plan_project
-from layerplan.resolve import InstallSet
+from layerplan.selection import InstallSet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locks"
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-project"

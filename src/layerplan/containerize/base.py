@@ -20,7 +20,7 @@ from layerplan.image.platform import DetectedPlatform, detect_platform
 from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
-from layerplan.outputs.sources import is_local_source, open_base
+from layerplan.transports.sources import is_local_source, open_base
 from layerplan.registry import RegistryClient
 from layerplan.target import Target
 

@@ -16,8 +16,8 @@ from layerplan.image.model import Image
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
-from layerplan.outputs._archive import ArchiveIndex
-from layerplan.outputs._layout import (
+from layerplan.transports._archive import ArchiveIndex
+from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
     blob_name,

@@ -14,8 +14,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from layerplan.errors import ConfigError, LockMismatchError, TargetError
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage
 from layerplan.project.model import Project
-from layerplan.resolve.model import InstallItem, InstallSet
-from layerplan.resolve.wheels import best_wheel, describe_wheels
+from layerplan.selection.model import InstallItem, InstallSet
+from layerplan.selection.wheels import best_wheel, describe_wheels
 from layerplan.target.model import Target
 
 __all__ = ["compute_install_set"]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
-from layerplan.outputs.docker_archive import read_docker_archive, stream_docker_archive
-from layerplan.outputs.errors import DaemonError
+from layerplan.transports.docker_archive import read_docker_archive, stream_docker_archive
+from layerplan.transports.errors import DaemonError
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped]

@@ -24,9 +24,9 @@ from layerplan.image.tarlayer import LayerOptions
 from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import local_source_path
-from layerplan.plan.model import Layer as PlannedLayer
+from layerplan.plan.model import PlannedLayer
 from layerplan.plan.model import LayerPlan
-from layerplan.resolve.model import InstallItem
+from layerplan.selection.model import InstallItem
 
 __all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
 
