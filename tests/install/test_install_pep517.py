@@ -147,3 +147,39 @@ def test_local_dependency_from_an_sdist_and_a_wheel(tmp_path):  # type: ignore[n
     wheel = local_wheel(sdist, tmp_path / "out")
     assert wheel.name.startswith("tiny_flit-0.1.0-") and is_pure(wheel) and wheel.exists()
     assert local_wheel(wheel) == wheel
+
+
+_BUILD_IN_SUBPROCESS = """
+import sys
+from pathlib import Path
+if sys.argv[1] == "no-uv-package":
+    sys.modules["uv"] = None  # `import uv` fails: as if only layerplan were installed
+from layerplan.install.pep517 import build_wheel, find_installer
+wheel = build_wheel(Path(sys.argv[2]), Path(sys.argv[3]), env_cache=Path(sys.argv[4]))
+print(find_installer().kind, wheel.name)
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "installer"),
+    [("uv-package", "uv"), ("no-uv-package", "pip")],
+    ids=["uv-from-its-package", "pip-fallback"],
+)
+def test_build_environment_needs_no_uv_on_path(tmp_path, case, installer):  # type: ignore[no-untyped-def]
+    """A fresh machine: no `uv` on PATH (the venv is not activated). The uv package's own
+    binary is used, and without the package, pip; never a FileNotFoundError."""
+    import os
+    import subprocess
+    import sys
+
+    project = _project(tmp_path, "hatchling")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    env.pop("UV", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_IN_SUBPROCESS, case, str(project), str(tmp_path / "out"), str(tmp_path / "envs")],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    used, wheel = done.stdout.split()
+    assert used == installer
+    assert wheel.startswith("tiny_hatchling-0.1.0-") and wheel.endswith("-none-any.whl")

@@ -10,6 +10,7 @@ the Dockerfile mode, which builds inside the image.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -20,6 +21,7 @@ import tempfile
 import venv
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +30,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from layerplan import _toml
 from layerplan.install.errors import BuildError, ImpureWheelError
 
-__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "build_sdist", "build_wheel", "is_pure", "local_wheel"]
+__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "Installer", "build_sdist", "build_wheel", "find_installer", "is_pure", "local_wheel"]
 
 DEFAULT_SOURCE_DATE_EPOCH = 315532800
 """1980-01-01T00:00:00Z, the earliest time a zip file can hold; used when
@@ -61,13 +63,27 @@ def _source_date_epoch(value: int | None) -> str:
     return os.environ.get("SOURCE_DATE_EPOCH") or str(DEFAULT_SOURCE_DATE_EPOCH)
 
 
-def _installer() -> str:
-    try:
-        import uv  # noqa: F401
+@dataclass(frozen=True, slots=True)
+class Installer:
+    """What installs a build environment's requirements: ``uv`` (a binary) or ``pip``."""
 
-        return "uv"
-    except ImportError:
-        return "uv" if shutil.which(os.environ.get("UV") or "uv") else "pip"
+    kind: Literal["uv", "pip"]
+    executable: str | None = None
+    """The uv binary; ``None`` for pip, which runs as ``python -m pip`` in the environment."""
+
+
+@functools.lru_cache(maxsize=1)
+def find_installer() -> Installer:
+    """uv from its Python package (``uv.find_uv_bin()``: works with no ``uv`` on PATH,
+    e.g. in a venv run without activating it), else ``$UV`` or ``uv`` on PATH, else pip."""
+    try:
+        import uv
+
+        return Installer("uv", uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which(os.environ.get("UV") or "uv")
+    return Installer("uv", found) if found else Installer("pip")
 
 
 def _last_line(text: str | bytes | None) -> str:
@@ -158,7 +174,7 @@ def _build_distribution(
             builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
             _ensure_wheel_requires(builder, python, source, settings)
             return Path(builder.build(kind, out_dir, settings))
-        with DefaultIsolatedEnv(installer=_installer()) as env:  # type: ignore[arg-type]
+        with DefaultIsolatedEnv(installer=find_installer().kind) as env:
             builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
             env.install(builder.build_system_requires)
             env.install(builder.get_requires_for_build(kind, settings))
@@ -191,13 +207,31 @@ def _build_requires(source: Path) -> list[str]:
 
 
 def _install(python: Path, requirements: Sequence[str]) -> None:
-    if _installer() == "uv":
-        command = [os.environ.get("UV") or shutil.which("uv") or "uv", "pip", "install", "--quiet", "--python", str(python)]
+    installer = find_installer()
+    if installer.executable is not None:
+        command = [installer.executable, "pip", "install", "--quiet", "--python", str(python)]
     else:
         command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     done = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+
+
+def _new_venv(path: Path) -> None:
+    """A build environment; with pip in it when uv is not there to install into it.
+
+    A Python without ``ensurepip`` (Debian's, without python3-venv) cannot make one
+    with pip: that is one line saying how to get an installer, not a traceback.
+    """
+    with_pip = find_installer().kind == "pip"
+    try:
+        venv.EnvBuilder(with_pip=with_pip, symlinks=True).create(path)
+    except (subprocess.CalledProcessError, OSError) as error:
+        raise BuildError(
+            f"cannot create a build environment with {sys.executable}: {error}",
+            hint="install uv beside layerplan (`pip install uv`), or Python's venv/ensurepip "
+            "(Debian: apt-get install python3-venv)",
+        ) from None
 
 
 def _ensure_wheel_requires(
@@ -231,7 +265,7 @@ def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=cache))
     try:
-        venv.EnvBuilder(with_pip=_installer() != "uv", symlinks=True).create(staging)
+        _new_venv(staging)
         _install(staging / "bin" / "python", requires)
         try:
             staging.rename(env_dir)
