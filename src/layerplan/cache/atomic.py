@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["TEMP_MARKER", "atomic_write", "fsync_dir", "is_temp_name"]
+__all__ = ["TEMP_MARKER", "atomic_directory", "atomic_write", "fsync_dir", "is_temp_name"]
 
 TEMP_MARKER = ".tmp-"
 
@@ -61,5 +62,47 @@ def atomic_write(dest: Path, *, mode: int = 0o644, temp_dir: Path | None = None)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        raise
+    fsync_dir(dest.parent)
+
+
+@contextlib.contextmanager
+def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a new, empty, hidden sibling of ``dest`` to fill; when the block ends
+    without error it becomes ``dest``.
+
+    ``replace=True``: an existing ``dest`` is swapped out (rename, rename back on
+    failure) and removed, so readers see the old tree or the new one, never a mix.
+    ``replace=False``: first writer wins; if ``dest`` exists by then (another process
+    made it), the new tree is dropped and ``dest`` is left alone. On an exception the
+    new tree is removed and ``dest`` is left as it was; a kill leaves at most a
+    ``.<name>.tmp-*`` sibling, which :func:`is_temp_name` recognises.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:40]}{TEMP_MARKER}", dir=dest.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)
+        if not dest.exists():
+            try:
+                os.rename(staging, dest)
+            except OSError:
+                if replace or not dest.exists():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)  # lost a race to another writer: keep theirs
+        elif not replace:
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name[:40]}{TEMP_MARKER}old-", dir=dest.parent))
+            os.rmdir(old)
+            os.rename(dest, old)
+            try:
+                os.rename(staging, dest)
+            except BaseException:
+                os.rename(old, dest)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     fsync_dir(dest.parent)

@@ -8,15 +8,14 @@ pick it up.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from layerplan.cache.atomic import atomic_directory
 from layerplan.dockerfile.errors import OutputDirError
 
-__all__ = ["check_output", "replace_output", "staging_dir"]
+__all__ = ["check_output", "staged_output"]
 
 
 def check_output(output: Path, *, force: bool, project_root: Path) -> Path:
@@ -45,36 +44,18 @@ def check_output(output: Path, *, force: bool, project_root: Path) -> Path:
 
 
 @contextmanager
-def staging_dir(output: Path) -> Iterator[Path]:
-    """A new hidden directory beside ``output``; removed again if the block fails."""
+def staged_output(output: Path) -> Iterator[Path]:
+    """``atomic_directory(output)``: a hidden sibling to fill, renamed over ``output`` when
+    the block ends; a place where no directory can be made is one ``OutputDirError``."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+        if not os.access(output.parent, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
     except OSError as exc:
         raise OutputDirError(
             f"cannot create a directory beside {output}: {exc.strerror or exc}",
             path=output,
             hint="choose a writable -o",
         ) from exc
-    try:
+    with atomic_directory(output) as staging:
         yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def replace_output(staging: Path, output: Path) -> None:
-    """Move the finished ``staging`` directory to ``output``, replacing what was there."""
-    staging.chmod(0o755)
-    if not output.exists():
-        os.rename(staging, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
-    os.rmdir(old)
-    os.rename(output, old)
-    try:
-        os.rename(staging, output)
-    except BaseException:
-        os.rename(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

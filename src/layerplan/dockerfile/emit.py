@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerplan.dockerfile.context import check_output, replace_output, staging_dir
+from layerplan.dockerfile.context import check_output, staged_output
 from layerplan.dockerfile.errors import DockerfileError, OfflineError
 from layerplan.dockerfile.ignore import dockerignore_text
 from layerplan.dockerfile.installer import fetch_pip, pip_for
@@ -115,7 +115,7 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
         return own_fetcher[0]
 
     try:
-        with staging_dir(output) as staging:
+        with staged_output(output) as staging:
             writer = _Writer(
                 staging, plan, project, options, get_fetcher,
                 app_root=member_root(project, config.package), app_wheel=request.app_wheel,
@@ -126,7 +126,6 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
             files = tuple(
                 sorted((p.relative_to(staging).as_posix(), p.stat().st_size) for p in staging.rglob("*") if p.is_file())
             )
-            replace_output(staging, output)
     finally:
         for own in own_fetcher:
             own.http.close()

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from layerplan import _toml
+from layerplan.cache.atomic import atomic_directory
 from layerplan.install.errors import BuildError, ImpureWheelError
 
 __all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "Installer", "build_sdist", "build_wheel", "find_installer", "is_pure", "local_wheel"]
@@ -262,18 +263,9 @@ def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:
     python = env_dir / "bin" / "python"
     if python.exists():
         return python
-    cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=cache))
-    try:
+    with atomic_directory(env_dir, replace=False) as staging:  # another build made it first: use theirs
         _new_venv(staging)
         _install(staging / "bin" / "python", requires)
-        try:
-            staging.rename(env_dir)
-        except OSError:  # another build made it first: use theirs
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return python
 
 
