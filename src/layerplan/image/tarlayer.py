@@ -33,6 +33,7 @@ from typing import IO, Literal
 
 from layerplan.cache.atomic import atomic_write
 from layerplan.errors import ConfigError
+from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.image.errors import (
     SymlinkConflictError,
     UnsafePathError,
@@ -59,30 +60,9 @@ __all__ = [
     "write_layer",
 ]
 
-DEFAULT_EPOCH = 315532800
-"""1980-01-01T00:00:00Z, used when ``SOURCE_DATE_EPOCH`` is not set."""
-
 GZIP_LEVEL = 6
 
 EntryKind = Literal["dir", "file", "symlink", "hardlink"]
-
-
-def source_date_epoch(environ: Mapping[str, str] | None = None, default: int = DEFAULT_EPOCH) -> int:
-    """``SOURCE_DATE_EPOCH`` as an int, else ``default``; ``ConfigError`` when it is not a number."""
-    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
-    if not value:
-        return default
-    try:
-        epoch = int(value)
-    except ValueError:
-        epoch = -1
-    if epoch < 0:
-        raise ConfigError(
-            f"SOURCE_DATE_EPOCH must be a non-negative integer of seconds, not {value!r}",
-            key="SOURCE_DATE_EPOCH",
-            hint="e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)",
-        )
-    return epoch
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -29,13 +29,13 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from layerplan import _toml
 from layerplan.cache.atomic import atomic_directory
+from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.install.errors import BuildError, ImpureWheelError
 
 __all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "Installer", "build_sdist", "build_wheel", "find_installer", "is_pure", "local_wheel"]
 
-DEFAULT_SOURCE_DATE_EPOCH = 315532800
-"""1980-01-01T00:00:00Z, the earliest time a zip file can hold; used when
-``SOURCE_DATE_EPOCH`` is not set."""
+DEFAULT_SOURCE_DATE_EPOCH = DEFAULT_EPOCH
+"""Used when neither the caller nor ``SOURCE_DATE_EPOCH`` gives a time (layerplan.reproducible)."""
 
 def is_pure(wheel: Path | str) -> bool:
     """True when every tag of the wheel's file name has platform ``any``."""
@@ -59,9 +59,7 @@ def _project_name(source: Path) -> str:
 
 
 def _source_date_epoch(value: int | None) -> str:
-    if value is not None:
-        return str(value)
-    return os.environ.get("SOURCE_DATE_EPOCH") or str(DEFAULT_SOURCE_DATE_EPOCH)
+    return str(value if value is not None else source_date_epoch())
 
 
 @dataclass(frozen=True, slots=True)
