@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from layerplan.plan.planner import make_plan  # noqa: E402
-from layerplan.planning import available_formats, available_strategies, project_config  # noqa: E402
+from layerplan.plan.config import read_config  # noqa: E402
+from layerplan.planning import available_formats, available_strategies  # noqa: E402
 from layerplan.project import read_project  # noqa: E402
 from layerplan.selection import compute_install_set  # noqa: E402
 from layerplan.target import make_target  # noqa: E402
@@ -62,7 +63,7 @@ def make_project(directory: Path, kind: str, packages: int) -> Path:
 
 def bench(directory: Path, kind: str, runs: int) -> dict[str, float]:
     project = read_project(directory)
-    config = project_config(project)
+    config = read_config(project.config)
     lock_format = next(f for f in available_formats() if f.detects(directory / kind))
     target = make_target(python="3.11")
     strategies = available_strategies()

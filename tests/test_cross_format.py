@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 from layerplan.selection import InstallSet
 
 BASIC = Path(__file__).parent / "fixtures" / "locks" / "basic"

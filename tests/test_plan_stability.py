@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example-project"
 

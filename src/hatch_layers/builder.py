@@ -8,11 +8,8 @@ Everything else -- planning, layers, outputs -- is layerplan's ``build_image``, 
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,8 +21,7 @@ from hatch_layers.config import ImageBuilderConfig, ImageConfigError
 from layerplan.errors import LayerplanError, LockfileError
 
 if TYPE_CHECKING:
-    from layerplan.plan.config import PlanConfig
-    from layerplan.planning import PlanRequest
+    from layerplan.resolution import Request
 
 # layerplan's pipeline is imported when a build runs, not when hatchling loads its
 # plugins: every hatchling build in an environment with layerplan loads this module.
@@ -33,10 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["ImageBuilder"]
 
 HATCHLING_BACKEND = "hatchling.build"
-_PLAN_FIELDS = ("python", "platform", "libc", "package")
-"""Options ``PlanRequest`` takes as fields of its own (the rest go in ``overrides``)."""
-_NOT_PLAN = ("base", "outputs")
-"""Options of the build, not of the plan."""
 
 
 class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
@@ -80,10 +72,9 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
         try:
             self._check_backend()
             self.config.validate()
-            layerplan_config = self._check_project()
             if self.config.mode == "dockerfile":
-                return self._build_context(Path(directory), layerplan_config)
-            return self._build_image(Path(directory), layerplan_config)
+                return self._build_context(Path(directory))
+            return self._build_image(Path(directory))
         except ImageConfigError as exc:
             self._abort(str(exc))
         except LayerplanError as exc:
@@ -91,32 +82,17 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
 
     # -- the two modes --------------------------------------------------------------
 
-    def _build_image(self, directory: Path, layerplan_config: PlanConfig) -> str:
-        from layerplan.containerize import BuildRequest, build_image, print_report
+    def _build_image(self, directory: Path) -> str:
+        from layerplan.containerize import build_image, print_report
 
         config = self.config
         archive = directory / f"{self.project_id}-image.tar"
-        outputs = [f"oci-archive:{archive}"] if config.archive else []
-        outputs += [_absolute(spec, Path(self.root)) for spec in (config.outputs or layerplan_config.outputs)]
-        outputs = list(dict.fromkeys(outputs))
-        if not outputs:
-            raise ImageConfigError(
-                f"Nothing to build: field `{config.field_name('archive')}` is false and no outputs are "
-                f"configured (set `{config.field_name('outputs')}`)"
-            )
         quiet = self.app.verbosity < 0
         self.app.display_waiting(f"Building the image of {self.metadata.core.name} {self.metadata.version}")
-        with tempfile.TemporaryDirectory(prefix="hatch-layers-") as scratch:
-            request = BuildRequest(
-                plan=self._plan_request(allow_missing_wheels=False),
-                base=config.plan_settings.get("base"),
-                outputs=tuple(outputs),
-                tags=config.tags or (self._default_tag(),),
-                insecure_registries=config.insecure_registries,
-                app_wheel=self._app_wheel(Path(scratch), config.plan_settings.get("package", layerplan_config.package)),
-                quiet=quiet,
-            )
-            report = build_image(request)
+        report = build_image(
+            self._request(extra_outputs=(f"oci-archive:{archive}",) if config.archive else ()),
+            quiet=quiet,
+        )
         if not quiet:
             from rich.console import Console
 
@@ -125,23 +101,13 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
         self._more_artifacts = [loc for loc in locations if loc != str(archive)]
         return str(archive) if config.archive else self._more_artifacts.pop(0)
 
-    def _build_context(self, directory: Path, layerplan_config: PlanConfig) -> str:
+    def _build_context(self, directory: Path) -> str:
         from hatch_layers.dockerfile import write_context
 
         config = self.config
         context = directory / f"{self.project_id}-image-context"
         self.app.display_waiting(f"Writing the Dockerfile build context of {self.metadata.core.name} {self.metadata.version}")
-        package = config.plan_settings.get("package", layerplan_config.package)
-        with tempfile.TemporaryDirectory(prefix="hatch-layers-") as scratch:
-            warnings = write_context(
-                self._plan_request(allow_missing_wheels=True),
-                context,
-                base=config.plan_settings.get("base"),
-                flavour=config.flavour,
-                offline=config.offline,
-                quiet=True,
-                app_wheel=self._app_wheel(Path(scratch), package),
-            )
+        warnings = write_context(self._request(), context, flavour=config.flavour, offline=config.offline, quiet=True)
         for warning in warnings:
             self.app.display_warning(f"warning: {warning}")
         return str(context)
@@ -158,69 +124,47 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
                 f"`layerplan build --base IMAGE --output oci-archive:dist/image.tar`{hint}"
             )
 
-    def _check_project(self) -> PlanConfig:
-        """Fail fast -- before building a wheel or reaching a registry -- on a bad
-        ``[tool.layerplan]`` or a missing lockfile; return ``[tool.layerplan]``."""
-        from layerplan.planning import load_lock, project_config
-        from layerplan.project import read_project
+    def _request(self, *, extra_outputs: tuple[str, ...] = ()) -> Request:
+        """The resolution request: this target's table is the build tool's layer (it may
+        come from hatch.toml, so it is passed, not re-read); the app wheel is hatchling's."""
+        from layerplan.resolution import Request
+        from layerplan.resolution.options import table_layer
 
-        project = read_project(self.root)
-        config = project_config(project)
-        lock = self.config.plan_settings.get("lock")
-        load_lock(project, config, Path(self.root) / lock if lock else None)
-        return config
-
-    def _plan_request(self, *, allow_missing_wheels: bool) -> PlanRequest:
-        from layerplan.planning import PlanRequest
-
-        settings = dict(self.config.plan_settings)
-        for name in _NOT_PLAN:
-            settings.pop(name, None)
-        lock = settings.pop("lock", None)
-        extras = settings.pop("extras", ())
-        groups = settings.pop("dependency_groups", ())
-        fields = {name: settings.pop(name) for name in _PLAN_FIELDS if name in settings}
-        return PlanRequest(
+        config = self.config
+        values = dict(config.plan_settings)
+        if config.tags:
+            values["tags"] = config.tags
+        if config.insecure_registries:
+            values["insecure_registries"] = config.insecure_registries
+        return Request(
             project=Path(self.root),
-            lock=Path(self.root) / lock if lock else None,
-            extras=tuple(extras),
-            groups=tuple(groups),
-            allow_missing_wheels=allow_missing_wheels,
-            overrides=settings,
-            **fields,
+            tool_table=table_layer(values, prefix=f"tool.hatch.build.targets.{self.PLUGIN_NAME}", base=Path(self.root)),
+            app_wheel=self._app_wheel_maker(values.get("package")),
+            app_version=str(self.metadata.version),
+            extra_outputs=extra_outputs,
         )
 
-    def _app_wheel(self, scratch: Path, package: str | None) -> Path | None:
-        """The project's wheel, built by hatchling's own wheel builder (its
+    def _app_wheel_maker(self, package: str | None) -> Callable[[Path], Path] | None:
+        """Builds the project's wheel with hatchling's own wheel builder (its
         ``[tool.hatch.build.targets.wheel]`` settings and build hooks apply).
 
         ``None`` when the image is of a uv workspace member: layerplan builds that one.
         """
         if package:
             return None
-        from hatchling.builders.wheel import WheelBuilder
 
-        wheel_builder = WheelBuilder(self.root, plugin_manager=self.plugin_manager, metadata=self.metadata, app=self.app)
-        artifacts = wheel_builder.build(directory=str(scratch), versions=["standard"], hooks_only=False, clean=False)
-        return Path(next(iter(artifacts)))
+        def make(scratch: Path) -> Path:
+            from hatchling.builders.wheel import WheelBuilder
 
-    def _default_tag(self) -> str:
-        """``name:version``, made valid as an image name."""
-        name = re.sub(r"[^a-z0-9._-]+", "-", self.metadata.core.name.lower()).strip("-._") or "image"
-        version = re.sub(r"[^\w.-]", "-", str(self.metadata.version))[:128] or "latest"
-        return f"{name}:{version}"
+            wheel_builder = WheelBuilder(self.root, plugin_manager=self.plugin_manager, metadata=self.metadata, app=self.app)
+            artifacts = wheel_builder.build(directory=str(scratch), versions=["standard"], hooks_only=False, clean=False)
+            return Path(next(iter(artifacts)))
+
+        return make
 
     def _abort(self, message: str) -> NoReturn:
         self.app.abort(message)
         raise SystemExit(1)  # abort exits; this keeps type checkers (and a stub app) honest
-
-
-def _absolute(spec: str, root: Path) -> str:
-    """A file or directory output relative to the project root, made absolute."""
-    kind, _, target = spec.partition(":")
-    if kind in ("oci", "oci-archive", "docker-archive") and not os.path.isabs(target):
-        return f"{kind}:{root / target}"
-    return spec
 
 
 def _describe(error: LayerplanError, lock_field: str) -> str:

@@ -7,7 +7,6 @@ by key. Errors name the full key the way hatchling's own do
 
 from __future__ import annotations
 
-from dataclasses import fields
 from functools import cache, cached_property
 from typing import Any
 
@@ -20,34 +19,32 @@ from layerplan.errors import ConfigError
 
 __all__ = [
     "FLAVOURS",
-    "GENERIC_TARGET_KEYS",
     "MODES",
     "PLUGIN_KEYS",
     "ImageBuilderConfig",
     "ImageConfigError",
     "ImageConfigTypeError",
+    "generic_target_keys",
     "layerplan_keys",
 ]
 
 MODES = ("image", "dockerfile")
 """``image``: build the image directly; ``dockerfile``: write a Dockerfile build context."""
 
-GENERIC_TARGET_KEYS = frozenset(
-    {
-        "artifacts", "dependencies", "dev-mode-dirs", "dev-mode-exact", "directory", "exclude", "force-include",
-        "hooks", "ignore-vcs", "include", "only-include", "only-packages", "packages", "reproducible",
-        "require-runtime-dependencies", "require-runtime-features", "skip-excluded-dirs", "sources", "versions",
-    }
-)
-"""Keys hatchling reads in every ``[tool.hatch.build.targets.*]`` table: left to hatchling."""
-
-
 @cache
 def layerplan_keys() -> frozenset[str]:
     """Every ``[tool.layerplan]`` option (``max-layers``, ``base``, ``outputs``...)."""
-    from layerplan.plan.config import PlanConfig
+    from layerplan.plan.config import OPTION_KEYS
 
-    return frozenset(f.name.replace("_", "-") for f in fields(PlanConfig))
+    return OPTION_KEYS
+
+
+@cache
+def generic_target_keys() -> frozenset[str]:
+    """Keys hatchling reads in every ``[tool.hatch.build.targets.*]`` table: left to hatchling."""
+    from layerplan.resolution.options import HATCH_GENERIC_KEYS
+
+    return HATCH_GENERIC_KEYS
 
 
 FLAVOURS = ("portable", "buildkit")
@@ -81,7 +78,7 @@ class ImageBuilderConfig(BuilderConfig):
     def image_keys(self) -> dict[str, Any]:
         """The target table without hatchling's generic keys; unknown keys are errors."""
         known = layerplan_keys() | PLUGIN_KEYS
-        own = {k: v for k, v in self.target_config.items() if k not in GENERIC_TARGET_KEYS}
+        own = {k: v for k, v in self.target_config.items() if k not in generic_target_keys()}
         for key in own:
             if key not in known:
                 raise ImageConfigError(
@@ -142,25 +139,23 @@ class ImageBuilderConfig(BuilderConfig):
     @cached_property
     def plan_settings(self) -> dict[str, Any]:
         """The ``[tool.layerplan]`` options set in the target table, as ``PlanConfig`` field values."""
-        from layerplan.plan.config import read_config
+        from layerplan.plan.config import check_option
 
         settings: dict[str, Any] = {}
         for key, raw in self.image_keys.items():
-            if key not in layerplan_keys():
+            if key not in layerplan_keys() or key in PLUGIN_KEYS:
                 continue
             try:
-                parsed = read_config({key: raw})
+                settings[key.replace("-", "_")] = check_option(key, raw)
             except ConfigError as exc:
                 hint = f" ({exc.hint})" if exc.hint else ""
                 raise ImageConfigError(f"Field `{self.field_name(key)}` {exc.message}{hint}") from None
-            name = key.replace("-", "_")
-            settings[name] = getattr(parsed, name)
         return settings
 
     @cached_property
     def outputs(self) -> tuple[str, ...]:
         """The configured outputs (``outputs``), each a valid output spec."""
-        from layerplan.containerize.request import parse_output
+        from layerplan.transports.spec import parse_output
 
         specs: tuple[str, ...] = self.plan_settings.get("outputs", ())
         for index, spec in enumerate(specs, 1):

@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING
 from layerplan.errors import LayerplanError
 
 if TYPE_CHECKING:
-    from layerplan.planning import PlanRequest
+    from layerplan.resolution import Request
 
 __all__ = ["write_context"]
 
 
-def write_context(
-    request: PlanRequest,
-    context: Path,
-    *,
-    base: str | None,
-    flavour: str,
-    offline: bool,
-    quiet: bool,
-    app_wheel: Path | None = None,
-) -> tuple[str, ...]:
+def write_context(request: Request, context: Path, *, flavour: str, offline: bool, quiet: bool) -> tuple[str, ...]:
     """Write the build context of ``request`` into ``context`` (replacing an earlier one);
     return the emitter's warnings.
 
@@ -37,14 +28,12 @@ def write_context(
         ) from None
     emitted = emit_context(
         DockerfileRequest(
-            plan=request,
+            build=request,
             output=context,
-            base=base,
             flavour=flavour,  # type: ignore[arg-type]  # checked against FLAVOURS in config
             offline=offline,
             force=True,  # the context is this target's artifact: each build replaces it
             quiet=quiet,
-            app_wheel=app_wheel,
         )
     )
     return emitted.warnings

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - only without the declared dependency
     else:
         raise
 
-__all__ = ["array_header_lines", "line_of", "load_json", "load_toml", "read_text"]
+__all__ = ["array_header_lines", "key_line", "line_of", "load_json", "load_toml", "read_text"]
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -75,6 +75,20 @@ def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
         if needle in line:
             return number
     return None
+
+
+def key_line(text: str, table: str, key: str) -> int | None:
+    """The 1-based line of ``key = ...`` in ``[table]`` (dotted keys and inline forms
+    elsewhere fall back to the first line that mentions the key)."""
+    start = line_of(text, f"[{table}]")
+    if start is not None:
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number, line in enumerate(text.splitlines()[start:], start=start + 1):
+            if line.lstrip().startswith("["):
+                break
+            if pattern.match(line):
+                return number
+    return line_of(text, key)
 
 
 def array_header_lines(text: str, name: str) -> list[int]:

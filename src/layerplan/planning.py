@@ -1,7 +1,8 @@
-"""The planning pipeline, wired end to end: project -> lock -> target -> install set -> plan.
+"""The planning stages wired end to end: lock -> install set -> plan (pure, given its inputs).
 
-Front ends (CLI, hatch plugin, setuptools command) call ``plan_project``; each stage
-below stays a pure function of the one before, with file reads only here at the edge.
+The resolution step (``layerplan.resolution``) decides the inputs -- project, lock,
+target, options -- once; this module only runs the packaging stages on them, with file
+reads limited to the source-tree digests that key the app and local layers.
 """
 
 from __future__ import annotations
@@ -13,45 +14,38 @@ from pathlib import Path
 
 from layerplan.lockfiles import LockFormat, find_lock, read_lock
 from layerplan.lockfiles.model import Lock
-from layerplan.plan.config import PlanConfig, read_config
+from layerplan.plan.config import PlanConfig
 from layerplan.plan.model import LayerPlan
 from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
-from layerplan.project import Project, member_root, read_project, tree_digest
+from layerplan.project import Project, tree_digest
 from layerplan.selection import InstallItem, InstallSet, compute_install_set
-from layerplan.target import Target, make_target
+from layerplan.target import Target
 
 SizeLookup = Callable[[InstallSet, Sequence[InstallItem]], Mapping[str, int]]
 """(install set, items without a size) -> package name -> size of the wheel it will install."""
 
-__all__ = ["PlanRequest", "SizeLookup", "available_formats", "available_strategies", "load_lock", "plan_project", "project_config"]
+__all__ = ["PlanInputs", "SizeLookup", "available_formats", "available_strategies", "load_lock", "plan_install"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class PlanRequest:
-    """What the user asked for; ``None`` means "from [tool.layerplan], else the default"."""
+class PlanInputs:
+    """Everything the packaging stages need, decided by the caller."""
 
-    project: Path
-    lock: Path | None = None
-    python: str | None = None
-    platform: str | None = None
-    libc: str | None = None
-    package: str | None = None
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
+    project: Project
+    """Where the lock and the workspace are (the project as given)."""
+    app: Project
+    """The image's own project: ``project``, or the workspace member ``config.package`` names."""
+    lock: Lock
+    lock_dir: Path
+    """Where the lock's relative paths point (the lock's directory, also for an older copy)."""
+    target: Target
+    config: PlanConfig
+    target_from: Mapping[str, str] = field(default_factory=dict)
     allow_missing_wheels: bool = True
-    """False for a direct build: a package without a wheel for the target is an error."""
-    target: Target | None = None
-    """A fully known target (e.g. read from the base image); options still override it."""
-    overrides: dict[str, object] = field(default_factory=dict)
-    """Other ``PlanConfig`` fields to override (from the CLI or a build front end)."""
-    index_sizes: bool = True
-    """Ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile,
-    requirements locks), so large wheels still get their own layer. Sizes are cached by
-    file hash, so only the first plan of a lock asks. False: plan with what the lock says."""
-    cache_dir: Path | None = None
-    """layerplan's cache (default ``~/.cache/layerplan``)."""
+    sizes: SizeLookup | None = None
+    """Asks the index for wheel sizes the lock lacks; ``None``: plan with what the lock says."""
 
 
 def available_formats() -> list[LockFormat]:
@@ -64,62 +58,38 @@ def available_strategies() -> list[LayerStrategy]:
     return [s for strategies in plugin_manager().hook.layerplan_layer_strategies() for s in strategies]
 
 
-def project_config(project: Project) -> PlanConfig:
-    """The validated ``[tool.layerplan]`` of ``project``."""
-    return read_config(project.config, project.pyproject_path, project.pyproject_text)
+def load_lock(project: Project, explicit: Path | None) -> Lock:
+    """The project's lock: ``explicit`` (an option, already absolute), else auto-detected
+    in the project or up to the uv workspace root above it."""
+    path, lock_format = find_lock(project.root, available_formats(), explicit, search_up_to=_workspace_root(project.root))
+    return read_lock(path, lock_format)
 
 
-def plan_project(
-    request: PlanRequest, *, lock_override: Lock | None = None, lock_dir: Path | None = None
-) -> LayerPlan:
-    """Run the whole planning pipeline for ``request``; raises ``LayerplanError`` subclasses.
-
-    ``lock_override`` replaces the project's lock (e.g. an older revision of it), and
-    ``lock_dir`` is where its relative paths point (default: the lock file's directory).
-    """
-    project = read_project(request.project)
-    config = project_config(project).with_overrides(
-        python=request.python,
-        platform=request.platform,
-        libc=request.libc,
-        package=request.package,
-        extras=request.extras or None,
-        dependency_groups=request.groups or None,
-        **request.overrides,
-    )
-    lock = lock_override or load_lock(project, config, request.lock)
-    target = _target(project, config, request)
+def plan_install(inputs: PlanInputs) -> LayerPlan:
+    """Select the packages and wheels for the target, then split them into layers."""
+    config = inputs.config
     install_set = compute_install_set(
-        project, lock, target, package=config.package, extras=config.extras, groups=config.dependency_groups
+        inputs.project,
+        inputs.lock,
+        inputs.target,
+        package=config.package,
+        extras=config.extras,
+        groups=config.dependency_groups,
     )
-    if not request.allow_missing_wheels:
+    if not inputs.allow_missing_wheels:
         install_set.require_wheels()
-    install_set, size_warning = _with_sizes(install_set, _size_lookup(request))
-    app_root = member_root(project, config.package)
+    install_set, size_warning = _with_sizes(install_set, inputs.sizes)
     plan = make_plan(
-        project,
+        inputs.app,
         install_set,
         config,
         available_strategies(),
-        lock_path=_display_path(lock.path, project.root),
-        app_digest=tree_digest(app_root, _app_paths(project, app_root)),
-        local_digests=_local_digests(install_set, lock_dir or lock.path.parent),
+        lock_path=_display_path(inputs.lock.path, inputs.project.root),
+        app_digest=tree_digest(inputs.app.root, _app_paths(inputs.app)),
+        local_digests=_local_digests(install_set, inputs.lock_dir),
+        target_from=inputs.target_from,
     )
     return dataclasses.replace(plan, warnings=(*plan.warnings, size_warning)) if size_warning else plan
-
-
-def _size_lookup(request: PlanRequest) -> SizeLookup | None:
-    if not request.index_sizes:
-        return None
-
-    def lookup(install_set: InstallSet, items: Sequence[InstallItem]) -> Mapping[str, int]:
-        # Imported only when a lock lacks sizes: `plan` of a uv.lock never pays for HTTP.
-        from layerplan.cache.store import default_cache_dir
-        from layerplan.fetch.sizes import IndexSizes
-
-        return IndexSizes(request.cache_dir or default_cache_dir()).lookup(install_set, items)
-
-    return lookup
 
 
 def _with_sizes(install_set: InstallSet, sizes: SizeLookup | None) -> tuple[InstallSet, str | None]:
@@ -143,36 +113,6 @@ def _with_sizes(install_set: InstallSet, sizes: SizeLookup | None) -> tuple[Inst
     return dataclasses.replace(install_set, items=items), warning
 
 
-def load_lock(project: Project, config: PlanConfig, explicit: Path | None) -> Lock:
-    """Find and read the project's lock (``--lock`` > ``tool.layerplan.lock`` > auto-detect)."""
-    lock_path = explicit or (project.root / config.lock if config.lock else None)
-    workspace_root = _workspace_root(project.root)
-    path, lock_format = find_lock(project.root, available_formats(), lock_path, search_up_to=workspace_root)
-    return read_lock(path, lock_format)
-
-
-def _target(project: Project, config: PlanConfig, request: PlanRequest) -> Target:
-    """Options win over what the base image says; the base's interpreter path is kept
-    when the Python version stays the same."""
-    base = request.target
-    if base is None:
-        return make_target(
-            python=config.python, platform=config.platform, libc=config.libc, requires_python=project.requires_python
-        )
-    chosen = make_target(
-        python=config.python or base.python_full_version or base.python_version_text,
-        platform=config.platform or base.platform,
-        libc=config.libc or str(base.libc),
-    )
-    if chosen.python_version != base.python_version:
-        return chosen
-    return dataclasses.replace(
-        chosen,
-        python_path=base.python_path,
-        python_full_version=chosen.python_full_version or base.python_full_version,
-    )
-
-
 def _workspace_root(start: Path) -> Path | None:
     """The nearest parent whose pyproject declares a uv workspace (its lock covers members)."""
     for parent in start.parents:
@@ -182,10 +122,8 @@ def _workspace_root(start: Path) -> Path | None:
     return None
 
 
-def _app_paths(project: Project, app_root: Path) -> list[Path]:
-    if app_root != project.root:
-        return [Path(".")]
-    return [Path("pyproject.toml"), *project.source_paths] if project.source_paths else [Path(".")]
+def _app_paths(app: Project) -> list[Path]:
+    return [Path("pyproject.toml"), *app.source_paths] if app.source_paths else [Path(".")]
 
 
 def _local_digests(install_set: InstallSet, lock_dir: Path) -> dict[str, str]:

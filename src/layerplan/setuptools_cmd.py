@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 # Typed in recent setuptools only: the ignores cover the older ones.
 from setuptools import Command  # type: ignore[import-untyped, unused-ignore]
-from setuptools.errors import BaseError, OptionError  # type: ignore[import-untyped, unused-ignore]
+from setuptools.errors import BaseError  # type: ignore[import-untyped, unused-ignore]
 
 from layerplan.errors import LayerplanError
 
@@ -73,23 +73,8 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         self.cache_dir: str | None = None
 
     def finalize_options(self) -> None:
-        from layerplan.containerize.request import parse_output
-        from layerplan.oci.reference import ImageReference
-
         self.outputs = _split(self.output)
         self.tags = _split(self.tag)
-        for spec in self.outputs:
-            try:
-                parse_output(spec)
-            except LayerplanError as exc:
-                raise OptionError(f"--output: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")) from None
-        for tag in self.tags:
-            try:
-                ImageReference.parse(tag)
-            except ValueError as exc:
-                raise OptionError(f"--tag: {exc}") from None
-        if self.platform is not None and not re.fullmatch(r"[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?", self.platform):
-            raise OptionError(f"--platform: {self.platform!r} is not OS/ARCH, e.g. linux/amd64")
 
     @property
     def project_root(self) -> Path:
@@ -99,31 +84,34 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         return Path(directory)
 
     def run(self) -> None:
-        from layerplan.containerize import BuildRequest, build_image
-        from layerplan.planning import PlanRequest, load_lock, project_config
-        from layerplan.project import read_project
+        from layerplan.containerize import build_image
+        from layerplan.resolution import Request, command_line_layer
 
         root = self.project_root
         try:
-            project = read_project(root)
-            config = project_config(project)
-            load_lock(project, config, root / self.lock if self.lock else None)  # fail before any slow work
-            outputs = self.outputs or config.outputs or (f"oci-archive:{self._default_archive(root)}",)
-            request = BuildRequest(
-                plan=PlanRequest(
-                    project=root,
-                    lock=root / self.lock if self.lock else None,
-                    platform=self.platform,
-                    allow_missing_wheels=False,
-                ),
-                base=self.base,
-                outputs=tuple(_absolute(spec, root) for spec in outputs),
-                tags=self.tags or (self._default_tag(),),
+            # This command's options (its command line, or setup.cfg [build_image] through
+            # distutils) are the front end's layer; the resolution merges the rest. Its
+            # checks are the same as every front end's, so a bad value reads the same.
+            options = command_line_layer(
+                {
+                    "base": ("--base", self.base),
+                    "outputs": ("--output", self.outputs),
+                    "platform": ("--platform", self.platform),
+                    "tags": ("--tag", self.tags),
+                    "lock": ("--lock", self.lock),
+                },
+                origin="setup.py build_image",
+                cwd=root,
+            )
+            request = Request(
+                project=root,
+                options=options,
+                default_outputs=(f"oci-archive:{self._default_archive(root)}",),
+                app_version=self.distribution.get_version(),
                 cache_dir=Path(self.cache_dir) if self.cache_dir else None,
-                quiet=not self.verbose,
             )
             self.announce(f"building the image of {self.distribution.get_name()} with layerplan", level=2)
-            report = build_image(request)
+            report = build_image(request, quiet=not self.verbose)
         except LayerplanError as exc:
             raise BuildImageError(str(exc)) from None
         self._print(report)
@@ -140,16 +128,3 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
 
     def _default_archive(self, root: Path) -> Path:
         return default_archive(self.distribution.get_name(), self.distribution.get_version(), root / "dist")
-
-    def _default_tag(self) -> str:
-        name = re.sub(r"[^a-z0-9._-]+", "-", self.distribution.get_name().lower()).strip("-._") or "image"
-        version = re.sub(r"[^\w.-]", "-", self.distribution.get_version())[:128] or "latest"
-        return f"{name}:{version}"
-
-
-def _absolute(spec: str, root: Path) -> str:
-    """File and directory outputs are relative to the project, not the working directory."""
-    kind, _, target = spec.partition(":")
-    if kind in ("oci", "oci-archive", "docker-archive") and not os.path.isabs(target):
-        return f"{kind}:{root / target}"
-    return spec

@@ -44,7 +44,12 @@ def test_plan_json_is_the_documented_interface(capsys: pytest.CaptureFixture[str
     assert main(["plan", str(EXAMPLE), "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["target"] == {
-        "python": "3.11", "python_full_version": None, "platform": "linux/amd64", "libc": "glibc-2.36", "implementation": "cpython"
+        "python": "3.11", "python_full_version": None, "platform": "linux/amd64", "libc": "glibc-2.36", "implementation": "cpython",
+        "from": {
+            "python": "tool.layerplan.python (pyproject.toml:36)",
+            "platform": "tool.layerplan.platform (pyproject.toml:37)",
+            "libc": "default",
+        },
     }
     kinds = [layer["kind"] for layer in plan["layers"]]
     assert kinds[0] == "environment" and kinds[-3:] == ["local", "app", "config"]

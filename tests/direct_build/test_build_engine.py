@@ -114,8 +114,9 @@ def test_two_clones_give_the_same_digest(tmp_path: Path, base_image: str) -> Non
 def test_dependency_bump_changes_only_its_layer(tmp_path: Path, base_image: str, shared_cache: Path) -> None:
     project = copy_example(tmp_path / "example")
     before = layer_by_name(build_json(project, base_image, f"oci:{tmp_path / 'before'}", cache=shared_cache))
-    uv = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "uv"
-    uv_cmd = str(uv) if uv.exists() else "uv"
+    import uv
+
+    uv_cmd = uv.find_uv_bin()  # a fresh machine has no uv on PATH: the package's own binary
     subprocess.run(
         [uv_cmd, "lock", "--project", str(project), "--upgrade-package", "humanize==4.15.0",
          "--default-index", "https://pypi.org/simple", "--quiet"],

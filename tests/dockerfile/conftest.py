@@ -42,3 +42,10 @@ def index_base(
         if done.returncode != 0:
             raise AssertionError(f"{' '.join(command[:2])} failed: {done.stderr[-2000:]}")
     return reference
+
+
+@pytest.fixture(scope="session")
+def base(base_image: str) -> str:  # noqa: F811
+    """The base the contexts are written for: read like every base (its Python, libc,
+    interpreter path), so it must be reachable -- the test registry's."""
+    return base_image

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 from tests.dockerfile.helpers import BASIC, UV_SOURCES, copy_example, run_cli
 
-BASE = "127.0.0.1:5000/python:3.11-bookworm"
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -29,9 +28,9 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def context(example: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def context(example: Path, tmp_path_factory: pytest.TempPathFactory, base: str) -> Path:
     out = tmp_path_factory.mktemp("ctx") / "context"
-    result = run_cli("dockerfile", str(example), "--base", BASE, "-o", str(out))
+    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(out))
     assert result.code == 0, result.err
     assert f"docker build -t layerplan-example {out}" in result.out
     return out
@@ -88,26 +87,26 @@ def test_requirements_pin_versions_and_the_chosen_wheels_hashes(context: Path) -
     assert [line.split("==")[0] for line in group.splitlines() if "==" in line] == ["click", "typing-extensions", "typing-inspection"]
 
 
-def test_emitting_again_gives_the_same_bytes(example: Path, context: Path, tmp_path: Path) -> None:
+def test_emitting_again_gives_the_same_bytes(example: Path, context: Path, tmp_path: Path, base: str) -> None:
     """Same inputs, same files: that is what lets every COPY of an unchanged layer hit the cache."""
     again = tmp_path / "again"
-    assert run_cli("dockerfile", str(example), "--base", BASE, "-o", str(again)).code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(again)).code == 0
     assert _digests(again) == _digests(context)
 
 
-def test_a_code_change_changes_only_the_app_wheel(example: Path, context: Path, tmp_path: Path) -> None:
+def test_a_code_change_changes_only_the_app_wheel(example: Path, context: Path, tmp_path: Path, base: str) -> None:
     changed = copy_example(tmp_path / "changed")
     cli = changed / "src/layerplan_example/cli.py"
     cli.write_text(cli.read_text().replace("ok:", "ok!"))
     out = tmp_path / "ctx"
-    assert run_cli("dockerfile", str(changed), "--base", BASE, "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(changed), "--base", base, "-o", str(out)).code == 0
     before, after = _digests(context), _digests(out)
     assert sorted(name for name in before if before[name] != after.get(name)) == ["dist/layerplan_example-0.1.0-py3-none-any.whl"]
 
 
-def test_buildkit_flavour_mounts_the_pip_cache(example: Path, tmp_path: Path) -> None:
+def test_buildkit_flavour_mounts_the_pip_cache(example: Path, tmp_path: Path, base: str) -> None:
     out = tmp_path / "bk"
-    assert run_cli("dockerfile", str(example), "--base", BASE, "--flavour", "buildkit", "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "--flavour", "buildkit", "-o", str(out)).code == 0
     dockerfile = (out / "Dockerfile").read_text()
     assert dockerfile.startswith("# syntax=docker/dockerfile:1\n")
     assert dockerfile.count("RUN --mount=type=cache,target=/root/.cache/pip") == 5
@@ -118,9 +117,6 @@ def test_default_base_is_the_official_image_for_the_target(example: Path, tmp_pa
     out = tmp_path / "ctx"
     assert run_cli("dockerfile", str(example), "-o", str(out)).code == 0
     assert "\nFROM docker.io/library/python:3.11-slim\n" in (out / "Dockerfile").read_text()
-    out2 = tmp_path / "ctx2"
-    assert run_cli("dockerfile", str(example), "--base", "python:3.11-slim-bookworm", "-o", str(out2)).code == 0
-    assert "\nFROM docker.io/library/python:3.11-slim-bookworm\n" in (out2 / "Dockerfile").read_text()
 
 
 def test_a_package_without_a_wheel_is_built_from_its_pinned_sdist(tmp_path: Path) -> None:
@@ -150,22 +146,22 @@ def test_offline_refuses_a_package_that_needs_a_source_build(tmp_path: Path) -> 
 # ---------------------------------------------------------------- output directory
 
 
-def test_a_non_empty_output_needs_force_and_force_replaces_it(example: Path, tmp_path: Path) -> None:
+def test_a_non_empty_output_needs_force_and_force_replaces_it(example: Path, tmp_path: Path, base: str) -> None:
     out = tmp_path / "ctx"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    result = run_cli("dockerfile", str(example), "--base", BASE, "-o", str(out))
+    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(out))
     assert result.code == 2
     assert result.err.count("\n") == 1 and "exists and is not empty" in result.err and "--force" in result.err
     assert (out / "keep.txt").read_text() == "mine"
-    assert run_cli("dockerfile", str(example), "--base", BASE, "-o", str(out), "--force").code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(out), "--force").code == 0
     assert not (out / "keep.txt").exists() and (out / "Dockerfile").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["ctx"]  # no staging or old directories left
 
 
-def test_an_empty_existing_output_is_fine(example: Path, tmp_path: Path) -> None:
+def test_an_empty_existing_output_is_fine(example: Path, tmp_path: Path, base: str) -> None:
     (tmp_path / "ctx").mkdir()
-    assert run_cli("dockerfile", str(example), "--base", BASE, "-o", str(tmp_path / "ctx")).code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "ctx")).code == 0
 
 
 def test_the_output_never_replaces_the_project(example: Path) -> None:
@@ -175,14 +171,14 @@ def test_the_output_never_replaces_the_project(example: Path) -> None:
     assert (example / "pyproject.toml").is_file()
 
 
-def test_a_failed_run_leaves_the_previous_context_alone(tmp_path: Path) -> None:
+def test_a_failed_run_leaves_the_previous_context_alone(tmp_path: Path, base: str) -> None:
     project = copy_example(tmp_path / "example")
     out = tmp_path / "ctx"
-    assert run_cli("dockerfile", str(project), "--base", BASE, "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(project), "--base", base, "-o", str(out)).code == 0
     before = _digests(out)
     member = project / "packages/greeting/pyproject.toml"
     member.write_text(member.read_text().replace('build-backend = "hatchling.build"', 'build-backend = "hatchling.nope"'))
-    result = run_cli("dockerfile", str(project), "--base", BASE, "-o", str(out), "--force")
+    result = run_cli("dockerfile", str(project), "--base", base, "-o", str(out), "--force")
     assert result.code == 2
     assert result.err.count("\n") == 1, result.err
     assert result.err.startswith("error: ") and "greeting" in result.err and "python -m build --wheel" in result.err
@@ -193,7 +189,7 @@ def test_a_failed_run_leaves_the_previous_context_alone(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--base", "Not An Image"], "base image: invalid repository"),
+        (["--base", "Not An Image"], "invalid base image"),
         (["--python", "2.7"], "invalid Python version '2.7'"),
     ],
 )
@@ -204,9 +200,9 @@ def test_bad_options_are_one_line_errors(example: Path, tmp_path: Path, args: li
     assert not (tmp_path / "ctx").exists()
 
 
-def test_an_output_that_cannot_be_created_is_a_one_line_error(example: Path, tmp_path: Path) -> None:
+def test_an_output_that_cannot_be_created_is_a_one_line_error(example: Path, tmp_path: Path, base: str) -> None:
     (tmp_path / "a-file").write_text("x")
-    result = run_cli("dockerfile", str(example), "--base", BASE, "-o", str(tmp_path / "a-file" / "ctx"))
+    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "a-file" / "ctx"))
     assert result.code == 2
     assert result.err.count("\n") == 1 and "cannot create a directory beside" in result.err, result.err
     assert (tmp_path / "a-file").read_text() == "x"
@@ -225,11 +221,11 @@ def test_output_is_required() -> None:
 # ---------------------------------------------------------------- local packages of every kind
 
 
-def test_every_kind_of_local_package_becomes_a_wheel_in_the_context(tmp_path: Path) -> None:
+def test_every_kind_of_local_package_becomes_a_wheel_in_the_context(tmp_path: Path, base: str) -> None:
     if not Path("/tmp/layerplan-fixture-git/gitdep").is_dir():
         pytest.skip("the git fixture is missing: run `bash tests/fixtures/locks/regenerate.sh uv-sources`")
     out = tmp_path / "ctx"
-    result = run_cli("dockerfile", str(UV_SOURCES), "--base", BASE, "-o", str(out))
+    result = run_cli("dockerfile", str(UV_SOURCES), "--base", base, "-o", str(out))
     assert result.code == 0, result.err
     local = sorted(p.name for p in (out / "local").iterdir())
     assert local == [

@@ -14,7 +14,6 @@ import pytest
 
 from tests.dockerfile.helpers import BASIC, GOLDEN, run_cli
 
-BASE = "127.0.0.1:5000/python:3.11-bookworm"
 UPDATE = os.environ.get("LAYERPLAN_UPDATE_GOLDEN") == "1"
 
 
@@ -49,11 +48,11 @@ def _check(context: Path, golden: Path) -> None:
         ("requirements.txt", "portable", "basic-requirements-portable"),
     ],
 )
-def test_context_text_matches_golden(tmp_path: Path, lock: str, flavour: str, golden: str) -> None:
+def test_context_text_matches_golden(tmp_path: Path, lock: str, flavour: str, golden: str, base: str) -> None:
     out = tmp_path / "context"
     result = run_cli(
         "dockerfile", str(BASIC), "--lock", str(BASIC / lock), "--python", "3.11",
-        "--base", BASE, "--flavour", flavour, "-o", str(out),
+        "--base", base, "--flavour", flavour, "-o", str(out),
     )
     assert result.code == 0, result.err
     wheels = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.whl"))

@@ -21,7 +21,7 @@ from layerplan.dockerfile import (
 )
 from layerplan.lockfiles.model import LockedFile, Source
 from layerplan.plan.model import PlannedLayer, LayerPlan
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 from layerplan.selection.model import InstallItem
 from tests.dockerfile.helpers import EXAMPLE
 

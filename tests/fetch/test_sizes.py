@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from layerplan.fetch.sizes import IndexSizes
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 
 BASIC = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "basic"
 

@@ -114,9 +114,9 @@ def test_layerplan_plan_reads_the_setuptools_project(front_env: dict) -> None:
     [
         ("bogus = 1", (), "pyproject.toml:28 `tool.layerplan.bogus`: unknown option"),
         ('max-layers = "x"', (), "pyproject.toml:28 `tool.layerplan.max-layers`: must be an integer from 3 to 100"),
-        ("", ("--output", "oci:a,ftp:b"), "error: --output: invalid output 'ftp:b'"),
-        ("", ("--tag", "Not A Tag"), "error: --tag:"),
-        ("", ("--platform", "amd64"), "error: --platform: 'amd64' is not OS/ARCH"),
+        ("", ("--output", "oci:a,ftp:b"), "error: `--output`: invalid output 'ftp:b'"),
+        ("", ("--tag", "Not A Tag"), "error: `--tag`: must be a list of image names"),
+        ("", ("--platform", "amd64"), "error: `--platform`: must be a platform such as \"linux/amd64\""),
         ("", ("--bogus", "1"), "option --bogus not recognized"),
     ],
 )

@@ -8,6 +8,7 @@ import pytest
 from lp_image_helpers import files, memory_layer, synthetic_image
 
 from layerplan.errors import LayerplanError, TargetError
+from layerplan.resolution.target import base_target
 from layerplan.image import NoPythonError, detect_platform, scan_base
 from layerplan.image.fs import ImageFS
 
@@ -170,15 +171,16 @@ def test_real_base_image(base_layout: Path) -> None:
     assert (detected.libc_family, detected.libc_version) == ("glibc", "2.36")
     assert {"/bin": "usr/bin", "/lib": "usr/lib", "/sbin": "usr/sbin"}.items() <= dict(symlinks).items()
     assert "/lib64" in symlinks
-    target = detected.to_target()
+    target = base_target(detected, "the test base")
     assert (target.python_version, target.python_path, str(target.libc)) == ((3, 11), "/usr/bin/python3.11", "glibc-2.36")
 
 
-def test_to_target(tmp_path: Path) -> None:
+def test_base_target(tmp_path: Path) -> None:
     layer = memory_layer(files(tmp_path, {"lib/ld-musl-x86_64.so.1": MUSL, "usr/bin/python3.12": b"py"}))
     detected, _ = detect_platform(synthetic_image([layer]))
-    target = detected.to_target()
+    target = base_target(detected, "the test base")
     assert (target.python_version, target.python_full_version, str(target.libc)) == ((3, 12), None, "musl-1.2")
     static = memory_layer(files(tmp_path, {"usr/bin/python3.12": b"py"}))
     with pytest.raises(TargetError, match="C library"):
-        detect_platform(synthetic_image([static]))[0].to_target()
+        base_target(detect_platform(synthetic_image([static]))[0], "the test base")
+    assert str(base_target(detect_platform(synthetic_image([static]))[0], "x", libc="musl-1.2").libc) == "musl-1.2"

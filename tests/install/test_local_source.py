@@ -10,6 +10,7 @@ import pytest
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import local_source_path
 from layerplan.lockfiles.model import Source
+from layerplan.materialize import local_source
 from layerplan.selection.model import InstallItem
 
 
@@ -33,7 +34,7 @@ def test_git_checkout_is_the_locked_commit_without_dot_git(tmp_path: Path) -> No
     (repo / "sub" / "marker.txt").write_text("second")
     git("commit", "-qam", "two", cwd=repo)
     source = Source(kind="git", url=f"file://{repo}?branch=main", reference=locked, subdirectory="sub")
-    tree = local_source_path(item(source), tmp_path, tmp_path / "scratch")
+    tree = local_source_path(local_source(item(source), tmp_path), tmp_path / "scratch")
     assert (tree / "marker.txt").read_text() == "first"
     assert not (tree.parent / ".git").exists()
 
@@ -46,7 +47,7 @@ def test_missing_commit_and_missing_path_are_named(tmp_path: Path) -> None:
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "one", cwd=repo)
     with pytest.raises(BuildError, match="cannot check out"):
-        local_source_path(item(Source(kind="git", url=f"file://{repo}", reference="0" * 40)), tmp_path, tmp_path / "s")
+        local_source_path(local_source(item(Source(kind="git", url=f"file://{repo}", reference="0" * 40)), tmp_path), tmp_path / "s")
     with pytest.raises(BuildError, match="does not exist") as info:
-        local_source_path(item(Source(kind="directory", path="vendor/nope")), tmp_path, tmp_path / "s")
+        local_source_path(local_source(item(Source(kind="directory", path="vendor/nope")), tmp_path), tmp_path / "s")
     assert info.value.hint

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from layerplan.errors import ConfigError, LockMismatchError, NoWheelError
-from layerplan.planning import PlanRequest, plan_project
+from layerplan.resolution import PlanRequest, plan_project
 from layerplan.selection import InstallSet
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locks"

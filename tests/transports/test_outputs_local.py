@@ -247,7 +247,7 @@ def test_layout_digest_mismatch_detected(tmp_path: Path, image: Image) -> None:
 
 
 def test_an_output_of_the_wrong_kind_of_path_is_refused_up_front(tmp_path: Path) -> None:
-    from layerplan.containerize.request import parse_output
+    from layerplan.transports.spec import parse_output
 
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "a-dir").mkdir()
@@ -262,7 +262,7 @@ def test_an_output_of_the_wrong_kind_of_path_is_refused_up_front(tmp_path: Path)
 @pytest.mark.parametrize("kind", ["oci", "oci-archive", "docker-archive"])
 def test_an_unwritable_output_is_an_output_error(image: Image, tmp_path: Path, kind: str) -> None:
     from layerplan.containerize.deliver import deliver
-    from layerplan.containerize.request import parse_output
+    from layerplan.transports.spec import parse_output
     from layerplan.transports import OutputError
 
     where = tmp_path / "out"

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
-from layerplan.cli.options import add_target_options, non_empty, request_from_args
+from layerplan.target import DEFAULT_PLATFORM
+from layerplan.cli.options import add_base_options, add_target_options, request_from_args
 
 if TYPE_CHECKING:
     from layerplan.dockerfile import EmittedContext
@@ -31,7 +32,11 @@ def register(commands: Any) -> None:
     )
     add_target_options(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory to write the context to")
-    parser.add_argument("--base", type=non_empty, help="base image (default: [tool.layerplan] base, else python:X.Y-slim for the target)")
+    add_base_options(
+        parser,
+        base_help="base image (default: tool.layerplan.base, else python:X.Y-slim for the target); "
+        "the target is read from it, as `layerplan build` does",
+    )
     parser.add_argument(
         "--flavour",
         "--flavor",
@@ -45,7 +50,6 @@ def register(commands: Any) -> None:
         help="put every wheel into the context, so the image builds with no network (`docker build --network none`)",
     )
     parser.add_argument("--force", action="store_true", help="replace the output directory if it is not empty")
-    parser.add_argument("--cache-dir", type=Path, help="wheel cache for downloads (default: layerplan's cache)")
     parser.set_defaults(handler=run)
 
 
@@ -55,13 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
     emitted = emit_context(
         DockerfileRequest(
-            plan=request_from_args(args, allow_missing_wheels=True),
+            build=request_from_args(args),
             output=args.output,
-            base=args.base,
             flavour=args.flavour,
             offline=args.offline,
             force=args.force,
-            cache_dir=args.cache_dir,
             quiet=not sys.stderr.isatty(),
         )
     )
@@ -93,6 +95,6 @@ def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
         lines.append(f"       or  buildah bud{network_flag} -t {name} {where}")
     else:
         lines.append(f"build it:  docker build{network_flag} -t {name} {where}")
-    if plan.target.platform != "linux/amd64":
+    if plan.target.oci_platform != DEFAULT_PLATFORM:
         lines.append(f"  (the image is for {plan.target.platform}: add --platform {plan.target.platform} on another machine)")
     return "\n".join(lines)

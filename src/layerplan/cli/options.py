@@ -1,16 +1,35 @@
-"""Options shared by every command that plans: project, lock and target.
+"""Options shared by every command that resolves a build: project, lock, target, base.
 
 Kept apart from ``plan_cmd`` so ``build`` and ``dockerfile`` load no table rendering.
+The flags become the command line's ``OptionLayer``: the resolution step merges it
+with the project's tables, validates it with the same checks, and decides the rest.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from layerplan.planning import PlanRequest
+from layerplan.resolution import Request, command_line_layer
 
-__all__ = ["add_target_options", "non_empty", "request_from_args"]
+__all__ = ["add_base_options", "add_target_options", "non_empty", "request_from_args"]
+
+# option (PlanConfig field) -> (flag, argparse dest)
+_FLAGS = {
+    "lock": ("--lock", "lock"),
+    "python": ("--python", "python"),
+    "platform": ("--platform", "platform"),
+    "libc": ("--libc", "libc"),
+    "package": ("--package", "package"),
+    "extras": ("--extra", "extras"),
+    "dependency_groups": ("--group", "groups"),
+    "base": ("--base", "base"),
+    "outputs": ("--output", "outputs"),
+    "tags": ("--tag", "tags"),
+    "insecure_registries": ("--insecure-registry", "insecure"),
+    "labels": ("--label", "labels"),
+}
 
 
 def non_empty(value: str) -> str:
@@ -20,13 +39,25 @@ def non_empty(value: str) -> str:
     return value
 
 
+def label(value: str) -> tuple[str, str]:
+    """argparse type: ``KEY=VALUE``."""
+    key, sep, text = value.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE")
+    return key, text
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that plans: project, lock and target."""
     parser.add_argument("project", nargs="?", default=".", type=Path, help="project directory (default: .)")
-    parser.add_argument("--lock", type=lambda v: Path(non_empty(v)), help="lockfile to read (default: auto-detect)")
-    parser.add_argument("--python", type=non_empty, help="target Python X.Y (default: [tool.layerplan] or 3.12)")
-    parser.add_argument("--platform", type=non_empty, help="target OS/ARCH: linux/amd64 or linux/arm64")
-    parser.add_argument("--libc", type=non_empty, help="target C library: glibc-X.Y or musl-X.Y (default glibc-2.36)")
+    parser.add_argument("--lock", type=non_empty, help="lockfile to read (default: auto-detect)")
+    parser.add_argument("--python", type=non_empty, help="target Python X.Y (default: the base image's, else 3.12)")
+    parser.add_argument(
+        "--platform", type=non_empty, help="target OS/ARCH: linux/amd64 or linux/arm64 (default: the base image's, else linux/amd64)"
+    )
+    parser.add_argument(
+        "--libc", type=non_empty, help="target C library: glibc-X.Y or musl-X.Y (default: the base image's, else glibc-2.36)"
+    )
     parser.add_argument("--package", type=non_empty, help="workspace member to plan (uv workspaces)")
     parser.add_argument("--extra", action="append", default=[], dest="extras", help="install this extra (repeatable)")
     parser.add_argument(
@@ -37,20 +68,30 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="never ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile, requirements)",
     )
+    parser.add_argument("--cache-dir", type=Path, help="layerplan's cache (default: ~/.cache/layerplan)")
 
 
-def request_from_args(args: argparse.Namespace, *, allow_missing_wheels: bool) -> PlanRequest:
-    """A ``PlanRequest`` from parsed target options."""
-    return PlanRequest(
+def add_base_options(parser: argparse.ArgumentParser, *, base_help: str) -> None:
+    """The base image, and how to reach registries."""
+    parser.add_argument("--base", type=non_empty, help=base_help)
+    parser.add_argument(
+        "--insecure-registry", action="append", default=[], dest="insecure", metavar="HOST:PORT",
+        help="reach this registry over plain HTTP (loopback registries always are)",
+    )
+
+
+def request_from_args(args: argparse.Namespace, **fields: Any) -> Request:
+    """The resolution ``Request`` of a command's parsed arguments (``fields`` add to it)."""
+    flags: dict[str, tuple[str, Any]] = {}
+    for option, (flag, dest) in _FLAGS.items():
+        value = getattr(args, dest, None)
+        if option == "labels" and value:
+            value = dict(value)
+        flags[option] = (flag, tuple(value) if isinstance(value, list) else value)
+    return Request(
         project=args.project,
-        lock=args.lock,
-        python=args.python,
-        platform=args.platform,
-        libc=args.libc,
-        package=args.package,
-        extras=tuple(args.extras),
-        groups=tuple(args.groups),
-        allow_missing_wheels=allow_missing_wheels,
-        index_sizes=not args.no_index,
+        options=command_line_layer(flags),
         cache_dir=getattr(args, "cache_dir", None),
+        index_sizes=not args.no_index,
+        **fields,
     )

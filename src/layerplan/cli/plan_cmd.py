@@ -11,11 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli.options import add_target_options, non_empty, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, non_empty, request_from_args
 from layerplan.errors import LockfileError
 from layerplan.lockfiles import find_lock, read_lock
 from layerplan.plan import LayerPlan, diff_plans
-from layerplan.planning import PlanRequest, available_formats, plan_project
+from layerplan.planning import available_formats
+from layerplan.resolution import ResolvedBuild, plan_build, resolve_build
 
 __all__ = ["register"]
 
@@ -40,34 +41,21 @@ def register(commands: Any) -> None:
         action="store_true",
         help="plan even if a package has no wheel for the target (fine for `layerplan dockerfile`)",
     )
-    parser.add_argument(
-        "--base",
-        type=non_empty,
-        help="read the target (Python, arch, libc) from this base image, as `layerplan build` does",
+    add_base_options(
+        parser,
+        base_help="read the target (Python, arch, libc) from this base image, as `layerplan build` does "
+        "(default: tool.layerplan.base or the hatch image target's base, when set)",
     )
-    parser.add_argument(
-        "--insecure-registry", action="append", default=[], dest="insecure", metavar="HOST:PORT",
-        help="reach this registry over plain HTTP (loopback registries always are)",
-    )
-    parser.add_argument("--cache-dir", type=Path, help="layerplan's cache (default: ~/.cache/layerplan)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan (or the diff against an older lock)."""
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels or bool(args.diff_against))
-    if args.base:
-        from layerplan.containerize.base import read_base_target  # registry/image stacks: only with --base
-        from layerplan.cache.store import default_cache_dir
-        from layerplan.target import parse_platform
-
-        target = read_base_target(
-            args.base, parse_platform(args.platform or "linux/amd64"), args.cache_dir or default_cache_dir(), tuple(args.insecure)
-        )
-        request = dataclasses.replace(request, target=target)
-    plan = plan_project(request)
-    if args.diff_against:
-        old = _plan_for_old_lock(request, plan, args.diff_against)
+    with resolve_build(request) as resolved:
+        plan = plan_build(resolved)
+        old = _plan_for_old_lock(resolved, plan, args.diff_against) if args.diff_against else None
+    if old is not None:
         changes = diff_plans(old, plan)
         if args.json:
             json.dump(
@@ -93,10 +81,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_for_old_lock(request: PlanRequest, plan: LayerPlan, against: str) -> LayerPlan:
+def _plan_for_old_lock(resolved: ResolvedBuild, plan: LayerPlan, against: str) -> LayerPlan:
     """Plan again with the old lock: a file path, or ``REV`` / ``REV:path`` from git."""
-    project_root = request.project.resolve()
-    current_lock = (project_root / plan.lock_path).resolve()
+    current_lock = resolved.lock.path.resolve()
     candidate = Path(against)
     if candidate.is_file():
         # An old copy is often renamed (old-uv.lock): read it as the current lock's format.
@@ -104,13 +91,13 @@ def _plan_for_old_lock(request: PlanRequest, plan: LayerPlan, against: str) -> L
         lock_format = next((f for f in formats if f.accepts(candidate)), None) or next(
             f for f in formats if f.name == plan.install_set.lock_format
         )
-        return plan_project(request, lock_override=read_lock(candidate, lock_format), lock_dir=current_lock.parent)
+        return plan_build(resolved, lock=read_lock(candidate, lock_format))
     revision, _, rev_path = against.partition(":")
     with tempfile.TemporaryDirectory(prefix="layerplan-old-lock-") as tmp:
         old_file = Path(tmp) / current_lock.name
         old_file.write_bytes(_git_show(current_lock, revision, rev_path))
-        path, lock_format = find_lock(project_root, available_formats(), old_file)
-        old = plan_project(request, lock_override=read_lock(path, lock_format), lock_dir=current_lock.parent)
+        path, lock_format = find_lock(resolved.project.root, available_formats(), old_file)
+        old = plan_build(resolved, lock=read_lock(path, lock_format))
         return dataclasses.replace(old, lock_path=f"{revision}:{rev_path or plan.lock_path}")
 
 

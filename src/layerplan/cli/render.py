@@ -31,6 +31,28 @@ def _packages(layer: PlannedLayer) -> str:
     return ", ".join(parts)
 
 
+def target_sources(plan: LayerPlan) -> str:
+    """Where each target fact came from, grouped: ``Python 3.11.2, linux/amd64, glibc-2.36
+    from base image X`` or ``... glibc-2.36 (default; no base image: --base reads it)``."""
+    target = plan.target
+    facts = {
+        "python": f"Python {target.python_full_version or target.python_version_text}",
+        "platform": target.platform,
+        "libc": str(target.libc),
+    }
+    groups: dict[str, list[str]] = {}
+    for name, text in facts.items():
+        groups.setdefault(plan.target_from.get(name, "default"), []).append(text)
+    parts = [
+        f"{', '.join(texts)} ({source})" if source.startswith("default") else f"{', '.join(texts)} from {source}"
+        for source, texts in groups.items()
+    ]
+    text = "; ".join(parts)
+    if not any(source.startswith("base image") for source in groups) and any(s.startswith("default") for s in groups):
+        text += " -- no base image: --base (or tool.layerplan.base) reads the target from it"
+    return text
+
+
 def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
     """The plan: one block per layer (name, kind, size, key; then packages and why)."""
     console = console or Console(highlight=False)
@@ -57,6 +79,7 @@ def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
             layer.key[:12], detail,
         )
     console.print(table)
+    console.print(Text(f"target: {target_sources(plan)}", style="dim"))
     installed = len(plan.install_set.items)
     console.print(f"{installed} packages for {plan.target.describe()}; {len(plan.layers) - 1} filesystem layers + config")
     for warning in plan.warnings:

@@ -1,7 +1,6 @@
-"""Front-end stage: the direct (daemonless) image build, from plan to outputs."""
+"""Back end: the direct (daemonless) image build, from the resolved build to its outputs."""
 
 from layerplan.containerize.entry import build_image
 from layerplan.containerize.report import BuildReport, print_report
-from layerplan.containerize.request import BuildRequest, OutputSpec, parse_output
 
-__all__ = ["BuildReport", "BuildRequest", "OutputSpec", "build_image", "parse_output", "print_report"]
+__all__ = ["BuildReport", "build_image", "print_report"]

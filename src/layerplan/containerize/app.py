@@ -1,7 +1,7 @@
-"""The project's own wheel, started in the background as soon as a build begins.
+"""The project's own wheel, started in the background as soon as a build is resolved.
 
 Building it is a PEP 517 backend call in a subprocess (~0.15 s). Starting it before the
-base image is fetched and the plan is made takes it off the path of a code-change
+plan is made and the layers are checked takes it off the path of a code-change
 rebuild; when the app layer turns out to be cached, the result is simply not used.
 """
 
@@ -12,8 +12,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
+from layerplan.cache.store import BlobCache
 from layerplan.install import build_wheel
-from layerplan.project.model import Project, member_root
+from layerplan.resolution import ResolvedBuild
 
 __all__ = ["AppWheel"]
 
@@ -21,22 +22,24 @@ __all__ = ["AppWheel"]
 class AppWheel:
     """``get()`` returns the project's wheel: given, or built (once) in the background."""
 
-    def __init__(
-        self, project: Project, package: str | None, *, epoch: int, env_cache: Path, prebuilt: Path | None = None
-    ) -> None:
-        self._prebuilt = prebuilt
-        self._source = member_root(project, package)
-        self._epoch = epoch
-        self._env_cache = env_cache
+    def __init__(self, resolved: ResolvedBuild) -> None:
+        given = resolved.app_wheel
+        self._prebuilt = given if isinstance(given, Path) else None
+        self._maker = given if callable(given) else None
+        self._source = resolved.app_root
+        self._epoch = resolved.epoch
+        self._env_cache = BlobCache(resolved.cache_dir).root / "build-envs"
         self._scratch = tempfile.TemporaryDirectory(prefix="layerplan-app-wheel-")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="layerplan-app-wheel")
         self._future: Future[Path] | None = None
         # Only a project with a build backend is worth starting early: a virtual one
         # (a uv workspace root) has no app layer, and a legacy setup.py is not guessed at.
-        if prebuilt is None and project.build_backend is not None:
+        if self._prebuilt is None and (self._maker is not None or resolved.app.build_backend is not None):
             self._future = self._pool.submit(self._build)
 
     def _build(self) -> Path:
+        if self._maker is not None:
+            return self._maker(Path(self._scratch.name))
         return build_wheel(
             self._source, Path(self._scratch.name), source_date_epoch=self._epoch, env_cache=self._env_cache
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from layerplan.containerize.base import BaseImage, ClientPool
+from layerplan.resolution.base import BaseImage, ClientPool
 from layerplan.containerize.report import BlobResult, OutputResult
-from layerplan.containerize.request import OutputSpec
+from layerplan.transports.spec import OutputSpec
 from layerplan.image.model import Image
 from layerplan.transports import OutputError, load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
 from layerplan.registry import BlobStatus, push_image

@@ -17,16 +17,15 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from layerplan.cache.store import BlobCache
-from layerplan.fetch import Fetcher, WantedFile, tag_rank
+from layerplan.fetch import Fetcher
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
 from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
-from layerplan.install.local_source import local_source_path
-from layerplan.plan.model import PlannedLayer
-from layerplan.plan.model import LayerPlan
-from layerplan.selection.model import InstallItem
+from layerplan.install.local_source import check_local_hash, local_source_path
+from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
+from layerplan.plan.model import LayerPlan, PlannedLayer
 
 __all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
 
@@ -57,30 +56,27 @@ def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
 
 
 class LayerBuilder:
-    """Builds the file layers of one plan into the blob cache."""
+    """Builds the file layers of one materialized plan into the blob cache."""
 
     def __init__(
         self,
-        plan: LayerPlan,
+        materialized: MaterializedPlan,
         *,
         cache: BlobCache,
         fetcher: Fetcher,
         epoch: int,
         base_symlinks: Mapping[str, str],
-        project_root: Path,
-        lock_dir: Path,
         app_wheel: Callable[[Path], Path],
         compile_bytecode: bool,
     ) -> None:
-        self.plan = plan
+        self.materialized = materialized
+        self.plan = materialized.plan
         self.cache = cache
         self.fetcher = fetcher
         self.epoch = epoch
         self.options = LayerOptions(epoch=epoch, base_symlinks=dict(base_symlinks))
-        self.project_root = project_root
-        self.lock_dir = lock_dir
         self.app_wheel = app_wheel
-        self.venv = TargetVenv(python_version=plan.target.python_version_text, prefix=PurePosixPath(plan.venv))
+        self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
         self.env_cache = cache.root / "build-envs"
@@ -95,80 +91,77 @@ class LayerBuilder:
     def bytecode_state(self) -> str:
         return "compiled" if self.compile_bytecode and self.interpreter is not None else "none"
 
-    def cache_key(self, layer: PlannedLayer) -> str:
+    def cache_key(self, layer: MaterializedLayer) -> str:
         """The plan's key plus what this builder adds to the bytes."""
         text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     def build_all(self) -> list[BuiltLayer]:
         """Every file layer of the plan in order, cached ones reused; fetches what is missing."""
-        file_layers = [layer for layer in self.plan.layers if layer.kind != "config"]
-        hits = {layer.name: cached_layer(self.cache, self.cache_key(layer)) for layer in file_layers}
-        missing = [layer for layer in file_layers if hits[layer.name] is None]
-        wheels = self._fetch([item for layer in missing for item in layer.packages if not _builds_locally(item)])
+        file_layers = [layer for layer in self.materialized.layers if layer.planned.kind != "config"]
+        hits = {layer.planned.name: cached_layer(self.cache, self.cache_key(layer)) for layer in file_layers}
+        missing = [layer for layer in file_layers if hits[layer.planned.name] is None]
+        wheels = self._fetch([wheel for layer in missing for wheel in layer.remote])
         # Layers are independent: build them side by side (gzip and the bytecode compiler
         # run outside the GIL), biggest first so the longest one starts at once.
-        order = sorted(missing, key=lambda layer: -(layer.estimated_size or 0))
+        order = sorted(missing, key=lambda layer: -(layer.planned.estimated_size or 0))
         with ThreadPoolExecutor(max(1, min(len(order), os.cpu_count() or 1)), thread_name_prefix="layerplan-layer") as pool:
-            futures = {layer.name: pool.submit(self._build_one, layer, wheels) for layer in order}
-            fresh = {name: future.result() for name, future in futures.items()}
+            futures = {layer.planned.name: pool.submit(self._build_one, layer, wheels) for layer in order}
+            fresh = {key: future.result() for key, future in futures.items()}
         return [
-            BuiltLayer(planned=layer, layer=hit, status="cached", created_by=describe_layer(layer, self.plan))
-            if (hit := hits[layer.name]) is not None
-            else BuiltLayer(planned=layer, layer=fresh[layer.name], status="built", created_by=describe_layer(layer, self.plan))
+            BuiltLayer(
+                planned=layer.planned,
+                layer=hit if (hit := hits[layer.planned.name]) is not None else fresh[layer.planned.name],
+                status="cached" if hit is not None else "built",
+                created_by=describe_layer(layer.planned, self.plan),
+            )
             for layer in file_layers
         ]
 
-    def _build_one(self, layer: PlannedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
-        with tempfile.TemporaryDirectory(prefix=f"layerplan-{layer.name}-") as tmp:
+    def _build_one(self, layer: MaterializedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
+        with tempfile.TemporaryDirectory(prefix=f"layerplan-{layer.planned.name}-") as tmp:
             staging = Path(tmp) / "root"
             staging.mkdir()
             self._populate(layer, staging, wheels, Path(tmp))
             return build_layer_into_cache(staging, self.cache, options=self.options, key=self.cache_key(layer))
 
-    def _fetch(self, items: Sequence[InstallItem]) -> dict[str, Path]:
-        """Download (or find in the cache) the wheel of every registry item; name -> path."""
-        rank = tag_rank(self.plan.target.wheel_tags())
-        wanted: list[WantedFile] = []
-        for item in items:
-            if item.wheel is not None and item.wheel.url:
-                wanted.append(
-                    WantedFile.from_url(item.name, item.wheel.url, item.wheel.hashes, size=item.wheel.size, filename=item.wheel.filename)
-                )
-            elif item.wheel is not None:
-                wanted.append(
-                    WantedFile.from_index(item.name, item.version, item.wheel.hashes, filename=item.wheel.filename, index=item.index, rank=rank)
-                )
-            else:
-                wanted.append(WantedFile.from_index(item.name, item.version, item.hashes, index=item.index, rank=rank))
+    def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
+        """Download (or find in the cache) the wheel of every registry package; name -> path."""
+        wanted = [wheel.wanted for wheel in remote if wheel.wanted is not None]
         fetched = self.fetcher.fetch(wanted)
-        return {str(item.name): file.path for item, file in zip(items, fetched, strict=True)}
+        return {str(file.wanted.name): file.path for file in fetched}
 
-    def _populate(self, layer: PlannedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
-        if layer.kind == "environment":
+    def _populate(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
+        kind = layer.planned.kind
+        if kind == "environment":
             if not self.plan.target.python_path:
                 raise BuildError("the base image's interpreter path is unknown", hint="build on a Python base image")
             make_venv(staging, self.venv, PurePosixPath(self.plan.target.python_path), version=self.plan.target.python_full_version)
             return
-        if layer.kind == "app":
+        if kind == "app":
             wheel = self.app_wheel(scratch)
             install_wheel(wheel, staging, self.venv, requested=True)
-        for item in layer.packages:
-            package_wheel = wheels.get(str(item.name)) if not _builds_locally(item) else self._local_wheel(item, scratch)
-            assert package_wheel is not None  # every registry item of a missing layer was fetched
-            install_wheel(package_wheel, staging, self.venv, requested=item.required_by == ("<project>",))
+        for remote in layer.remote:
+            install_wheel(wheels[str(remote.item.name)], staging, self.venv, requested=remote.item.required_by == ("<project>",))
+        for local in layer.local:
+            wheel = self._local_wheel(local, scratch)
+            install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",))
         if self.interpreter is not None:
             result = compile_tree(staging, self.venv, interpreter=self.interpreter)
             if result.failed:
-                self.warnings.append(f"{layer.name}: {len(result.failed)} file(s) did not compile (kept as source)")
+                self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
 
-    def _local_wheel(self, item: InstallItem, scratch: Path) -> Path:
-        """Build (or take) the wheel of a local package: path, directory, workspace member, git."""
-        out = scratch / f"wheel-{item.name}"
+    def _local_wheel(self, local: LocalSource, scratch: Path) -> Path:
+        """Build (or take) the wheel of a local package: path, directory, workspace member, git, URL."""
+        name = str(local.item.name)
+        out = scratch / f"wheel-{name}"
         out.mkdir(exist_ok=True)
-        source = local_source_path(item, self.lock_dir, scratch)
-        return local_wheel(source, out, name=str(item.name), source_date_epoch=self.epoch, env_cache=self.env_cache)
-
-def _builds_locally(item: InstallItem) -> bool:
-    """Local trees and files come from disk (or git), never from an index."""
-    return item.choice == "build" or item.source.kind in ("path", "directory", "editable", "git")
+        if local.kind == "url":
+            if local.wanted is None:
+                raise BuildError(f"{name}: the lock gives no URL for this url source", hint="re-lock")
+            (fetched,) = self.fetcher.fetch([local.wanted])
+            source = fetched.path
+        else:
+            source = local_source_path(local, scratch)
+        check_local_hash(local, source)
+        return local_wheel(source, out, name=name, source_date_epoch=self.epoch, env_cache=self.env_cache)

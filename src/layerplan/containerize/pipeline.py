@@ -1,95 +1,67 @@
-"""The body of a direct build: base image, plan, layers, image, outputs.
+"""The body of a direct build: plan, layers, image, outputs.
 
-``containerize.build_image`` validates the request and starts the app wheel, then runs
-this with everything it decided (see ``BuildInputs``).
+``entry.build_image`` resolves the request and starts the app wheel, then runs this
+with the resolved build (the base is open, the target decided).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from layerplan.cache.store import BlobCache
 from layerplan.containerize.app import AppWheel
-from layerplan.containerize.base import BaseImage, ClientPool, base_platform, open_base_image
 from layerplan.containerize.deliver import deliver
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.report import BuildReport, LayerResult, OutputResult
-from layerplan.containerize.request import BuildRequest, OutputSpec
-from layerplan.cache.store import BlobCache
-from layerplan.errors import TargetError
 from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.config import RuntimeConfig
-from layerplan.image.index import Platform
 from layerplan.image.manifest import image_annotations
-from layerplan.plan.config import PlanConfig
 from layerplan.plan.model import LayerPlan
-from layerplan.planning import plan_project
-from layerplan.project.model import Project
-from layerplan.target import Target
+from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
+from layerplan.resolution.base import BaseImage, ClientPool
 
-__all__ = ["BuildInputs", "run_build"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BuildInputs:
-    """What ``build_image`` settled before the heavy work starts."""
-
-    request: BuildRequest
-    project: Project
-    config: PlanConfig
-    base_spec: str
-    outputs: tuple[OutputSpec, ...]
-    epoch: int
-    cache_root: Path
-    platform: tuple[str, str]
-    """``(os, arch)`` used to pick the base from a multi-platform index."""
-    app_wheel: AppWheel
+__all__ = ["run_build"]
 
 
-def run_build(inputs: BuildInputs) -> BuildReport:
-    """Open the base, plan for its platform, build missing layers, assemble, deliver."""
-    request, project, config, base_spec, epoch = (
-        inputs.request, inputs.project, inputs.config, inputs.base_spec, inputs.epoch
-    )
-    cache = BlobCache(inputs.cache_root)
-    clients = ClientPool(request.insecure_registries)
-    os_name, arch = inputs.platform
+def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = False) -> BuildReport:
+    """Plan for the resolved target, build missing layers, assemble, deliver."""
+    base = resolved.base
+    assert base is not None  # a direct build is resolved with need_base
+    config = resolved.config
     warnings: list[str] = []
-    with open_base_image(base_spec, Platform(os=os_name, architecture=arch), cache, clients) as base:
-        if not base.pinned and base.reference is not None:
-            warnings.append(f"base {base_spec} is not pinned by digest; this build used {base.reference.digest}")
-        detected, symlinks = base_platform(base, cache)
-        plan = _plan(request, detected.to_target())
-        builder = LayerBuilder(
-            plan,
-            cache=cache,
-            fetcher=Fetcher(request.cache_dir, quiet=request.quiet, indexes=_indexes(plan)),
-            epoch=epoch,
-            base_symlinks=symlinks,
-            project_root=project.root,
-            lock_dir=(project.root / plan.lock_path).parent,
-            app_wheel=inputs.app_wheel.get,
-            compile_bytecode=config.compile_bytecode,
-        )
-        built = builder.build_all()
-        described = _annotations(plan, project.root)
-        image = assemble_image(
-            base.image,
-            [NewLayer(layer=b.layer, created_by=b.created_by) for b in built],
-            runtime=_runtime(plan, request, described),
-            epoch=epoch,
-            annotations=image_annotations(
-                epoch=epoch, base_name=base_spec, base_digest=base.image.digest, extra=described
-            ),
-        )
-        results: list[OutputResult] = [deliver(image, spec, base, clients, request.tags) for spec in inputs.outputs]
+    if not base.pinned and base.reference is not None:
+        warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}")
+    plan = plan_build(resolved)
+    materialized = materialize_build(resolved, plan)
+    cache = BlobCache(resolved.cache_dir)
+    builder = LayerBuilder(
+        materialized,
+        cache=cache,
+        fetcher=Fetcher(resolved.cache_dir, quiet=quiet, indexes=materialized.indexes),
+        epoch=resolved.epoch,
+        base_symlinks=base.symlinks,
+        app_wheel=app_wheel.get,
+        compile_bytecode=config.compile_bytecode,
+    )
+    built = builder.build_all()
+    described = _annotations(plan, resolved.project.root)
+    image = assemble_image(
+        base.image,
+        [NewLayer(layer=b.layer, created_by=b.created_by) for b in built],
+        runtime=_runtime(plan, described),
+        epoch=resolved.epoch,
+        annotations=image_annotations(
+            epoch=resolved.epoch, base_name=base.name, base_digest=base.image.digest, extra=described
+        ),
+    )
+    clients = ClientPool(config.insecure_registries)
+    results: list[OutputResult] = [deliver(image, spec, base, clients, resolved.tags) for spec in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),
-        base=base_spec,
+        base=base.name,
         base_digest=str(base.image.digest),
         target=plan.target.describe(),
         layers=_layer_results(base, built),
@@ -98,34 +70,12 @@ def run_build(inputs: BuildInputs) -> BuildReport:
     )
 
 
-def _plan(request: BuildRequest, base_target: Target) -> LayerPlan:
-    """Plan for the base's platform; a Python option that contradicts the base is an error."""
-    plan = plan_project(
-        dataclasses.replace(
-            request.plan, target=base_target, allow_missing_wheels=False, cache_dir=request.cache_dir or request.plan.cache_dir
-        )
-    )
-    if plan.target.python_version != base_target.python_version:
-        raise TargetError(
-            f"the base image has Python {base_target.python_version_text}, "
-            f"but the target asks for Python {plan.target.python_version_text}",
-            hint="drop the python option (the base decides), or pick a base image with that Python",
-        )
-    return plan
-
-
-def _indexes(plan: LayerPlan) -> tuple[str, ...]:
-    """The lock's indexes first (its order), then any other a package names."""
-    named = (item.index for item in plan.install_set.items if item.index)
-    return tuple(dict.fromkeys([*plan.install_set.indexes, *named]))
-
-
-def _runtime(plan: LayerPlan, request: BuildRequest, described: dict[str, str]) -> RuntimeConfig:
+def _runtime(plan: LayerPlan, described: dict[str, str]) -> RuntimeConfig:
     """Entrypoint, env, user, workdir from the plan; labels: the OCI ones (so `docker
-    inspect` shows version and revision), then the configured ones, then ``--label``."""
+    inspect` shows version and revision), then the configured ones (``--label`` included)."""
     settings = plan.settings
     oci = {f"org.opencontainers.image.{key}": value for key, value in described.items()}
-    labels = {**oci, **settings.get("labels", {}), **request.labels}
+    labels = {**oci, **settings.get("labels", {})}
     return RuntimeConfig(
         env=tuple(settings.get("env", {}).items()),
         entrypoint=tuple(settings["entrypoint"]) if settings.get("entrypoint") else None,

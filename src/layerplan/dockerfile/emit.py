@@ -31,10 +31,11 @@ from layerplan.dockerfile.render import render_dockerfile
 from layerplan.dockerfile.requirements import requirements_file, step_filename
 from layerplan.dockerfile.wheelhouse import fetch_wheelhouse
 from layerplan.fetch import FetchedFile, Fetcher
+from layerplan.materialize import MaterializedLayer, MaterializedPlan
 from layerplan.oci.reference import ImageReference
-from layerplan.plan.model import PlannedLayer, LayerPlan
-from layerplan.planning import PlanRequest, plan_project, project_config
-from layerplan.project import Project, member_root, read_project
+from layerplan.plan.model import LayerPlan
+from layerplan.resolution import Request, materialize_build, plan_build, resolve_build
+from layerplan.resolution.resolved import AppWheelSource
 from layerplan.target.model import Target
 
 __all__ = ["DockerfileRequest", "EmittedContext", "default_base", "emit_context", "qualify_base"]
@@ -44,20 +45,15 @@ __all__ = ["DockerfileRequest", "EmittedContext", "default_base", "emit_context"
 class DockerfileRequest:
     """What ``layerplan dockerfile`` was asked for."""
 
-    plan: PlanRequest
+    build: Request
+    """The project and its options, as for every back end (``layerplan.resolution``)."""
     output: Path
-    base: str | None = None
-    """Base image; default ``[tool.layerplan] base``, else ``python:X.Y-slim`` for the target."""
     flavour: Flavour = "portable"
     offline: bool = False
     force: bool = False
     """Replace a non-empty output directory."""
-    cache_dir: Path | None = None
-    """Where fetched wheels are cached (default: layerplan's wheel cache)."""
     quiet: bool = True
     """No download progress bar."""
-    app_wheel: Path | None = None
-    """A wheel of the project built already (the hatch plugin passes hatchling's own)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -89,46 +85,47 @@ def qualify_base(reference: str) -> str:
 
 
 def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) -> EmittedContext:
-    """Plan the project and write its build context to ``request.output``.
+    """Resolve and plan the project, then write its build context to ``request.output``.
 
-    The directory appears whole or not at all. Raise ``LayerplanError`` subclasses: bad
-    project, lock or options, ``OutputDirError``, ``LocalBuildError`` for a local package
-    or the app that cannot be built, ``FetchError``/``OfflineError`` for ``--offline``.
+    The base is the configured one (its target read from it, as a direct build does),
+    else ``python:X.Y-slim`` for the target. The directory appears whole or not at all.
+    Raise ``LayerplanError`` subclasses: bad project, lock or options,
+    ``OutputDirError``, ``LocalBuildError`` for a local package or the app that cannot
+    be built, ``FetchError``/``OfflineError`` for ``--offline``.
     """
-    project = read_project(request.plan.project)
-    config = project_config(project).with_overrides(**request.plan.overrides)
-    output = check_output(request.output, force=request.force, project_root=project.root)
-    plan = plan_project(dataclasses.replace(request.plan, allow_missing_wheels=True))
-    options = DockerfileOptions(
-        base=qualify_base(request.base or config.base or default_base(plan.target)),
-        flavour=request.flavour,
-        offline=request.offline,
-        compile_bytecode=config.compile_bytecode,
-    )
-    own_fetcher: list[Fetcher] = []
+    with resolve_build(dataclasses.replace(request.build, allow_missing_wheels=True)) as resolved:
+        output = check_output(request.output, force=request.force, project_root=resolved.project.root)
+        plan = plan_build(resolved)
+        materialized = materialize_build(resolved, plan)
+        options = DockerfileOptions(
+            base=qualify_base(resolved.config.base or default_base(resolved.target)),
+            flavour=request.flavour,
+            offline=request.offline,
+            compile_bytecode=resolved.config.compile_bytecode,
+        )
+        own_fetcher: list[Fetcher] = []
 
-    def get_fetcher() -> Fetcher:
-        if fetcher is not None:
-            return fetcher
-        if not own_fetcher:
-            own_fetcher.append(Fetcher(request.cache_dir, quiet=request.quiet))
-        return own_fetcher[0]
+        def get_fetcher() -> Fetcher:
+            if fetcher is not None:
+                return fetcher
+            if not own_fetcher:
+                own_fetcher.append(Fetcher(resolved.cache_dir, quiet=request.quiet, indexes=materialized.indexes))
+            return own_fetcher[0]
 
-    try:
-        with staged_output(output) as staging:
-            writer = _Writer(
-                staging, plan, project, options, get_fetcher,
-                app_root=member_root(project, config.package), app_wheel=request.app_wheel,
-            )
-            layout = writer.write()
-            (staging / "Dockerfile").write_text(render_dockerfile(plan, layout, options), encoding="utf-8")
-            (staging / ".dockerignore").write_text(dockerignore_text(layout.copied_files), encoding="utf-8")
-            files = tuple(
-                sorted((p.relative_to(staging).as_posix(), p.stat().st_size) for p in staging.rglob("*") if p.is_file())
-            )
-    finally:
-        for own in own_fetcher:
-            own.http.close()
+        try:
+            with staged_output(output) as staging:
+                writer = _Writer(
+                    staging, materialized, options, get_fetcher, app_wheel=resolved.app_wheel, epoch=resolved.epoch
+                )
+                layout = writer.write()
+                (staging / "Dockerfile").write_text(render_dockerfile(plan, layout, options), encoding="utf-8")
+                (staging / ".dockerignore").write_text(dockerignore_text(layout.copied_files), encoding="utf-8")
+                files = tuple(
+                    sorted((p.relative_to(staging).as_posix(), p.stat().st_size) for p in staging.rglob("*") if p.is_file())
+                )
+        finally:
+            for own in own_fetcher:
+                own.http.close()
     warnings = tuple(dict.fromkeys([*plan.warnings, *writer.warnings]))
     return EmittedContext(output=output, plan=plan, options=options, layout=layout, files=files, warnings=warnings)
 
@@ -139,22 +136,20 @@ class _Writer:
     def __init__(
         self,
         root: Path,
-        plan: LayerPlan,
-        project: Project,
+        materialized: MaterializedPlan,
         options: DockerfileOptions,
         fetcher: Callable[[], Fetcher],
         *,
-        app_root: Path,
-        app_wheel: Path | None = None,
+        app_wheel: AppWheelSource,
+        epoch: int,
     ) -> None:
         self.root = root
-        self.plan = plan
-        self.project = project
+        self.materialized = materialized
+        self.plan = materialized.plan
         self.options = options
         self.fetcher = fetcher
-        self.app_root = app_root
         self.app_wheel = app_wheel
-        self.lock_dir = (project.root / plan.lock_path).parent
+        self.epoch = epoch
         self.warnings: list[str] = []
 
     def write(self) -> ContextLayout:
@@ -165,46 +160,46 @@ class _Writer:
             python=self.plan.target.python_path or f"python{self.plan.target.python_version_text}",
             venv=self.plan.venv,
         )
-        registry = [item for layer in self.plan.layers if layer.kind == "dependencies" for item in layer.packages]
-        wheels = fetch_wheelhouse(registry, self.plan.target, self.fetcher()) if self.options.offline else {}
+        registry = [wheel for layer in self.materialized.layers if layer.planned.kind == "dependencies" for wheel in layer.remote]
+        fetched = fetch_wheelhouse(registry, self.plan.target, self.fetcher()) if self.options.offline else ()
+        wheels = {str(file.wanted.name): file for file in fetched}
         dependencies: list[DependencyStep] = []
-        for number, layer in enumerate(self.plan.layers, 1):
-            if layer.kind == "environment":
+        for number, layer in enumerate(self.materialized.layers, 1):
+            kind = layer.planned.kind
+            if kind == "environment":
                 layout = dataclasses.replace(layout, environment_number=number)
-            elif layer.kind == "dependencies" and layer.packages:
+            elif kind == "dependencies" and layer.remote:
                 dependencies.append(self._dependency_step(number, layer, wheels))
-            elif layer.kind == "local" and layer.packages:
+            elif kind == "local" and layer.local:
                 layout = dataclasses.replace(layout, local=self._local_step(number, layer))
-            elif layer.kind == "app":
+            elif kind == "app":
                 app_file, in_image = self._app()
                 layout = dataclasses.replace(layout, app_wheel=app_file, app_number=number, app_needs_index=in_image)
-            elif layer.kind == "config":
+            elif kind == "config":
                 layout = dataclasses.replace(layout, config_number=number)
         return dataclasses.replace(layout, dependencies=tuple(dependencies))
 
-    def _dependency_step(self, number: int, layer: PlannedLayer, wheels: Mapping[str, FetchedFile]) -> DependencyStep:
-        name = f"requirements/{step_filename(number, layer.name)}"
+    def _dependency_step(self, number: int, layer: MaterializedLayer, wheels: Mapping[str, FetchedFile]) -> DependencyStep:
+        name = f"requirements/{step_filename(number, layer.planned.name)}"
         file = requirements_file(
-            layer,
+            layer.planned,
             number=number,
             lock_name=Path(self.plan.lock_path).name,
             offline=self.options.offline,
             wheelhouse=WHEELHOUSE,
+            indexes=layer.indexes,
         )
         self.warnings.extend(file.warnings)
         target = self.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(file.text, encoding="utf-8")
-        fetched = [wheels[str(item.name)] for item in layer.packages if str(item.name) in wheels]
-        copied = tuple(self._copy(file.path, f"wheels/{file.filename}") for file in fetched)
-        return DependencyStep(number=number, layer=layer, requirements=name, hashed=file.hashed, wheels=copied)
+        ours = [wheels[str(wheel.item.name)] for wheel in layer.remote if str(wheel.item.name) in wheels]
+        copied = tuple(self._copy(found.path, f"wheels/{found.filename}") for found in ours)
+        return DependencyStep(number=number, layer=layer.planned, requirements=name, hashed=file.hashed, wheels=copied)
 
-    def _local_step(self, number: int, layer: PlannedLayer) -> LocalStep:
+    def _local_step(self, number: int, layer: MaterializedLayer) -> LocalStep:
         out = self.root / "local"
-        built = [
-            local_file(item, lock_dir=self.lock_dir, out_dir=out, fetcher=self.fetcher)
-            for item in layer.packages
-        ]
+        built = [local_file(local, out_dir=out, fetcher=self.fetcher, epoch=self.epoch) for local in layer.local]
         in_image = [f.item.name for f in built if f.builds_in_image]
         if in_image and self.options.offline:
             raise OfflineError(
@@ -214,18 +209,20 @@ class _Writer:
         if in_image:
             self.warnings.append(f"{', '.join(in_image)}: compiled code: pip builds the sdist in the image (needs a compiler there)")
         files = tuple(sorted(f"local/{f.path.name}" for f in built))
-        return LocalStep(number=number, layer=layer, files=files, needs_index=bool(in_image))
+        return LocalStep(number=number, layer=layer.planned, files=files, needs_index=bool(in_image))
 
     def _app(self) -> tuple[str, bool]:
-        if self.app_wheel is not None:
-            return self._copy(self.app_wheel, f"dist/{self.app_wheel.name}"), False
+        app_root = self.materialized.app_root
         with tempfile.TemporaryDirectory(prefix="layerplan-app-") as scratch:
-            built, in_image = wheel_or_sdist(self.app_root, Path(scratch), name=self.plan.project_name)
+            if self.app_wheel is not None:
+                wheel = self.app_wheel if isinstance(self.app_wheel, Path) else self.app_wheel(Path(scratch))
+                return self._copy(wheel, f"dist/{wheel.name}"), False
+            built, in_image = wheel_or_sdist(app_root, Path(scratch), name=self.plan.project_name, epoch=self.epoch)
             if in_image and self.options.offline:
                 raise OfflineError(
                     f"{self.plan.project_name}: the project has compiled code, so pip builds it in the image, "
                     "with build requirements from the index",
-                    path=self.app_root,
+                    path=app_root,
                     hint="drop --offline",
                 )
             if in_image:

@@ -8,7 +8,6 @@ image, so its sdist goes into the context instead and pip builds it in the image
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -16,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
-from layerplan.fetch import Fetcher, WantedFile
+from layerplan.fetch import Fetcher
+from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.install.pep517 import build_sdist as install_build_sdist
 from layerplan.install.pep517 import local_wheel
-from layerplan.install.errors import BuildError, ImpureWheelError
-from layerplan.install.local_source import local_source_path
+from layerplan.materialize import LocalSource
 from layerplan.selection.model import InstallItem
 
 __all__ = ["LocalFile", "build_sdist", "local_file", "wheel_or_sdist"]
@@ -38,28 +38,28 @@ class LocalFile:
 
 
 def local_file(
-    item: InstallItem,
+    local: LocalSource,
     *,
-    lock_dir: Path,
     out_dir: Path,
     fetcher: Callable[[], Fetcher],
     epoch: int | None = None,
 ) -> LocalFile:
-    """Build or take the file that installs ``item`` into ``out_dir``.
+    """Build or take the file that installs ``local`` into ``out_dir``.
 
     Raise ``LocalBuildError`` when its backend fails, ``DockerfileError`` when the lock does not
     say where the package is or its file does not match the lock's hash.
     """
     with tempfile.TemporaryDirectory(prefix="layerplan-local-") as scratch_text:
         scratch = Path(scratch_text)
-        source = _source_path(item, lock_dir, scratch, fetcher)
+        source = _source_path(local, scratch, fetcher)
+        try:
+            check_local_hash(local, source)
+        except BuildError as error:
+            raise DockerfileError(error.message, path=error.path, hint=error.hint) from None
         if source.suffix == ".whl":
-            _check_hash(item, source)
-            return LocalFile(item=item, path=_copy(source, out_dir))
-        if source.is_file():
-            _check_hash(item, source)
-        built, in_image = wheel_or_sdist(source, scratch / "built", name=str(item.name), epoch=epoch)
-        return LocalFile(item=item, path=_copy(built, out_dir), builds_in_image=in_image)
+            return LocalFile(item=local.item, path=_copy(source, out_dir))
+        built, in_image = wheel_or_sdist(source, scratch / "built", name=str(local.item.name), epoch=epoch)
+        return LocalFile(item=local.item, path=_copy(built, out_dir), builds_in_image=in_image)
 
 
 def wheel_or_sdist(source: Path, out_dir: Path, *, name: str, epoch: int | None = None) -> tuple[Path, bool]:
@@ -85,31 +85,16 @@ def _one_line(error: BuildError, source: Path, kind: str) -> LocalBuildError:
     )
 
 
-def _source_path(item: InstallItem, lock_dir: Path, scratch: Path, fetcher: Callable[[], Fetcher]) -> Path:
-    source = item.source
-    if source.kind == "url":
-        url = item.wheel.url if item.wheel is not None and item.wheel.url else source.url
-        if not url:
-            raise DockerfileError(f"{item.name}: the lock gives no URL for this url source", hint="re-lock")
-        hashes = item.wheel.hashes if item.wheel is not None else item.hashes
-        filename = item.wheel.filename if item.wheel is not None else None
-        (fetched,) = fetcher().fetch([WantedFile.from_url(str(item.name), url, hashes, filename=filename)])
+def _source_path(local: LocalSource, scratch: Path, fetcher: Callable[[], Fetcher]) -> Path:
+    if local.kind == "url":
+        if local.wanted is None:
+            raise DockerfileError(f"{local.item.name}: the lock gives no URL for this url source", hint="re-lock")
+        (fetched,) = fetcher().fetch([local.wanted])
         return fetched.path
-    return local_source_path(item, lock_dir, scratch)
-
-
-def _check_hash(item: InstallItem, file: Path) -> None:
-    hashes = item.wheel.hashes if item.wheel is not None else item.hashes
-    allowed = {h.partition(":")[2].lower() for h in hashes if h.lower().startswith("sha256:")}
-    if not allowed:
-        return
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    if digest not in allowed:
-        raise DockerfileError(
-            f"{item.name}: {file.name} has sha256 {digest}, which the lock does not allow",
-            path=file,
-            hint="the file changed since the lock was written; re-lock",
-        )
+    try:
+        return local_source_path(local, scratch)
+    except BuildError as error:
+        raise DockerfileError(error.message, path=error.path, hint=error.hint) from None
 
 
 def _copy(file: Path, out_dir: Path) -> Path:

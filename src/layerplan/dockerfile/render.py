@@ -41,8 +41,9 @@ def render_dockerfile(plan: LayerPlan, layout: ContextLayout, options: Dockerfil
         f"FROM {options.base}",
         "",
         (
-            f"# {layout.environment_number}. environment: venv at {layout.venv} on the base's Python "
-            f"{plan.target.python_version_text}; pip runs from its wheel and stays out of the venv"
+            f"# {layout.environment_number}. environment: venv at {layout.venv} on Python "
+            f"{plan.target.python_version_text} ({plan.target_from.get('python', 'default')}); "
+            "pip runs from its wheel and stays out of the venv"
         ),
         f"COPY {layout.pip_wheel} {IMAGE_DIR}/",
         f"RUN {layout.python} -m venv --without-pip {layout.venv}",

@@ -242,7 +242,7 @@ class Fetcher:
         return self._hit(wanted, path, sha, None) if path is not None else None
 
     def _lookup(self, wanted: WantedFile, allowed: dict[str, frozenset[str]]) -> IndexFile:
-        indexes = (wanted.index,) if wanted.index else self.indexes
+        indexes = (wanted.index,) if wanted.index else (wanted.indexes or self.indexes)
         failure: FetchError | None = None
         for index in indexes:
             files = self.index.files(index, wanted.name)

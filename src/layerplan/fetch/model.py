@@ -100,6 +100,9 @@ class WantedFile:
     """Expected size in bytes, when the lock records it."""
     index: str | None = None
     """The index this package must come from (the lock pins it); no other index is tried."""
+    indexes: tuple[str, ...] = ()
+    """Where to look it up otherwise, in order (the lock's indexes, chosen once by the
+    materialized plan); empty: the fetcher's own default."""
     rank: Rank | None = field(default=None, compare=False, hash=False)
     """Chooses among several allowed files on a lookup; default: ``tag_rank()`` of the
     running interpreter."""
@@ -130,6 +133,7 @@ class WantedFile:
         *,
         filename: str | None = None,
         index: str | None = None,
+        indexes: Sequence[str] = (),
         rank: Rank | None = None,
     ) -> WantedFile:
         """Shape (b): look the package up on the index and choose by file name or hash."""
@@ -139,6 +143,7 @@ class WantedFile:
             hashes=tuple(hashes),
             filename=filename,
             index=index,
+            indexes=tuple(indexes),
             rank=rank,
         )
 

@@ -18,11 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from layerplan.errors import TargetError
 from layerplan.image.errors import NoPythonError
 from layerplan.image.fs import ImageFS
 from layerplan.image.model import Image
-from layerplan.target.model import Libc, Target
 
 __all__ = ["BaseScan", "DetectedPlatform", "detect_platform", "scan_base"]
 
@@ -58,23 +56,6 @@ class DetectedPlatform:
     def python_minor(self) -> tuple[int, int]:
         major, minor = self.python_version.split(".")[:2]
         return int(major), int(minor)
-
-    def to_target(self) -> Target:
-        """The planner's ``Target``; raise ``TargetError`` when the libc is not known."""
-        if self.libc_family is None or self.libc_version is None:
-            raise TargetError(
-                "the base image's C library (glibc or musl) and its version could not be found",
-                hint="set the target libc explicitly, e.g. glibc-2.36 or musl-1.2",
-            )
-        full = self.python_version if self.python_version.count(".") == 2 else None
-        return Target(
-            python_version=self.python_minor,
-            python_full_version=full,
-            os=self.os,
-            arch=self.arch,
-            libc=Libc.parse(f"{self.libc_family}-{'.'.join(self.libc_version.split('.')[:2])}"),
-            python_path=self.python_path,
-        )
 
 
 def _capture(path: str) -> bool:

@@ -1,6 +1,9 @@
-"""``[tool.layerplan]``: validated planning and image options.
+"""Every layerplan option: its one default, and its one validator.
 
-Errors quote the full TOML path of the option, as hatchling does
+Options come from several places (``[tool.layerplan]``, the build tool's image table,
+the command line); each place is read with ``read_options`` into the values it *sets*,
+and the resolution step merges them over the defaults of ``PlanConfig``. Errors quote
+the full TOML path of the option, as hatchling does
 (``tool.layerplan.max-layers must be an integer from 3 to 100``).
 """
 
@@ -14,10 +17,12 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import line_of
-from layerplan.errors import ConfigError
+from layerplan._toml import key_line
+from layerplan.errors import ConfigError, TargetError
+from layerplan.oci.reference import ImageReference
+from layerplan.target import Libc, parse_platform, parse_python
 
-__all__ = ["PlanConfig", "parse_size", "read_config"]
+__all__ = ["OPTION_KEYS", "PlanConfig", "check_option", "parse_size", "read_config", "read_options"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
@@ -63,12 +68,10 @@ class PlanConfig:
     """Base image reference (used by ``layerplan build``)."""
     outputs: tuple[str, ...] = ()
     """Output specs (``oci:DIR``, ``registry:REF``...) used by ``layerplan build``."""
-
-    def with_overrides(self, **changes: Any) -> PlanConfig:
-        """A copy with the non-``None`` ``changes`` applied (CLI flags win over the file)."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        values.update({k: v for k, v in changes.items() if v is not None})
-        return PlanConfig(**values)
+    tags: tuple[str, ...] = ()
+    """Names for archive outputs (``docker-archive`` RepoTags, the OCI ref name); default ``NAME:VERSION``."""
+    insecure_registries: tuple[str, ...] = ()
+    """``HOST:PORT`` registries reached over plain HTTP (loopback ones always are)."""
 
 
 def parse_size(value: Any) -> int:
@@ -85,31 +88,43 @@ def parse_size(value: Any) -> int:
     return int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
 
 
-def read_config(table: Mapping[str, Any], path: Path | None = None, text: str = "") -> PlanConfig:
-    """Validate the raw ``[tool.layerplan]`` table; raise ``ConfigError`` naming the option."""
+def read_options(
+    table: Mapping[str, Any], path: Path | None = None, text: str = "", *, prefix: str = "tool.layerplan"
+) -> dict[str, Any]:
+    """Validate a table of options (``[tool.layerplan]`` or the like); return the
+    ``PlanConfig`` field values it sets. Raise ``ConfigError`` naming ``prefix.key``."""
     values: dict[str, Any] = {}
     for key, raw in table.items():
         spec = _OPTIONS.get(key)
-        full_key = f"tool.layerplan.{key}"
+        full_key = f"{prefix}.{key}"
+        line = key_line(text, prefix, key) if text else None
         if spec is None:
             raise ConfigError(
-                "unknown option",
-                path=path,
-                line=line_of(text, key) if text else None,
-                key=full_key,
-                hint=f"known options: {', '.join(sorted(_OPTIONS))}",
+                "unknown option", path=path, line=line, key=full_key, hint=f"known options: {', '.join(sorted(_OPTIONS))}"
             )
-        field_name, convert, expected = spec
-        try:
-            values[field_name] = convert(raw)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"must be {expected}" + (f" ({exc})" if str(exc) else ""),
-                path=path,
-                line=line_of(text, key) if text else None,
-                key=full_key,
-            ) from None
-    return PlanConfig(**values)
+        values[spec[0]] = check_option(key, raw, path=path, line=line, full_key=full_key)
+    return values
+
+
+def check_option(key: str, raw: Any, *, path: Path | None = None, line: int | None = None, full_key: str | None = None) -> Any:
+    """The validated value of option ``key`` (as spelled in TOML: ``max-layers``), from
+    whatever place it was written; ``ConfigError`` naming ``full_key`` otherwise."""
+    field_name, convert, expected = _OPTIONS[key]
+    try:
+        return convert(raw)
+    except (TypeError, ValueError, TargetError) as exc:
+        detail = exc.message if isinstance(exc, TargetError) else str(exc)
+        raise ConfigError(
+            f"must be {expected}" + (f" ({detail})" if detail else ""),
+            path=path,
+            line=line,
+            key=full_key or key,
+        ) from None
+
+
+def read_config(table: Mapping[str, Any], path: Path | None = None, text: str = "") -> PlanConfig:
+    """``[tool.layerplan]`` alone over the defaults (what a project without other options gets)."""
+    return PlanConfig(**read_options(table, path, text))
 
 
 def _string(value: Any) -> str:
@@ -206,6 +221,30 @@ def _entrypoint(value: Any) -> tuple[str, ...]:
     return (_string(value),) if isinstance(value, str) else _strings(value)
 
 
+def _image_names(value: Any) -> tuple[str, ...]:
+    names = _strings(value)
+    for name in names:
+        try:
+            ImageReference.parse(name)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+    return names
+
+
+def _python(value: Any) -> str:
+    text = _string(value).strip()
+    parse_python(text)
+    return text
+
+
+def _platform(value: Any) -> str:
+    return str(parse_platform(_string(value)))
+
+
+def _libc(value: Any) -> str:
+    return str(Libc.parse(_string(value)))
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("")
@@ -218,9 +257,9 @@ def _size(value: Any) -> int:
 
 # option -> (field, converter, what it must be)
 _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
-    "python": ("python", _string, "a string such as \"3.12\""),
-    "platform": ("platform", _string, "a string such as \"linux/amd64\""),
-    "libc": ("libc", _string, "a string such as \"glibc-2.36\" or \"musl-1.2\""),
+    "python": ("python", _python, "a Python version such as \"3.12\""),
+    "platform": ("platform", _platform, "a platform such as \"linux/amd64\" or \"linux/arm64\""),
+    "libc": ("libc", _libc, "a C library such as \"glibc-2.36\" or \"musl-1.2\""),
     "lock": ("lock", _string, "a path string"),
     "package": ("package", _string, "a workspace member name"),
     "extras": ("extras", _strings, "a list of extra names"),
@@ -239,4 +278,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "compile-bytecode": ("compile_bytecode", _bool, "true or false"),
     "base": ("base", _string, "an image reference"),
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
+    "tags": ("tags", _image_names, "a list of image names such as \"my-app:1.0\""),
+    "insecure-registries": ("insecure_registries", _strings, "a list of HOST:PORT strings"),
 }
+OPTION_KEYS = frozenset(_OPTIONS)
+"""Every option's TOML spelling (``max-layers``...)."""

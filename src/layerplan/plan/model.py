@@ -83,6 +83,9 @@ class LayerPlan:
     warnings: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Image settings the plan fixed (entrypoint, env, user, workdir, labels)."""
+    target_from: Mapping[str, str] = field(default_factory=dict)
+    """Where each target fact came from: ``python``/``platform``/``libc`` -> ``base image X``,
+    an option (``--python``, ``tool.layerplan.python``...) or ``default``."""
 
     def layer(self, name: str) -> PlannedLayer:
         """The layer called ``name``; ``KeyError`` when there is none."""
@@ -102,6 +105,7 @@ class LayerPlan:
                 "platform": self.target.platform,
                 "libc": str(self.target.libc),
                 "implementation": "cpython",
+                "from": dict(self.target_from),
             },
             "lock": {"path": self.lock_path, "format": self.install_set.lock_format},
             "venv": self.venv,

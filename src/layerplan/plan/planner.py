@@ -69,8 +69,10 @@ def make_plan(
     lock_path: str,
     app_digest: str,
     local_digests: Mapping[str, str] | None = None,
+    target_from: Mapping[str, str] | None = None,
 ) -> LayerPlan:
-    """Plan the layers of ``project`` for ``install_set.target`` with ``config.strategy``."""
+    """Plan the layers of ``project`` (the image's project: a workspace member when one
+    is built) for ``install_set.target`` with ``config.strategy``."""
     by_name = {strategy.name: strategy for strategy in strategies}
     strategy = by_name.get(config.strategy)
     if strategy is None:
@@ -80,21 +82,23 @@ def make_plan(
             hint=f"installed strategies: {', '.join(sorted(by_name))}",
         )
     settings, setting_warnings = image_settings(project, config)
-    member = config.package
+    version = project.version
+    sources = dict(target_from or {})
     output = strategy.plan(
         StrategyInput(
             install_set=install_set,
             config=config,
-            project_name=member or project.display_name,
-            project_version=None if member else project.version,
+            project_name=project.display_name,
+            project_version=version,
             app_digest=app_digest,
             local_digests=dict(local_digests or {}),
             config_settings=settings,
+            python_from=sources.get("python", "default"),
         )
     )
     return LayerPlan(
-        project_name=member or project.display_name,
-        project_version=None if member else project.version,
+        project_name=project.display_name,
+        project_version=version,
         target=install_set.target,
         install_set=install_set,
         layers=output.layers,
@@ -102,4 +106,5 @@ def make_plan(
         venv=config.venv,
         warnings=(*setting_warnings, *output.warnings),
         settings=settings,
+        target_from=sources,
     )

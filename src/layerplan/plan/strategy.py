@@ -36,6 +36,8 @@ class StrategyInput:
     """Package name -> content digest of a local (path/directory) package's tree."""
     config_settings: Mapping[str, object] = field(default_factory=dict)
     """The image config the plan fixes (entrypoint, env, user...): keys the config layer."""
+    python_from: str = "default"
+    """Where the target's Python came from (``base image X``, ``--python``, ``default``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,7 +78,7 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
             name="environment",
             kind="environment",
             key=layer_key("environment", {**placement, "interpreter": target.python_path}),
-            reason=f"venv at {cfg.venv} on the base's Python {target.python_version_text}; "
+            reason=f"venv at {cfg.venv} on Python {target.python_version_text} ({data.python_from}); "
             "changes only with the Python version or venv path",
         )
     ]

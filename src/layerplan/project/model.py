@@ -52,6 +52,8 @@ class Project:
     """Members of a uv workspace rooted here (empty when this is not a workspace root)."""
     config: Mapping[str, Any] = field(default_factory=dict)
     """The raw ``[tool.layerplan]`` table; validated by the planner's config module."""
+    image_target_table: Mapping[str, Any] | None = None
+    """The raw ``[tool.hatch.build.targets.image]`` table (hatch's image target), when present."""
     pyproject_text: str = ""
     """The text of ``pyproject.toml``, kept to point errors at a line."""
 

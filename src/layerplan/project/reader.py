@@ -79,6 +79,7 @@ def read_project(path: Path | str) -> Project:
         source_paths=_source_paths(root, raw_name, data),
         workspace_members=_workspace_members(root, data, pyproject, text),
         config=data.get("tool", {}).get("layerplan", {}),
+        image_target_table=_image_target(data, pyproject, text),
         pyproject_text=text,
     )
 
@@ -195,6 +196,17 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
                 )
             members.append(WorkspaceMember(name=canonicalize_name(member_name), path=member_dir.relative_to(root)))
     return tuple(members)
+
+
+def _image_target(data: Mapping[str, Any], path: Path, text: str) -> Mapping[str, Any] | None:
+    targets = data.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
+    table = targets.get("image") if isinstance(targets, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ProjectError(
+            "[tool.hatch.build.targets.image] must be a table", path=path, line=line_of(text, "targets.image"),
+            key="tool.hatch.build.targets.image",
+        )
+    return table
 
 
 def _first_line(exc: Exception) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 from packaging import tags
 
 from layerplan.errors import TargetError
+from layerplan.oci.platform import Platform
 
 __all__ = ["ARCHES", "Libc", "Target"]
 
@@ -58,7 +59,7 @@ class Target:
     os: str = "linux"
     arch: str = "amd64"
     """OCI architecture name: ``amd64`` or ``arm64``."""
-    libc: Libc = Libc("glibc", 2, 36)
+    libc: Libc
     python_path: str | None = None
     """Interpreter path inside the base image (e.g. ``/usr/local/bin/python3.12``), when known."""
 
@@ -79,6 +80,11 @@ class Target:
     def platform(self) -> str:
         """``linux/amd64``."""
         return f"{self.os}/{self.arch}"
+
+    @property
+    def oci_platform(self) -> Platform:
+        """The platform as an OCI index names it (what a base image is chosen by)."""
+        return Platform(os=self.os, architecture=self.arch)
 
     @property
     def machine(self) -> str:

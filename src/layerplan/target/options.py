@@ -1,4 +1,10 @@
-"""Build a ``Target`` from user options (CLI flags, ``[tool.layerplan]``), with defaults."""
+"""Target options as users write them, parsed once, with the one place defaults live.
+
+Every front end (CLI flags, ``[tool.layerplan]``, ``[tool.hatch.build.targets.image]``,
+``setup.py build_image``) hands its strings to these parsers, so ``linux/aarch64``,
+``Linux/ARM64`` and ``linux/arm64/v8`` mean the same everywhere, and a bad value is the
+same one-line error wherever it was written.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,27 @@ import re
 from packaging.specifiers import SpecifierSet
 
 from layerplan.errors import TargetError
+from layerplan.oci.platform import Platform
 from layerplan.target.model import ARCHES, Libc, Target
 
-__all__ = ["DEFAULT_LIBC", "DEFAULT_PYTHON", "make_target", "parse_platform", "parse_python"]
+__all__ = [
+    "DEFAULT_LIBC",
+    "DEFAULT_PLATFORM",
+    "DEFAULT_PYTHON",
+    "default_python",
+    "make_target",
+    "parse_platform",
+    "parse_python",
+]
 
 DEFAULT_PYTHON = (3, 12)
 """Used when neither an option nor the base image says (``python:3.12-slim`` is the common base)."""
-DEFAULT_LIBC = "glibc-2.36"
+DEFAULT_PLATFORM = Platform(os="linux", architecture="amd64")
+"""Used when neither an option nor the base image says (Jib's and ko's default too)."""
+DEFAULT_LIBC = Libc("glibc", 2, 36)
 """Debian 12 (bookworm), the distribution of the official ``python:*-slim`` images."""
 _KNOWN_MINORS = range(8, 15)
+_ARCH_SPELLINGS = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "arm64/v8": "arm64"}
 
 
 def parse_python(text: str) -> tuple[tuple[int, int], str | None]:
@@ -28,44 +46,23 @@ def parse_python(text: str) -> tuple[tuple[int, int], str | None]:
     return version, full
 
 
-def parse_platform(text: str) -> tuple[str, str]:
-    """``linux/amd64`` -> ``("linux", "amd64")``; accepts x86_64/aarch64 spellings too."""
+def parse_platform(text: str) -> Platform:
+    """``linux/amd64`` -> ``Platform(linux, amd64)``: the one parser of platform text.
+
+    Accepts ``x86_64``/``aarch64`` and ``linux/arm64/v8``; raises ``TargetError`` for
+    anything layerplan cannot build (another OS, another architecture).
+    """
     os_name, _, arch = text.strip().lower().partition("/")
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64/v8": "arm64"}.get(arch, arch)
+    arch = _ARCH_SPELLINGS.get(arch, arch)
     if os_name != "linux" or arch not in ARCHES:
         raise TargetError(
             f"unsupported platform {text!r}", hint=f"use one of {', '.join('linux/' + a for a in ARCHES)}"
         )
-    return os_name, arch
+    return Platform(os=os_name, architecture=arch)
 
 
-def make_target(
-    *,
-    python: str | None = None,
-    platform: str | None = None,
-    libc: str | None = None,
-    requires_python: SpecifierSet | None = None,
-) -> Target:
-    """A target from option strings; missing ones take defaults.
-
-    Without ``python``, the default (3.12) is used when ``requires_python`` allows it,
-    else the newest known minor version it allows, so ``plan`` works out of the box.
-    """
-    if python is not None:
-        version, full = parse_python(python)
-    else:
-        version, full = _default_python(requires_python), None
-    os_name, arch = parse_platform(platform) if platform else ("linux", "amd64")
-    return Target(
-        python_version=version,
-        python_full_version=full,
-        os=os_name,
-        arch=arch,
-        libc=Libc.parse(libc or DEFAULT_LIBC),
-    )
-
-
-def _default_python(requires_python: SpecifierSet | None) -> tuple[int, int]:
+def default_python(requires_python: SpecifierSet | None) -> tuple[int, int]:
+    """3.12 when ``requires_python`` allows it, else the newest known minor it allows."""
     if requires_python is None or requires_python.contains(f"{DEFAULT_PYTHON[0]}.{DEFAULT_PYTHON[1]}.0", prereleases=True):
         return DEFAULT_PYTHON
     allowed = [minor for minor in _KNOWN_MINORS if requires_python.contains(f"3.{minor}.0", prereleases=True)]
@@ -75,3 +72,25 @@ def _default_python(requires_python: SpecifierSet | None) -> tuple[int, int]:
             hint="pass --python X.Y",
         )
     return (3, max(allowed))
+
+
+def make_target(
+    *,
+    python: str | None = None,
+    platform: str | Platform | None = None,
+    libc: str | Libc | None = None,
+    requires_python: SpecifierSet | None = None,
+) -> Target:
+    """A target from option values; missing ones take the defaults above."""
+    if python is not None:
+        version, full = parse_python(python)
+    else:
+        version, full = default_python(requires_python), None
+    chosen = platform if isinstance(platform, Platform) else parse_platform(platform) if platform else DEFAULT_PLATFORM
+    return Target(
+        python_version=version,
+        python_full_version=full,
+        os=chosen.os,
+        arch=chosen.architecture,
+        libc=libc if isinstance(libc, Libc) else Libc.parse(libc) if libc else DEFAULT_LIBC,
+    )

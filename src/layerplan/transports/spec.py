@@ -1,16 +1,16 @@
-"""What a direct build is asked to do: the plan request, the base image and the outputs."""
+"""Where an image goes, as users write it: ``oci:DIR``, ``oci-archive:FILE``,
+``docker-archive:FILE``, ``registry:REF`` (push) or ``docker:REF`` (load into the engine)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from layerplan.errors import ConfigError
 from layerplan.oci.reference import ImageReference
-from layerplan.planning import PlanRequest
 
-__all__ = ["OUTPUT_KINDS", "BuildRequest", "OutputSpec", "parse_output"]
+__all__ = ["OUTPUT_KINDS", "OutputKind", "OutputSpec", "parse_output"]
 
 OutputKind = Literal["oci", "oci-archive", "docker-archive", "registry", "docker"]
 OUTPUT_KINDS: tuple[OutputKind, ...] = ("oci", "oci-archive", "docker-archive", "registry", "docker")
@@ -56,26 +56,3 @@ def parse_output(text: str) -> OutputSpec:
     if kind in ("oci-archive", "docker-archive") and local.is_dir():
         raise ConfigError(f"{text!r}: is a directory", key="--output", hint=f"{kind}:FILE writes one tar file")
     return OutputSpec(kind=kind, target=target, reference=reference)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BuildRequest:
-    """A direct (daemonless) image build."""
-
-    plan: PlanRequest
-    base: str | None = None
-    """Base image: a registry reference, or ``docker://NAME``, ``oci-layout:DIR``,
-    ``oci-archive:FILE``, ``docker-archive:FILE``. Default: ``[tool.layerplan] base``."""
-    outputs: tuple[str, ...] = ()
-    """Output specs (see ``OutputSpec``). Default: ``[tool.layerplan] outputs``."""
-    tags: tuple[str, ...] = ()
-    """Extra names for archive outputs (``docker-archive`` RepoTags, OCI ref name)."""
-    insecure_registries: tuple[str, ...] = ()
-    """``HOST:PORT`` reached over plain HTTP (loopback registries always are)."""
-    cache_dir: Path | None = None
-    app_wheel: Path | None = None
-    """A wheel of the project built already (the hatch plugin passes its own)."""
-    epoch: int | None = None
-    """``SOURCE_DATE_EPOCH`` override; default: the environment's, else a fixed time."""
-    quiet: bool = False
-    labels: dict[str, str] = field(default_factory=dict)

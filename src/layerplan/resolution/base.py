@@ -1,5 +1,6 @@
 """The base image: opened from a registry (layers fetched lazily into the cache) or from
-a local source, and the target platform read from its files once per base digest."""
+a local source, and what it runs (Python, architecture, C library) read from its files
+once per base digest. The resolution step turns those facts into the target."""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.sources import is_local_source, open_base
 from layerplan.registry import RegistryClient
-from layerplan.target import Target
 
-__all__ = ["BaseImage", "ClientPool", "base_platform", "open_base_image", "read_base_target"]
+__all__ = ["BaseImage", "ClientPool", "base_platform", "open_base_image"]
 
 _PLATFORM_CACHE_FORMAT = 1
 
@@ -40,6 +40,10 @@ class BaseImage:
     """The registry reference, pinned to the digest used; ``None`` for local sources."""
     pinned: bool
     """True when the user gave a digest (``@sha256:...``): the build cannot drift."""
+    platform: DetectedPlatform
+    """What the base runs, read from its files (cached per digest)."""
+    symlinks: Mapping[str, str]
+    """Paths that are symlinks in the base (``/lib`` -> ``usr/lib``): layers must not write them."""
 
 
 class ClientPool:
@@ -57,20 +61,39 @@ class ClientPool:
 
 
 @contextlib.contextmanager
-def open_base_image(spec: str, platform: Platform, cache: BlobCache, clients: ClientPool) -> Iterator[BaseImage]:
-    """Yield the base image named by ``spec`` for ``platform``.
+def open_base_image(
+    spec: str, platform: Platform, cache: BlobCache, clients: ClientPool, *, key: str = "base"
+) -> Iterator[BaseImage]:
+    """Yield the base image named by ``spec`` for ``platform``, with what it runs.
 
-    Registry layers are not downloaded here: each opens through the blob cache, fetched
-    on first use, so a push to the same registry never downloads them.
+    Registry layers are not downloaded to open it: each opens through the blob cache,
+    fetched on first use (the platform scan, once per base digest), so a push to the
+    same registry never downloads them.
     """
+    with _open_image(spec, platform, cache, clients, key) as (image, reference, pinned):
+        detected, symlinks = base_platform(image, cache)
+        yield BaseImage(
+            image=image, name=spec, reference=reference, pinned=pinned, platform=detected, symlinks=symlinks
+        )
+
+
+@contextlib.contextmanager
+def _open_image(
+    spec: str, platform: Platform, cache: BlobCache, clients: ClientPool, key: str
+) -> Iterator[tuple[Image, ImageReference | None, bool]]:
     if is_local_source(spec):
         with open_base(spec, platform=platform) as image:
-            yield BaseImage(image=image, name=spec, reference=None, pinned=True)
+            yield image, None, True
         return
     try:
         reference = ImageReference.parse(spec)
     except ValueError as exc:
-        raise ConfigError(f"invalid base image {spec!r}: {exc}", key="base") from None
+        raise ConfigError(
+            f"invalid base image {spec!r}: {exc}",
+            key=key,
+            hint="a registry reference (python:3.12-slim, registry.example/app/python:3.12), "
+            "or docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE",
+        ) from None
     client = clients.get(reference.registry)
     fetched = client.get_image_manifest(reference.repository, reference.reference, platform=str(platform))
     manifest = fetched.json()
@@ -87,12 +110,7 @@ def open_base_image(spec: str, platform: Platform, cache: BlobCache, clients: Cl
         for descriptor, diff_id in zip(descriptors, diff_ids, strict=False)
     )
     image = Image(manifest=fetched.data, config=config, layers=layers)
-    yield BaseImage(
-        image=image,
-        name=spec,
-        reference=reference.with_digest(fetched.digest),
-        pinned=reference.digest is not None,
-    )
+    yield image, reference.with_digest(fetched.digest), reference.digest is not None
 
 
 def _cached_opener(
@@ -110,13 +128,13 @@ def _cached_opener(
     return opener
 
 
-def base_platform(base: BaseImage, cache: BlobCache) -> tuple[DetectedPlatform, Mapping[str, str]]:
+def base_platform(image: Image, cache: BlobCache) -> tuple[DetectedPlatform, Mapping[str, str]]:
     """The platform and symlinks of the base, read from its files once per digest.
 
     Reading means downloading and scanning every base layer, so the answer is kept in
     the cache (``platforms/<digest>.json``) and later builds reuse it.
     """
-    record = cache.root / "platforms" / f"{base.image.digest.hex}.json"
+    record = cache.root / "platforms" / f"{image.digest.hex}.json"
     if record.is_file():
         try:
             data = json.loads(record.read_text(encoding="utf-8"))
@@ -124,7 +142,7 @@ def base_platform(base: BaseImage, cache: BlobCache) -> tuple[DetectedPlatform, 
                 return DetectedPlatform(**data["platform"]), dict(data["symlinks"])
         except (ValueError, TypeError, KeyError):
             pass  # unreadable record: detect again and overwrite it
-    platform, symlinks = detect_platform(base.image)
+    platform, symlinks = detect_platform(image)
     record.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": _PLATFORM_CACHE_FORMAT,
@@ -134,13 +152,3 @@ def base_platform(base: BaseImage, cache: BlobCache) -> tuple[DetectedPlatform, 
     with atomic_write(record) as out:
         out.write(json.dumps(payload, sort_keys=True).encode())
     return platform, symlinks
-
-
-def read_base_target(
-    spec: str, platform: tuple[str, str], cache_root: Path, insecure_hosts: tuple[str, ...] = ()
-) -> Target:
-    """The target a base image gives (what ``layerplan build --base`` would use)."""
-    cache = BlobCache(cache_root)
-    with open_base_image(spec, Platform(os=platform[0], architecture=platform[1]), cache, ClientPool(insecure_hosts)) as base:
-        detected, _ = base_platform(base, cache)
-    return detected.to_target()

@@ -1,0 +1,105 @@
+"""What a front end asks for (``Request``) and what the resolution step decides from it
+(``ResolvedBuild``): the one value every back end and ``plan`` consume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerplan.lockfiles.model import Lock
+from layerplan.plan.config import PlanConfig
+from layerplan.project import Project
+from layerplan.resolution.base import BaseImage
+from layerplan.resolution.options import OptionLayer, Settings
+from layerplan.resolution.target import TargetDecision
+from layerplan.target import Target
+from layerplan.transports.spec import OutputSpec
+
+__all__ = ["AppWheelSource", "Request", "ResolvedBuild"]
+
+AppWheelSource = Path | Callable[[Path], Path] | None
+"""The project's wheel when the front end makes it: a file, or a function that builds it
+into the given directory (the hatch plugin runs hatchling's own wheel builder)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Request:
+    """What a front end asks for; everything it does not say is decided by the resolution."""
+
+    project: Path
+    """The project directory (or its ``pyproject.toml``)."""
+    options: OptionLayer | None = None
+    """The front end's own options (CLI flags, ``setup.py build_image`` options): they win."""
+    tool_table: OptionLayer | None = None
+    """The build tool's image table as the front end read it (hatch passes its own, which
+    may come from hatch.toml); ``None``: read ``[tool.hatch.build.targets.image]`` from pyproject."""
+    cache_dir: Path | None = None
+    epoch: int | None = None
+    """``SOURCE_DATE_EPOCH`` override; default: the environment's, else a fixed time."""
+    app_wheel: AppWheelSource = None
+    """The project's wheel, when the front end makes it (else its PEP 517 backend does)."""
+    app_version: str | None = None
+    """The project's version when the front end knows it (hatch knows dynamic versions)."""
+    extra_outputs: tuple[str, ...] = ()
+    """Outputs the front end always adds (hatch's ``dist/NAME-VERSION-image.tar``)."""
+    default_outputs: tuple[str, ...] = ()
+    """Outputs used when no option names any (setuptools' default archive)."""
+    index_sizes: bool = True
+    """Ask the index for wheel sizes a lock lacks (poetry, pdm, Pipfile, requirements)."""
+    allow_missing_wheels: bool = True
+    """False for a direct build: a package without a wheel for the target is an error."""
+    need_base: bool = False
+    """A direct build: no base image is an error, raised before any slow work."""
+    need_outputs: bool = False
+    """A direct build: no output is an error, raised before any slow work."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedBuild:
+    """Every fact of one build, decided once; nothing downstream re-reads configuration.
+
+    Valid while the ``resolve_build`` block that made it is open: the base image's
+    layers open lazily (a ``docker-daemon`` base lives in a temporary file).
+    """
+
+    project: Project
+    """The project as given: its lock, and its workspace when it is a uv workspace root."""
+    app: Project
+    """The project the image is of: ``project``, or the workspace member ``package`` names."""
+    settings: Settings
+    """Every option after the merge, with where each came from."""
+    lock: Lock
+    target: Target
+    target_decision: TargetDecision
+    """The target with where each of its facts came from (option, base image, default)."""
+    base: BaseImage | None
+    """The base image, opened for the target's platform, with what it runs."""
+    outputs: tuple[OutputSpec, ...]
+    tags: tuple[str, ...]
+    """Names for archive outputs: the option, else ``NAME:VERSION`` (``NAME:latest``)."""
+    cache_dir: Path
+    epoch: int
+    app_wheel: AppWheelSource
+    app_version: str | None
+    index_sizes: bool
+    allow_missing_wheels: bool
+
+    @property
+    def config(self) -> PlanConfig:
+        return self.settings.config
+
+    @property
+    def app_root(self) -> Path:
+        """Where the app's wheel is built from."""
+        return self.app.root
+
+    @property
+    def package(self) -> str | None:
+        """The workspace member built, when one is."""
+        return self.settings.config.package
+
+    @property
+    def lock_dir(self) -> Path:
+        """Where the lock's relative paths (local packages) point."""
+        return self.lock.path.parent
