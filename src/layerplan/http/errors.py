@@ -13,9 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from layerplan.errors import LayerplanError
-from layerplan.http.retry import TryAgain
+from layerplan.http.retry import ReadAgain
 
 __all__ = ["TransportError", "reason", "redact", "root_cause"]
+
+_CUT_SHORT = (ReadAgain, requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
 
 def redact(url: str) -> str:
@@ -28,7 +30,7 @@ def redact(url: str) -> str:
 
 def reason(error: BaseException) -> str:
     """A short human reason for a transport failure (``could not connect``, ``timed out``...)."""
-    if isinstance(error, (TryAgain, requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+    if isinstance(error, _CUT_SHORT):
         return "the connection dropped mid-transfer"
     if isinstance(error, requests.exceptions.SSLError):
         return "TLS failed"
