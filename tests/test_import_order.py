@@ -10,6 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "layerplan"
 # lowest first; modules on one line may import each other
 ORDER = [
     ["errors", "_toml", "_units", "oci", "__init__"],
+    ["http"],  # plumbing: session, retry policy and loop for fetch/ and registry/
     ["project"],
     ["lockfiles"],
     ["target"],
