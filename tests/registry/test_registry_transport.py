@@ -7,6 +7,7 @@ stub on 127.0.0.1 that answers what each test scripts. No engine needed.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import socket
 import threading
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from layerplan.http import RetryPolicy
 from layerplan.oci import Digest
 from layerplan.oci.descriptor import MediaType
 from layerplan.registry import (
@@ -25,7 +27,6 @@ from layerplan.registry import (
     RegistryClient,
     RegistryConnectionError,
     RegistryError,
-    RetryPolicy,
 )
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
@@ -186,6 +187,44 @@ def test_wrong_digest_from_the_registry_is_caught(stub: Stub) -> None:
     wanted = Digest.of_bytes(b"something else")
     with pytest.raises(RegistryError, match="expected"):
         RegistryClient(stub.address, retry=FAST).get_manifest("app", wanted)
+
+
+def test_a_retry_after_the_token_reuses_it(stub: Stub) -> None:
+    replies = iter([Reply(503, headers={"Retry-After": "0"}), _manifest_reply()])
+
+    def answer(seen: Seen) -> Reply:
+        if seen.path == "/token":
+            return Reply(200, b'{"token": "t"}')
+        if seen.headers.get("Authorization") != "Bearer t":
+            return Reply(401, headers={"WWW-Authenticate": f'Bearer realm="http://{stub.address}/token"'})
+        return next(replies)
+
+    stub.answer = answer
+    assert RegistryClient(stub.address, retry=FAST).get_manifest("app", "v1").data == MANIFEST
+    assert [s.path for s in stub.seen] == ["/v2/app/manifests/v1", "/token"] + ["/v2/app/manifests/v1"] * 2
+
+
+def test_a_chunked_upload_that_fails_midway_starts_over(stub: Stub) -> None:
+    blob = bytes(range(25))
+    patches = iter([Reply(503, headers={"Location": "/v2/app/blobs/uploads/1"})])
+
+    def answer(seen: Seen) -> Reply:
+        if seen.method == "POST":
+            return Reply(202, headers={"Location": f"/v2/app/blobs/uploads/{len(stub.seen)}"})
+        if seen.method == "PATCH":
+            return next(patches, None) or Reply(202, headers={"Location": seen.path})
+        if seen.method == "PUT":
+            return Reply(201)
+        return Reply(204)  # DELETE of the abandoned session
+
+    stub.answer = answer
+    client = RegistryClient(stub.address, retry=FAST, monolithic_limit=10, chunk_size=10)
+
+    assert client.upload_blob("app", Digest.of_bytes(blob), len(blob), lambda: io.BytesIO(blob)) == len(blob)
+
+    # the failed PATCH is not repeated in place: its session is dropped and the upload starts over
+    assert [s.method for s in stub.seen] == ["POST", "PATCH", "DELETE", "POST", "PATCH", "PATCH", "PATCH", "PUT"]
+    assert stub.seen[-1].query["digest"] == [str(Digest.of_bytes(blob))]
 
 
 def _unused_port() -> int:

@@ -16,7 +16,7 @@ from layerplan.registry import Credentials, DockerConfigKeychain, FetchedManifes
 from layerplan.registry.auth import parse_challenge
 from layerplan.registry.errors import RegistryNotFoundError, error_from_response
 from layerplan.registry.manifest import select_platform
-from layerplan.registry.transport import RetryPolicy, scheme_for
+from layerplan.registry.transport import scheme_for
 
 
 def test_parse_bearer_challenge() -> None:
@@ -96,14 +96,6 @@ def test_scheme_is_https_unless_loopback_or_insecure() -> None:
     assert scheme_for("localhost:5000") == "http"
     assert scheme_for("[::1]:5000") == "http"
     assert scheme_for("registry.lan:5000", insecure_hosts={"registry.lan:5000"}) == "http"
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    policy = RetryPolicy(attempts=6, backoff=1.0, max_backoff=4.0)
-    delays = [policy.delay(i) for i in range(5)]
-    assert 0.9 <= delays[0] <= 1.1 and 1.8 <= delays[1] <= 2.2
-    assert all(d <= 4.4 for d in delays)
-    assert policy.delay(0, retry_after="120") == 4.0
 
 
 def _index(*platforms: dict) -> FetchedManifest:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from layerplan.fetch.errors import (
     UnhashedFileError,
 )
 from layerplan.fetch.fetcher import Fetcher, FetchStats, fetch_files
-from layerplan.fetch.http import HttpClient, RetryPolicy
+from layerplan.fetch.http import HttpClient
 from layerplan.fetch.index import IndexFile, SimpleIndex
 from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, Rank, WantedFile, tag_rank
 
@@ -32,7 +32,6 @@ __all__ = [
     "IndexLookupError",
     "NoMatchingFileError",
     "Rank",
-    "RetryPolicy",
     "SimpleIndex",
     "UnhashedFileError",
     "WantedFile",

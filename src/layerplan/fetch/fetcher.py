@@ -34,9 +34,10 @@ from layerplan.fetch.errors import (
     NoMatchingFileError,
     UnhashedFileError,
 )
-from layerplan.fetch.http import HttpClient, TransientHTTPError, describe
-from layerplan.fetch.index import IndexFile, SimpleIndex, redact, select
+from layerplan.fetch.http import HttpClient
+from layerplan.fetch.index import IndexFile, SimpleIndex, select
 from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, WantedFile, filename_from_url, parse_hashes
+from layerplan.http import ReadAgain, TransportError, redact
 
 __all__ = ["FetchStats", "Fetcher", "fetch_files"]
 
@@ -304,7 +305,7 @@ class Fetcher:
                             break  # longer than the lock says: cannot match; stop reading
                     overflow = size is not None and received > size
                     if not overflow and length and length.isdigit() and received < int(length):
-                        raise TransientHTTPError(f"body cut short at {received} of {length} bytes")
+                        raise ReadAgain(f"body cut short at {received} of {length} bytes")
                     digests = {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
                     if allowed and not any(digests[alg] in values for alg, values in allowed.items()):
                         shown_alg = next(iter(sorted(allowed)))
@@ -332,10 +333,9 @@ class Fetcher:
 
         try:
             return self.http.get(url, handle, headers={"Accept-Encoding": "identity"}, stream=True)
-        except (requests.RequestException, TransientHTTPError) as error:
+        except TransportError as error:
             raise DownloadError(
-                f"{wanted.label}: cannot download {redact(url)}: {describe(error)}, "
-                f"after {self.http.retry.attempts} tries",
+                f"{wanted.label}: cannot download {redact(url)}: {error.summary}",
                 hint="check the network; a proxy or firewall may cut large downloads",
             ) from error
 

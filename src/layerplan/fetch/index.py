@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import urldefrag, urljoin
 
 import requests
 from packaging.utils import (
@@ -25,10 +25,11 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from layerplan.fetch.errors import HashMismatchError, IndexLookupError, NoMatchingFileError
-from layerplan.fetch.http import HttpClient, describe
+from layerplan.fetch.http import HttpClient
 from layerplan.fetch.model import WantedFile, parse_hashes, tag_rank
+from layerplan.http import TransportError, redact
 
-__all__ = ["IndexFile", "SimpleIndex", "page_url", "redact", "select"]
+__all__ = ["IndexFile", "SimpleIndex", "page_url", "select"]
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -59,14 +60,6 @@ class IndexFile:
             return parse_sdist_filename(self.filename)[1]
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             return None
-
-
-def redact(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def page_url(index: str, name: str) -> str:
@@ -174,9 +167,9 @@ class SimpleIndex:
 
         try:
             return self._http.get(url, handle, headers={"Accept": _ACCEPT})
-        except requests.RequestException as error:
+        except TransportError as error:
             raise IndexLookupError(
-                f"{name}: cannot reach the index {redact(index)}: {describe(error)}",
+                f"{name}: cannot reach the index {redact(index)}: {error.summary}",
                 hint="check the network and the index URL the lock names",
             ) from error
 

@@ -58,8 +58,11 @@ class IndexSizes:
                 found[str(item.name)] = cached.size or 0
         if not missing:
             return found
-        index = SimpleIndex(HttpClient(pool_size=self.jobs))
-        with ThreadPoolExecutor(self.jobs, thread_name_prefix="layerplan-sizes") as pool:
+        with (
+            HttpClient(pool_size=self.jobs) as http,  # closed after the pool's threads are done
+            ThreadPoolExecutor(self.jobs, thread_name_prefix="layerplan-sizes") as pool,
+        ):
+            index = SimpleIndex(http)
             results = pool.map(lambda item: (item, self._from_index(index, item, rank, indexes)), missing)
             for item, size in results:
                 if size is not None:

@@ -1,6 +1,7 @@
 """A small OCI distribution client: pull manifests and blobs, push images.
 
-``RegistryClient`` speaks to one registry (auth, retries, verification);
+``RegistryClient`` speaks to one registry (auth, retries, verification); its retry
+policy is ``layerplan.http.RetryPolicy``, shared with the package index fetcher;
 ``push_image`` pushes an image through it, uploading only what the registry lacks.
 """
 
@@ -15,7 +16,6 @@ from layerplan.registry.errors import (
 )
 from layerplan.registry.manifest import FetchedManifest, Platform
 from layerplan.registry.push import BlobReport, BlobStatus, PushReport, push_image
-from layerplan.registry.transport import RetryPolicy
 
 __all__ = [
     "BlobReport",
@@ -32,7 +32,6 @@ __all__ = [
     "RegistryConnectionError",
     "RegistryError",
     "RegistryNotFoundError",
-    "RetryPolicy",
     "StaticKeychain",
     "push_image",
 ]

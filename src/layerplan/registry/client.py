@@ -3,32 +3,32 @@
 Every method is one idea of the spec (get/put a manifest, check/get/mount/upload a
 blob), verifies what it reads or writes against its digest, and raises a
 ``RegistryError`` subclass with a hint on failure. ``push_image`` (push.py) combines
-them into an image push.
+them into an image push. Every read is retried, body included, by the one loop of
+``layerplan.http``; so is a chunked upload as a whole.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 import requests
 
+from layerplan.http import ReadAgain, RetryPolicy, retrying
 from layerplan.oci import Digest
 from layerplan.oci.descriptor import MediaType
 from layerplan.registry.auth import scope
 from layerplan.registry.credentials import Credentials, DockerConfigKeychain, Keychain
 from layerplan.registry.errors import (
     BlobVerificationError,
-    RegistryConnectionError,
     RegistryError,
     RegistryNotFoundError,
     error_from_response,
 )
 from layerplan.registry.manifest import ACCEPTED_MANIFEST_TYPES, FetchedManifest, Platform, select_platform
-from layerplan.registry.transport import RetryPolicy, Transport
+from layerplan.registry.transport import Transport
 from layerplan.registry.upload import BlobUpload, Opener, cancel_upload, digest_of, new_hasher
 
 __all__ = ["CHUNK_SIZE", "MAX_MANIFEST_SIZE", "MONOLITHIC_LIMIT", "Opener", "RegistryClient"]
@@ -113,20 +113,23 @@ class RegistryClient:
         """
         ref = str(reference)
         where = f"get manifest {self.registry}/{repository}{'@' if ':' in ref else ':'}{ref}"
-        response = self.transport.request(
-            "GET",
-            f"/v2/{repository}/manifests/{ref}",
-            scopes=[scope(repository, "pull")],
-            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
-            stream=True,
-        )
-        with response:
+
+        def read(response: requests.Response) -> tuple[requests.Response, bytes]:
             if response.status_code != 200:
                 error = error_from_response(response, action=where, registry=self.registry)
                 if isinstance(error, RegistryNotFoundError) and error.hint is None:
                     error.hint = f"check that {repository}:{ref} exists on {self.registry}"
                 raise error
-            data = self._read_limited(response, MAX_MANIFEST_SIZE, where)
+            return response, self._read_limited(response, MAX_MANIFEST_SIZE, where)
+
+        response, data = self.transport.exchange(
+            "GET",
+            f"/v2/{repository}/manifests/{ref}",
+            read,
+            scopes=[scope(repository, "pull")],
+            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
+            stream=True,
+        )
         media_type = _media_type(response, data, where)
         wanted = Digest.parse(ref) if ":" in ref else None
         digest = digest_of(data, wanted.algorithm if wanted else "sha256")
@@ -198,78 +201,69 @@ class RegistryClient:
     def get_blob(self, repository: str, digest: Digest, dest: Path, *, size: int | None = None) -> int:
         """Download a blob into ``dest`` (atomically), verified; return its size.
 
-        A download cut off midway is started again, as often as the retry policy allows.
+        A download cut off midway is started again from its first byte, as often as the
+        retry policy allows.
         """
-        attempts = max(self.transport.retry.attempts, 1)
-        for attempt in range(attempts):
-            try:
-                return self._download(repository, digest, dest, size)
-            except RegistryConnectionError:
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(self.transport.retry.delay(attempt))
-        raise AssertionError("unreachable")
-
-    def read_blob(self, repository: str, digest: Digest, *, max_size: int = 64 * 1024 * 1024) -> bytes:
-        """A small blob (an image config) in memory, verified."""
         where = f"get blob {digest.short} from {self.registry}/{repository}"
-        response = self.transport.request(
-            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")], stream=True
-        )
-        with response:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+
+        def download(response: requests.Response) -> int:
             if response.status_code != 200:
                 raise error_from_response(response, action=where, registry=self.registry)
-            data = self._read_limited(response, max_size, where)
-        if digest_of(data, digest.algorithm) != digest:
-            raise BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
-        return data
-
-    def _download(self, repository: str, digest: Digest, dest: Path, size: int | None) -> int:
-        where = f"get blob {digest.short} from {self.registry}/{repository}"
-        response = self.transport.request(
-            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[scope(repository, "pull")], stream=True
-        )
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        hasher = new_hasher(digest)
-        written = 0
-        fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
-        try:
-            with response, os.fdopen(fd, "wb") as out:
-                if response.status_code != 200:
-                    raise error_from_response(response, action=where, registry=self.registry)
-                try:
+            hasher = new_hasher(digest)
+            written = 0
+            fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
                     for chunk in response.iter_content(_READ_SIZE):
                         hasher.update(chunk)
                         out.write(chunk)
                         written += len(chunk)
-                except requests.RequestException as error:
-                    raise RegistryConnectionError(
-                        f"{where}: download broke off after {written} bytes ({error})", registry=self.registry
-                    ) from error
-            actual = Digest(digest.algorithm, hasher.hexdigest())
-            if actual != digest or (size is not None and written != size):
-                raise BlobVerificationError(
-                    f"{where}: got {written} bytes with digest {actual}, expected {digest}"
-                    + (f" ({size} bytes)" if size is not None else ""),
-                    registry=self.registry,
-                )
-            os.replace(tmp_name, dest)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return written
+                if size is not None and written < size:  # a body without Content-Length that ended early
+                    raise ReadAgain(f"body cut short at {written} of {size} bytes")
+                actual = Digest(digest.algorithm, hasher.hexdigest())
+                if actual != digest or (size is not None and written != size):
+                    raise BlobVerificationError(
+                        f"{where}: got {written} bytes with digest {actual}, expected {digest}"
+                        + (f" ({size} bytes)" if size is not None else ""),
+                        registry=self.registry,
+                    )
+                os.replace(tmp_name, dest)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+            return written
+
+        return self.transport.exchange(
+            "GET", f"/v2/{repository}/blobs/{digest}", download, scopes=[scope(repository, "pull")], stream=True
+        )
+
+    def read_blob(self, repository: str, digest: Digest, *, max_size: int = 64 * 1024 * 1024) -> bytes:
+        """A small blob (an image config) in memory, verified. A body cut short is read again."""
+        where = f"get blob {digest.short} from {self.registry}/{repository}"
+
+        def read(response: requests.Response) -> bytes:
+            if response.status_code != 200:
+                raise error_from_response(response, action=where, registry=self.registry)
+            return self._read_limited(response, max_size, where)
+
+        data = self.transport.exchange(
+            "GET", f"/v2/{repository}/blobs/{digest}", read, scopes=[scope(repository, "pull")], stream=True
+        )
+        if digest_of(data, digest.algorithm) != digest:
+            raise BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
+        return data
 
     def _read_limited(self, response: requests.Response, limit: int, where: str) -> bytes:
+        """The body, refused beyond ``limit`` bytes. A read that breaks off raises
+        ``requests``' own error, which the transport's loop retries."""
         parts: list[bytes] = []
         total = 0
-        try:
-            for chunk in response.iter_content(_READ_SIZE):
-                total += len(chunk)
-                if total > limit:
-                    raise RegistryError(f"{where}: larger than {limit} bytes", registry=self.registry)
-                parts.append(chunk)
-        except requests.RequestException as error:
-            raise RegistryConnectionError(f"{where}: read broke off ({error})", registry=self.registry) from error
+        for chunk in response.iter_content(_READ_SIZE):
+            total += len(chunk)
+            if total > limit:
+                raise RegistryError(f"{where}: larger than {limit} bytes", registry=self.registry)
+            parts.append(chunk)
         return b"".join(parts)
 
     # ------------------------------------------------------------------ blobs: write
@@ -308,15 +302,14 @@ class RegistryClient:
         upload = BlobUpload(self.transport, repository, digest, size, head=lambda: self.head_blob(repository, digest))
         if size <= self.monolithic_limit:
             return upload.monolithic(opener)
-        attempts = max(self.transport.retry.attempts, 1)
-        for attempt in range(attempts):
-            try:
-                return upload.chunked(opener, self.chunk_size)
-            except RegistryError as error:
-                if not error.temporary or attempt == attempts - 1:
-                    raise
-                time.sleep(self.transport.retry.delay(attempt))
-        raise AssertionError("unreachable")
+        # A PATCH is never repeated (it could append twice), so the loop that retries
+        # single requests cannot help it: the whole upload starts over, under the same policy.
+        return retrying(
+            lambda attempt: upload.chunked(opener, self.chunk_size),
+            policy=self.transport.retry,
+            retryable=lambda error: isinstance(error, RegistryError) and error.temporary,
+            what=f"push blob {digest.short} to {self.registry}/{repository}",
+        )
 
 
 def _parse_digest(text: str | None) -> Digest | None:

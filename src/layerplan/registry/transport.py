@@ -1,49 +1,32 @@
-"""HTTP to one registry: scheme, retries with backoff, and authentication.
+"""HTTP to one registry: scheme and authentication, over layerplan.http's session and retries.
 
 HTTPS by default; plain HTTP only for a loopback registry or one the user named as
-insecure (like Docker's ``--insecure-registry``). A request that gets no answer, a 5xx
-or a 429 is tried again after an exponentially growing pause, a bounded number of
-times. A 401 is answered once by the ``Authenticator`` and the request sent again.
+insecure (like Docker's ``--insecure-registry``). Every request runs in
+``layerplan.http.exchange``, so a refused or dropped connection, a timeout, a 5xx or 429,
+and a body cut short are retried under the one ``RetryPolicy``. A 401 is answered once
+by the ``Authenticator`` within the same attempt, and the request sent again.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
 
+from layerplan.http import RetryPolicy, Timeouts, TransportError, exchange, new_session
 from layerplan.registry.auth import Authenticator
 from layerplan.registry.credentials import Credentials
 from layerplan.registry.errors import RegistryConnectionError
 
-__all__ = ["RetryPolicy", "Transport", "is_loopback", "scheme_for"]
+__all__ = ["Transport", "is_loopback", "scheme_for"]
 
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_USER_AGENT = "layerplan (+https://pypi.org/project/layerplan/)"
+T = TypeVar("T")
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RetryPolicy:
-    """How often and how patiently to try a request again."""
-
-    attempts: int = 4
-    """Total tries of one request (1 = never retry)."""
-    backoff: float = 0.5
-    """Pause in seconds before the second try; doubled before each next one."""
-    max_backoff: float = 8.0
-    """Longest single pause, also the cap on a registry's ``Retry-After``."""
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait after failed try number ``attempt`` (0-based)."""
-        if retry_after and retry_after.strip().isdigit():
-            return min(float(retry_after), self.max_backoff)
-        base = min(self.backoff * 2.0**attempt, self.max_backoff)
-        return base * (0.9 + 0.2 * random.random())  # jitter spreads parallel retries
+# Longer than the session default: a registry may think for minutes before it answers the
+# commit of a large upload (it verifies the digest of the whole blob first).
+_TIMEOUTS = Timeouts(read=300.0)
 
 
 def is_loopback(registry: str) -> bool:
@@ -57,11 +40,16 @@ def scheme_for(registry: str, insecure_hosts: Collection[str] = ()) -> str:
     return "http" if is_loopback(registry) or registry in insecure_hosts else "https"
 
 
+def _keep(response: requests.Response) -> requests.Response:
+    return response
+
+
 class Transport:
-    """Sends requests to one registry (``host[:port]``) and returns their responses.
+    """Sends requests to one registry (``host[:port]``) and hands over their answers.
 
     Only a missing answer becomes an exception (``RegistryConnectionError``); every HTTP
-    status is returned for the caller to judge, after retries of the temporary ones.
+    status is handed over for the caller to judge, after retries of the temporary ones.
+    ``session`` defaults to ``layerplan.http.new_session()`` with a long read timeout.
     """
 
     def __init__(
@@ -72,24 +60,48 @@ class Transport:
         credentials: Callable[[], Credentials | None] | Credentials | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = (10.0, 300.0),
     ) -> None:
         """``credentials`` is a zero-argument callable returning ``Credentials | None``."""
         self.registry = registry
         self.base_url = f"{scheme_for(registry, insecure_hosts)}://{registry}"
         self.retry = retry or RetryPolicy()
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = _USER_AGENT
-        self.session = session
-        self.timeout = timeout
+        self.session = session or new_session(timeouts=_TIMEOUTS)
         fixed = credentials
         source = fixed if callable(fixed) else (lambda: fixed)
-        self.auth = Authenticator(registry, source, self._send_raw)
+        self.auth = Authenticator(registry, source, self._send_unauthenticated)
 
     def url(self, path_or_url: str) -> str:
         """An absolute URL for a ``/v2/...`` path or a (possibly relative) ``Location``."""
         return urljoin(self.base_url + "/", path_or_url)
+
+    def exchange(
+        self,
+        method: str,
+        path_or_url: str,
+        handle: Callable[[requests.Response], T],
+        *,
+        scopes: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        stream: bool = False,
+        retry: bool = True,
+    ) -> T:
+        """Send with auth and return ``handle(response)``; the request and the reading of
+        its answer are retried as one (see ``layerplan.http.exchange``), ``handle`` may
+        raise ``ReadAgain``. ``retry=False`` for requests that must not repeat."""
+        url = self.url(path_or_url)
+
+        def send() -> requests.Response:
+            return self._send_authenticated(
+                method, url, scopes, headers, params=params, data=body, stream=stream
+            )
+
+        policy = self.retry if retry else self.retry.once()
+        try:
+            return exchange(send, handle, method=method, url=url, policy=policy)
+        except TransportError as error:
+            raise self._connection_error(error) from error
 
     def request(
         self,
@@ -100,87 +112,56 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
-        stream: bool = False,
         retry: bool = True,
     ) -> requests.Response:
-        """Send with auth and retries; ``retry=False`` for requests that must not repeat."""
-        url = self.url(path_or_url)
+        """Send with auth and retries and return the response, its (small) body read."""
+        return self.exchange(
+            method, path_or_url, _keep, scopes=scopes, headers=headers, params=params, body=body, retry=retry
+        )
+
+    def _send_authenticated(
+        self, method: str, url: str, scopes: Sequence[str], headers: Mapping[str, str] | None, **kwargs: Any
+    ) -> requests.Response:
+        """One try: send, and when the registry answers 401, answer its challenge and send again."""
         all_headers = dict(headers or {})
-        auth_header = self.auth.header(scopes)
-        if auth_header:
-            all_headers["Authorization"] = auth_header
-        send = self._send_raw if retry else self._send_once
-        response = send(method, url, headers=all_headers, params=params, data=body, stream=stream)
+        sent = self.auth.header(scopes)
+        if sent:
+            all_headers["Authorization"] = sent
+        response = self.session.request(method, url, headers=all_headers, **kwargs)
         if response.status_code == 401:
-            new_header = self.auth.respond(response, scopes, auth_header)
-            if new_header is not None:
+            try:
+                answer = self.auth.respond(response, scopes, sent)
+            except BaseException:  # the token endpoint failed: that error is the one to report
                 response.close()
-                all_headers["Authorization"] = new_header
-                response = send(method, url, headers=all_headers, params=params, data=body, stream=stream)
+                raise
+            if answer is not None:
+                response.close()
+                all_headers["Authorization"] = answer
+                response = self.session.request(method, url, headers=all_headers, **kwargs)
         return response
 
-    def _send_once(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send_unauthenticated(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """For the token endpoint: retried, without registry auth; the body is read."""
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.RequestException as error:
-            raise self._connection_error(url, error, 1) from error
+            return exchange(
+                lambda: self.session.request(method, url, **kwargs), _keep, method=method, url=url, policy=self.retry
+            )
+        except TransportError as error:
+            raise self._connection_error(error) from error
 
-    def _send_raw(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One request with retries on no answer, 5xx and 429; no registry auth added."""
-        attempts = max(self.retry.attempts, 1)
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.RequestException as error:
-                if last or not _transient(error):
-                    raise self._connection_error(url, error, attempt + 1) from error
-                time.sleep(self.retry.delay(attempt))
-                continue
-            if response.status_code not in _RETRY_STATUSES or last:
-                return response
-            retry_after = response.headers.get("Retry-After")
-            response.close()
-            time.sleep(self.retry.delay(attempt, retry_after))
-        raise AssertionError("unreachable")  # the loop returns or raises on its last try
-
-    def _connection_error(self, url: str, error: requests.RequestException, tries: int) -> RegistryConnectionError:
-        base = url.split("?", 1)[0]
-        after = f" after {tries} tries" if tries > 1 else ""
-        if isinstance(error, requests.exceptions.SSLError):
-            reason, hint = "TLS failed", (
+    def _connection_error(self, error: TransportError) -> RegistryConnectionError:
+        cause = error.cause
+        if isinstance(cause, requests.exceptions.SSLError):
+            hint = (
                 f"if {self.registry} serves plain HTTP or a self-signed certificate, "
                 "mark it insecure (--insecure-registry)"
             )
-        elif isinstance(error, requests.Timeout):
-            reason, hint = "timed out", f"is the registry at {self.registry} up and reachable?"
-        else:
-            reason = "could not connect"
+        elif isinstance(cause, requests.Timeout):
+            hint = f"is the registry at {self.registry} up and reachable?"
+        elif isinstance(cause, requests.ConnectionError):
             hint = f"is the registry running at {self.registry}?"
             if self.base_url.startswith("https:"):
                 hint += " for plain HTTP use --insecure-registry"
-        return RegistryConnectionError(
-            f"{reason} to {base}{after}: {_root_cause(error)}", registry=self.registry, hint=hint
-        )
-
-
-def _transient(error: requests.RequestException) -> bool:
-    """Dropped connections and timeouts may pass; TLS and malformed-URL errors will not."""
-    if isinstance(error, (requests.exceptions.SSLError, requests.exceptions.InvalidURL)):
-        return False
-    return isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError))
-
-
-def _root_cause(error: BaseException) -> str:
-    """The innermost reason (``[Errno 111] Connection refused``), not urllib3's wrapper chain."""
-    seen: BaseException = error
-    while True:
-        inner = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
-        if not isinstance(inner, BaseException) or inner is seen:
-            break
-        seen = inner
-    text = str(seen)
-    # urllib3 prefixes the connection object's repr: keep what follows it.
-    if ">: " in text:
-        text = text.split(">: ", 1)[1]
-    return text.strip("() ") or type(seen).__name__
+        else:  # answers cut short, every time
+            hint = f"the connection to {self.registry} keeps breaking off; check the network or a proxy in between"
+        return RegistryConnectionError(error.message, registry=self.registry, hint=hint)
