@@ -10,7 +10,7 @@ from __future__ import annotations
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
 from layerplan.containerize.request import BuildRequest, parse_output
-from layerplan.cache.store import default_cache_dir
+from layerplan.cache.store import Store, default_cache_dir
 from layerplan.errors import ConfigError
 from layerplan.image.tarlayer import source_date_epoch
 from layerplan.planning import project_config
@@ -47,7 +47,7 @@ def build_image(request: BuildRequest) -> BuildReport:
         project,
         request.plan.package or config.package,
         epoch=epoch,
-        env_cache=cache_root / "build-envs",
+        env_cache=Store(cache_root).build_envs,
         prebuilt=request.app_wheel,
     )
     with app_wheel:
