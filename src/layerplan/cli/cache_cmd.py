@@ -67,5 +67,6 @@ def run_prune(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
     )
     print(result.describe())
-    print(store.report().describe())
+    if not args.dry_run:
+        print(store.report().describe())
     return 0
