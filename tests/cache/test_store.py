@@ -97,6 +97,7 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     store = fill(tmp_path)
     (tmp_path / "notes.txt").write_text("not layerplan's")
     (tmp_path / "sizes" / "README").write_text("not a record")
+    (tmp_path / "tmp" / "mine.txt").write_text("a wrong --cache-dir's tmp/")  # not a temporary's name
     before = snapshot(tmp_path)
     dry = store.prune(everything=True, dry_run=True)
     assert snapshot(tmp_path) == before
@@ -109,7 +110,8 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     # what is not layerplan's stays, and is all that is left
     report = store.report()
     assert [a.name for a in report.areas if a.count] == ["other"]
-    assert report.total_size == file_bytes(tmp_path) == len("not layerplan's") + len("not a record")
+    assert report.of("other").count == 3
+    assert report.total_size == file_bytes(tmp_path) == len("not layerplan's") + len("not a record") + 26
     assert not list((tmp_path / "keys").iterdir()) and not list((tmp_path / "wheels" / "sha256").iterdir())
     assert not list((tmp_path / "build-envs").iterdir())
 

@@ -12,10 +12,11 @@ Layout under the cache root (default :func:`default_cache_dir`)::
     build-envs/<key>/                a PEP 517 build environment per set of build requirements
     tmp/                             files being written: ``.<label>.tmp-*``
 
-A name starting with ``.`` anywhere in an area is a temporary too: a directory being
-filled by :func:`~layerplan.cache.atomic.atomic_directory`, or a leftover of an older
-layerplan (which also wrote downloads under ``wheels/tmp/``). Anything else under the
-root is not layerplan's: ``cache info`` counts it as ``other`` and ``prune`` leaves it.
+A temporary's name (:func:`is_temporary`) anywhere in an area is a temporary too: a
+directory being filled by :func:`~layerplan.cache.atomic.atomic_directory`, or a leftover
+of an older layerplan (which also wrote downloads under ``wheels/tmp/``). Anything else
+under the root is not layerplan's: ``cache info`` counts it as ``other`` and ``prune``
+leaves it, so a wrong ``--cache-dir`` (a home directory with a ``tmp/``) loses nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from layerplan.cache.atomic import is_temp_name
 from layerplan.errors import LayerplanError
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Area",
     "CacheError",
     "default_cache_dir",
+    "is_temporary",
 ]
 
 
@@ -58,6 +61,12 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".cache" / "layerplan"
 
 
+def is_temporary(name: str) -> bool:
+    """A temporary's file or directory name: ``.<name>.tmp-*`` (:mod:`~layerplan.cache.atomic`)
+    or ``*.part`` (what layerplan wrote before it); no entry's name looks like either."""
+    return is_temp_name(name) or name.endswith(".part")
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Area:
     """One kind of thing the cache keeps, in one directory."""
@@ -68,7 +77,7 @@ class Area:
     """Its directory, relative to the cache root (``/``-separated)."""
     entry: str
     """Regular expression for one entry's path relative to :attr:`path`; other names there
-    are not layerplan's. Unused for temp areas (every name there is a temporary)."""
+    (but temporaries) are not layerplan's. Unused for temp areas."""
     depth: int = 1
     """How many path components an entry has below :attr:`path` (2: fanned out by digest)."""
     suffix: str = ""
@@ -76,7 +85,7 @@ class Area:
     tree: bool = False
     """An entry is a directory, counted and removed whole (a build environment)."""
     temp: bool = False
-    """Everything in it is a temporary: removed once its writer is gone, whatever its age."""
+    """It holds temporaries only: each is removed once its writer is gone, whatever its age."""
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

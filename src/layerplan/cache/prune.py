@@ -30,7 +30,7 @@ from pathlib import Path
 from layerplan._units import format_size
 from layerplan.cache.atomic import TEMP_MARKER, remove_if_abandoned
 from layerplan.cache.blobs import read_key
-from layerplan.cache.layout import AREAS, BLOBS, KEYS, TEMP, CacheError
+from layerplan.cache.layout import AREAS, BLOBS, KEYS, TEMP, CacheError, is_temporary
 from layerplan.cache.usage import AreaUsage, Item, area_names, scan
 
 __all__ = ["PruneResult", "prune", "remove_abandoned_temps"]
@@ -131,7 +131,7 @@ def remove_abandoned_temps(root: Path, *, now: float | None = None) -> int:
             entries = list(os.scandir(area.under(root)))
         except (FileNotFoundError, NotADirectoryError):
             continue
-        removed += sum(remove_if_abandoned(Path(entry.path), now=now) for entry in entries)
+        removed += sum(remove_if_abandoned(Path(entry.path), now=now) for entry in entries if is_temporary(entry.name))
     return removed
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from layerplan._units import format_size
 from layerplan.cache.blobs import read_key
-from layerplan.cache.layout import AREAS, BLOBS, KEYS, Area, CacheError
+from layerplan.cache.layout import AREAS, BLOBS, KEYS, TEMP, Area, CacheError, is_temporary
 
 __all__ = ["OTHER", "AreaUsage", "CacheReport", "Item", "report", "scan"]
 
@@ -31,7 +31,7 @@ class Item:
     """One thing under the cache root, as :func:`scan` found it."""
 
     area: str
-    """The area's name; ``temp`` for a temporary, :data:`OTHER` for what is not ours."""
+    """The area's name; the temp area's for any temporary, :data:`OTHER` for what is not ours."""
     kind: Kind
     path: Path
     size: int
@@ -94,8 +94,8 @@ def report(root: Path) -> CacheReport:
     counts: dict[str, list[int]] = {name: [0, 0] for name in (*area_names(), OTHER)}
     keys, blobs = [], []
     for item in scan(root):
-        counts["temp" if item.kind == "temp" else item.area][0] += 1
-        counts["temp" if item.kind == "temp" else item.area][1] += item.size
+        counts[item.area][0] += 1
+        counts[item.area][1] += item.size
         if item.kind == "entry" and item.area == KEYS.name:
             keys.append(item)
         elif item.kind == "entry" and item.area == BLOBS.name:
@@ -161,10 +161,10 @@ def _visit(directory: Path, parts: tuple[str, ...], counted: set[tuple[int, int]
             else:
                 yield from _others(path, st, counted)
             continue
-        if area.temp or inner[-1].startswith("."):
-            # A dot name is always a temporary (atomic_directory's staging, an old
-            # layerplan's leftovers): an entry name never starts with one.
-            yield Item(area="temp", kind="temp", path=path, size=_size(path, st, counted), mtime=st.st_mtime)
+        if is_temporary(inner[-1]):
+            yield Item(area=TEMP.name, kind="temp", path=path, size=_size(path, st, counted), mtime=st.st_mtime)
+        elif area.temp:
+            yield from _others(path, st, counted)
         elif len(inner) < area.depth and is_dir:
             yield from _visit(path, here, counted)
         elif len(inner) == area.depth and is_dir == area.tree and area.pattern.fullmatch("/".join(inner)):
