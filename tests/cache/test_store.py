@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from layerplan.cache import CachedLayer, CacheError, Records, Store, atomic_directory
+from layerplan.cache import AreaUsage, CachedLayer, CacheError, Records, Store, atomic_directory
 from layerplan.cache.layout import AREAS, PLATFORMS, SIZES
 
 KEY = "0123456789abcdef" * 4
@@ -212,3 +214,31 @@ def test_a_root_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
         Store(not_a_dir).prune(everything=True)
     assert Store(tmp_path / "missing").report().total_size == 0
     assert Store(tmp_path / "missing").prune(everything=True).freed_size == 0
+
+
+_KILLED_ENV_BUILDER = """
+import sys
+from pathlib import Path
+from layerplan.cache import Store, atomic_directory
+with atomic_directory(Store(Path(sys.argv[1])).build_envs / sys.argv[2], replace=False) as staging:
+    (staging / "half.py").write_bytes(b"x" * 100)
+    print("ready", flush=True)
+    sys.stdin.read()  # blocks until killed
+"""
+
+
+def test_a_build_environment_killed_while_made_is_kept_while_alive_then_pruned(tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_ENV_BUILDER, str(tmp_path), ENV_KEY], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    store = Store(tmp_path)
+    try:
+        assert store.prune(everything=True).of("temp").count == 0  # its builder is alive
+        assert store.report().of("temp").size == 100
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert not (store.build_envs / ENV_KEY).exists()  # never half an environment
+    assert store.prune().of("temp") == AreaUsage(name="temp", count=1, size=100)
+    assert list(store.build_envs.iterdir()) == []
