@@ -72,7 +72,8 @@ def prune(
 ) -> PruneResult:
     """Remove what is not needed from the cache at ``root`` (see the module); say what.
 
-    Raises ``CacheError`` when the cache cannot be read or an entry cannot be removed.
+    Raises ``CacheError`` when the cache cannot be read or an entry cannot be removed,
+    ``ValueError`` for a negative ``older_than_days`` (the CLI refuses one first).
     """
     if older_than_days is not None and older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days:g}")
