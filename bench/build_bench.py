@@ -402,8 +402,10 @@ class LayerplanApproach(Approach):
 
     def reset(self) -> None:
         """Cold: the layer cache (layer keys and blobs) goes; wheels, build envs, base platform stay."""
-        for part in ("keys", "blobs", "tmp"):
-            shutil.rmtree(self.cache_dir / part, ignore_errors=True)
+        from layerplan.cache.layout import BLOBS, KEYS, TEMP  # the areas are named there only
+
+        for area in (KEYS, BLOBS, TEMP):
+            shutil.rmtree(area.under(self.cache_dir), ignore_errors=True)
         super().reset()
 
     def command(self, project: Path, tag: str) -> list[str]:

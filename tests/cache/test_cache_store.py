@@ -1,4 +1,4 @@
-"""The blob cache: atomic, safe when killed, safe for concurrent processes."""
+"""Blobs and layer keys: atomic, safe when killed, safe for concurrent processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from layerplan.cache import BlobCache, CachedLayer, CacheError, default_cache_dir
+from layerplan.cache import BlobCache, CachedLayer, CacheError, Store, default_cache_dir
 from layerplan.errors import LayerplanError
 from layerplan.oci import Digest
 
@@ -62,7 +62,7 @@ def test_error_inside_writer_stores_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), cache.writer() as out:
         out.write(b"partial")
         raise RuntimeError("boom")
-    assert cache.report().blobs == 0
+    assert Store(tmp_path).report().of("blobs").count == 0
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
@@ -89,10 +89,10 @@ def test_leftover_temp_file_is_ignored_and_pruned(tmp_path: Path) -> None:
     leftover = tmp_path / "tmp" / ".blob.tmp-killed"
     leftover.write_bytes(b"half a blo")
     assert cache.has(digest)
-    report = cache.report()
-    assert (report.blobs, report.temp_files, report.temp_bytes) == (1, 1, 10)
-    result = cache.prune()
-    assert result.temp_files == 1 and result.blobs == 0
+    report = Store(tmp_path).report()
+    assert (report.of("blobs").count, report.of("temp").count, report.of("temp").size) == (1, 1, 10)
+    result = Store(tmp_path).prune()
+    assert result.of("temp").count == 1 and result.of("blobs").count == 0
     assert not leftover.exists()
     assert cache.has(digest)
 
@@ -104,7 +104,7 @@ def test_prune_leaves_a_live_writers_temp_file(tmp_path: Path) -> None:
         out.write(b"in progress")
         temps = list((tmp_path / "tmp").iterdir())
         assert len(temps) == 1
-        assert cache.prune().temp_files == 0
+        assert Store(tmp_path).prune(everything=True).of("temp").count == 0
         assert temps[0].exists()
     assert out.digest is not None and cache.has(out.digest)
 
@@ -129,11 +129,11 @@ def test_killed_writer_leaves_cache_consistent(tmp_path: Path) -> None:
     assert child.stdout is not None and child.stdout.readline().strip() == "ready"
     child.send_signal(signal.SIGKILL)
     child.wait()
-    cache = BlobCache(tmp_path)
-    assert cache.report().blobs == 0
-    assert cache.report().temp_files == 1
-    assert cache.prune().temp_files == 1
-    assert cache.report().temp_files == 0
+    store = Store(tmp_path)
+    assert store.report().of("blobs").count == 0
+    assert store.report().of("temp").count == 1
+    assert store.prune().of("temp").count == 1
+    assert store.report().of("temp").count == 0
 
 
 def _put_many(root: str, payload: bytes, rounds: int) -> str:
@@ -156,27 +156,28 @@ def test_concurrent_processes_put_the_same_blob(tmp_path: Path) -> None:
     cache = BlobCache(tmp_path)
     with cache.open(Digest.parse(expected)) as handle:
         assert handle.read() == payload
-    report = cache.report()
-    assert (report.blobs, report.keys, report.temp_files) == (1, 1, 0)
+    report = Store(tmp_path).report()
+    assert [report.of(name).count for name in ("blobs", "keys", "temp")] == [1, 1, 0]
     record = json.loads(next((tmp_path / "keys").rglob("*.json")).read_bytes())
     assert record == {"diff_id": expected, "digest": expected, "size": len(payload)}
 
 
 def test_prune_by_age_and_unreferenced(tmp_path: Path) -> None:
-    cache = BlobCache(tmp_path)
+    cache, store = BlobCache(tmp_path), Store(tmp_path)
     kept = cache.put_bytes(b"referenced")
     cache.put_layer(KEY, CachedLayer(digest=kept, diff_id=kept, size=10))
     loose = cache.put_bytes(b"loose wheel")
     now = os.stat(cache.blob_path(loose)).st_mtime
+    assert store.report().unreferenced.count == 1
     # within the grace period an unreferenced blob stays (a build may be about to record its key)
-    assert cache.prune(unreferenced=True, now=now).blobs == 0
-    result = cache.prune(unreferenced=True, now=now + 7200)
-    assert (result.blobs, result.keys) == (1, 0)
+    assert store.prune(unreferenced=True, now=now).of("blobs").count == 0
+    result = store.prune(unreferenced=True, now=now + 7200)
+    assert (result.of("blobs").count, result.of("keys").count) == (1, 0)
     assert cache.has(kept) and not cache.has(loose)
     # not used for longer than the limit: the key and then its blob go
-    result = cache.prune(older_than_days=30, now=now + 31 * 86400)
-    assert (result.blobs, result.keys) == (1, 1)
-    assert cache.report().blobs == 0
+    result = store.prune(older_than_days=30, now=now + 31 * 86400)
+    assert (result.of("blobs").count, result.of("keys").count) == (1, 1)
+    assert store.report().of("blobs").count == 0
 
 
 def test_hits_refresh_last_use(tmp_path: Path) -> None:
@@ -189,4 +190,4 @@ def test_hits_refresh_last_use(tmp_path: Path) -> None:
         os.utime(path, (old, old))
     assert cache.get_layer(KEY) is not None
     assert os.stat(cache.blob_path(digest)).st_mtime > old
-    assert cache.prune(older_than_days=1).blobs == 0
+    assert Store(tmp_path).prune(older_than_days=1).of("blobs").count == 0

@@ -183,3 +183,21 @@ def test_build_environment_needs_no_uv_on_path(tmp_path, case, installer):  # ty
     used, wheel = done.stdout.split()
     assert used == installer
     assert wheel.startswith("tiny_hatchling-0.1.0-") and wheel.endswith("-none-any.whl")
+
+
+def test_a_cached_build_environment_is_one_store_entry_refreshed_on_use(tmp_path):  # type: ignore[no-untyped-def]
+    """The environment lives in the store's build-envs area, whole, and each build that
+    reuses it refreshes its mtime: that is its last use for `cache prune --older-than`."""
+    import os
+
+    from layerplan.cache import Store
+
+    store = Store(tmp_path / "cache")
+    project = _project(tmp_path, "flit")
+    build_wheel(project, tmp_path / "one", env_cache=store.build_envs)
+    (env,) = store.build_envs.iterdir()
+    assert store.report().of("build-envs").count == 1 and store.report().of("temp").count == 0
+    os.utime(env, (1_000_000_000, 1_000_000_000))
+    build_wheel(project, tmp_path / "two", env_cache=store.build_envs)
+    assert env.stat().st_mtime > 1_000_000_000
+    assert store.prune(older_than_days=1).of("build-envs").count == 0

@@ -1,9 +1,15 @@
-"""Write a file so that readers see either nothing or the whole file.
+"""Write a file or a directory so that readers see either nothing or the whole of it.
 
-Every file layerplan produces (cache blobs, layer tarballs, archives, layout files) is
-written to a temporary sibling, flushed to disk and renamed into place. A process killed
-at any moment leaves at most a ``.tmp-`` file behind, which readers ignore and
-``BlobCache.prune`` removes.
+Every file layerplan produces (cache entries, layer tarballs, archives, layout files)
+goes through :func:`atomic_write`: a temporary file, locked while it is written,
+flushed to disk and renamed into place. Cached build environments go through
+:func:`atomic_directory` the same way. A process killed at any moment leaves at most a
+``.<name>.tmp-*`` file or directory, which readers ignore (:func:`is_temp_name`) and
+:func:`remove_if_abandoned` (``layerplan cache prune``) removes.
+
+The lock is what lets a pruner tell a killed writer's leftover from a live writer's
+work: a writer holds an exclusive ``flock`` on its temporary from creation until it is
+renamed or removed, so a pruner that gets the lock knows nobody is writing it.
 """
 
 from __future__ import annotations
@@ -12,17 +18,32 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["TEMP_MARKER", "atomic_directory", "atomic_write", "fsync_dir", "is_temp_name"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "TEMP_MARKER",
+    "atomic_directory",
+    "atomic_write",
+    "fsync_dir",
+    "is_temp_name",
+    "remove_if_abandoned",
+]
 
 TEMP_MARKER = ".tmp-"
+#: without ``fcntl`` a temporary cannot be locked; it counts as abandoned after this long
+_DEAD_TEMP_AGE = 24 * 3600.0
 
 
 def is_temp_name(name: str) -> bool:
-    """True for the name of a temporary file made by :func:`atomic_write`."""
+    """True for the name of a temporary made by :func:`atomic_write` or :func:`atomic_directory`."""
     return name.startswith(".") and TEMP_MARKER in name
 
 
@@ -41,29 +62,49 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(dest: Path, *, mode: int = 0o644, temp_dir: Path | None = None) -> Iterator[BinaryIO]:
-    """Yield a binary file that replaces ``dest`` when the block ends without error.
+def atomic_write(
+    dest: Path | Callable[[], Path | None],
+    *,
+    mode: int = 0o644,
+    temp_dir: Path | None = None,
+    label: str | None = None,
+) -> Iterator[BinaryIO]:
+    """Yield a binary file that becomes ``dest`` when the block ends without error.
 
-    The temporary file lives in ``temp_dir`` (default: ``dest``'s directory, which must
-    be on the same file system). On an exception it is removed and ``dest`` is left as
-    it was.
+    ``dest`` may also be a function, called once the block's body has finished (a
+    content-addressed store knows the name only once the bytes are written); it returns
+    the destination, or ``None`` to drop the file, and may raise to refuse it.
+
+    The temporary file lives in ``temp_dir`` (default: ``dest``'s directory; it must be
+    on the same file system), is named ``.<label or dest's name>.tmp-*`` and stays
+    locked until it is renamed, so :func:`remove_if_abandoned` never takes it. It is
+    fsynced before the rename and the directory after. On an exception it is removed
+    and ``dest`` is left as it was.
     """
-    directory = temp_dir or dest.parent
+    if callable(dest):
+        if temp_dir is None:
+            raise ValueError("atomic_write: a destination decided later needs a temp_dir")
+        directory, name = temp_dir, label or "file"
+    else:
+        directory, name = temp_dir or dest.parent, label or dest.name
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{dest.name[:40]}{TEMP_MARKER}")
-    tmp = Path(tmp_name)
+    fd, tmp = _locked_temp(directory, name[:40])
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
+            target = dest() if callable(dest) else dest
+            if target is None:
+                os.unlink(tmp)
+                return
+            os.fchmod(handle.fileno(), mode)
+            _rename_into(tmp, target)  # still locked: a pruner never takes a finished temp
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp)
         raise
-    fsync_dir(dest.parent)
+    fsync_dir(target.parent)
 
 
 @contextlib.contextmanager
@@ -76,10 +117,11 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     ``replace=False``: first writer wins; if ``dest`` exists by then (another process
     made it), the new tree is dropped and ``dest`` is left alone. On an exception the
     new tree is removed and ``dest`` is left as it was; a kill leaves at most a
-    ``.<name>.tmp-*`` sibling, which :func:`is_temp_name` recognises.
+    ``.<name>.tmp-*`` sibling, which :func:`is_temp_name` recognises. The sibling is
+    locked like :func:`atomic_write`'s temporary while it is filled.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name[:40]}{TEMP_MARKER}", dir=dest.parent))
+    staging, lock = _locked_temp_dir(dest.parent, dest.name[:40])
     try:
         yield staging
         staging.chmod(0o755)
@@ -105,4 +147,95 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
     fsync_dir(dest.parent)
+
+
+def remove_if_abandoned(path: Path, *, dry_run: bool = False, now: float | None = None) -> bool:
+    """Remove the temporary file or directory ``path`` unless a live writer holds it.
+
+    True when it was removed (with ``dry_run``: would be). The removal happens while
+    holding the writer's lock, so a writer can never start on a temporary that is being
+    removed (see :func:`_locked_temp`).
+    """
+    if os.path.islink(path):  # never layerplan's; nothing to lock, nothing to follow
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        return True
+    if fcntl is None:  # pragma: no cover - not on Windows
+        try:
+            old = os.stat(path).st_mtime < (time.time() if now is None else now) - _DEAD_TEMP_AGE
+        except FileNotFoundError:
+            return False
+        if old and not dry_run:
+            _remove_tree_or_file(path)
+        return old
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False  # gone already
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live writer holds the lock
+        if not dry_run:
+            _remove_tree_or_file(path)
+        return True
+    finally:
+        os.close(fd)  # closing releases our lock
+
+
+def _remove_tree_or_file(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _lock(fd: int) -> bool:
+    """Lock a new temporary; False when a pruner removed it before we got the lock."""
+    if fcntl is None:  # pragma: no cover - not on Windows
+        return True
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return os.fstat(fd).st_nlink > 0
+
+
+def _locked_temp(directory: Path, name: str) -> tuple[int, str]:
+    """A new temporary file, locked until closed so that a pruner leaves it alone.
+
+    Creating and locking are two steps; a pruner may take the file in between (it looks
+    abandoned then), so a file found unlinked once locked is replaced by another.
+    """
+    while True:
+        fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}{TEMP_MARKER}")
+        if _lock(fd):
+            return fd, path
+        os.close(fd)
+
+
+def _locked_temp_dir(directory: Path, name: str) -> tuple[Path, int]:
+    """A new temporary directory and the open, locked descriptor that protects it."""
+    while True:
+        path = Path(tempfile.mkdtemp(prefix=f".{name}{TEMP_MARKER}", dir=directory))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        if _lock(fd):
+            return path, fd
+        os.close(fd)
+
+
+def _rename_into(tmp: str, target: Path) -> None:
+    """``os.replace`` into ``target``'s directory, making it if needed; a pruner may
+    remove an empty fan-out directory between our ``mkdir`` and the rename, so that
+    case makes it again."""
+    for attempt in range(3):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, target)
+            return
+        except FileNotFoundError:
+            if attempt == 2 or not os.path.exists(tmp):
+                raise

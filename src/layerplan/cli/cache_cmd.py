@@ -1,45 +1,72 @@
-"""``layerplan cache``: how big the local cache is, and pruning it."""
+"""``layerplan cache``: what the local cache holds, and pruning it."""
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
-from layerplan.cache.store import BlobCache
+from layerplan.cache.store import Store
+from layerplan.errors import ConfigError
 
 __all__ = ["register"]
+
+_DEFAULT_DAYS = 30
 
 
 def register(commands: Any) -> None:
     """Add the ``cache`` subcommand with ``info`` and ``prune``."""
-    parser = commands.add_parser("cache", help="show or prune the local layer and wheel cache")
+    parser = commands.add_parser("cache", help="show or prune the local cache (layers, wheels, build environments)")
     actions = parser.add_subparsers(dest="cache_action", metavar="ACTION", required=True)
-    info = actions.add_parser("info", help="where the cache is and how big")
-    info.add_argument("--cache-dir", type=Path)
+    info = actions.add_parser("info", help="where the cache is, and what each area holds")
+    info.add_argument("--cache-dir", type=Path, help="the cache (default: $LAYERPLAN_CACHE_DIR or ~/.cache/layerplan)")
     info.set_defaults(handler=run_info)
-    prune = actions.add_parser("prune", help="remove old or unreferenced entries")
-    prune.add_argument("--cache-dir", type=Path)
-    prune.add_argument("--older-than", type=int, metavar="DAYS", help="remove entries unused for DAYS days")
+    prune = actions.add_parser("prune", help="remove old or unreferenced entries (default: unused for 30 days)")
+    prune.add_argument("--cache-dir", type=Path, help="the cache (default: $LAYERPLAN_CACHE_DIR or ~/.cache/layerplan)")
+    prune.add_argument(
+        "--older-than", type=_days, metavar="DAYS", help=f"remove entries unused for DAYS days (default {_DEFAULT_DAYS})"
+    )
     prune.add_argument("--unreferenced", action="store_true", help="remove blobs no layer key points to")
-    prune.add_argument("--all", action="store_true", help="remove everything (same as --older-than 0)")
+    prune.add_argument("--all", action="store_true", help="remove every entry, whatever its age")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
     prune.set_defaults(handler=run_prune)
 
 
+def _days(text: str) -> float:
+    """A number of days, 0 or more (argparse turns the ValueError into one line)."""
+    days = float(text)
+    if not math.isfinite(days) or days < 0:
+        raise ValueError(text)
+    return days
+
+
+_days.__name__ = "number of days (0 or more)"  # what argparse names in "invalid ... value"
+
+
 def run_info(args: argparse.Namespace) -> int:
-    print(BlobCache(args.cache_dir).report().describe())
+    print(Store(args.cache_dir).report().describe())
     return 0
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    cache = BlobCache(args.cache_dir)
-    older = 0 if args.all else args.older_than
-    if older is None and not args.unreferenced:
-        older = 30
-    result = cache.prune(older_than_days=older, unreferenced=args.unreferenced, grace_seconds=0 if args.all else 3600)
-    print(
-        f"removed {result.blobs} blob(s), {result.keys} layer key(s), {result.temp_files} temp file(s); "
-        f"freed {result.freed_bytes / 1e6:.1f} MB"
+    if args.all and (args.older_than is not None or args.unreferenced):
+        raise ConfigError(
+            "--all removes every entry; it takes no --older-than or --unreferenced",
+            hint="pass --all alone, or --older-than DAYS and/or --unreferenced",
+        )
+    older = args.older_than
+    if older is None and not args.unreferenced and not args.all:
+        older = _DEFAULT_DAYS
+    store = Store(args.cache_dir)
+    result = store.prune(
+        everything=args.all,
+        older_than_days=older,
+        unreferenced=args.unreferenced,
+        grace_seconds=0 if args.all else 3600,
+        dry_run=args.dry_run,
     )
-    print(cache.report().describe())
+    print(result.describe())
+    if not args.dry_run:
+        print(store.report().describe())
     return 0

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
-from layerplan.cache.store import BlobCache
+from layerplan.cache.store import Store
 from layerplan.install import build_wheel
 from layerplan.resolution import ResolvedBuild
 
@@ -28,7 +28,7 @@ class AppWheel:
         self._maker = given if callable(given) else None
         self._source = resolved.app_root
         self._epoch = resolved.epoch
-        self._env_cache = BlobCache(resolved.cache_dir).root / "build-envs"
+        self._env_cache = Store(resolved.cache_dir).build_envs
         self._scratch = tempfile.TemporaryDirectory(prefix="layerplan-app-wheel-")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="layerplan-app-wheel")
         self._future: Future[Path] | None = None

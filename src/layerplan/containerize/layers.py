@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from layerplan.cache.store import BlobCache
+from layerplan.cache.store import BlobCache, Store
 from layerplan.fetch import Fetcher
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
@@ -79,7 +79,7 @@ class LayerBuilder:
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
-        self.env_cache = cache.root / "build-envs"
+        self.env_cache = Store(cache.root).build_envs
         self.warnings: list[str] = []
         if compile_bytecode and self.interpreter is None:
             self.warnings.append(

@@ -3,7 +3,7 @@
 poetry.lock, pdm.lock, Pipfile.lock and requirements.txt name files or hashes but not
 sizes, and without a size the planner cannot tell that numpy deserves a layer of its
 own. The simple API lists every file's size; a file never changes once uploaded, so a
-size is cached forever by the file's sha256 (``<cache>/sizes/<hex>``).
+size is cached forever by the file's sha256 (the store's ``sizes`` records).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from layerplan.cache.atomic import atomic_write
+from layerplan.cache.store import Store
 from layerplan.fetch.errors import FetchError
 from layerplan.fetch.http import HttpClient
 from layerplan.fetch.index import IndexFile, SimpleIndex
@@ -33,7 +33,7 @@ class IndexSizes:
     """``lookup(install_set, items)``: name -> size of the wheel each item will install."""
 
     def __init__(self, cache_dir: Path, *, jobs: int = 8) -> None:
-        self.directory = cache_dir / "sizes"
+        self.records = Store(cache_dir).sizes
         self.jobs = jobs
 
     def lookup(self, install_set: InstallSet, items: Sequence[InstallItem]) -> dict[str, int]:
@@ -74,7 +74,10 @@ class IndexSizes:
         files = []
         for digest in sorted(_sha256s(item.hashes)):
             try:
-                size, filename = (self.directory / digest).read_text(encoding="utf-8").split(" ", 1)
+                record = self.records.get(digest)
+                if record is None:
+                    return []
+                size, filename = record.decode("utf-8").split(" ", 1)
                 files.append(IndexFile(filename=filename, url="", hashes=(f"sha256:{digest}",), size=int(size)))
             except (OSError, ValueError):
                 return []
@@ -107,10 +110,8 @@ class IndexSizes:
 
     def _remember(self, file: IndexFile) -> None:
         for digest in _sha256s(file.hashes):
-            path = self.directory / digest
-            if not path.exists():
+            if self.records.valid(digest) and not self.records.has(digest):
                 try:
-                    with atomic_write(path) as out:
-                        out.write(f"{file.size} {file.filename}".encode())
+                    self.records.put(digest, f"{file.size} {file.filename}".encode())
                 except OSError:
                     return  # a read-only cache only costs a lookup next time

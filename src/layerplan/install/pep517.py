@@ -10,6 +10,7 @@ the Dockerfile mode, which builds inside the image.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -260,6 +261,8 @@ def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:
     env_dir = cache / key
     python = env_dir / "bin" / "python"
     if python.exists():
+        with contextlib.suppress(OSError):
+            os.utime(env_dir)  # its last use, which `layerplan cache prune --older-than` goes by
         return python
     with atomic_directory(env_dir, replace=False) as staging:  # another build made it first: use theirs
         _new_venv(staging)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from layerplan.cache.atomic import atomic_write
-from layerplan.cache.store import BlobCache
+from layerplan.cache.store import BlobCache, Store
 from layerplan.errors import ConfigError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Layer
@@ -132,23 +131,22 @@ def base_platform(image: Image, cache: BlobCache) -> tuple[DetectedPlatform, Map
     """The platform and symlinks of the base, read from its files once per digest.
 
     Reading means downloading and scanning every base layer, so the answer is kept in
-    the cache (``platforms/<digest>.json``) and later builds reuse it.
+    the cache (the store's ``platforms`` records, by digest) and later builds reuse it.
     """
-    record = cache.root / "platforms" / f"{image.digest.hex}.json"
-    if record.is_file():
+    records = Store(cache.root).platforms
+    known = records.get(image.digest.hex)
+    if known is not None:
         try:
-            data = json.loads(record.read_text(encoding="utf-8"))
+            data = json.loads(known)
             if data.get("format") == _PLATFORM_CACHE_FORMAT:
                 return DetectedPlatform(**data["platform"]), dict(data["symlinks"])
         except (ValueError, TypeError, KeyError):
             pass  # unreadable record: detect again and overwrite it
     platform, symlinks = detect_platform(image)
-    record.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": _PLATFORM_CACHE_FORMAT,
         "platform": {name: getattr(platform, name) for name in DetectedPlatform.__dataclass_fields__},
         "symlinks": dict(symlinks),
     }
-    with atomic_write(record) as out:
-        out.write(json.dumps(payload, sort_keys=True).encode())
+    records.put(image.digest.hex, json.dumps(payload, sort_keys=True).encode())
     return platform, symlinks
