@@ -83,10 +83,11 @@ def open_base_image(spec: str, platform: Platform, cache: BlobCache, clients: Cl
             descriptor=descriptor,
             diff_id=Digest.parse(diff_id),
             opener=_cached_opener(cache, client, reference.repository, descriptor),
+            origin=reference,
         )
         for descriptor, diff_id in zip(descriptors, diff_ids, strict=False)
     )
-    image = Image(manifest=fetched.data, config=config, layers=layers)
+    image = Image(manifest=fetched.data, config=config, layers=layers, origin=reference)
     yield BaseImage(
         image=image,
         name=spec,

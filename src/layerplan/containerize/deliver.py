@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 from layerplan.containerize.base import BaseImage, ClientPool
 from layerplan.containerize.report import BlobResult, OutputResult
@@ -11,7 +10,6 @@ from layerplan.containerize.request import OutputSpec
 from layerplan.image.model import Image
 from layerplan.transports import OutputError, load_into_daemon, write_docker_archive, write_oci_archive, write_oci_layout
 from layerplan.registry import BlobStatus, push_image
-from layerplan.registry.upload import Opener
 
 __all__ = ["deliver"]
 
@@ -38,17 +36,8 @@ def deliver(image: Image, spec: OutputSpec, base: BaseImage, clients: ClientPool
         load_into_daemon(image, tags=[_docker_tag(str(spec.reference))])
     else:
         assert spec.reference is not None
-        client = clients.get(spec.reference.registry)
-        same_registry = base.reference is not None and base.reference.registry == spec.reference.registry
-        report = push_image(
-            client,
-            spec.reference,
-            image.manifest,
-            image.config,
-            [(layer.descriptor, cast(Opener, layer.opener)) for layer in image.layers],
-            base_repo=base.reference if same_registry else None,
-            mountable={layer.digest for layer in base.image.layers},
-        )
+        # base layers mount from the repository they were pulled from (Layer.origin)
+        report = push_image(clients.get(spec.reference.registry), spec.reference, image)
         blobs = tuple(
             BlobResult(digest=str(b.digest), size=b.size, status=_status(b.status), bytes_uploaded=b.bytes_uploaded)
             for b in report.blobs
