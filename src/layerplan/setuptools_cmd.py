@@ -73,7 +73,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         self.cache_dir: str | None = None
 
     def finalize_options(self) -> None:
-        from layerplan.containerize.request import parse_output
+        from layerplan.transports import parse_output
         from layerplan.oci.reference import ImageReference
 
         self.outputs = _split(self.output)

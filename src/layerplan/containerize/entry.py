@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
-from layerplan.containerize.request import BuildRequest, parse_output
+from layerplan.containerize.request import BuildRequest
 from layerplan.cache.store import default_cache_dir
 from layerplan.errors import ConfigError
 from layerplan.image.tarlayer import source_date_epoch
 from layerplan.planning import project_config
 from layerplan.project import read_project
 from layerplan.target import parse_platform
+from layerplan.transports import OUTPUT_USAGE, parse_output
 
 __all__ = ["build_image"]
 
@@ -38,7 +39,7 @@ def build_image(request: BuildRequest) -> BuildReport:
             "no output",
             path=project.pyproject_path,
             key="tool.layerplan.transports",
-            hint="pass --output oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF",
+            hint=f"pass --output {OUTPUT_USAGE}",
         )
     epoch = request.epoch if request.epoch is not None else source_date_epoch()
     cache_root = request.cache_dir or default_cache_dir()

@@ -13,10 +13,9 @@ from pathlib import Path
 
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.base import BaseImage, ClientPool, base_platform, open_base_image
-from layerplan.containerize.deliver import deliver
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.report import BuildReport, LayerResult, OutputResult
-from layerplan.containerize.request import BuildRequest, OutputSpec
+from layerplan.containerize.request import BuildRequest
 from layerplan.cache.store import BlobCache
 from layerplan.errors import TargetError
 from layerplan.fetch import Fetcher
@@ -29,6 +28,7 @@ from layerplan.plan.model import LayerPlan
 from layerplan.planning import plan_project
 from layerplan.project.model import Project
 from layerplan.target import Target
+from layerplan.transports import ImageSink, TransportContext
 
 __all__ = ["BuildInputs", "run_build"]
 
@@ -41,7 +41,7 @@ class BuildInputs:
     project: Project
     config: PlanConfig
     base_spec: str
-    outputs: tuple[OutputSpec, ...]
+    outputs: tuple[ImageSink, ...]
     epoch: int
     cache_root: Path
     platform: tuple[str, str]
@@ -85,7 +85,8 @@ def run_build(inputs: BuildInputs) -> BuildReport:
                 epoch=epoch, base_name=base_spec, base_digest=base.image.digest, extra=described
             ),
         )
-        results: list[OutputResult] = [deliver(image, spec, base, clients, request.tags) for spec in inputs.outputs]
+        context = TransportContext(clients=clients)
+        results: list[OutputResult] = [sink.write(image, context, tags=request.tags) for sink in inputs.outputs]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),

@@ -1,61 +1,14 @@
-"""What a direct build is asked to do: the plan request, the base image and the outputs."""
+"""What a direct build is asked to do: the plan request, the base image and the outputs
+(specs, parsed by ``layerplan.transports``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from layerplan.errors import ConfigError
-from layerplan.oci.reference import ImageReference
 from layerplan.planning import PlanRequest
 
-__all__ = ["OUTPUT_KINDS", "BuildRequest", "OutputSpec", "parse_output"]
-
-OutputKind = Literal["oci", "oci-archive", "docker-archive", "registry", "docker"]
-OUTPUT_KINDS: tuple[OutputKind, ...] = ("oci", "oci-archive", "docker-archive", "registry", "docker")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutputSpec:
-    """Where the image goes: ``oci:DIR``, ``oci-archive:FILE``, ``docker-archive:FILE``,
-    ``registry:REF`` (push) or ``docker:REF`` (load into the engine)."""
-
-    kind: OutputKind
-    target: str
-    reference: ImageReference | None = None
-    """For ``registry:``/``docker:``: the parsed image reference."""
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.target}"
-
-
-def parse_output(text: str) -> OutputSpec:
-    """Parse an output spec; raise ``ConfigError`` naming the allowed forms."""
-    kind, sep, target = text.partition(":")
-    if not sep or kind not in OUTPUT_KINDS or not target:
-        raise ConfigError(
-            f"invalid output {text!r}",
-            key="--output",
-            hint="use oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF",
-        )
-    reference = None
-    if kind in ("registry", "docker"):
-        try:
-            reference = ImageReference.parse(target)
-        except ValueError as exc:
-            raise ConfigError(f"invalid image reference in output {text!r}: {exc}", key="--output") from None
-        if kind == "registry" and reference.digest is not None:
-            raise ConfigError(f"cannot push to a digest: {text!r}", key="--output", hint="push to a tag (REF:TAG)")
-    # Checked before the build, so a wrong kind of path costs no build time.
-    local = Path(target)
-    if kind == "oci" and local.exists() and not local.is_dir():
-        raise ConfigError(
-            f"{text!r}: exists and is not a directory", key="--output", hint="oci:DIR writes an OCI layout directory"
-        )
-    if kind in ("oci-archive", "docker-archive") and local.is_dir():
-        raise ConfigError(f"{text!r}: is a directory", key="--output", hint=f"{kind}:FILE writes one tar file")
-    return OutputSpec(kind=kind, target=target, reference=reference)
+__all__ = ["BuildRequest"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,7 +20,7 @@ class BuildRequest:
     """Base image: a registry reference, or ``docker://NAME``, ``oci-layout:DIR``,
     ``oci-archive:FILE``, ``docker-archive:FILE``. Default: ``[tool.layerplan] base``."""
     outputs: tuple[str, ...] = ()
-    """Output specs (see ``OutputSpec``). Default: ``[tool.layerplan] outputs``."""
+    """Output specs (see ``transports.parse_output``). Default: ``[tool.layerplan] outputs``."""
     tags: tuple[str, ...] = ()
     """Extra names for archive outputs (``docker-archive`` RepoTags, OCI ref name)."""
     insecure_registries: tuple[str, ...] = ()

@@ -30,7 +30,6 @@ from layerplan.transports.protocol import (
     TransportKind,
 )
 from layerplan.transports.remote import Registry, pull_image
-from layerplan.transports.sources import is_local_source, open_base
 
 __all__ = [
     "KINDS",
@@ -50,9 +49,7 @@ __all__ = [
     "Registry",
     "TransportContext",
     "TransportKind",
-    "is_local_source",
     "load_into_daemon",
-    "open_base",
     "parse_output",
     "parse_source",
     "pull_image",
