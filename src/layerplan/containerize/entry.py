@@ -38,7 +38,7 @@ def build_image(request: BuildRequest) -> BuildReport:
         raise ConfigError(
             "no output",
             path=project.pyproject_path,
-            key="tool.layerplan.transports",
+            key="tool.layerplan.outputs",
             hint=f"pass --output {OUTPUT_USAGE}",
         )
     epoch = request.epoch if request.epoch is not None else source_date_epoch()
