@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,18 @@ def test_every_kind_is_in_the_table_once() -> None:
     assert sorted(prefixes) == sorted(
         ["oci-layout:", "oci:", "oci-archive:", "docker-archive:", "docker-daemon:", "docker://"]
     )
+
+
+def test_parsing_specs_does_not_load_the_registry_stack() -> None:
+    """``build_image`` parses outputs before the app wheel's background build starts; the
+    registry stack (``requests``) loads only when a registry is used."""
+    code = (
+        "import sys; from layerplan.transports import parse_output, parse_source; "
+        "parse_output('registry:r.example/app:1'); parse_source('python:3.12-slim'); "
+        "print(sorted(m for m in ('requests', 'docker', 'layerplan.registry') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
 
 
 # --- files: no engine needed ---------------------------------------------------------
