@@ -2,7 +2,7 @@
 
 ``parse_source(spec)`` gives an ``ImageSource`` (a base image: registry reference,
 ``oci-layout:``, ``oci-archive:``, ``docker-archive:``, ``docker-daemon:``/``docker://``)
-whose ``open(platform, context)`` yields an ``layerplan.image.Image``;
+whose ``open(platform, context)`` yields a ``layerplan.image.Image``;
 ``parse_output(spec)`` gives an ``ImageSink`` (``oci:``, ``oci-archive:``,
 ``docker-archive:``, ``registry:``, ``docker:``) whose ``write(image, context)`` writes,
 pushes or loads it and returns an ``OutputResult``. ``kinds.KINDS`` is the table.
