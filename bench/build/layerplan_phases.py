@@ -27,19 +27,20 @@ _imported = time.perf_counter()
 
 #: (module, function, phase). Nested phases are excluded from their parent below.
 WRAPPED = (
-    ("layerplan.containerize.entry", "read_project", "read project"),
-    ("layerplan.containerize.entry", "_plan", "plan"),
-    ("layerplan.containerize.entry", "base_platform", "base platform"),
-    ("layerplan.registry.client", "RegistryClient.get_image_manifest", "base manifest"),
-    ("layerplan.containerize.entry", "build_wheel", "app wheel (PEP 517)"),
+    ("layerplan.resolution.resolve", "read_project", "read project"),
+    ("layerplan.resolution.resolve", "load_lock", "read lock"),
+    ("layerplan.transports.remote", "pull_image", "base manifest"),
+    ("layerplan.resolution.base", "base_platform", "base platform"),
+    ("layerplan.containerize.pipeline", "plan_build", "plan"),
+    ("layerplan.containerize.app", "build_wheel", "app wheel (PEP 517)"),
     ("layerplan.containerize.layers", "local_wheel", "local wheels (PEP 517)"),
     ("layerplan.containerize.layers", "install_wheel", "install wheels"),
     ("layerplan.containerize.layers", "compile_tree", "compile bytecode"),
     ("layerplan.containerize.layers", "build_layer_into_cache", "tar + gzip layers"),
     ("layerplan.containerize.layers", "LayerBuilder._fetch", "fetch wheels"),
-    ("layerplan.containerize.entry", "assemble_image", "assemble image"),
-    ("layerplan.containerize.entry", "_annotations", "git annotations"),
-    ("layerplan.containerize.deliver", "push_image", "push"),
+    ("layerplan.containerize.pipeline", "assemble_image", "assemble image"),
+    ("layerplan.containerize.pipeline", "_annotations", "git annotations"),
+    ("layerplan.registry", "push_image", "push"),
 )
 
 totals: dict[str, float] = defaultdict(float)

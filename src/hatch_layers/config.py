@@ -155,7 +155,7 @@ class ImageBuilderConfig(BuilderConfig):
     @cached_property
     def outputs(self) -> tuple[str, ...]:
         """The configured outputs (``outputs``), each a valid output spec."""
-        from layerplan.transports.spec import parse_output
+        from layerplan.transports import parse_output
 
         specs: tuple[str, ...] = self.plan_settings.get("outputs", ())
         for index, spec in enumerate(specs, 1):

@@ -105,3 +105,12 @@ def test_missing_base_and_output_are_named(tmp_path: Path, example: Path) -> Non
     assert_one_line_error(
         layerplan("build", str(example), "--base", "x:1", "--output", "ftp:/x"), "invalid output", "oci:DIR"
     )
+
+
+def test_a_base_spec_that_names_nothing_is_one_line(tmp_path: Path, example: Path) -> None:
+    out, cache = f"oci:{tmp_path / 'out'}", str(tmp_path / "cache")
+    missing = layerplan("build", str(example), "--base", f"oci-layout:{tmp_path}/missing", "--output", out, "--cache-dir", cache)
+    assert_one_line_error(missing, "does not exist", "oci-layout:DIR")
+    bad = layerplan("build", str(example), "--base", "ftp://x", "--output", out, "--cache-dir", cache)
+    assert_one_line_error(bad, "invalid base image 'ftp://x'")
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -11,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from layerplan.oci import Descriptor, Digest, canonical_json
+from layerplan.image import Image
+from layerplan.oci import Descriptor, Digest, ImageReference, canonical_json
 from layerplan.oci.descriptor import MediaType
 
 
@@ -36,11 +38,12 @@ def make_layer(files: Mapping[str, bytes]) -> tuple[bytes, Digest]:
 
 @dataclass
 class SampleImage:
-    """An image ready for ``push_image``."""
+    """The bytes of a small image; ``image()`` is what ``push_image`` takes."""
 
     manifest: bytes
     config: bytes
     layers: list[tuple[Descriptor, bytes]] = field(default_factory=list)
+    """The new layers and their content (after the base's, whose content is not here)."""
 
     @property
     def manifest_digest(self) -> Digest:
@@ -50,9 +53,27 @@ class SampleImage:
     def config_digest(self) -> Digest:
         return Digest.of_bytes(self.config)
 
-    def layer_openers(self) -> list[tuple[Descriptor, Any]]:
-        """``(descriptor, opener)`` pairs as ``push_image`` takes them."""
-        return [(desc, _opener(data)) for desc, data in self.layers]
+    def image(self, *, base: Any = None, origin: ImageReference | None = None) -> Image:
+        """The image: the base's layers open with ``base(descriptor)`` (a registry
+        download, say) and come from ``origin``, like a pulled base's; the new layers
+        open from memory. With only ``origin``, every layer and the config come from it,
+        as when the whole image was pulled from there."""
+        new = {desc.digest: data for desc, data in self.layers}
+
+        def opener_for(desc: Descriptor) -> Any:
+            if desc.digest in new:
+                return _opener(new[desc.digest])
+            if base is None:
+                raise AssertionError(f"no content for base layer {desc.digest}")
+            return base(desc)
+
+        if base is None:  # the whole image came from origin
+            return Image.from_manifest(self.manifest, self.config, opener_for, origin=origin)
+        image = Image.from_manifest(self.manifest, self.config, opener_for)
+        layers = tuple(
+            layer if layer.digest in new else dataclasses.replace(layer, origin=origin) for layer in image.layers
+        )
+        return dataclasses.replace(image, layers=layers)
 
 
 def _opener(data: bytes) -> Any:

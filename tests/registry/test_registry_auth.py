@@ -39,7 +39,7 @@ def _auth_entry(user: str, password: str) -> dict[str, str]:
 def _push_and_read(client: RegistryClient, registry: str) -> None:
     image = make_image([{"hello.txt": uuid.uuid4().bytes}])
     ref = ImageReference.parse(f"{registry}/{unique_repository('auth')}:v1")
-    report = push_image(client, ref, image.manifest, image.config, image.layer_openers())
+    report = push_image(client, ref, image.image())
     assert report.count(BlobStatus.PUSHED) == 2
     assert client.get_manifest(ref.repository, "v1").data == image.manifest
 
@@ -66,7 +66,7 @@ def test_wrong_credentials_give_401_with_a_hint(auth_registry: str, tmp_path, mo
     ref = ImageReference.parse(f"{auth_registry}/{unique_repository('denied')}:v1")
 
     with pytest.raises(RegistryAuthError) as caught:
-        push_image(client, ref, image.manifest, image.config, image.layer_openers())
+        push_image(client, ref, image.image())
 
     error = caught.value
     assert error.status == 401

@@ -1,4 +1,4 @@
-"""push_image and the blob/manifest endpoints against the real test registry."""
+"""push_image (it takes an ``Image``) and the blob/manifest endpoints against the real test registry."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_push_tiny_image_and_read_it_back(registry: str, tmp_path) -> None:
     image = make_image(_unique_files())
     ref = ImageReference.parse(f"{registry}/{unique_repository('tiny')}:v1")
 
-    report = push_image(client, ref, image.manifest, image.config, image.layer_openers())
+    report = push_image(client, ref, image.image())
 
     assert report.manifest_digest == image.manifest_digest
     assert report.reference == ref.with_digest(image.manifest_digest)
@@ -67,10 +67,10 @@ def test_second_push_uploads_nothing(registry: str) -> None:
     client = RegistryClient(registry)
     image = make_image(_unique_files())
     ref = ImageReference.parse(f"{registry}/{unique_repository('again')}:v1")
-    first = push_image(client, ref, image.manifest, image.config, image.layer_openers())
+    first = push_image(client, ref, image.image())
     assert first.count(BlobStatus.PUSHED) == 3
 
-    second = push_image(client, ref, image.manifest, image.config, image.layer_openers())
+    second = push_image(client, ref, image.image())
 
     assert [b.status for b in second.blobs] == [BlobStatus.PRESENT] * 3
     assert second.bytes_uploaded == 0
@@ -81,12 +81,13 @@ def test_push_to_another_repository_mounts_instead_of_uploading(registry: str) -
     client = RegistryClient(registry)
     image = make_image(_unique_files(extra=2))
     source = ImageReference.parse(f"{registry}/{unique_repository('source')}:v1")
-    push_image(client, source, image.manifest, image.config, image.layer_openers())
+    push_image(client, source, image.image())
     target = ImageReference.parse(f"{registry}/{unique_repository('target')}:v1")
     # The target repository has none of the blobs: HEAD answers 404 there.
     assert client.head_blob(target.repository, image.layers[0][0].digest) is None
 
-    report = push_image(client, target, image.manifest, image.config, image.layer_openers(), base_repo=source)
+    # as pulled from `source`: every blob (the config too) says it came from there
+    report = push_image(client, target, image.image(origin=source))
 
     assert [b.status for b in report.blobs] == [BlobStatus.MOUNTED] * 5
     assert report.bytes_uploaded == 0
@@ -128,16 +129,21 @@ def test_small_blob_goes_up_in_one_put(registry: str) -> None:
     assert [m for m, url in session.calls if "/blobs/uploads/" in url] == ["POST", "PUT"]
 
 
-def test_base_layer_neither_present_nor_mountable_is_a_clear_error(registry: str) -> None:
+def test_base_layer_neither_present_nor_mountable_is_a_clear_error(registry: str, tmp_path) -> None:
     client = RegistryClient(registry)
     phantom = Descriptor(media_type=MediaType.OCI_LAYER_GZIP, digest=Digest.of_bytes(uuid.uuid4().bytes), size=10)
-    image = make_image(_unique_files(), base_layers=[phantom])
+    base_config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [str(phantom.digest)]}}
+    sample = make_image(_unique_files(), base_config=base_config, base_layers=[phantom])
+    origin = ImageReference.parse(f"{registry}/{unique_repository('python')}:3")
+    # the base layer opens as a pulled one does: a download from its origin, which lacks it
+    image = sample.image(base=lambda desc: _pull(client, origin.repository, desc, tmp_path), origin=origin)
     ref = ImageReference.parse(f"{registry}/{unique_repository('phantom')}:v1")
 
     with pytest.raises(RegistryNotFoundError) as caught:
-        push_image(client, ref, image.manifest, image.config, image.layer_openers(), base_repo="python")
+        push_image(client, ref, image)
 
     assert str(phantom.digest) in str(caught.value)
+    assert f"nor mountable from {origin.repository}" in str(caught.value)
     assert "\n" not in str(caught.value)
     with pytest.raises(RegistryNotFoundError):  # the manifest was never written
         client.get_manifest(ref.repository, "v1")
@@ -175,7 +181,8 @@ def test_base_image_manifest_and_config_agree_with_skopeo(registry: str, base_im
 def test_image_on_the_base_mounts_its_layers_and_runs(registry: str, base_image: str, docker_client) -> None:
     base = ImageReference.parse(base_image)
     client = RegistryClient(registry)
-    base_manifest = client.get_image_manifest(base.repository, base.reference).json()
+    fetched = client.get_image_manifest(base.repository, base.reference)
+    base_manifest = fetched.json()
     base_config = json.loads(client.read_blob(base.repository, Digest.parse(base_manifest["config"]["digest"])))
     base_layers = [Descriptor.from_json(d) for d in base_manifest["layers"]]
     token = uuid.uuid4().hex
@@ -187,7 +194,13 @@ def test_image_on_the_base_mounts_its_layers_and_runs(registry: str, base_image:
     )
     ref = ImageReference.parse(f"{registry}/{unique_repository('onbase')}:v1")
 
-    report = push_image(client, ref, image.manifest, image.config, image.layer_openers(), base_repo=base)
+    def unreadable(desc: Descriptor):  # type: ignore[no-untyped-def]
+        def open_blob():  # type: ignore[no-untyped-def]
+            raise AssertionError(f"base layer {desc.digest} was read: it should have been mounted")
+
+        return open_blob
+
+    report = push_image(client, ref, image.image(base=unreadable, origin=base.with_digest(fetched.digest)))
 
     statuses = {b.digest: b.status for b in report.blobs}
     assert all(statuses[d.digest] is BlobStatus.MOUNTED for d in base_layers)
@@ -203,6 +216,15 @@ def test_image_on_the_base_mounts_its_layers_and_runs(registry: str, base_image:
         assert output.decode().strip() == f"hello from layerplan {token}"
     finally:
         docker_client.images.remove(pinned, force=True)
+
+
+def _pull(client: RegistryClient, repository: str, desc: Descriptor, tmp_path):  # type: ignore[no-untyped-def]
+    def open_blob():  # type: ignore[no-untyped-def]
+        target = tmp_path / desc.digest.hex
+        client.get_blob(repository, desc.digest, target, size=desc.size)
+        return target.open("rb")
+
+    return open_blob
 
 
 def _bytes_io(data: bytes):  # type: ignore[no-untyped-def]

@@ -25,8 +25,9 @@ from layerplan.image import (
     image_annotations,
 )
 from layerplan.transports import (
+    TransportContext,
     load_into_daemon,
-    open_base,
+    parse_source,
     read_oci_layout,
     write_docker_archive,
     write_oci_archive,
@@ -113,13 +114,14 @@ def test_load_into_daemon_then_read_back(app_image: Image, docker_client: Any, t
     assert load_into_daemon(app_image, tags=[tag], client=docker_client) == [tag]
     assert run(docker_client, tag) == expected_output(app_image)
     # the engine as a base-image source: `docker save` (Docker 20.10's format, plain tar layers)
-    with open_base(f"docker-daemon:{tag}", docker_client=docker_client) as saved:
+    engine = TransportContext(docker=docker_client)
+    with parse_source(f"docker-daemon:{tag}").open(None, engine) as saved:
         assert saved.config == app_image.config
         assert [layer.diff_id for layer in saved.layers] == [layer.diff_id for layer in app_image.layers]
         detected, symlinks = detect_platform(saved)
         assert (detected.python_path, detected.libc_version) == ("/usr/bin/python3.11", "2.36")
         assert "/lib" in symlinks
-    with open_base(f"docker://{tag}", docker_client=docker_client) as again:
+    with parse_source(f"docker://{tag}").open(None, engine) as again:
         assert again.digest == saved.digest  # the synthesised manifest is canonical
 
 
@@ -128,7 +130,7 @@ def test_docker_save_archive_as_base(app_image: Image, tmp_path: Path, docker_cl
     load_into_daemon(app_image, tags=[tag], client=docker_client)
     with open(tmp_path / "saved.tar", "wb") as out:
         out.writelines(docker_client.images.get(tag).save(named=True))
-    with open_base(f"docker-archive:{tmp_path}/saved.tar:{tag}") as base:
+    with parse_source(f"docker-archive:{tmp_path}/saved.tar:{tag}").open(None, TransportContext()) as base:
         detected, _ = detect_platform(base)
         assert detected.python_version == "3.11.2"
         rebuilt = assemble_image(base, [], runtime=RuntimeConfig(cmd=("true",)), epoch=0)

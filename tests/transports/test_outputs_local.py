@@ -17,7 +17,11 @@ from layerplan.image.tarformat import DIRTYPE, REGTYPE, SYMTYPE, TarHeader, TarW
 from layerplan.oci import Digest, canonical_json
 from layerplan.oci.descriptor import MediaType
 from layerplan.transports import (
-    open_base,
+    OutputError,
+    Registry,
+    TransportContext,
+    parse_output,
+    parse_source,
     read_docker_archive,
     read_oci_archive,
     read_oci_layout,
@@ -210,27 +214,60 @@ def test_platform_matching() -> None:
         Platform.parse("linux")
 
 
-def test_open_base_transports(tmp_path: Path, image: Image) -> None:
+def test_local_base_sources(tmp_path: Path, image: Image) -> None:
     write_oci_layout(image, tmp_path / "layout", ref_name="v1")
     write_oci_archive(image, tmp_path / "img.oci.tar", ref_name="v1")
     write_docker_archive(image, tmp_path / "img.docker.tar", tags=["app:1", "app:2"])
-    for spec in (
-        f"oci-layout:{tmp_path}/layout",
-        f"oci:{tmp_path}/layout:v1",
-        f"oci-archive:{tmp_path}/img.oci.tar:v1",
-        f"docker-archive:{tmp_path}/img.docker.tar",
-        f"docker-archive:{tmp_path}/img.docker.tar:app:2",
+    for spec, kind in (
+        (f"oci-layout:{tmp_path}/layout", "oci"),
+        (f"oci:{tmp_path}/layout:v1", "oci"),
+        (f"oci-archive:{tmp_path}/img.oci.tar:v1", "oci-archive"),
+        (f"docker-archive:{tmp_path}/img.docker.tar", "docker-archive"),
+        (f"docker-archive:{tmp_path}/img.docker.tar:app:2", "docker-archive"),
     ):
-        with open_base(spec) as base:
+        source = parse_source(spec)
+        assert (str(source), source.kind, source.remote, source.reference, source.pinned) == (spec, kind, False, None, True)
+        with source.open(None, TransportContext()) as base:
             assert base.config == image.config, spec
-    with pytest.raises(ConfigError, match="does not exist"), open_base(f"oci-layout:{tmp_path}/missing"):
+    with pytest.raises(ConfigError, match="does not exist"):
+        parse_source(f"oci-layout:{tmp_path}/missing")
+    with pytest.raises(BaseImageError, match="not the requested linux/arm64"), parse_source(
+        f"oci-archive:{tmp_path}/img.oci.tar"
+    ).open(Platform.parse("linux/arm64"), TransportContext()):
         pass
-    with pytest.raises(ConfigError, match="unknown base image transport"), open_base("ftp:x"):
-        pass
-    with pytest.raises(BaseImageError, match="not the requested linux/arm64"), open_base(
-        f"oci-archive:{tmp_path}/img.oci.tar", platform=Platform.parse("linux/arm64")
+
+
+def test_a_spec_without_a_source_prefix_is_a_registry_reference() -> None:
+    # as today: only the listed prefixes are local; `docker:`, `registry:` and unknown
+    # words are image names (docker.io/library/docker:24 is the Docker CLI's image)
+    for spec, reference in (
+        ("python:3.12-slim", "docker.io/library/python:3.12-slim"),
+        ("docker:24", "docker.io/library/docker:24"),
+        ("registry:2", "docker.io/library/registry:2"),
+        ("ftp:x", "docker.io/library/ftp:x"),
+        ("127.0.0.1:5000/team/app@sha256:" + "a" * 64, "127.0.0.1:5000/team/app@sha256:" + "a" * 64),
     ):
-        pass
+        source = parse_source(spec)
+        assert isinstance(source, Registry) and source.remote, spec
+        assert str(source.reference) == reference
+        assert source.pinned == ("@" in spec)
+    with pytest.raises(ConfigError, match=r"invalid base image 'ftp://x'") as caught:
+        parse_source("ftp://x")
+    assert "\n" not in str(caught.value) and caught.value.key == "base"
+
+
+def test_an_unknown_or_empty_output_is_one_clear_error(tmp_path: Path) -> None:
+    hint = "use oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
+    for spec in ("ftp:/x", "oci-layout:/x", "oci:", "registry", "docker-daemon:app", ""):
+        with pytest.raises(ConfigError) as caught:
+            parse_output(spec)
+        assert str(caught.value) == f"`--output`: invalid output {spec!r} (hint: {hint})"
+    with pytest.raises(ConfigError, match="invalid image reference in output 'registry:Bad/Name'"):
+        parse_output("registry:Bad/Name")
+    with pytest.raises(ConfigError, match="cannot push to a digest"):
+        parse_output("registry:127.0.0.1:5000/app@sha256:" + "a" * 64)
+    assert parse_output("docker:app").kind == "docker"
+    assert str(parse_output(f"oci-archive:{tmp_path}/x.tar")) == f"oci-archive:{tmp_path}/x.tar"
 
 
 def test_layout_digest_mismatch_detected(tmp_path: Path, image: Image) -> None:
@@ -247,8 +284,6 @@ def test_layout_digest_mismatch_detected(tmp_path: Path, image: Image) -> None:
 
 
 def test_an_output_of_the_wrong_kind_of_path_is_refused_up_front(tmp_path: Path) -> None:
-    from layerplan.transports.spec import parse_output
-
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "a-dir").mkdir()
     with pytest.raises(ConfigError, match="exists and is not a directory"):
@@ -261,16 +296,12 @@ def test_an_output_of_the_wrong_kind_of_path_is_refused_up_front(tmp_path: Path)
 
 @pytest.mark.parametrize("kind", ["oci", "oci-archive", "docker-archive"])
 def test_an_unwritable_output_is_an_output_error(image: Image, tmp_path: Path, kind: str) -> None:
-    from layerplan.containerize.deliver import deliver
-    from layerplan.transports.spec import parse_output
-    from layerplan.transports import OutputError
-
     where = tmp_path / "out"
     where.mkdir()
     (where / "a-file").write_text("x")
-    spec = parse_output(f"{kind}:{where / 'a-file' / 'out'}")  # its parent is a file
+    sink = parse_output(f"{kind}:{where / 'a-file' / 'out'}")  # its parent is a file
     with pytest.raises(OutputError, match=f"cannot write the {kind} output") as caught:
-        deliver(image, spec, None, None, ())  # type: ignore[arg-type]
+        sink.write(image, TransportContext())
     assert str(caught.value).startswith(f"{where / 'a-file' / 'out'}: ")
     assert [p.name for p in where.iterdir()] == ["a-file"]
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from layerplan.cache.store import BlobCache
 from layerplan.containerize.app import AppWheel
-from layerplan.containerize.deliver import deliver
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.report import BuildReport, LayerResult, OutputResult
 from layerplan.fetch import Fetcher
@@ -20,7 +19,8 @@ from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
-from layerplan.resolution.base import BaseImage, ClientPool
+from layerplan.resolution.base import BaseImage
+from layerplan.transports import ClientPool, TransportContext
 
 __all__ = ["run_build"]
 
@@ -56,8 +56,8 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
             epoch=resolved.epoch, base_name=base.name, base_digest=base.image.digest, extra=described
         ),
     )
-    clients = ClientPool(config.insecure_registries)
-    results: list[OutputResult] = [deliver(image, spec, base, clients, resolved.tags) for spec in resolved.outputs]
+    context = TransportContext(clients=ClientPool(config.insecure_registries))
+    results: list[OutputResult] = [sink.write(image, context, tags=resolved.tags) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
+from layerplan.transports.protocol import BlobResult, OutputResult  # what each sink returns
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
 __all__ = ["BlobResult", "BuildReport", "LayerResult", "OutputResult", "print_report"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BlobResult:
-    """One blob of a push: ``pushed``, ``present`` (already there) or ``mounted``."""
-
-    digest: str
-    size: int
-    status: str
-    bytes_uploaded: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutputResult:
-    """What one output did."""
-
-    spec: str
-    kind: str
-    location: str
-    blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
-    """Registry pushes only: every blob, layers then config."""
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(blob.bytes_uploaded for blob in self.blobs)
-
-    def count(self, status: str) -> int:
-        return sum(1 for blob in self.blobs if blob.status == status)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

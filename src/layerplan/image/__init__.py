@@ -7,6 +7,7 @@ from layerplan.image.build import (
     build_layer_into_cache,
     cached_layer,
 )
+from layerplan.image.cached import cached_image
 from layerplan.image.config import LayerHistory, RuntimeConfig, extend_config
 from layerplan.image.errors import (
     BaseImageError,
@@ -16,7 +17,7 @@ from layerplan.image.errors import (
     UnsafePathError,
     UnsupportedEntryError,
 )
-from layerplan.image.index import Platform, select_manifest
+from layerplan.image.index import Platform, is_index, resolve_manifest, select_manifest
 from layerplan.image.manifest import build_manifest, image_annotations
 from layerplan.image.model import Image, Layer, LayerBlob, Opener, bytes_opener
 from layerplan.image.platform import (
@@ -60,11 +61,14 @@ __all__ = [
     "build_layer_into_cache",
     "build_manifest",
     "bytes_opener",
+    "cached_image",
     "cached_layer",
     "detect_platform",
     "entries_from_tree",
     "extend_config",
     "image_annotations",
+    "is_index",
+    "resolve_manifest",
     "scan_base",
     "select_manifest",
     "source_date_epoch",

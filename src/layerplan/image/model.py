@@ -19,6 +19,7 @@ from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest
+from layerplan.oci.reference import ImageReference
 
 __all__ = ["Image", "Layer", "LayerBlob", "Opener", "bytes_opener"]
 
@@ -53,6 +54,10 @@ class Layer:
     descriptor: Descriptor
     diff_id: Digest
     opener: Opener
+    origin: ImageReference | None = None
+    """The registry repository the blob was pulled from, if any: a push to the same
+    registry mounts it from there instead of uploading it (go-containerregistry's
+    ``remote.MountableLayer``)."""
 
     @classmethod
     def from_blob(cls, blob: LayerBlob, opener: Opener) -> Layer:
@@ -132,6 +137,10 @@ class Image:
     manifest: bytes
     config: bytes
     layers: tuple[Layer, ...]
+    origin: ImageReference | None = None
+    """The registry repository this image was pulled from, if any: a push to the same
+    registry mounts its config from there. An image assembled from it has a new config,
+    and no origin; its base layers keep theirs."""
 
     def __post_init__(self) -> None:
         manifest = self.manifest_json
@@ -174,11 +183,18 @@ class Image:
 
     @classmethod
     def from_manifest(
-        cls, manifest: bytes, config: bytes, opener_for: Callable[[Descriptor], Opener], *, source: str = ""
+        cls,
+        manifest: bytes,
+        config: bytes,
+        opener_for: Callable[[Descriptor], Opener],
+        *,
+        source: str = "",
+        origin: ImageReference | None = None,
     ) -> Image:
         """An image from exact manifest and config bytes; ``opener_for(descriptor)`` opens a layer.
 
-        The diff_ids come from the config. Raise ``BaseImageError`` when the two disagree.
+        The diff_ids come from the config; ``origin`` is the image's and every layer's.
+        Raise ``BaseImageError`` when the manifest and config disagree or are malformed.
         """
         try:
             manifest_json = json.loads(manifest)
@@ -187,12 +203,14 @@ class Image:
             if len(diff_ids) != len(descriptors):
                 raise ValueError(f"{len(descriptors)} layers in the manifest, {len(diff_ids)} diff_ids in the config")
             layers = tuple(
-                Layer(descriptor=d, diff_id=Digest.parse(str(diff_id)), opener=opener_for(d))
+                Layer(descriptor=d, diff_id=Digest.parse(str(diff_id)), opener=opener_for(d), origin=origin)
                 for d, diff_id in zip(descriptors, diff_ids)
             )
-        except (ValueError, KeyError, TypeError) as exc:
+            if "config" not in manifest_json:
+                raise ValueError("the manifest names no config")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BaseImageError(f"malformed image manifest or config: {exc}", path=source or None) from exc
-        return cls(manifest=manifest, config=config, layers=layers)
+        return cls(manifest=manifest, config=config, layers=layers, origin=origin)
 
     def manifest_descriptor(self, annotations: dict[str, str] | None = None) -> Descriptor:
         """A descriptor of the manifest, as an index lists it (with the platform)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from layerplan.image.errors import BaseImageError
+from layerplan.image.index import select_manifest
 from layerplan.oci import Descriptor, Digest
 from layerplan.oci.descriptor import MediaType
 from layerplan.oci.platform import Platform
@@ -43,19 +45,16 @@ class FetchedManifest(NamedTuple):
 def select_platform(index: FetchedManifest, platform: Platform) -> Descriptor:
     """The descriptor of ``platform``'s manifest in ``index``.
 
-    Raises ``LookupError`` naming the platforms the index has when none matches, and
+    The choice is ``image.index.select_manifest``'s, layerplan's one platform selector
+    (the registry transport resolves indexes with it directly); this adapter keeps
+    ``RegistryClient.get_image_manifest``'s contract: ``LookupError`` naming the
+    platforms the index has when none matches (or the match is a nested index), and
     ``ValueError``/``KeyError`` for a malformed index.
     """
-    entries = [Descriptor.from_json(m) for m in index.json().get("manifests") or []]
-    for entry in entries:
-        if entry.media_type in MediaType.MANIFESTS and entry.platform and platform.matches(Platform.from_json(entry.platform)):
-            return entry
-    have = sorted({_platform_text(e.platform) for e in entries if e.platform})
-    raise LookupError(f"no manifest for {platform} in the index (it has: {', '.join(have) or 'none'})")
-
-
-def _platform_text(platform: Any) -> str:
-    parts = [platform.get("os", "?"), platform.get("architecture", "?")]
-    if platform.get("variant"):
-        parts.append(platform["variant"])
-    return "/".join(str(p) for p in parts)
+    try:
+        entry = select_manifest(index.json(), platform)
+    except BaseImageError as error:
+        raise LookupError(error.message) from error
+    if entry.media_type not in MediaType.MANIFESTS:
+        raise LookupError(f"the {platform} entry of the index is itself an index ({entry.digest})")
+    return entry

@@ -16,7 +16,7 @@ from layerplan.reproducible import source_date_epoch
 from layerplan.resolution.options import merge_layers, project_layers
 from layerplan.resolution.resolved import Request, ResolvedBuild
 from layerplan.resolution.target import decide_target, requested_platform
-from layerplan.transports.spec import OutputSpec, parse_output
+from layerplan.transports import ImageSink, parse_output
 
 __all__ = ["resolve_build"]
 
@@ -82,7 +82,7 @@ def resolve_build(request: Request) -> Iterator[ResolvedBuild]:
         )
 
 
-def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> tuple[OutputSpec, ...]:
+def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> tuple[ImageSink, ...]:
     texts = [*request.extra_outputs, *(configured or request.default_outputs)]
     if request.need_outputs and not texts:
         raise ConfigError(

@@ -14,7 +14,7 @@ from layerplan.resolution.base import BaseImage
 from layerplan.resolution.options import OptionLayer, Settings
 from layerplan.resolution.target import TargetDecision
 from layerplan.target import Target
-from layerplan.transports.spec import OutputSpec
+from layerplan.transports import ImageSink
 
 __all__ = ["AppWheelSource", "Request", "ResolvedBuild"]
 
@@ -75,7 +75,7 @@ class ResolvedBuild:
     """The target with where each of its facts came from (option, base image, default)."""
     base: BaseImage | None
     """The base image, opened for the target's platform, with what it runs."""
-    outputs: tuple[OutputSpec, ...]
+    outputs: tuple[ImageSink, ...]
     tags: tuple[str, ...]
     """Names for archive outputs: the option, else ``NAME:VERSION`` (``NAME:latest``)."""
     cache_dir: Path

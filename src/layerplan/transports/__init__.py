@@ -1,23 +1,58 @@
-"""Where images go, and the local places base images come from. One module per sink or
-source, all taking (or giving) the same ``layerplan.image.Image``."""
+"""Where images come from and go to: one protocol, one small class per kind.
 
-from layerplan.transports.daemon import load_into_daemon, read_from_daemon
+``parse_source(spec)`` gives an ``ImageSource`` (a base image: registry reference,
+``oci-layout:``, ``oci-archive:``, ``docker-archive:``, ``docker-daemon:``/``docker://``)
+whose ``open(platform, context)`` yields a ``layerplan.image.Image``;
+``parse_output(spec)`` gives an ``ImageSink`` (``oci:``, ``oci-archive:``,
+``docker-archive:``, ``registry:``, ``docker:``) whose ``write(image, context)`` writes,
+pushes or loads it and returns an ``OutputResult``. ``kinds.KINDS`` is the table.
+The ``read_*``/``write_*`` functions are the kinds' file formats, usable on their own.
+"""
+
+from layerplan.transports.clients import ClientPool
+from layerplan.transports.daemon import DockerEngine, load_into_daemon, read_from_daemon
 from layerplan.transports.docker_archive import (
+    DockerArchive,
     read_docker_archive,
     stream_docker_archive,
     write_docker_archive,
 )
 from layerplan.transports.errors import DaemonError, OutputError
-from layerplan.transports.oci_archive import read_oci_archive, write_oci_archive
-from layerplan.transports.oci_layout import read_oci_layout, write_oci_layout
-from layerplan.transports.sources import is_local_source, open_base
+from layerplan.transports.kinds import KINDS, OUTPUT_KINDS, OUTPUT_USAGE, parse_output, parse_source
+from layerplan.transports.oci_archive import OciArchive, read_oci_archive, write_oci_archive
+from layerplan.transports.oci_layout import OciLayout, read_oci_layout, write_oci_layout
+from layerplan.transports.protocol import (
+    BlobResult,
+    ImageSink,
+    ImageSource,
+    OutputResult,
+    TransportContext,
+    TransportKind,
+)
+from layerplan.transports.remote import Registry, pull_image
 
 __all__ = [
+    "KINDS",
+    "OUTPUT_KINDS",
+    "OUTPUT_USAGE",
+    "BlobResult",
+    "ClientPool",
     "DaemonError",
+    "DockerArchive",
+    "DockerEngine",
+    "ImageSink",
+    "ImageSource",
+    "OciArchive",
+    "OciLayout",
     "OutputError",
-    "is_local_source",
+    "OutputResult",
+    "Registry",
+    "TransportContext",
+    "TransportKind",
     "load_into_daemon",
-    "open_base",
+    "parse_output",
+    "parse_source",
+    "pull_image",
     "read_docker_archive",
     "read_from_daemon",
     "read_oci_archive",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from layerplan.image.errors import BaseImageError
-from layerplan.image.index import Platform, select_manifest
+from layerplan.image.index import Platform, resolve_manifest, select_manifest
 from layerplan.image.model import Image, Opener, bytes_opener
 from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
@@ -95,25 +95,26 @@ def load_layout(
     descriptor = (
         Descriptor.from_json(entries[0]) if len(entries) == 1 else select_manifest({"manifests": entries}, wanted, source=source)
     )
-    for _ in range(4):
+
+    def fetch(descriptor: Descriptor) -> bytes:
         data = read(blob_name(descriptor.digest))
         if Digest.of_bytes(data) != descriptor.digest:
             raise BaseImageError(f"blob {descriptor.digest} does not match its digest", path=source)
-        document = _parse(data, f"manifest {descriptor.digest}", source)
-        media_type = document.get("mediaType") or descriptor.media_type
-        if media_type in MediaType.INDEXES or ("manifests" in document and "layers" not in document):
-            descriptor = select_manifest(document, wanted, source=source)
-            continue
-        config_descriptor = Descriptor.from_json(document["config"])
-        config = read(blob_name(config_descriptor.digest))
-        if Digest.of_bytes(config) != config_descriptor.digest:
-            raise BaseImageError(f"config blob {config_descriptor.digest} does not match its digest", path=source)
-        image = Image.from_manifest(data, config, lambda d: opener(blob_name(d.digest)), source=source)
-        if platform is not None and not image.platform.matches(platform):
-            raise BaseImageError(
-                f"the image is {image.platform}, not the requested {platform}",
-                path=source,
-                hint="choose a base image for the target platform",
-            )
-        return image
-    raise BaseImageError("indexes nested too deeply", path=source)
+        return data
+
+    manifest = resolve_manifest(fetch(descriptor), fetch, wanted, media_type=descriptor.media_type, source=source)
+    try:
+        config_descriptor = Descriptor.from_json(_parse(manifest, "the manifest", source)["config"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BaseImageError(f"malformed image manifest: {exc}", path=source) from exc
+    config = read(blob_name(config_descriptor.digest))
+    if Digest.of_bytes(config) != config_descriptor.digest:
+        raise BaseImageError(f"config blob {config_descriptor.digest} does not match its digest", path=source)
+    image = Image.from_manifest(manifest, config, lambda d: opener(blob_name(d.digest)), source=source)
+    if platform is not None and not image.platform.matches(platform):
+        raise BaseImageError(
+            f"the image is {image.platform}, not the requested {platform}",
+            path=source,
+            hint="choose a base image for the target platform",
+        )
+    return image

@@ -8,19 +8,23 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
+from layerplan.oci.reference import ImageReference
 from layerplan.transports.docker_archive import read_docker_archive, stream_docker_archive
 from layerplan.transports.errors import DaemonError
+from layerplan.transports.protocol import OutputResult, TransportContext
 
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped]
 
-__all__ = ["load_into_daemon", "read_from_daemon"]
+__all__ = ["DockerEngine", "load_into_daemon", "read_from_daemon"]
 
 _CHUNK = 1 << 20
 _HINT = "start the Docker engine, or set DOCKER_HOST to its socket"
@@ -117,3 +121,55 @@ def read_from_daemon(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DockerEngine:
+    """The Docker engine: base ``docker-daemon:NAME`` (or ``docker://NAME``: the engine
+    here, not a registry as in skopeo), output ``docker:REF`` (load, tagged REF)."""
+
+    kind: ClassVar[str] = "docker"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-daemon:", "docker://")
+    sink_prefix: ClassVar[str | None] = "docker"
+    usage: ClassVar[str] = "docker:REF"
+    remote: ClassVar[bool] = False
+    reference: ClassVar[ImageReference | None] = None
+    pinned: ClassVar[bool] = True
+
+    spec: str
+    target: str
+    """The image's name, as written."""
+    tag: str | None = None
+    """Output only: the name the engine tags the loaded image with."""
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def parse_source(cls, spec: str, rest: str) -> DockerEngine:
+        return cls(spec=spec, target=rest)
+
+    @classmethod
+    def parse_sink(cls, spec: str, rest: str) -> DockerEngine:
+        try:
+            reference = ImageReference.parse(rest)
+        except ValueError as exc:
+            raise ConfigError(f"invalid image reference in output {spec!r}: {exc}", key="--output") from None
+        return cls(spec=spec, target=rest, tag=_docker_tag(str(reference)))
+
+    @contextlib.contextmanager
+    def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
+        with read_from_daemon(self.target, platform=platform, client=context.docker) as image:
+            yield image
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        load_into_daemon(image, tags=[self.tag or self.target], client=context.docker)
+        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
+
+
+def _docker_tag(reference: str) -> str:
+    """Docker names images of Docker Hub without the ``docker.io/library/`` prefix."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if reference.startswith(prefix):
+            return reference[len(prefix) :]
+    return reference

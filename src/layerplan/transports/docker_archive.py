@@ -10,11 +10,13 @@ the newer one; plain layers get their diff_id as digest, gzip ones are hashed on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from layerplan.cache.atomic import atomic_write
 from layerplan.image.errors import BaseImageError
@@ -25,10 +27,12 @@ from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports._archive import ArchiveIndex
+from layerplan.transports._files import refuse_directory, split_path_ref, writing
 from layerplan.transports._layout import blob_name
 from layerplan.transports.oci_archive import stream_layout_tar
+from layerplan.transports.protocol import OutputResult, TransportContext
 
-__all__ = ["docker_tag", "read_docker_archive", "stream_docker_archive", "write_docker_archive"]
+__all__ = ["DockerArchive", "docker_tag", "read_docker_archive", "stream_docker_archive", "write_docker_archive"]
 
 
 def docker_tag(text: str) -> str:
@@ -121,3 +125,45 @@ def read_docker_archive(file: Path, *, tag: str | None = None, platform: Platfor
     if platform is not None and not image.platform.matches(platform):
         raise BaseImageError(f"the image is {image.platform}, not the requested {platform}", path=source)
     return image
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DockerArchive:
+    """A ``docker save`` archive: base ``docker-archive:FILE[:NAME:TAG]``, output
+    ``docker-archive:FILE`` (``docker load`` names the image after every ``--tag``)."""
+
+    kind: ClassVar[str] = "docker-archive"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-archive:",)
+    sink_prefix: ClassVar[str | None] = "docker-archive"
+    usage: ClassVar[str] = "docker-archive:FILE"
+    remote: ClassVar[bool] = False
+    reference: ClassVar[ImageReference | None] = None
+    pinned: ClassVar[bool] = True
+
+    spec: str
+    target: str
+    """The file, as written."""
+    tag: str | None = None
+    """Base only: which image of the archive (``NAME:TAG``), when it holds several."""
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def parse_source(cls, spec: str, rest: str) -> DockerArchive:
+        path, tag = split_path_ref(rest)
+        return cls(spec=spec, target=str(path), tag=tag)
+
+    @classmethod
+    def parse_sink(cls, spec: str, rest: str) -> DockerArchive:
+        refuse_directory(spec, rest, cls.kind)
+        return cls(spec=spec, target=rest)
+
+    @contextlib.contextmanager
+    def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
+        yield read_docker_archive(Path(self.target), tag=self.tag, platform=platform)
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        with writing(self.kind, self.target):
+            write_docker_archive(image, Path(self.target), tags=tags)
+        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)

@@ -6,9 +6,11 @@ so the same image gives the same archive bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 from layerplan.cache.atomic import atomic_write
 from layerplan.image.index import Platform
@@ -16,7 +18,9 @@ from layerplan.image.model import Image
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
+from layerplan.oci.reference import ImageReference
 from layerplan.transports._archive import ArchiveIndex
+from layerplan.transports._files import refuse_directory, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
@@ -25,8 +29,9 @@ from layerplan.transports._layout import (
     index_json,
     load_layout,
 )
+from layerplan.transports.protocol import OutputResult, TransportContext
 
-__all__ = ["read_oci_archive", "stream_layout_tar", "write_oci_archive"]
+__all__ = ["OciArchive", "read_oci_archive", "stream_layout_tar", "write_oci_archive"]
 
 
 def stream_layout_tar(
@@ -67,3 +72,45 @@ def read_oci_archive(file: Path, *, ref_name: str | None = None, platform: Platf
         platform=platform,
         source=str(file),
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OciArchive:
+    """An OCI image layout in one tar file: base ``oci-archive:FILE[:REF]``, output
+    ``oci-archive:FILE`` (the image named after the first ``--tag``, else ``latest``)."""
+
+    kind: ClassVar[str] = "oci-archive"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("oci-archive:",)
+    sink_prefix: ClassVar[str | None] = "oci-archive"
+    usage: ClassVar[str] = "oci-archive:FILE"
+    remote: ClassVar[bool] = False
+    reference: ClassVar[ImageReference | None] = None
+    pinned: ClassVar[bool] = True
+
+    spec: str
+    target: str
+    """The file, as written."""
+    ref_name: str | None = None
+    """Base only: the image's ``org.opencontainers.image.ref.name`` in the archive."""
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def parse_source(cls, spec: str, rest: str) -> OciArchive:
+        path, ref_name = split_path_ref(rest)
+        return cls(spec=spec, target=str(path), ref_name=ref_name)
+
+    @classmethod
+    def parse_sink(cls, spec: str, rest: str) -> OciArchive:
+        refuse_directory(spec, rest, cls.kind)
+        return cls(spec=spec, target=rest)
+
+    @contextlib.contextmanager
+    def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
+        yield read_oci_archive(Path(self.target), ref_name=self.ref_name, platform=platform)
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        with writing(self.kind, self.target):
+            write_oci_archive(image, Path(self.target), ref_name=tags[0] if tags else "latest")
+        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)

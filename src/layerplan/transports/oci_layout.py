@@ -8,18 +8,23 @@ written atomically, content-addressed so rewriting is harmless) and then a new
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 from layerplan.cache.atomic import TEMP_MARKER, atomic_write, fsync_dir
 from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
+from layerplan.oci.reference import ImageReference
+from layerplan.transports._files import refuse_file, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     blob_name,
@@ -27,8 +32,9 @@ from layerplan.transports._layout import (
     index_json,
     load_layout,
 )
+from layerplan.transports.protocol import OutputResult, TransportContext
 
-__all__ = ["read_oci_layout", "write_oci_layout"]
+__all__ = ["OciLayout", "read_oci_layout", "write_oci_layout"]
 
 _CHUNK = 1 << 20
 
@@ -113,3 +119,45 @@ def read_oci_layout(directory: Path, *, ref_name: str | None = None, platform: P
             raise BaseImageError(f"the layout has no {name}", path=root) from exc
 
     return load_layout(read, lambda name: _opener(root, name), ref_name=ref_name, platform=platform, source=str(root))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OciLayout:
+    """An OCI image layout directory: base ``oci-layout:DIR[:REF]`` (or ``oci:``), output
+    ``oci:DIR`` (the image named after the first ``--tag``, else ``latest``)."""
+
+    kind: ClassVar[str] = "oci"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("oci-layout:", "oci:")
+    sink_prefix: ClassVar[str | None] = "oci"
+    usage: ClassVar[str] = "oci:DIR"
+    remote: ClassVar[bool] = False
+    reference: ClassVar[ImageReference | None] = None
+    pinned: ClassVar[bool] = True
+
+    spec: str
+    target: str
+    """The directory, as written."""
+    ref_name: str | None = None
+    """Base only: the image's ``org.opencontainers.image.ref.name`` in the layout."""
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def parse_source(cls, spec: str, rest: str) -> OciLayout:
+        path, ref_name = split_path_ref(rest)
+        return cls(spec=spec, target=str(path), ref_name=ref_name)
+
+    @classmethod
+    def parse_sink(cls, spec: str, rest: str) -> OciLayout:
+        refuse_file(spec, rest)
+        return cls(spec=spec, target=rest)
+
+    @contextlib.contextmanager
+    def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
+        yield read_oci_layout(Path(self.target), ref_name=self.ref_name, platform=platform)
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        with writing(self.kind, self.target):
+            write_oci_layout(image, Path(self.target), ref_name=tags[0] if tags else "latest")
+        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)

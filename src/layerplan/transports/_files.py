@@ -1,0 +1,61 @@
+"""What the file transports (layout, archives) share: path specs and write failures."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from layerplan.errors import ConfigError
+from layerplan.transports.errors import OutputError
+
+__all__ = ["refuse_directory", "refuse_file", "split_path_ref", "writing"]
+
+
+def split_path_ref(rest: str) -> tuple[Path, str | None]:
+    """``/a/b:ref`` -> (``/a/b``, ``ref``): the shortest prefix that exists is the path.
+
+    Raise ``ConfigError`` when no prefix exists (a base image must be there to be read).
+    """
+    if Path(rest).exists():
+        return Path(rest), None
+    for index, char in enumerate(rest):
+        if char == ":" and index and Path(rest[:index]).exists():
+            return Path(rest[:index]), rest[index + 1 :] or None
+    raise ConfigError(
+        f"base image source {rest!r} does not exist",
+        key="base",
+        hint="give an existing path: oci-layout:DIR, oci-archive:FILE or docker-archive:FILE",
+    )
+
+
+# Output paths are checked when the spec is parsed, so a wrong kind of path costs no build time.
+
+
+def refuse_file(spec: str, target: str) -> None:
+    """``ConfigError`` when ``target`` (of a directory output) exists and is not a directory."""
+    local = Path(target)
+    if local.exists() and not local.is_dir():
+        raise ConfigError(
+            f"{spec!r}: exists and is not a directory", key="--output", hint="oci:DIR writes an OCI layout directory"
+        )
+
+
+def refuse_directory(spec: str, target: str, kind: str) -> None:
+    """``ConfigError`` when ``target`` (of a one-file output) is a directory."""
+    if Path(target).is_dir():
+        raise ConfigError(f"{spec!r}: is a directory", key="--output", hint=f"{kind}:FILE writes one tar file")
+
+
+@contextlib.contextmanager
+def writing(kind: str, target: str) -> Iterator[None]:
+    """Turn a file system failure while writing the ``kind`` output ``target`` into one
+    ``OutputError`` line (the writers themselves leave nothing half-written)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the {kind} output: {exc.strerror or exc}",
+            path=target,
+            hint="choose a writable path for --output",
+        ) from exc

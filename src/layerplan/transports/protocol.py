@@ -1,0 +1,130 @@
+"""The one protocol of every transport: a source opens an ``Image``, a sink takes one.
+
+Like go-containerregistry's ``remote.Image(ref)`` / ``remote.Write(ref, img)`` and ko's
+publishers (``pkg/publish/{layout,tarball,daemon,default}.go``): one small class per
+kind (``OciLayout``, ``OciArchive``, ``DockerArchive``, ``DockerEngine``, ``Registry``),
+each parsed from a spec (``kinds.parse_source`` / ``kinds.parse_output``), each giving
+or taking the same ``layerplan.image.Image``. ``str()`` of a source or sink is the spec
+as the user wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from layerplan.image.index import Platform
+from layerplan.image.model import Image
+from layerplan.oci.reference import ImageReference
+from layerplan.transports.clients import ClientPool
+
+__all__ = ["BlobResult", "ImageSink", "ImageSource", "OutputResult", "TransportContext", "TransportKind"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TransportContext:
+    """What the sources and sinks of one build share; connections open on first use."""
+
+    clients: ClientPool = field(default_factory=ClientPool)
+    """Registry clients, one per host (with the build's insecure hosts)."""
+    docker: Any = None
+    """A ``docker.DockerClient``; ``None``: from the environment (``DOCKER_HOST``) when needed."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BlobResult:
+    """One blob of a push: ``pushed``, ``present`` (already there) or ``mounted``."""
+
+    digest: str
+    size: int
+    status: str
+    bytes_uploaded: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutputResult:
+    """What one sink did (a row of the build report)."""
+
+    spec: str
+    kind: str
+    location: str
+    blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
+    """Registry pushes only: every blob, layers then config."""
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return sum(blob.bytes_uploaded for blob in self.blobs)
+
+    def count(self, status: str) -> int:
+        return sum(1 for blob in self.blobs if blob.status == status)
+
+
+class ImageSource(Protocol):
+    """Where an image comes from (a base image)."""
+
+    @property
+    def kind(self) -> str:
+        """The transport's name (``oci``, ``registry``...)."""
+
+    @property
+    def remote(self) -> bool:
+        """True when its layers cross the network on every open: worth wrapping in the blob
+        cache (``image.cached.cached_image``)."""
+
+    @property
+    def reference(self) -> ImageReference | None:
+        """Where it lives in a registry, as written; ``None`` for a local source."""
+
+    @property
+    def pinned(self) -> bool:
+        """True when nothing can move under the spec: a digest, or a local file or engine image."""
+
+    def open(self, platform: Platform | None, context: TransportContext) -> AbstractContextManager[Image]:
+        """The image (an index resolved to ``platform``), usable while the block runs: layers
+        open lazily and may need what the block holds (the engine's temporary save file).
+
+        Raise ``BaseImageError`` when the source has no usable image, a ``RegistryError``
+        or ``DaemonError`` when it cannot be reached.
+        """
+
+
+class ImageSink(Protocol):
+    """Where an image goes (an output)."""
+
+    @property
+    def kind(self) -> str:
+        """The transport's name, as the report shows it."""
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        """Write, push or load ``image``; say what was done. ``tags`` are the build's extra
+        names (the layout's ref name, a docker-archive's RepoTags); sinks that name the
+        image in their spec ignore them.
+
+        Never leaves a half-written output. Raise ``OutputError`` (or a ``RegistryError``,
+        ``DaemonError``) on failure.
+        """
+
+
+class TransportKind(Protocol):
+    """A transport class (the class object, not an instance): how its specs are spelled,
+    and how to parse one. ``kinds.KINDS`` lists them."""
+
+    @property
+    def source_prefixes(self) -> tuple[str, ...]:
+        """Base image specs it reads, by prefix (``oci-layout:``); empty for a sink-only kind."""
+
+    @property
+    def sink_prefix(self) -> str | None:
+        """The output kind it writes (``oci`` for ``oci:DIR``); ``None`` for a source-only kind."""
+
+    @property
+    def usage(self) -> str:
+        """The output spec's shape, for hints (``oci:DIR``)."""
+
+    def parse_source(self, spec: str, rest: str) -> ImageSource:
+        """The source ``spec`` names (``rest``: after the prefix); raise ``ConfigError``."""
+
+    def parse_sink(self, spec: str, rest: str) -> ImageSink:
+        """The sink ``spec`` names (``rest``: after ``kind:``); raise ``ConfigError``."""

@@ -1,0 +1,130 @@
+"""A registry as a transport: a pull gives an ``Image``, a push takes one.
+
+Like go-containerregistry's ``remote.Image(ref)`` / ``remote.Write(ref, img)``. A pull
+fetches and verifies the manifest (an index resolved to the platform) and the config
+at once; each layer downloads only when something opens it, and says which repository
+it came from, so a push to the same registry mounts it instead. The registry code knows
+nothing of the blob cache: the direct build wraps the pulled image in it
+(``image.cached.cached_image``).
+
+The registry stack (``requests``) is imported on first use, so parsing specs does not
+load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, ClassVar
+
+from layerplan.errors import ConfigError
+from layerplan.image.errors import BaseImageError
+from layerplan.image.index import Platform, resolve_manifest
+from layerplan.image.model import Image, Opener
+from layerplan.oci.descriptor import Descriptor
+from layerplan.oci.reference import ImageReference
+from layerplan.transports.protocol import BlobResult, OutputResult, TransportContext
+
+if TYPE_CHECKING:
+    from layerplan.registry import RegistryClient
+
+__all__ = ["Registry", "pull_image"]
+
+
+def pull_image(client: RegistryClient, reference: ImageReference, platform: Platform | None = None) -> Image:
+    """The image ``reference`` names on ``client``'s registry, an index resolved to
+    ``platform`` (default: this machine's).
+
+    Manifest and config are fetched and verified now; layers download (verified) each
+    time they are opened. Raise ``RegistryError`` subclasses for what the registry
+    says, ``BaseImageError`` for no matching platform or a malformed manifest.
+    """
+    repository, source = reference.repository, str(reference)
+    top = client.get_manifest(repository, reference.reference)
+    manifest = resolve_manifest(
+        top.data,
+        lambda descriptor: client.get_manifest(repository, descriptor.digest).data,
+        platform or Platform.host(),
+        media_type=top.media_type,
+        source=source,
+    )
+    try:
+        config_descriptor = Descriptor.from_json(json.loads(manifest)["config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BaseImageError(f"malformed image manifest: {exc}", path=source) from exc
+    config = client.read_blob(repository, config_descriptor.digest)
+    return Image.from_manifest(
+        manifest, config, lambda d: _blob_opener(client, repository, d), source=source, origin=reference
+    )
+
+
+def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor) -> Opener:
+    def open_blob() -> IO[bytes]:
+        # get_blob verifies and resumes into a file; the open file outlives its directory
+        # (POSIX), so nothing is left behind however the reader ends.
+        with tempfile.TemporaryDirectory(prefix="layerplan-pull-", ignore_cleanup_errors=True) as tmp:
+            part = Path(tmp) / "blob"
+            client.get_blob(repository, descriptor.digest, part, size=descriptor.size)
+            return part.open("rb")
+
+    return open_blob
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Registry:
+    """An image in a registry: base ``REF`` (any spec without a transport prefix),
+    output ``registry:REF`` (a push; REF must have a tag, not a digest)."""
+
+    kind: ClassVar[str] = "registry"
+    source_prefixes: ClassVar[tuple[str, ...]] = ()
+    """None: a bare reference is a registry source (``kinds.parse_source``)."""
+    sink_prefix: ClassVar[str | None] = "registry"
+    usage: ClassVar[str] = "registry:REF"
+    remote: ClassVar[bool] = True
+
+    spec: str
+    reference: ImageReference
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @property
+    def pinned(self) -> bool:
+        return self.reference.digest is not None
+
+    @classmethod
+    def parse_source(cls, spec: str, rest: str) -> Registry:
+        try:
+            reference = ImageReference.parse(rest)
+        except ValueError as exc:
+            raise ConfigError(f"invalid base image {spec!r}: {exc}", key="base") from None
+        return cls(spec=spec, reference=reference)
+
+    @classmethod
+    def parse_sink(cls, spec: str, rest: str) -> Registry:
+        try:
+            reference = ImageReference.parse(rest)
+        except ValueError as exc:
+            raise ConfigError(f"invalid image reference in output {spec!r}: {exc}", key="--output") from None
+        if reference.digest is not None:
+            raise ConfigError(f"cannot push to a digest: {spec!r}", key="--output", hint="push to a tag (REF:TAG)")
+        return cls(spec=spec, reference=reference)
+
+    @contextlib.contextmanager
+    def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
+        yield pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+
+    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+        from layerplan.registry import push_image
+
+        report = push_image(context.clients.get(self.reference.registry), self.reference, image)
+        blobs = tuple(
+            # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
+            BlobResult(digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded)
+            for b in report.blobs
+        )
+        return OutputResult(spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs)
