@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example-project"
 BASIC = ROOT / "tests" / "fixtures" / "locks" / "basic"
 UV_SOURCES = ROOT / "tests" / "fixtures" / "locks" / "uv-sources"
+SETUPTOOLS_APP = ROOT / "tests" / "fixtures" / "setuptools-app"
+SETUPTOOLS_LINE = "setuptools-app ok: idna=3.20 six=1.17.0 encoded=xn--bcher-kva.example"
+"""What the setuptools fixture app prints."""
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXPECTED_OUTPUT = (
     "layerplan-example ok: numpy=2.4.6 mean=2.5 pydantic=2.14.2 validated=alice "

@@ -20,6 +20,8 @@ from engine import SCRIPT, unavailable
 
 from tests.dockerfile.helpers import (
     EXPECTED_OUTPUT,
+    SETUPTOOLS_APP,
+    SETUPTOOLS_LINE,
     copy_example,
     docker,
     docker_build,
@@ -157,6 +159,23 @@ def test_offline_context_builds_with_no_network(work: Path, base_image: str, tag
     docker_build(context, tag, network="none")  # base_image has no CA for the index: it could not download anyway
     tags.append(tag)
     assert run_image(tag) == EXPECTED_OUTPUT
+
+
+def test_a_project_without_a_python_option_builds_on_the_bases_python(work: Path, base_image: str, tags: list[str]) -> None:
+    """The base (Python 3.11) decides the target: before, the Dockerfile ran `python3.12 -m
+    venv` (the default) on it and `docker build` failed with `python3.12: not found`."""
+    project = work / "no-python-option"
+    shutil.copytree(SETUPTOOLS_APP, project, ignore=shutil.ignore_patterns("dist", "build", "*.egg-info"))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('[tool.layerplan]\npython = "3.11"\n', ""))
+    assert "[tool.layerplan]" not in pyproject.read_text()  # requires-python >=3.11 alone would default to 3.12
+    context = work / "no-python-option-context"
+    emit(project, context, "--base", base_image, "--offline", "--cache-dir", str(work / "wheel-cache"))
+    assert "RUN /usr/bin/python3.11 -m venv --without-pip /app/.venv" in (context / "Dockerfile").read_text()
+    tag = f"{TAG}-base-python"
+    docker_build(context, tag, network="none")
+    tags.append(tag)
+    assert run_image(tag) == SETUPTOOLS_LINE
 
 
 # ---------------------------------------------------------------- buildah

@@ -128,6 +128,7 @@ def _layer_results(base: BaseImage, built: list[BuiltLayer]) -> tuple[LayerResul
             size=b.layer.descriptor.size,
             status=b.status,
             created_by=b.created_by,
+            key=b.planned.key,
         )
         for b in built
     ]

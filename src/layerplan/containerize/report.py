@@ -26,6 +26,8 @@ class LayerResult:
     status: str
     """``base``, ``built`` or ``cached``."""
     created_by: str = ""
+    key: str | None = None
+    """The plan's key of the layer (``layerplan plan --json`` shows the same); ``None`` for base layers."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -50,7 +52,10 @@ class BuildReport:
             "base": {"name": self.base, "digest": self.base_digest},
             "target": self.target,
             "layers": [
-                {"name": l.name, "kind": l.kind, "digest": l.digest, "size": l.size, "status": l.status, "created_by": l.created_by}
+                {
+                    "name": l.name, "kind": l.kind, "key": l.key, "digest": l.digest, "size": l.size,
+                    "status": l.status, "created_by": l.created_by,
+                }
                 for l in self.layers
             ],
             "outputs": [
