@@ -143,3 +143,15 @@ def test_error_without_body_and_401_hint(monkeypatch, tmp_path: Path) -> None:
     error = error_from_response(_response(401, b""), action="check blob", registry="r.example")
     assert isinstance(error, RegistryAuthError) and error.code is None
     assert error.hint == f"check credentials in {tmp_path / 'config.json'} or run `docker login r.example`"
+
+
+def test_docker_hub_is_reached_at_its_api_host() -> None:
+    """`python:3.12-slim` names docker.io, whose /v2/ API lives at registry-1.docker.io
+    (no request is sent here: only the URL is checked)."""
+    from layerplan.oci.reference import ImageReference
+    from layerplan.registry.transport import Transport
+
+    hub = Transport(ImageReference.parse("python:3.12-slim").registry)
+    assert hub.url("/v2/library/python/manifests/3.12-slim") == "https://registry-1.docker.io/v2/library/python/manifests/3.12-slim"
+    assert Transport("ghcr.io").url("/v2/") == "https://ghcr.io/v2/"
+    assert Transport("127.0.0.1:5000").url("/v2/") == "http://127.0.0.1:5000/v2/"

@@ -20,7 +20,7 @@ from layerplan.registry.auth import Authenticator
 from layerplan.registry.credentials import Credentials
 from layerplan.registry.errors import RegistryConnectionError
 
-__all__ = ["Transport", "is_loopback", "scheme_for"]
+__all__ = ["Transport", "api_host", "is_loopback", "scheme_for"]
 
 T = TypeVar("T")
 
@@ -33,6 +33,16 @@ def is_loopback(registry: str) -> bool:
     """True for ``localhost``, ``127.x.y.z`` and ``[::1]``, with or without a port."""
     host = registry.rsplit("]", 1)[0] + "]" if registry.startswith("[") else registry.rsplit(":", 1)[0]
     return host in ("localhost", "[::1]") or host.startswith("127.")
+
+
+# Docker Hub's images are named ``docker.io/...``, but its registry API is served by
+# another host (what the Docker CLI and go-containerregistry call it too).
+_API_HOSTS = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
+
+
+def api_host(registry: str) -> str:
+    """The host that serves ``registry``'s ``/v2/`` API: itself, except for Docker Hub."""
+    return _API_HOSTS.get(registry, registry)
 
 
 def scheme_for(registry: str, insecure_hosts: Collection[str] = ()) -> str:
@@ -63,7 +73,7 @@ class Transport:
     ) -> None:
         """``credentials`` is a zero-argument callable returning ``Credentials | None``."""
         self.registry = registry
-        self.base_url = f"{scheme_for(registry, insecure_hosts)}://{registry}"
+        self.base_url = f"{scheme_for(registry, insecure_hosts)}://{api_host(registry)}"
         self.retry = retry or RetryPolicy()
         self.session = session or new_session(timeouts=_TIMEOUTS)
         fixed = credentials
