@@ -56,7 +56,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
             "output=",
             "o",
             ("comma-separated outputs: oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF, docker:REF "
-            "[default: tool.layerplan.transports, else oci-archive:dist/NAME-VERSION-image.tar]"),
+            "[default: tool.layerplan.outputs, else oci-archive:dist/NAME-VERSION-image.tar]"),
         ),
         ("platform=", None, "target os/arch, e.g. linux/arm64 [default: the base image's]"),
         ("tag=", None, "comma-separated names for archive outputs [default: NAME:VERSION]"),
