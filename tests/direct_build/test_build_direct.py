@@ -1,0 +1,221 @@
+"""`layerplan build` without an engine: the CLI on a synthetic base, pushing to an in-memory
+registry and writing files that are read back here with the standard library.
+
+Nothing here runs a container; tests/direct_build/test_build_engine.py runs the image.
+The synthetic base gives the same target and the same layer bytes as the real
+python:3.11-bookworm base (test_build_engine.py checks that), so what is proved here
+about layers, digests and uploads holds for the real image.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from memregistry import MemRegistry
+from ocifiles import (
+    check_image,
+    check_reproducible_layer,
+    digest_of,
+    read_docker_archive,
+    read_oci_archive,
+    read_oci_layout,
+)
+from synthbase import SyntheticBase
+
+from tests.direct_build.conftest import EPOCH, ExampleBuild
+from tests.direct_build.helpers import build_json, copy_example, layer_by_name, layerplan
+
+BASE_REPOSITORY, BASE_TAG = "library/python", "3.11-bookworm"
+
+
+def seed_base(registry: MemRegistry, base: SyntheticBase) -> str:
+    """Put the synthetic base into ``registry``; its reference."""
+    registry.seed(BASE_REPOSITORY, BASE_TAG, base.image.manifest_bytes, base.image.blobs())
+    return f"{registry.address}/{BASE_REPOSITORY}:{BASE_TAG}"
+
+
+def ours(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers the build made (not the base's)."""
+    return [layer for layer in report["layers"] if layer["status"] != "base"]
+
+
+def test_two_clones_give_the_same_digest(example_build: ExampleBuild, tmp_path: Path) -> None:
+    """Another checkout path, other file times, another (empty) cache: the same image, byte for byte."""
+    project = copy_example(tmp_path / "somewhere" / "else" / "example")
+    stamp = time.time() - 86400 * 30
+    for path in [project, *project.rglob("*")]:
+        os.utime(path, (stamp, stamp))
+    cli = "src/layerplan_example/cli.py"
+    assert (project / cli).stat().st_mtime != (example_build.project / cli).stat().st_mtime
+
+    report = build_json(project, example_build.base, f"oci:{tmp_path / 'oci'}", cache=tmp_path / "cache", env=example_build.env)
+
+    assert {layer["status"] for layer in ours(report)} == {"built"}  # rebuilt, not taken from a cache
+    assert report["digest"] == example_build.report["digest"]
+    first, _ = read_oci_layout(example_build.output)
+    second, _ = read_oci_layout(tmp_path / "oci")
+    assert second.manifest_bytes == first.manifest_bytes
+    assert second.config_bytes == first.config_bytes
+    assert second.layers == first.layers
+
+
+def test_code_change_pushes_only_the_app_layer(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    base_ref = seed_base(memregistry, synthetic_base)
+    (base_layer,) = synthetic_base.image.layers
+    project = copy_example(tmp_path / "example")
+    target = f"registry:{memregistry.address}/team/example:1"
+
+    first = build_json(project, base_ref, target, cache=example_build.cache, env=example_build.env)
+    # first push: the base layer is mounted from its repository, every other blob uploaded once
+    config_one, _ = memregistry.manifest("team/example", "1")
+    expected = {layer["digest"]: layer["size"] for layer in ours(first)}
+    expected[first["config_digest"]] = json.loads(config_one)["config"]["size"]
+    assert memregistry.uploaded_bytes() == expected
+    assert [r.query for r in memregistry.calls("POST", "/team/example/blobs/uploads/") if "mount" in r.query] == [
+        {"mount": digest_of(base_layer), "from": BASE_REPOSITORY}
+    ]
+    assert memregistry.has_blob("team/example", digest_of(base_layer))
+    # the base's files were read once, by the cached build: its layer is never downloaded
+    assert memregistry.calls("GET", digest_of(base_layer)) == []
+
+    memregistry.reset_log()
+    cli = project / "src" / "layerplan_example" / "cli.py"
+    cli.write_text(cli.read_text().replace("ok:", "ok,"))
+    second = build_json(project, base_ref, target, cache=example_build.cache, env=example_build.env)
+
+    layers = layer_by_name(second)
+    assert [name for name, layer in layers.items() if layer["status"] == "built"] == ["app"]
+    manifest_bytes, _ = memregistry.manifest("team/example", "1")
+    manifest = json.loads(manifest_bytes)
+    assert digest_of(manifest_bytes) == second["digest"]
+    # only the app layer and the config went up, and the manifest last
+    assert memregistry.uploaded_bytes() == {
+        layers["app"]["digest"]: layers["app"]["size"],
+        second["config_digest"]: manifest["config"]["size"],
+    }
+    (push,) = second["outputs"]
+    assert push["bytes_uploaded"] == sum(memregistry.uploaded_bytes().values())
+    assert [b["status"] for b in push["blobs"]].count("pushed") == 2
+    assert memregistry.requests[-1].method == "PUT" and memregistry.requests[-1].path == "/v2/team/example/manifests/1"
+    assert len(memregistry.calls("PUT", "/manifests/")) == 1
+    # the registry's manifest differs from the first one only in the app layer
+    before = [layer["digest"] for layer in json.loads(config_one)["layers"]]
+    after = [layer["digest"] for layer in manifest["layers"]]
+    assert [a for a, b in zip(after, before, strict=True) if a != b] == [layers["app"]["digest"]]
+
+
+def test_dependency_bump_changes_only_its_layer(example_build: ExampleBuild, tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "example")
+    subprocess.run(
+        [sys.executable, "-m", "uv", "lock", "--project", str(project), "--upgrade-package", "humanize==4.15.0",
+         "--default-index", "https://pypi.org/simple", "--quiet"],
+        check=True, env={**os.environ, "UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    assert 'name = "humanize"\nversion = "4.15.0"' in (project / "uv.lock").read_text()
+
+    after = layer_by_name(build_json(project, example_build.base, f"oci:{tmp_path / 'oci'}", cache=example_build.cache, env=example_build.env))
+
+    before = layer_by_name(example_build.report)
+    assert list(after) == list(before)
+    changed = [name for name in after if after[name]["digest"] != before[name]["digest"]]
+    (humanize_layer,) = [name for name, layer in after.items() if "humanize==4.15.0" in layer["created_by"]]
+    assert changed == [humanize_layer]
+    assert [name for name, layer in after.items() if layer["status"] == "built"] == [humanize_layer]
+
+
+def test_every_file_output_holds_the_same_reproducible_image(
+    example_build: ExampleBuild, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """oci, oci-archive and docker-archive from one build, read back without layerplan.
+
+    The layers come from the cache (built by ``example_build`` with ``SOURCE_DATE_EPOCH``);
+    test_two_clones_give_the_same_digest shows a fresh build gives the same bytes.
+    """
+    report = build_json(
+        example_build.project, example_build.base,
+        f"oci:{tmp_path / 'layout'}", f"oci-archive:{tmp_path / 'oci.tar'}", f"docker-archive:{tmp_path / 'docker.tar'}",
+        cache=example_build.cache, extra=("--tag", "example/app:1"), env=example_build.env,
+    )
+    layout, index = read_oci_layout(tmp_path / "layout")
+    archive, archive_index = read_oci_archive(tmp_path / "oci.tar")
+    docker = read_docker_archive(tmp_path / "docker.tar")
+
+    # one image in all three, the one the report names
+    check_image(layout)
+    assert (layout.digest, layout.config_digest) == (report["digest"], report["config_digest"])
+    assert (archive.manifest_bytes, archive.config_bytes, archive.layers) == (layout.manifest_bytes, layout.config_bytes, layout.layers)
+    assert archive_index == index
+    assert docker.config_bytes == layout.config_bytes
+    assert docker.layer_tars == [gzip.decompress(blob) for blob in layout.layers]
+    assert docker.entry["RepoTags"] == ["example/app:1"]
+    assert read_oci_archive(tmp_path / "docker.tar")[0].manifest_bytes == layout.manifest_bytes  # also an OCI archive
+    assert [digest_of(blob) for blob in layout.layers] == [layer["digest"] for layer in report["layers"]]
+    assert [len(blob) for blob in layout.layers] == [layer["size"] for layer in report["layers"]]
+
+    # the base layer is carried over as it is; every new layer is a reproducible tar
+    assert layout.layers[0] == synthetic_base.image.layers[0]
+    members = {layer["name"]: check_reproducible_layer(blob, epoch=EPOCH) for layer, blob in zip(report["layers"][1:], layout.layers[1:], strict=True)}
+    created = datetime.fromtimestamp(EPOCH, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    config = layout.config
+    assert config["created"] == created
+    assert [h.get("created") for h in config["history"][1:]] == [created] * (len(members) + 1)  # + the config's entry
+    layer_history = [h for h in config["history"][1:] if not h.get("empty_layer")]
+    assert [h["created_by"] for h in layer_history] == [layer["created_by"] for layer in report["layers"][1:]]
+
+    # what a user runs: the console script, its interpreter, bytecode compiled for the target
+    app = {m.name: m for m in members["app"]}
+    script = app["app/.venv/bin/layerplan-example"]
+    assert script.isfile() and script.mode == 0o755
+    tar_bytes = docker.layer_tars[-1]
+    assert tar_bytes[script.offset_data : script.offset_data + 25].startswith(b"#!/app/.venv/bin/python\n")
+    assert any(name.endswith(".cpython-311.pyc") for name in app)
+    assert any(m.name.startswith("app/.venv/lib/python3.11/site-packages/numpy/") and m.name.endswith(".cpython-311.pyc")
+               for m in members["dep-numpy"])
+    assert config["config"]["Entrypoint"] == ["/app/.venv/bin/layerplan-example"]
+    assert config["config"]["User"].split(":")[0] not in ("", "0", "root")
+
+
+@pytest.mark.parametrize("form", ["oci-archive", "docker-archive"])
+def test_every_local_base_form_gives_the_same_layers(
+    example_build: ExampleBuild, synthetic_base: SyntheticBase, tmp_path: Path, form: str
+) -> None:
+    """The base as an OCI archive or a `docker save` tarball: the same target, the same layers."""
+    report = build_json(example_build.project, synthetic_base.specs[form], f"oci:{tmp_path / 'oci'}", cache=example_build.cache, env=example_build.env)
+    assert report["target"] == example_build.report["target"] == "cpython3.11 linux/amd64 glibc-2.36"
+    assert [(layer["name"], layer["digest"]) for layer in ours(report)] == [
+        (layer["name"], layer["digest"]) for layer in ours(example_build.report)
+    ]
+    image, _ = read_oci_layout(tmp_path / "oci")
+    check_image(image)
+    assert image.config["rootfs"]["diff_ids"][0] == synthetic_base.image.config["rootfs"]["diff_ids"][0]
+
+
+def test_plan_with_a_registry_base_reads_the_target_like_build(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    base_ref = seed_base(memregistry, synthetic_base)
+    result = layerplan("plan", str(example_build.project), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["target"]["python_full_version"] == "3.11.2"  # from the base's dpkg status, not an option
+    assert plan["target"]["libc"] == "glibc-2.36"  # from libc.so.6
+    built = [layer["name"] for layer in ours(example_build.report)]
+    assert [layer["name"] for layer in plan["layers"] if layer["kind"] != "config"] == built
+    # the base's layer was read to find that, and the answer kept for the next run
+    (base_layer,) = synthetic_base.image.layers
+    assert len(memregistry.calls("GET", digest_of(base_layer))) == 1
+    again = layerplan("plan", str(example_build.project), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "--json")
+    assert json.loads(again.stdout)["target"] == plan["target"]
+    assert len(memregistry.calls("GET", digest_of(base_layer))) == 1
+
