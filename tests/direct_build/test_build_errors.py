@@ -1,9 +1,11 @@
-"""`layerplan build` bad input and faults: one clear line, exit 2, nothing half-written."""
+"""`layerplan build` bad input and faults: one clear line, exit 2, nothing half-written.
+
+No engine: the base is the synthetic one (tests/support/synthbase.py). Registry errors
+(unreachable, credentials, 5xx) are in test_build_registry.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 import signal
@@ -13,13 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from ocifiles import FileSpec, make_image, make_layer, write_oci_layout
+from synthbase import PATH, SyntheticBase
 
-from layerplan.image import LayerEntry
-from layerplan.transports import write_oci_layout
+from tests.direct_build.conftest import ExampleBuild
 from tests.direct_build.helpers import build_json, copy_example, layerplan
-from tests.image.lp_image_helpers import memory_layer, synthetic_image
-
-pytestmark = pytest.mark.engine
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -37,35 +37,14 @@ def example(tmp_path: Path) -> Path:
 
 
 def test_base_without_python(tmp_path: Path, example: Path) -> None:
-    (tmp_path / "hostname").write_text("box\n")
-    layer = memory_layer([LayerEntry(path="etc", kind="dir"), LayerEntry(path="etc/hostname", kind="file", source=tmp_path / "hostname")])
-    write_oci_layout(synthetic_image([layer]), tmp_path / "no-python")
+    layer = make_layer([FileSpec("etc", "dir"), FileSpec("etc/hostname", data=b"box\n")])
+    write_oci_layout(make_image([layer], {"architecture": "amd64", "os": "linux", "config": {"Env": [f"PATH={PATH}"]}}), tmp_path / "no-python")
     result = layerplan("build", str(example), "--base", f"oci-layout:{tmp_path / 'no-python'}", "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(tmp_path / "cache"))
     assert_one_line_error(result, "Python")
     assert not (tmp_path / "out").exists()
 
 
-def test_unreachable_registry(tmp_path: Path, example: Path, base_image: str) -> None:
-    result = layerplan(
-        "build", str(example), "--base", base_image, "--output", "registry:127.0.0.1:9/nowhere/app:1",
-        "--cache-dir", str(tmp_path / "cache"),
-    )
-    assert_one_line_error(result, "127.0.0.1:9", "running")
-
-
-def test_wrong_credentials(tmp_path: Path, example: Path, base_image: str, auth_registry: str) -> None:
-    config_dir = tmp_path / "docker-config"
-    config_dir.mkdir()
-    wrong = base64.b64encode(b"layerplan:not-the-password").decode()
-    (config_dir / "config.json").write_text(json.dumps({"auths": {auth_registry: {"auth": wrong}}}))
-    result = layerplan(
-        "build", str(example), "--base", base_image, "--output", f"registry:{auth_registry}/app:1",
-        "--cache-dir", str(tmp_path / "cache"), env={"DOCKER_CONFIG": str(config_dir)},
-    )
-    assert_one_line_error(result, "401", "docker login")
-
-
-def test_hash_mismatch_keeps_nothing(tmp_path: Path, example: Path, base_image: str) -> None:
+def test_hash_mismatch_keeps_nothing(tmp_path: Path, example: Path, synthetic_base: SyntheticBase) -> None:
     lock = example / "uv.lock"
     text = lock.read_text()
     start = text.index('name = "annotated-types"')
@@ -74,26 +53,26 @@ def test_hash_mismatch_keeps_nothing(tmp_path: Path, example: Path, base_image: 
     good = wheel_hash.group(1)
     lock.write_text(text.replace(good, "0" * 64))
     cache = tmp_path / "cache"
-    result = layerplan("build", str(example), "--base", base_image, "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(cache))
+    base = synthetic_base.specs["oci-layout"]
+    result = layerplan("build", str(example), "--base", base, "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(cache))
     assert_one_line_error(result, "annotated", "hash")
     assert not (tmp_path / "out").exists()
     kept = [p.name for p in cache.rglob("annotated_types*")]
     assert kept == []
 
 
-def test_killed_build_leaves_no_half_output_and_recovers(tmp_path: Path, example: Path, base_image: str) -> None:
+def test_killed_build_leaves_no_half_output_and_recovers(tmp_path: Path, example: Path, example_build: ExampleBuild) -> None:
     cache, archive = tmp_path / "cache", tmp_path / "image.tar"
-    args = [sys.executable, "-m", "layerplan", "build", str(example), "--base", base_image,
+    args = [sys.executable, "-m", "layerplan", "build", str(example), "--base", example_build.base,
             "--output", f"oci-archive:{archive}", "--cache-dir", str(cache), "--quiet"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **example_build.env})
     time.sleep(2.5)  # mid-way: wheels downloading or layers being written
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not archive.exists() or process.returncode == 0
     # the cache is still usable and the next build equals a clean one
-    report = build_json(example, base_image, f"oci-archive:{archive}", cache=cache)
-    clean = build_json(example, base_image, f"oci:{tmp_path / 'clean'}", cache=tmp_path / "clean-cache")
-    assert report["digest"] == clean["digest"]
+    report = build_json(example, example_build.base, f"oci-archive:{archive}", cache=cache, env=example_build.env)
+    assert report["digest"] == example_build.report["digest"]
     assert archive.stat().st_size > 1_000_000
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".image.tar")]
     assert leftovers == []

@@ -2,7 +2,7 @@
 
 uv.lock and pylock.toml give each wheel's URL; poetry.lock only its file name (looked
 up on the index); requirements.txt only its hashes (looked up, chosen by tag). The
-bytes of every layer must not depend on that.
+bytes of every layer must not depend on that. No engine: built on the synthetic base.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
+from synthbase import SyntheticBase
 
 from tests.direct_build.helpers import ROOT, build_json
-
-pytestmark = pytest.mark.engine
 
 BASIC = ROOT / "tests" / "fixtures" / "locks" / "basic"
 
 
-def test_every_lock_format_builds_the_same_layers(tmp_path: Path, base_image: str) -> None:
+def test_every_lock_format_builds_the_same_layers(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    base_image = synthetic_base.specs["oci-layout"]
     project = tmp_path / "basic"
     shutil.copytree(BASIC, project)
     cache = tmp_path / "cache"
