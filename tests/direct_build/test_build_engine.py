@@ -1,18 +1,22 @@
-"""`layerplan build` end to end: real registry, real engine, real wheels from the index."""
+"""`layerplan build` end to end: real registry, real engine, real wheels from the index.
+
+Only what needs the engine is here: the image runs (as non-root, on a read-only root),
+`docker history`, `docker load` of the archives, skopeo's reading of the pushed image, and
+that the synthetic base the engine-free tests build on gives the same layers as the real
+base. Digests, incremental pushes, dependency bumps and the file formats are tested
+without an engine in test_build_direct.py and test_build_registry.py.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
-import requests
+from synthbase import SyntheticBase
 
-from tests.direct_build.helpers import EXPECTED_OUTPUT, build_json, copy_example, layer_by_name, layerplan, pushed_layers
+from tests.direct_build.helpers import EXPECTED_OUTPUT, build_json, copy_example, layerplan
 
 pytestmark = pytest.mark.engine
 
@@ -28,16 +32,6 @@ def first_build(tmp_path_factory: pytest.TempPathFactory, registry: str, base_im
     ref = f"{registry}/layerplan-test/example:first"
     report = build_json(project, base_image, f"registry:{ref}", cache=shared_cache)
     return {"project": project, "ref": ref, "report": report}
-
-
-def manifest(registry: str, repository: str, reference: str) -> dict:
-    response = requests.get(
-        f"http://{registry}/v2/{repository}/manifests/{reference}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
 
 
 def test_pushed_image_runs_and_skopeo_agrees(first_build: dict, docker_client, registry: str) -> None:
@@ -74,68 +68,17 @@ def test_docker_history_explains_every_layer(first_build: dict, docker_client) -
     assert any(line.startswith("layerplan: app: layerplan-example") for line in ours)
 
 
-def test_code_change_uploads_only_the_app_layer(first_build: dict, registry: str, base_image: str, shared_cache: Path) -> None:
-    project, ref = first_build["project"], first_build["ref"]
-    before = manifest(registry, "layerplan-test/example", "first")
-    cli = project / "src" / "layerplan_example" / "cli.py"
-    original = cli.read_text()
-    # unique, so the registry (kept between test runs) cannot have this layer yet
-    cli.write_text(original + f"\n# a one-line change {uuid.uuid4()}\n")
-    try:
-        report = build_json(project, base_image, f"registry:{ref}", cache=shared_cache)
-    finally:
-        cli.write_text(original)
-    layers = layer_by_name(report)
-    assert [name for name, layer in layers.items() if layer["status"] == "built"] == ["app"]
-    uploaded = pushed_layers(report)
-    assert [b["digest"] for b in uploaded] == [layers["app"]["digest"]]
-    (push,) = [o for o in report["outputs"] if o["kind"] == "registry"]
-    pushed = [b for b in push["blobs"] if b["status"] == "pushed"]
-    assert len(pushed) == 2  # the app layer and the config (the manifest is put last)
-    assert push["bytes_uploaded"] < 64 * 1024
-    # the registry agrees: only the app layer's digest changed
-    after = manifest(registry, "layerplan-test/example", "first")
-    changed = [a["digest"] for a, b in zip(after["layers"], before["layers"]) if a["digest"] != b["digest"]]
-    assert changed == [layers["app"]["digest"]]
-
-
-def test_two_clones_give_the_same_digest(tmp_path: Path, base_image: str) -> None:
-    digests = []
-    for index in range(2):
-        project = copy_example(tmp_path / f"clone-{index}" / ("deep/" * index) / "example")
-        stamp = time.time() - 86400 * (index + 1) * 7
-        for path in project.rglob("*"):
-            os.utime(path, (stamp, stamp))
-        report = build_json(project, base_image, f"oci:{tmp_path / f'oci-{index}'}", cache=tmp_path / f"cache-{index}")
-        digests.append(report["digest"])
-    assert digests[0] == digests[1]
-
-
-def test_dependency_bump_changes_only_its_layer(tmp_path: Path, base_image: str, shared_cache: Path) -> None:
-    project = copy_example(tmp_path / "example")
-    before = layer_by_name(build_json(project, base_image, f"oci:{tmp_path / 'before'}", cache=shared_cache))
-    import uv
-
-    uv_cmd = uv.find_uv_bin()  # a fresh machine has no uv on PATH: the package's own binary
-    subprocess.run(
-        [uv_cmd, "lock", "--project", str(project), "--upgrade-package", "humanize==4.15.0",
-         "--default-index", "https://pypi.org/simple", "--quiet"],
-        check=True, env={**os.environ, "UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"},
-    )
-    after = layer_by_name(build_json(project, base_image, f"oci:{tmp_path / 'after'}", cache=shared_cache))
-    changed = sorted(name for name in after if after[name]["digest"] != before[name]["digest"])
-    humanize_layer = next(name for name, layer in after.items() if "humanize==4.15.0" in layer["created_by"])
-    assert changed == [humanize_layer]
-
-
 def test_archives_load_into_docker_and_skopeo(tmp_path: Path, first_build: dict, base_image: str, shared_cache: Path, docker_client) -> None:
     docker_tar, oci_tar = tmp_path / "image-docker.tar", tmp_path / "image-oci.tar"
-    build_json(
+    report = build_json(
         first_build["project"], base_image, f"docker-archive:{docker_tar}", f"oci-archive:{oci_tar}",
         cache=shared_cache, extra=("--tag", "layerplan-test/archive:docker"),
     )
     loaded = subprocess.run(["docker", "load", "-i", str(docker_tar)], capture_output=True, text=True, check=True)
     assert "layerplan-test/archive:docker" in loaded.stdout
+    inspected = docker_client.api.inspect_image("layerplan-test/archive:docker")
+    assert inspected["Id"] == report["config_digest"]  # the engine took the config as written
+    assert inspected["Config"]["WorkingDir"] == "/app"
     subprocess.run(
         ["skopeo", "copy", "--quiet", f"oci-archive:{oci_tar}", "docker-daemon:layerplan-test/archive:oci"], check=True
     )
@@ -150,11 +93,21 @@ def test_load_into_the_engine(first_build: dict, base_image: str, shared_cache: 
     assert output.startswith(EXPECTED_OUTPUT)
 
 
-def test_plan_with_base_reads_the_target_like_build(first_build: dict, base_image: str, shared_cache: Path) -> None:
-    result = layerplan("plan", str(first_build["project"]), "--base", base_image, "--cache-dir", str(shared_cache), "--json")
-    assert result.returncode == 0, result.stderr
-    plan = json.loads(result.stdout)
-    assert plan["target"]["python_full_version"] == "3.11.2"  # from the base's files, not an option
-    assert plan["target"]["libc"] == "glibc-2.36"
-    built = [layer["name"] for layer in first_build["report"]["layers"] if layer["kind"] != "base"]
-    assert [layer["name"] for layer in plan["layers"] if layer["kind"] != "config"] == built
+def test_the_synthetic_base_gives_the_same_target_and_layers(
+    first_build: dict, base_image: str, synthetic_base: SyntheticBase, shared_cache: Path, tmp_path: Path
+) -> None:
+    """What the engine-free tests build on stands in for the real base: the same target read
+    from its files, and byte-identical layers on top of it."""
+    plans = []
+    for base in (base_image, synthetic_base.specs["oci-layout"]):
+        result = layerplan("plan", str(first_build["project"]), "--base", base, "--cache-dir", str(shared_cache), "--json")
+        assert result.returncode == 0, result.stderr
+        plans.append(json.loads(result.stdout))
+    assert plans[0]["target"] == plans[1]["target"]
+    assert plans[0]["target"]["python_full_version"] == "3.11.2"
+    # an empty cache: every layer is built again on the synthetic base, not looked up
+    synthetic = build_json(first_build["project"], synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'oci'}", cache=tmp_path / "cache")
+    assert synthetic["target"] == first_build["report"]["target"]
+    assert {layer["status"] for layer in synthetic["layers"] if layer["status"] != "base"} == {"built"}
+    real_layers = [(layer["name"], layer["digest"]) for layer in first_build["report"]["layers"] if layer["status"] != "base"]
+    assert [(layer["name"], layer["digest"]) for layer in synthetic["layers"] if layer["status"] != "base"] == real_layers
