@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine import unavailable
 from memregistry import MemRegistry
 from ocifiles import (
     check_image,
@@ -219,3 +221,31 @@ def test_plan_with_a_registry_base_reads_the_target_like_build(
     assert json.loads(again.stdout)["target"] == plan["target"]
     assert len(memregistry.calls("GET", digest_of(base_layer))) == 1
 
+
+
+def test_skopeo_reads_every_file_output(example_build: ExampleBuild, memregistry: MemRegistry, tmp_path: Path) -> None:
+    """An independent reader (containers/image) takes each file as the image the report names."""
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        unavailable("skopeo is not installed")
+    report = build_json(
+        example_build.project, example_build.base,
+        f"oci:{tmp_path / 'layout'}", f"oci-archive:{tmp_path / 'oci.tar'}", f"docker-archive:{tmp_path / 'docker.tar'}",
+        cache=example_build.cache, extra=("--tag", "example/app:1"), env=example_build.env,
+    )
+
+    def inspect(*args: str) -> bytes:
+        return subprocess.run([skopeo, "inspect", *args], check=True, capture_output=True, timeout=120).stdout
+
+    for source in (f"oci:{tmp_path / 'layout'}", f"oci-archive:{tmp_path / 'oci.tar'}"):
+        assert digest_of(inspect("--raw", source)) == report["digest"]
+        assert digest_of(inspect("--config", "--raw", source)) == report["config_digest"]
+    # skopeo makes up a Docker manifest for a docker-archive; the config is the one written
+    assert digest_of(inspect("--config", "--raw", f"docker-archive:{tmp_path / 'docker.tar'}")) == report["config_digest"]
+    info = json.loads(inspect(f"oci:{tmp_path / 'layout'}"))
+    assert (info["Os"], info["Architecture"], info["Created"]) == ("linux", "amd64", "2023-11-14T22:13:20Z")
+    assert info["Layers"] == [layer["digest"] for layer in report["layers"]]
+    # and copies it to a registry unchanged
+    subprocess.run([skopeo, "copy", "--quiet", "--dest-tls-verify=false", f"oci-archive:{tmp_path / 'oci.tar'}",
+                    f"docker://{memregistry.address}/team/copied:1"], check=True, capture_output=True, timeout=120)
+    assert digest_of(memregistry.manifest("team/copied", "1")[0]) == report["digest"]

@@ -1,4 +1,11 @@
-"""The outputs checked by independent readers: skopeo, ``docker load`` and a running container."""
+"""What only the engine proves about the outputs: an image loaded into it runs, the engine
+as a base source (``docker save``), and why layers must not write under a base symlink.
+
+skopeo's reading of every file output, and ``docker load`` / skopeo copy into the engine
+of the archives (with the real example app running), are tested through the CLI:
+tests/direct_build/test_build_direct.py::test_skopeo_reads_every_file_output and
+tests/direct_build/test_build_engine.py::test_archives_load_into_docker_and_skopeo.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +36,6 @@ from layerplan.transports import (
     load_into_daemon,
     parse_source,
     read_oci_layout,
-    write_docker_archive,
-    write_oci_archive,
     write_oci_layout,
 )
 
@@ -81,33 +86,6 @@ def run(docker_client: Any, image: str) -> str:
 
 def skopeo(*args: str) -> str:
     return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=300).stdout
-
-
-def test_oci_layout_read_by_skopeo(app_image: Image, tmp_path: Path) -> None:
-    write_oci_layout(app_image, tmp_path / "layout", ref_name="app")
-    info = json.loads(skopeo("inspect", f"oci:{tmp_path}/layout:app"))
-    assert info["Digest"] == str(app_image.digest)
-    assert info["Layers"] == [str(layer.digest) for layer in app_image.layers]
-    assert (info["Os"], info["Architecture"], info["Created"]) == ("linux", "amd64", "1980-01-01T00:00:00Z")
-    raw = skopeo("inspect", "--raw", f"oci:{tmp_path}/layout:app")
-    assert raw.encode() == app_image.manifest
-
-
-def test_oci_archive_copied_by_skopeo_into_the_daemon(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
-    write_oci_archive(app_image, tmp_path / "app.tar", ref_name="app")
-    skopeo("copy", "--quiet", f"oci-archive:{tmp_path}/app.tar:app", f"docker-daemon:{tag}")
-    assert run(docker_client, tag) == expected_output(app_image)
-
-
-def test_docker_archive_loads_and_runs(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:
-    write_docker_archive(app_image, tmp_path / "app.tar", tags=[tag])
-    with open(tmp_path / "app.tar", "rb") as archive:
-        loaded = docker_client.images.load(archive)
-    assert [tag] == [t for image in loaded for t in image.tags]
-    assert run(docker_client, tag) == expected_output(app_image)
-    inspected = docker_client.api.inspect_image(tag)
-    assert inspected["Id"] == str(app_image.config_descriptor.digest)
-    assert inspected["Config"]["WorkingDir"] == "/app"
 
 
 def test_load_into_daemon_then_read_back(app_image: Image, docker_client: Any, tag: str) -> None:
