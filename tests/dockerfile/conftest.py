@@ -49,3 +49,34 @@ def base(base_image: str) -> str:  # noqa: F811
     """The base the contexts are written for: read like every base (its Python, libc,
     interpreter path), so it must be reachable -- the test registry's."""
     return base_image
+
+
+def _built_app_wheel(tmp: Path, project: Path, base: str, *args: str) -> Path:
+    """The project's wheel as `layerplan dockerfile` builds it (a real PEP 517 build), kept aside."""
+    from tests.dockerfile.helpers import run_cli
+
+    out = tmp / "context"
+    result = run_cli("dockerfile", str(project), "--base", base, "-o", str(out), *args)
+    assert result.code == 0, result.err
+    (wheel,) = (out / "dist").glob("*.whl")
+    kept = tmp / wheel.name
+    shutil.copyfile(wheel, kept)
+    return kept
+
+
+@pytest.fixture(scope="session")
+def example_app_wheel(tmp_path_factory: pytest.TempPathFactory, base: str) -> Path:
+    """example-project's own wheel, built once per session: for tests about the context's
+    text and layout, not about building the wheel (run_cli(..., app_wheel=...))."""
+    from tests.dockerfile.helpers import copy_example
+
+    tmp = tmp_path_factory.mktemp("example-app-wheel")
+    return _built_app_wheel(tmp, copy_example(tmp / "example"), base)
+
+
+@pytest.fixture(scope="session")
+def basic_app_wheel(tmp_path_factory: pytest.TempPathFactory, base: str) -> Path:
+    """The `basic` lock fixture's own wheel, built once per session."""
+    from tests.dockerfile.helpers import BASIC
+
+    return _built_app_wheel(tmp_path_factory.mktemp("basic-app-wheel"), BASIC, base, "--lock", str(BASIC / "uv.lock"), "--python", "3.11")

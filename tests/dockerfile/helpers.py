@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from layerplan.cli import dockerfile_cmd
 from layerplan.cli import main as cli_main
@@ -49,18 +51,49 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_cli(*argv: str) -> CliResult:
-    """Run `layerplan ARGV` as `cli.main.main` does: one error line and exit 2 for user errors."""
+@contextlib.contextmanager
+def _prebuilt_app_wheel(wheel: Path | None) -> Iterator[list[Path]]:
+    """While active, ``layerplan dockerfile`` takes ``wheel`` as the project's wheel instead of
+    building it (``DockerfileRequest.app_wheel``, as the hatch front end passes hatchling's).
+    Yields the list of wheels the emitter was given (to check the substitution happened)."""
+    given: list[Path] = []
+    if wheel is None:
+        yield given
+        return
+    import layerplan.dockerfile as emitter
+
+    real = emitter.emit_context
+
+    def emit_context(request: Any, *args: Any, **kwargs: Any) -> Any:
+        given.append(wheel)
+        return real(dataclasses.replace(request, app_wheel=wheel), *args, **kwargs)
+
+    emitter.emit_context = emit_context  # type: ignore[assignment]
+    try:
+        yield given
+    finally:
+        emitter.emit_context = real  # type: ignore[assignment]
+
+
+def run_cli(*argv: str, app_wheel: Path | None = None) -> CliResult:
+    """Run `layerplan ARGV` as `cli.main.main` does: one error line and exit 2 for user errors.
+
+    ``app_wheel``: a prebuilt wheel of the project (see the ``*_app_wheel`` fixtures), for
+    tests about the context's text and layout rather than about building the wheel; a run
+    that succeeds must have used it.
+    """
     out, err = io.StringIO(), io.StringIO()
     cli_main.build_parser = _parser  # type: ignore[assignment]
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _prebuilt_app_wheel(app_wheel) as given:
             try:
                 code = cli_main.main(list(argv))
             except SystemExit as exit_:  # argparse errors
                 code = int(exit_.code or 0)
     finally:
         cli_main.build_parser = _BUILD_PARSER  # type: ignore[assignment]
+    if app_wheel is not None and code == 0:
+        assert given == [app_wheel], "the prebuilt app wheel did not reach the emitter"
     return CliResult(code, out.getvalue(), err.getvalue())
 
 

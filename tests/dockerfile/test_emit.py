@@ -1,4 +1,9 @@
-"""`layerplan dockerfile` without an engine: what the context holds, and the errors."""
+"""`layerplan dockerfile` without an engine: what the context holds, and the errors.
+
+Most tests take the example's wheel built once per session (``example_app_wheel``): they
+are about the context, not the wheel. Building it for real is tested where it matters:
+the same bytes from a second build, and a code change changing only that wheel.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +33,9 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def context(example: Path, tmp_path_factory: pytest.TempPathFactory, base: str) -> Path:
+def context(example: Path, tmp_path_factory: pytest.TempPathFactory, base: str, example_app_wheel: Path) -> Path:
     out = tmp_path_factory.mktemp("ctx") / "context"
-    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(out))
+    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(out), app_wheel=example_app_wheel)
     assert result.code == 0, result.err
     assert f"docker build -t layerplan-example {out}" in result.out
     return out
@@ -88,7 +93,10 @@ def test_requirements_pin_versions_and_the_chosen_wheels_hashes(context: Path) -
 
 
 def test_emitting_again_gives_the_same_bytes(example: Path, context: Path, tmp_path: Path, base: str) -> None:
-    """Same inputs, same files: that is what lets every COPY of an unchanged layer hit the cache."""
+    """Same inputs, same files: that is what lets every COPY of an unchanged layer hit the cache.
+
+    The app wheel is built again here (``context`` holds the session's build of it).
+    """
     again = tmp_path / "again"
     assert run_cli("dockerfile", str(example), "--base", base, "-o", str(again)).code == 0
     assert _digests(again) == _digests(context)
@@ -104,25 +112,25 @@ def test_a_code_change_changes_only_the_app_wheel(example: Path, context: Path, 
     assert sorted(name for name in before if before[name] != after.get(name)) == ["dist/layerplan_example-0.1.0-py3-none-any.whl"]
 
 
-def test_buildkit_flavour_mounts_the_pip_cache(example: Path, tmp_path: Path, base: str) -> None:
+def test_buildkit_flavour_mounts_the_pip_cache(example: Path, tmp_path: Path, base: str, example_app_wheel: Path) -> None:
     out = tmp_path / "bk"
-    assert run_cli("dockerfile", str(example), "--base", base, "--flavour", "buildkit", "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "--flavour", "buildkit", "-o", str(out), app_wheel=example_app_wheel).code == 0
     dockerfile = (out / "Dockerfile").read_text()
     assert dockerfile.startswith("# syntax=docker/dockerfile:1\n")
     assert dockerfile.count("RUN --mount=type=cache,target=/root/.cache/pip") == 5
     assert "--link" not in dockerfile  # buildah 1.28 rejects COPY --link
 
 
-def test_default_base_is_the_official_image_for_the_target(example: Path, tmp_path: Path) -> None:
+def test_default_base_is_the_official_image_for_the_target(example: Path, tmp_path: Path, example_app_wheel: Path) -> None:
     out = tmp_path / "ctx"
-    assert run_cli("dockerfile", str(example), "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(example), "-o", str(out), app_wheel=example_app_wheel).code == 0
     assert "\nFROM docker.io/library/python:3.11-slim\n" in (out / "Dockerfile").read_text()
 
 
-def test_a_package_without_a_wheel_is_built_from_its_pinned_sdist(tmp_path: Path) -> None:
+def test_a_package_without_a_wheel_is_built_from_its_pinned_sdist(tmp_path: Path, basic_app_wheel: Path) -> None:
     """numpy 2.2.6 has no CPython 3.14 wheels: pip builds it in the image, from the sdist the lock pins."""
     out = tmp_path / "ctx"
-    result = run_cli("dockerfile", str(BASIC), "--lock", str(BASIC / "uv.lock"), "--python", "3.14", "-o", str(out))
+    result = run_cli("dockerfile", str(BASIC), "--lock", str(BASIC / "uv.lock"), "--python", "3.14", "-o", str(out), app_wheel=basic_app_wheel)
     assert result.code == 0, result.err
     (numpy_file,) = [p for p in (out / "requirements").iterdir() if "numpy==2.2.6" in p.read_text()]
     lines = numpy_file.read_text().splitlines()
@@ -146,7 +154,7 @@ def test_offline_refuses_a_package_that_needs_a_source_build(tmp_path: Path) -> 
 # ---------------------------------------------------------------- output directory
 
 
-def test_a_non_empty_output_needs_force_and_force_replaces_it(example: Path, tmp_path: Path, base: str) -> None:
+def test_a_non_empty_output_needs_force_and_force_replaces_it(example: Path, tmp_path: Path, base: str, example_app_wheel: Path) -> None:
     out = tmp_path / "ctx"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
@@ -154,14 +162,14 @@ def test_a_non_empty_output_needs_force_and_force_replaces_it(example: Path, tmp
     assert result.code == 2
     assert result.err.count("\n") == 1 and "exists and is not empty" in result.err and "--force" in result.err
     assert (out / "keep.txt").read_text() == "mine"
-    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(out), "--force").code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(out), "--force", app_wheel=example_app_wheel).code == 0
     assert not (out / "keep.txt").exists() and (out / "Dockerfile").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["ctx"]  # no staging or old directories left
 
 
-def test_an_empty_existing_output_is_fine(example: Path, tmp_path: Path, base: str) -> None:
+def test_an_empty_existing_output_is_fine(example: Path, tmp_path: Path, base: str, example_app_wheel: Path) -> None:
     (tmp_path / "ctx").mkdir()
-    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "ctx")).code == 0
+    assert run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "ctx"), app_wheel=example_app_wheel).code == 0
 
 
 def test_the_output_never_replaces_the_project(example: Path) -> None:
@@ -171,14 +179,14 @@ def test_the_output_never_replaces_the_project(example: Path) -> None:
     assert (example / "pyproject.toml").is_file()
 
 
-def test_a_failed_run_leaves_the_previous_context_alone(tmp_path: Path, base: str) -> None:
+def test_a_failed_run_leaves_the_previous_context_alone(tmp_path: Path, base: str, example_app_wheel: Path) -> None:
     project = copy_example(tmp_path / "example")
     out = tmp_path / "ctx"
-    assert run_cli("dockerfile", str(project), "--base", base, "-o", str(out)).code == 0
+    assert run_cli("dockerfile", str(project), "--base", base, "-o", str(out), app_wheel=example_app_wheel).code == 0
     before = _digests(out)
     member = project / "packages/greeting/pyproject.toml"
     member.write_text(member.read_text().replace('build-backend = "hatchling.build"', 'build-backend = "hatchling.nope"'))
-    result = run_cli("dockerfile", str(project), "--base", base, "-o", str(out), "--force")
+    result = run_cli("dockerfile", str(project), "--base", base, "-o", str(out), "--force", app_wheel=example_app_wheel)
     assert result.code == 2
     assert result.err.count("\n") == 1, result.err
     assert result.err.startswith("error: ") and "greeting" in result.err and "python -m build --wheel" in result.err
@@ -200,9 +208,9 @@ def test_bad_options_are_one_line_errors(example: Path, tmp_path: Path, args: li
     assert not (tmp_path / "ctx").exists()
 
 
-def test_an_output_that_cannot_be_created_is_a_one_line_error(example: Path, tmp_path: Path, base: str) -> None:
+def test_an_output_that_cannot_be_created_is_a_one_line_error(example: Path, tmp_path: Path, base: str, example_app_wheel: Path) -> None:
     (tmp_path / "a-file").write_text("x")
-    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "a-file" / "ctx"))
+    result = run_cli("dockerfile", str(example), "--base", base, "-o", str(tmp_path / "a-file" / "ctx"), app_wheel=example_app_wheel)
     assert result.code == 2
     assert result.err.count("\n") == 1 and "cannot create a directory beside" in result.err, result.err
     assert (tmp_path / "a-file").read_text() == "x"

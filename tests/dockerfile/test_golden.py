@@ -48,11 +48,12 @@ def _check(context: Path, golden: Path) -> None:
         ("requirements.txt", "portable", "basic-requirements-portable"),
     ],
 )
-def test_context_text_matches_golden(tmp_path: Path, lock: str, flavour: str, golden: str, base: str) -> None:
+def test_context_text_matches_golden(tmp_path: Path, basic_app_wheel: Path, lock: str, flavour: str, golden: str, base: str) -> None:
+    """The text, not the wheels: the project's wheel is the session's build (basic_app_wheel)."""
     out = tmp_path / "context"
     result = run_cli(
         "dockerfile", str(BASIC), "--lock", str(BASIC / lock), "--python", "3.11",
-        "--base", base, "--flavour", flavour, "-o", str(out),
+        "--base", base, "--flavour", flavour, "-o", str(out), app_wheel=basic_app_wheel,
     )
     assert result.code == 0, result.err
     wheels = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.whl"))
