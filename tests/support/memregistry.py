@@ -185,8 +185,8 @@ class MemRegistry:
     def address(self) -> str:
         """``127.0.0.1:PORT``, as image references name it."""
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        port = self._server.server_address[1]
+        return f"127.0.0.1:{port}"
 
     # ------------------------------------------------------------------ test API
 
