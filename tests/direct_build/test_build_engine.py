@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from synthbase import SyntheticBase
 
+from tests.direct_build.conftest import ExampleBuild
 from tests.direct_build.helpers import EXPECTED_OUTPUT, build_json, copy_example, layerplan
 
 pytestmark = pytest.mark.engine
@@ -27,11 +28,15 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_build(tmp_path_factory: pytest.TempPathFactory, registry: str, base_image: str, shared_cache: Path) -> dict:
+def first_build(
+    tmp_path_factory: pytest.TempPathFactory, registry: str, base_image: str, shared_cache: Path, example_build: ExampleBuild
+) -> dict:
+    """The example on the real base, pushed to the real registry; an empty cache, and the
+    SOURCE_DATE_EPOCH of the engine-free tests' build (so the two can be compared)."""
     project = copy_example(tmp_path_factory.mktemp("first") / "example")
     ref = f"{registry}/layerplan-test/example:first"
-    report = build_json(project, base_image, f"registry:{ref}", cache=shared_cache)
-    return {"project": project, "ref": ref, "report": report}
+    report = build_json(project, base_image, f"registry:{ref}", cache=shared_cache, env=example_build.env)
+    return {"project": project, "ref": ref, "report": report, "env": example_build.env}
 
 
 def test_pushed_image_runs_and_skopeo_agrees(first_build: dict, docker_client, registry: str) -> None:
@@ -72,7 +77,7 @@ def test_archives_load_into_docker_and_skopeo(tmp_path: Path, first_build: dict,
     docker_tar, oci_tar = tmp_path / "image-docker.tar", tmp_path / "image-oci.tar"
     report = build_json(
         first_build["project"], base_image, f"docker-archive:{docker_tar}", f"oci-archive:{oci_tar}",
-        cache=shared_cache, extra=("--tag", "layerplan-test/archive:docker"),
+        cache=shared_cache, extra=("--tag", "layerplan-test/archive:docker"), env=first_build["env"],
     )
     loaded = subprocess.run(["docker", "load", "-i", str(docker_tar)], capture_output=True, text=True, check=True)
     assert "layerplan-test/archive:docker" in loaded.stdout
@@ -88,16 +93,16 @@ def test_archives_load_into_docker_and_skopeo(tmp_path: Path, first_build: dict,
 
 
 def test_load_into_the_engine(first_build: dict, base_image: str, shared_cache: Path, docker_client) -> None:
-    build_json(first_build["project"], base_image, "docker:layerplan-test/loaded:1", cache=shared_cache)
+    build_json(first_build["project"], base_image, "docker:layerplan-test/loaded:1", cache=shared_cache, env=first_build["env"])
     output = docker_client.containers.run("layerplan-test/loaded:1", remove=True, network_mode="none").decode()
     assert output.startswith(EXPECTED_OUTPUT)
 
 
 def test_the_synthetic_base_gives_the_same_target_and_layers(
-    first_build: dict, base_image: str, synthetic_base: SyntheticBase, shared_cache: Path, tmp_path: Path
+    first_build: dict, base_image: str, synthetic_base: SyntheticBase, example_build: ExampleBuild, shared_cache: Path
 ) -> None:
     """What the engine-free tests build on stands in for the real base: the same target read
-    from its files, and byte-identical layers on top of it."""
+    from its files, and byte-identical layers on top of it (two cold builds, two caches)."""
     plans = []
     for base in (base_image, synthetic_base.specs["oci-layout"]):
         result = layerplan("plan", str(first_build["project"]), "--base", base, "--cache-dir", str(shared_cache), "--json")
@@ -105,9 +110,10 @@ def test_the_synthetic_base_gives_the_same_target_and_layers(
         plans.append(json.loads(result.stdout))
     assert plans[0]["target"] == plans[1]["target"]
     assert plans[0]["target"]["python_full_version"] == "3.11.2"
-    # an empty cache: every layer is built again on the synthetic base, not looked up
-    synthetic = build_json(first_build["project"], synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'oci'}", cache=tmp_path / "cache")
-    assert synthetic["target"] == first_build["report"]["target"]
-    assert {layer["status"] for layer in synthetic["layers"] if layer["status"] != "base"} == {"built"}
-    real_layers = [(layer["name"], layer["digest"]) for layer in first_build["report"]["layers"] if layer["status"] != "base"]
-    assert [(layer["name"], layer["digest"]) for layer in synthetic["layers"] if layer["status"] != "base"] == real_layers
+    real, synthetic = first_build["report"], example_build.report
+    assert synthetic["target"] == real["target"]
+    for report in (real, synthetic):
+        assert {layer["status"] for layer in report["layers"] if layer["status"] != "base"} == {"built"}
+    assert [(layer["name"], layer["digest"]) for layer in synthetic["layers"] if layer["status"] != "base"] == [
+        (layer["name"], layer["digest"]) for layer in real["layers"] if layer["status"] != "base"
+    ]

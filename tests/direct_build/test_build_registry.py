@@ -84,7 +84,8 @@ def test_503s_are_retried_and_the_push_completes(example_build: ExampleBuild, me
 
 def test_a_registry_that_keeps_failing_is_one_line(example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase) -> None:
     base = seed_base(memregistry, synthetic_base)
-    memregistry.fail("PUT", r"/team/app/manifests/1$", times=100)
+    # Retry-After: 0 (a registry may say when to come back): the retries need not wait
+    memregistry.fail("PUT", r"/team/app/manifests/1$", times=100, retry_after="0")
     line = one_line_error(push(example_build, base, f"{memregistry.address}/team/app:1"), "503", memregistry.address)
     assert "try again later" in line
     assert len(memregistry.calls("PUT", "/manifests/")) > 1  # it did try again

@@ -2,7 +2,9 @@
 
 One module-scoped build of the example project is shared by the tests below; the
 rebuild after a code change, the .dockerignore probe and the offline build reuse its
-cache, so the file stays well under three minutes.
+cache, so the file stays well under three minutes. The module's build and the code
+change build the app wheel for real; the offline and buildah contexts take the session's
+(``example_app_wheel``): they test the builders, not the wheel.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ def tags() -> Iterator[list[str]]:
         docker("rmi", "-f", *made, check=False)
 
 
-def emit(project: Path, out: Path, *args: str) -> None:
-    result = run_cli("dockerfile", str(project), "-o", str(out), "--force", *args)
+def emit(project: Path, out: Path, *args: str, app_wheel: Path | None = None) -> None:
+    result = run_cli("dockerfile", str(project), "-o", str(out), "--force", *args, app_wheel=app_wheel)
     assert result.code == 0, result.err
 
 
@@ -147,10 +149,10 @@ def test_dockerignore_keeps_planted_secrets_out_of_the_build(built: Built, work:
     assert listed == expected
 
 
-def test_offline_context_builds_with_no_network(work: Path, base_image: str, tags: list[str]) -> None:
+def test_offline_context_builds_with_no_network(work: Path, base_image: str, tags: list[str], example_app_wheel: Path) -> None:
     project = copy_example(work / "offline-example")
     context = work / "offline"
-    emit(project, context, "--base", base_image, "--offline", "--cache-dir", str(work / "wheel-cache"))
+    emit(project, context, "--base", base_image, "--offline", "--cache-dir", str(work / "wheel-cache"), app_wheel=example_app_wheel)
     wheels = sorted(p.name.split("-")[0] for p in (context / "wheels").iterdir())
     assert wheels == [
         "annotated_types", "click", "humanize", "numpy", "pydantic", "pydantic_core", "typing_extensions", "typing_inspection",
@@ -191,11 +193,11 @@ def _buildah() -> str:
     return path
 
 
-def test_buildkit_flavour_builds_with_buildah(work: Path, index_base: str, tags: list[str]) -> None:
+def test_buildkit_flavour_builds_with_buildah(work: Path, index_base: str, tags: list[str], example_app_wheel: Path) -> None:
     buildah = _buildah()
     project = copy_example(work / "buildkit-example")
     context = work / "buildkit"
-    emit(project, context, "--base", index_base, "--flavour", "buildkit")
+    emit(project, context, "--base", index_base, "--flavour", "buildkit", app_wheel=example_app_wheel)
     storage = work / "buildah"
     common = [buildah, "--root", str(storage / "root"), "--runroot", str(storage / "run"), "--storage-driver", "vfs"]
     tag = f"{TAG}-buildkit"

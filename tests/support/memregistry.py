@@ -105,6 +105,8 @@ class Fault:
     times: int = 1
     status: int = 503
     keep: int | None = None
+    retry_after: str | None = None
+    """A ``Retry-After`` header on the injected answer (seconds)."""
     hits: int = 0
 
 
@@ -190,9 +192,10 @@ class MemRegistry:
 
     # ------------------------------------------------------------------ test API
 
-    def fail(self, method: str, path: str, *, times: int = 1, status: int = 503) -> Fault:
-        """Answer the next ``times`` ``method`` requests whose path matches ``path`` with ``status``."""
-        fault = Fault(method=method, path=path, times=times, status=status)
+    def fail(self, method: str, path: str, *, times: int = 1, status: int = 503, retry_after: str | None = None) -> Fault:
+        """Answer the next ``times`` ``method`` requests whose path matches ``path`` with ``status``
+        (and a ``Retry-After`` header when given)."""
+        fault = Fault(method=method, path=path, times=times, status=status, retry_after=retry_after)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -497,6 +500,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = registry._fault_for(self.command, parts.path)
         if fault is not None and fault.keep is None:
             status, headers, payload = fault.status, {"Content-Type": "application/json"}, _error_body("UNAVAILABLE", "injected fault")
+            if fault.retry_after is not None:
+                headers["Retry-After"] = fault.retry_after
         else:
             try:
                 status, headers, payload = registry.handle(self, body)
