@@ -7,8 +7,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from collections.abc import Iterator
+
 import pytest
 from engine import base_image, docker_client, registry, unavailable  # noqa: F401
+from memregistry import MemRegistry
+from synthbase import synthetic_base_image
 
 HOST_CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
 
@@ -45,10 +49,21 @@ def index_base(
 
 
 @pytest.fixture(scope="session")
-def base(base_image: str) -> str:  # noqa: F811
-    """The base the contexts are written for: read like every base (its Python, libc,
-    interpreter path), so it must be reachable -- the test registry's."""
-    return base_image
+def base_registry() -> Iterator[MemRegistry]:
+    """An in-memory registry holding the synthetic base as ``python:3.11-bookworm``."""
+    with MemRegistry() as registry:
+        image = synthetic_base_image()
+        registry.seed("python", "3.11-bookworm", image.manifest_bytes, image.blobs())
+        yield registry
+
+
+@pytest.fixture(scope="session")
+def base(base_registry: MemRegistry) -> str:
+    """The base the contexts are written for. It is read like every base (its Python,
+    libc, interpreter path) but never pulled: the synthetic Debian 12 + Python 3.11 base
+    (tests/support/synthbase.py) in an in-memory registry does, with no engine. Tests that
+    build the context use the real one (``base_image``, ``index_base``)."""
+    return f"{base_registry.address}/python:3.11-bookworm"
 
 
 def _built_app_wheel(tmp: Path, project: Path, base: str, *args: str) -> Path:

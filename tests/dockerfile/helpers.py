@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
 @contextlib.contextmanager
 def _prebuilt_app_wheel(wheel: Path | None) -> Iterator[list[Path]]:
     """While active, ``layerplan dockerfile`` takes ``wheel`` as the project's wheel instead of
-    building it (``DockerfileRequest.app_wheel``, as the hatch front end passes hatchling's).
+    building it (``Request.app_wheel`` of the DockerfileRequest's build, where the hatch front
+    end passes hatchling's).
     Yields the list of wheels the emitter was given (to check the substitution happened)."""
     given: list[Path] = []
     if wheel is None:
@@ -66,7 +67,8 @@ def _prebuilt_app_wheel(wheel: Path | None) -> Iterator[list[Path]]:
 
     def emit_context(request: Any, *args: Any, **kwargs: Any) -> Any:
         given.append(wheel)
-        return real(dataclasses.replace(request, app_wheel=wheel), *args, **kwargs)
+        build = dataclasses.replace(request.build, app_wheel=wheel)
+        return real(dataclasses.replace(request, build=build), *args, **kwargs)
 
     emitter.emit_context = emit_context  # type: ignore[assignment]
     try:

@@ -2,6 +2,10 @@
 
 Regenerate after an intended change with `LAYERPLAN_UPDATE_GOLDEN=1 .venv/bin/pytest
 tests/dockerfile/test_golden.py` and read the diff.
+
+The base is the synthetic one in an in-memory registry on a free port: the files show it
+as ``127.0.0.1:5000/python:3.11-bookworm`` (the test engine's registry address), so they
+do not change with the port.
 """
 
 from __future__ import annotations
@@ -15,20 +19,23 @@ import pytest
 from tests.dockerfile.helpers import BASIC, GOLDEN, run_cli
 
 UPDATE = os.environ.get("LAYERPLAN_UPDATE_GOLDEN") == "1"
+SHOWN_REGISTRY = "127.0.0.1:5000"
 
 
-def _text_files(context: Path) -> dict[str, str]:
-    """Every text file of a context; `.dockerignore` is stored as `dockerignore.txt` (visible)."""
+def _text_files(context: Path, registry: str) -> dict[str, str]:
+    """Every text file of a context, ``registry`` shown as SHOWN_REGISTRY; `.dockerignore`
+    is stored as `dockerignore.txt` (visible)."""
     files = {}
     for path in sorted(context.rglob("*")):
         if path.is_file() and not path.name.endswith(".whl"):
             name = path.relative_to(context).as_posix()
-            files["dockerignore.txt" if name == ".dockerignore" else name] = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8").replace(f"{registry}/", f"{SHOWN_REGISTRY}/")
+            files["dockerignore.txt" if name == ".dockerignore" else name] = text
     return files
 
 
-def _check(context: Path, golden: Path) -> None:
-    actual = _text_files(context)
+def _check(context: Path, golden: Path, registry: str) -> None:
+    actual = _text_files(context, registry)
     if UPDATE:
         shutil.rmtree(golden, ignore_errors=True)  # files the new output no longer has must go
         for name, text in actual.items():
@@ -58,4 +65,4 @@ def test_context_text_matches_golden(tmp_path: Path, basic_app_wheel: Path, lock
     assert result.code == 0, result.err
     wheels = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.whl"))
     assert wheels == ["dist/basic_fixture-0.1.0-py3-none-any.whl", "layerplan/pip-26.2.1-py3-none-any.whl"]
-    _check(out, GOLDEN / golden)
+    _check(out, GOLDEN / golden, base.split("/", 1)[0])
