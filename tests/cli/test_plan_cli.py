@@ -19,7 +19,9 @@ EXAMPLE = ROOT / "example-project"
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "layerplan", *args], capture_output=True, text=True, cwd=cwd, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+        [sys.executable, "-m", "layerplan", *args], capture_output=True, text=True, cwd=cwd,
+        # a bare environment (no uv, no venv on PATH), but the same source tree as the test
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -91,7 +92,7 @@ def test_a_package_without_a_fitting_wheel_is_reported(numpy_without_linux_wheel
     cli = [sys.executable, "-m", "layerplan", "plan", str(numpy_without_linux_wheels), "--python", "3.11"]
     strict = subprocess.run(cli, capture_output=True, text=True)
     assert strict.returncode == 2 and "no wheel for cpython3.11" in strict.stderr
-    lenient = subprocess.run([*cli, "--allow-missing-wheels"], capture_output=True, text=True, env={"COLUMNS": "200"})
+    lenient = subprocess.run([*cli, "--allow-missing-wheels"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert lenient.returncode == 0 and "numpy 2.2.6 (no wheel)" in lenient.stdout
 
 
