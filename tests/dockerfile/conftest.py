@@ -51,10 +51,10 @@ def index_base(
 @pytest.fixture(scope="session")
 def base_registry() -> Iterator[MemRegistry]:
     """An in-memory registry holding the synthetic base as ``python:3.11-bookworm``."""
-    with MemRegistry() as registry:
+    with MemRegistry() as memory:
         image = synthetic_base_image()
-        registry.seed("python", "3.11-bookworm", image.manifest_bytes, image.blobs())
-        yield registry
+        memory.seed("python", "3.11-bookworm", image.manifest_bytes, image.blobs())
+        yield memory
 
 
 @pytest.fixture(scope="session")

@@ -210,7 +210,7 @@ def test_auth_is_asked_for_and_checked(scheme: str) -> None:
         if scheme == "basic":
             assert Client(registry.address, f"Basic {good}")("GET", "/v2/")[0] == 200
             return
-        assert f'scope="repository:team/app:pull"' in anonymous("GET", "/v2/team/app/manifests/1")[2]["Www-Authenticate"]
+        assert 'scope="repository:team/app:pull"' in anonymous("GET", "/v2/team/app/manifests/1")[2]["Www-Authenticate"]
         bad = base64.b64encode(f"{registry.username}:nope".encode()).decode()
         assert Client(registry.address, f"Basic {bad}")("GET", "/token?service=memregistry&scope=repository:team/app:pull")[0] == 401
         _, _, _, body = Client(registry.address, f"Basic {good}")("GET", "/token?service=memregistry&scope=repository:team/app:pull")

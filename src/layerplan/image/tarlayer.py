@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import IO, Literal
 
 from layerplan.cache.atomic import atomic_write
-from layerplan.errors import ConfigError
 from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.image.errors import (
     SymlinkConflictError,

@@ -1,15 +1,36 @@
-"""What the file transports (layout, archives) share: path specs and write failures."""
+"""What the local transports (layout, archives, the engine) share: the spec as written,
+path specs, and write failures."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from layerplan.errors import ConfigError
+from layerplan.oci.reference import ImageReference
 from layerplan.transports.errors import OutputError
 
-__all__ = ["refuse_directory", "refuse_file", "split_path_ref", "writing"]
+__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "split_path_ref", "writing"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LocalTransport:
+    """A transport that is not a registry: no network to cache, no tag that can move on a
+    server (the build reads what is there), named by its spec as the user wrote it."""
+
+    remote: ClassVar[bool] = False
+    reference: ClassVar[ImageReference | None] = None
+    pinned: ClassVar[bool] = True
+
+    spec: str
+    target: str
+    """The path (or the engine's image name), as written."""
+
+    def __str__(self) -> str:
+        return self.spec
 
 
 def split_path_ref(rest: str) -> tuple[Path, str | None]:

@@ -18,6 +18,7 @@ from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.docker_archive import read_docker_archive, stream_docker_archive
+from layerplan.transports._files import LocalTransport
 from layerplan.transports.errors import DaemonError
 from layerplan.transports.protocol import OutputResult, TransportContext
 
@@ -124,7 +125,7 @@ def read_from_daemon(
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DockerEngine:
+class DockerEngine(LocalTransport):
     """The Docker engine: base ``docker-daemon:NAME`` (or ``docker://NAME``: the engine
     here, not a registry as in skopeo), output ``docker:REF`` (load, tagged REF)."""
 
@@ -132,18 +133,9 @@ class DockerEngine:
     source_prefixes: ClassVar[tuple[str, ...]] = ("docker-daemon:", "docker://")
     sink_prefix: ClassVar[str | None] = "docker"
     usage: ClassVar[str] = "docker:REF"
-    remote: ClassVar[bool] = False
-    reference: ClassVar[ImageReference | None] = None
-    pinned: ClassVar[bool] = True
 
-    spec: str
-    target: str
-    """The image's name, as written."""
     tag: str | None = None
     """Output only: the name the engine tags the loaded image with."""
-
-    def __str__(self) -> str:
-        return self.spec
 
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> DockerEngine:

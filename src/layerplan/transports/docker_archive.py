@@ -27,7 +27,7 @@ from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import refuse_directory, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_directory, split_path_ref, writing
 from layerplan.transports._layout import blob_name
 from layerplan.transports.oci_archive import stream_layout_tar
 from layerplan.transports.protocol import OutputResult, TransportContext
@@ -128,7 +128,7 @@ def read_docker_archive(file: Path, *, tag: str | None = None, platform: Platfor
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DockerArchive:
+class DockerArchive(LocalTransport):
     """A ``docker save`` archive: base ``docker-archive:FILE[:NAME:TAG]``, output
     ``docker-archive:FILE`` (``docker load`` names the image after every ``--tag``)."""
 
@@ -136,18 +136,9 @@ class DockerArchive:
     source_prefixes: ClassVar[tuple[str, ...]] = ("docker-archive:",)
     sink_prefix: ClassVar[str | None] = "docker-archive"
     usage: ClassVar[str] = "docker-archive:FILE"
-    remote: ClassVar[bool] = False
-    reference: ClassVar[ImageReference | None] = None
-    pinned: ClassVar[bool] = True
 
-    spec: str
-    target: str
-    """The file, as written."""
     tag: str | None = None
     """Base only: which image of the archive (``NAME:TAG``), when it holds several."""
-
-    def __str__(self) -> str:
-        return self.spec
 
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> DockerArchive:

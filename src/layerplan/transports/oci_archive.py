@@ -18,9 +18,8 @@ from layerplan.image.model import Image
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
-from layerplan.oci.reference import ImageReference
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import refuse_directory, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_directory, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
@@ -75,7 +74,7 @@ def read_oci_archive(file: Path, *, ref_name: str | None = None, platform: Platf
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class OciArchive:
+class OciArchive(LocalTransport):
     """An OCI image layout in one tar file: base ``oci-archive:FILE[:REF]``, output
     ``oci-archive:FILE`` (the image named after the first ``--tag``, else ``latest``)."""
 
@@ -83,18 +82,9 @@ class OciArchive:
     source_prefixes: ClassVar[tuple[str, ...]] = ("oci-archive:",)
     sink_prefix: ClassVar[str | None] = "oci-archive"
     usage: ClassVar[str] = "oci-archive:FILE"
-    remote: ClassVar[bool] = False
-    reference: ClassVar[ImageReference | None] = None
-    pinned: ClassVar[bool] = True
 
-    spec: str
-    target: str
-    """The file, as written."""
     ref_name: str | None = None
     """Base only: the image's ``org.opencontainers.image.ref.name`` in the archive."""
-
-    def __str__(self) -> str:
-        return self.spec
 
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> OciArchive:

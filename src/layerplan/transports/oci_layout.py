@@ -23,8 +23,7 @@ from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
-from layerplan.oci.reference import ImageReference
-from layerplan.transports._files import refuse_file, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_file, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     blob_name,
@@ -122,7 +121,7 @@ def read_oci_layout(directory: Path, *, ref_name: str | None = None, platform: P
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class OciLayout:
+class OciLayout(LocalTransport):
     """An OCI image layout directory: base ``oci-layout:DIR[:REF]`` (or ``oci:``), output
     ``oci:DIR`` (the image named after the first ``--tag``, else ``latest``)."""
 
@@ -130,18 +129,9 @@ class OciLayout:
     source_prefixes: ClassVar[tuple[str, ...]] = ("oci-layout:", "oci:")
     sink_prefix: ClassVar[str | None] = "oci"
     usage: ClassVar[str] = "oci:DIR"
-    remote: ClassVar[bool] = False
-    reference: ClassVar[ImageReference | None] = None
-    pinned: ClassVar[bool] = True
 
-    spec: str
-    target: str
-    """The directory, as written."""
     ref_name: str | None = None
     """Base only: the image's ``org.opencontainers.image.ref.name`` in the layout."""
-
-    def __str__(self) -> str:
-        return self.spec
 
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> OciLayout:
