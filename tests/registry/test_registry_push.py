@@ -181,7 +181,7 @@ def test_base_image_manifest_and_config_agree_with_skopeo(registry: str, base_im
 def test_image_on_the_base_mounts_its_layers_and_runs(registry: str, base_image: str, docker_client) -> None:
     base = ImageReference.parse(base_image)
     client = RegistryClient(registry)
-    fetched = client.get_image_manifest(base.repository, base.reference)
+    fetched = client.get_image_manifest(base.repository, base.reference, "linux/amd64")
     base_manifest = fetched.json()
     base_config = json.loads(client.read_blob(base.repository, Digest.parse(base_manifest["config"]["digest"])))
     base_layers = [Descriptor.from_json(d) for d in base_manifest["layers"]]

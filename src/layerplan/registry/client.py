@@ -142,7 +142,7 @@ class RegistryClient:
         return FetchedManifest(data, media_type, digest)
 
     def get_image_manifest(
-        self, repository: str, reference: str | Digest, platform: Platform | str = "linux/amd64"
+        self, repository: str, reference: str | Digest, platform: Platform | str
     ) -> FetchedManifest:
         """The image manifest for ``platform``: ``reference`` itself, or its index's entry."""
         fetched = self.get_manifest(repository, reference)

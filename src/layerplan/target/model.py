@@ -56,9 +56,9 @@ class Target:
     """``(3, 11)``: the interpreter's major and minor version."""
     python_full_version: str | None = None
     """``3.11.2`` when known (from the base image); markers on it use ``X.Y.0`` otherwise."""
-    os: str = "linux"
-    arch: str = "amd64"
-    """OCI architecture name: ``amd64`` or ``arm64``."""
+    os: str
+    arch: str
+    """OCI architecture name: ``amd64`` or ``arm64`` (the default lives in ``target.options``)."""
     libc: Libc
     python_path: str | None = None
     """Interpreter path inside the base image (e.g. ``/usr/local/bin/python3.12``), when known."""
