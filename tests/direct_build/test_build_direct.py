@@ -249,3 +249,48 @@ def test_skopeo_reads_every_file_output(example_build: ExampleBuild, memregistry
     subprocess.run([skopeo, "copy", "--quiet", "--dest-tls-verify=false", f"oci-archive:{tmp_path / 'oci.tar'}",
                     f"docker://{memregistry.address}/team/copied:1"], check=True, capture_output=True, timeout=120)
     assert digest_of(memregistry.manifest("team/copied", "1")[0]) == report["digest"]
+
+
+UV_SOURCES = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "uv-sources"
+
+
+def test_every_kind_of_local_package_is_installed(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """Workspace members, a directory, an editable path, a vendored wheel, git (tag and
+    subdirectory) and a direct URL: the materialized plan says where each comes from, and
+    the local layer holds every one of them."""
+    from gitfixture import LOCKED_COMMIT, ensure_git_fixture
+
+    assert ensure_git_fixture() == LOCKED_COMMIT
+    project = tmp_path / "uv-sources"
+    shutil.copytree(UV_SOURCES, project)
+    report = build_json(
+        project, synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache", extra=("--python", "3.11")
+    )
+    image, _ = read_oci_layout(tmp_path / "image")
+    (local,) = [layer for layer in ours(report) if layer["kind"] == "local"]
+    names = layer_names(image, local["digest"])
+    for dist_info in (
+        "alpha-0.1.0", "beta-0.1.0", "editable_pkg-0.1.0", "gitdep-0.1.0", "gitsub-0.1.0", "local_dir_pkg-0.1.0",
+        "six-1.17.0", "wheel_file_pkg-0.1.0",
+    ):
+        assert f"app/.venv/lib/python3.11/site-packages/{dist_info}.dist-info/RECORD" in names, dist_info
+
+    # A vendored wheel that is not the file the lock pins is refused, not installed.
+    vendored = project / "vendor" / "wheels" / "wheel_file_pkg-0.1.0-py3-none-any.whl"
+    vendored.write_bytes(vendored.read_bytes() + b"\0")
+    result = layerplan(
+        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--python", "3.11",
+        "--output", f"oci:{tmp_path / 'image2'}", "--cache-dir", str(tmp_path / "cache2"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "wheel_file_pkg-0.1.0-py3-none-any.whl has sha256" in result.stderr and "re-lock" in result.stderr
+    assert not (tmp_path / "image2").exists()
+
+
+def layer_names(image: Any, digest: str) -> list[str]:
+    import io
+    import tarfile
+
+    index = [digest_of(blob) for blob in image.layers].index(digest)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(image.layers[index]))) as tar:
+        return tar.getnames()

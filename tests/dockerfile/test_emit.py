@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from gitfixture import LOCKED_COMMIT, ensure_git_fixture
+
 from layerplan.resolution import PlanRequest, plan_project
 from tests.dockerfile.helpers import BASIC, UV_SOURCES, copy_example, run_cli
 
@@ -230,8 +232,7 @@ def test_output_is_required() -> None:
 
 
 def test_every_kind_of_local_package_becomes_a_wheel_in_the_context(tmp_path: Path, base: str) -> None:
-    if not Path("/tmp/layerplan-fixture-git/gitdep").is_dir():
-        pytest.skip("the git fixture is missing: run `bash tests/fixtures/locks/regenerate.sh uv-sources`")
+    assert ensure_git_fixture() == LOCKED_COMMIT  # the repository the lock's git sources name
     out = tmp_path / "ctx"
     result = run_cli("dockerfile", str(UV_SOURCES), "--base", base, "-o", str(out))
     assert result.code == 0, result.err
