@@ -1,8 +1,9 @@
-"""The project's own wheel, started in the background as soon as a build is resolved.
+"""The project's own wheel, started in the background as soon as the project is resolved.
 
 Building it is a PEP 517 backend call in a subprocess (~0.15 s). Starting it before the
-plan is made and the layers are checked takes it off the path of a code-change
-rebuild; when the app layer turns out to be cached, the result is simply not used.
+lock and the base are read, the plan is made and the layers are checked takes it off the
+path of a code-change rebuild; when the app layer turns out to be cached, the result is
+simply not used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from types import TracebackType
 
 from layerplan.cache.store import Store
 from layerplan.install import build_wheel
-from layerplan.resolution import ResolvedBuild
+from layerplan.resolution import ResolvedProject
 
 __all__ = ["AppWheel"]
 
@@ -22,7 +23,7 @@ __all__ = ["AppWheel"]
 class AppWheel:
     """``get()`` returns the project's wheel: given, or built (once) in the background."""
 
-    def __init__(self, resolved: ResolvedBuild) -> None:
+    def __init__(self, resolved: ResolvedProject) -> None:
         given = resolved.app_wheel
         self._prebuilt = given if isinstance(given, Path) else None
         self._maker = given if callable(given) else None

@@ -11,7 +11,7 @@ import dataclasses
 
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
-from layerplan.resolution import Request, resolve_build
+from layerplan.resolution import Request, resolve_build, resolve_project
 
 __all__ = ["build_image"]
 
@@ -19,10 +19,11 @@ __all__ = ["build_image"]
 def build_image(request: Request, *, quiet: bool = False) -> BuildReport:
     """Build the image ``request`` describes and deliver it; raise ``LayerplanError`` on bad input."""
     request = dataclasses.replace(request, need_base=True, need_outputs=True, allow_missing_wheels=False)
-    with resolve_build(request) as resolved, AppWheel(resolved) as app_wheel:
-        # Imported after the app wheel has started building in the background: these
-        # modules (HTTP, image, install stacks) take ~0.1 s to load, time the backend
-        # subprocess uses instead of adding to a code-change rebuild.
+    project = resolve_project(request)
+    # The app's wheel starts building in the background before the lock and the base are
+    # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
+    # subprocess uses instead of adding to a code-change rebuild.
+    with AppWheel(project) as app_wheel, resolve_build(request, resolved_project=project) as resolved:
         from layerplan.containerize.pipeline import run_build
 
         return run_build(resolved, app_wheel, quiet=quiet)

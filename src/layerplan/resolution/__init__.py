@@ -8,8 +8,8 @@ result into the plan both back ends consume.
 
 from layerplan.resolution.options import OptionLayer, Settings, command_line_layer
 from layerplan.resolution.plan import PlanRequest, materialize_build, plan_build, plan_project
-from layerplan.resolution.resolve import resolve_build
-from layerplan.resolution.resolved import Request, ResolvedBuild
+from layerplan.resolution.resolve import resolve_build, resolve_project
+from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
 from layerplan.resolution.target import TargetDecision
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "PlanRequest",
     "Request",
     "ResolvedBuild",
+    "ResolvedProject",
     "Settings",
     "TargetDecision",
     "command_line_layer",
@@ -24,4 +25,5 @@ __all__ = [
     "plan_build",
     "plan_project",
     "resolve_build",
+    "resolve_project",
 ]

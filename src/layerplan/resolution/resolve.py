@@ -14,28 +14,45 @@ from layerplan.planning import load_lock
 from layerplan.project import member_root, read_project
 from layerplan.reproducible import source_date_epoch
 from layerplan.resolution.options import merge_layers, project_layers
-from layerplan.resolution.resolved import Request, ResolvedBuild
+from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
 from layerplan.resolution.target import decide_target, requested_platform
 from layerplan.transports import ImageSink, parse_output
 
-__all__ = ["resolve_build"]
+__all__ = ["resolve_build", "resolve_project"]
 
 _OUTPUT_FORMS = "oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
 
 
-@contextlib.contextmanager
-def resolve_build(request: Request) -> Iterator[ResolvedBuild]:
-    """Decide every fact of the build ``request`` asks for; the base image stays open
-    while the block runs. Raise ``LayerplanError`` subclasses for bad input, before any
-    slow work where it can be known then (no base, no output, a bad option)."""
+def resolve_project(request: Request) -> ResolvedProject:
+    """The first half of the resolution: the project, its options merged, the app, the
+    cache and the epoch -- everything that needs no lock and no base. Cheap (no network,
+    no HTTP or image code), so a back end can start work on it early (the direct build
+    starts the app's wheel) and pass it on to ``resolve_build``."""
     project = read_project(request.project)
     tables = project_layers(project)
     if request.tool_table is not None:  # the front end's own reading of its table wins over ours
         tables = (request.tool_table, *(layer for layer in tables if layer.origin != request.tool_table.origin))
     settings = merge_layers([layer for layer in (request.options, *tables) if layer is not None])
+    app_root = member_root(project, settings.config.package)
+    return ResolvedProject(
+        project=project,
+        app=project if app_root == project.root else read_project(app_root),
+        settings=settings,
+        cache_dir=request.cache_dir or default_cache_dir(),
+        epoch=request.epoch if request.epoch is not None else source_date_epoch(),
+        app_wheel=request.app_wheel,
+    )
+
+
+@contextlib.contextmanager
+def resolve_build(request: Request, *, resolved_project: ResolvedProject | None = None) -> Iterator[ResolvedBuild]:
+    """Decide every fact of the build ``request`` asks for; the base image stays open
+    while the block runs. ``resolved_project`` is ``resolve_project(request)`` when the
+    caller made it already. Raise ``LayerplanError`` subclasses for bad input, before any
+    slow work where it can be known then (no base, no output, a bad option)."""
+    first = resolved_project or resolve_project(request)
+    project, app, settings = first.project, first.app, first.settings
     config = settings.config
-    app_root = member_root(project, config.package)
-    app = project if app_root == project.root else read_project(app_root)
     lock = load_lock(project, Path(config.lock) if config.lock else None)
     outputs = _outputs(request, settings.config.outputs, project.pyproject_path)
     if request.need_base and not config.base:
@@ -45,8 +62,6 @@ def resolve_build(request: Request) -> Iterator[ResolvedBuild]:
             key="tool.layerplan.base",
             hint="pass --base REF (e.g. python:3.12-slim) or set base in [tool.layerplan]",
         )
-    cache_dir = request.cache_dir or default_cache_dir()
-    epoch = request.epoch if request.epoch is not None else source_date_epoch()
     with contextlib.ExitStack() as stack:
         base = None
         if config.base:
@@ -57,7 +72,7 @@ def resolve_build(request: Request) -> Iterator[ResolvedBuild]:
                 open_base_image(
                     config.base,
                     requested_platform(settings),
-                    BlobCache(cache_dir),
+                    BlobCache(first.cache_dir),
                     ClientPool(config.insecure_registries),
                     key=settings.origin("base") or "base",
                 )
@@ -73,9 +88,9 @@ def resolve_build(request: Request) -> Iterator[ResolvedBuild]:
             base=base,
             outputs=outputs,
             tags=config.tags or (_default_tag(app.display_name, request.app_version or app.version),),
-            cache_dir=cache_dir,
-            epoch=epoch,
-            app_wheel=request.app_wheel,
+            cache_dir=first.cache_dir,
+            epoch=first.epoch,
+            app_wheel=first.app_wheel,
             app_version=request.app_version or app.version,
             index_sizes=request.index_sizes,
             allow_missing_wheels=request.allow_missing_wheels,

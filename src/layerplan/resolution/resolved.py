@@ -16,7 +16,7 @@ from layerplan.resolution.target import TargetDecision
 from layerplan.target import Target
 from layerplan.transports import ImageSink
 
-__all__ = ["AppWheelSource", "Request", "ResolvedBuild"]
+__all__ = ["AppWheelSource", "Request", "ResolvedBuild", "ResolvedProject"]
 
 AppWheelSource = Path | Callable[[Path], Path] | None
 """The project's wheel when the front end makes it: a file, or a function that builds it
@@ -53,6 +53,22 @@ class Request:
     """A direct build: no base image is an error, raised before any slow work."""
     need_outputs: bool = False
     """A direct build: no output is an error, raised before any slow work."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedProject:
+    """The first half of a resolved build: what needs neither the lock nor the base."""
+
+    project: Project
+    app: Project
+    settings: Settings
+    cache_dir: Path
+    epoch: int
+    app_wheel: AppWheelSource
+
+    @property
+    def app_root(self) -> Path:
+        return self.app.root
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
