@@ -70,3 +70,13 @@ def test_the_rules_themselves() -> None:
     assert allowed("resolution", "image") and allowed("resolution", "target")
     assert not allowed("resolution", "containerize")
     assert not allowed("project", "plan") and allowed("plan", "project")
+
+
+def test_the_resolution_package_lists_what_it_loads() -> None:
+    """``layerplan.resolution`` loads its names lazily: each one must be in ``__all__``
+    and importable from the module the table names."""
+    import layerplan.resolution as resolution
+
+    assert sorted(resolution.__all__) == sorted(resolution._MODULES)
+    for name in resolution.__all__:
+        assert getattr(resolution, name) is not None

@@ -11,12 +11,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from layerplan.cli.options import add_base_options, add_target_options, non_empty, request_from_args
 from layerplan.errors import LockfileError
-from layerplan.lockfiles import find_lock, read_lock
-from layerplan.plan import LayerPlan, diff_plans
-from layerplan.planning import available_formats
-from layerplan.resolution import ResolvedBuild, plan_build, resolve_build
+
+if TYPE_CHECKING:  # the planning stack loads when `plan` runs, not when any command starts
+    from layerplan.plan.model import LayerPlan
+    from layerplan.resolution import ResolvedBuild
 
 __all__ = ["register"]
 
@@ -51,6 +53,9 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan (or the diff against an older lock)."""
+    from layerplan.plan.diff import diff_plans
+    from layerplan.resolution import plan_build, resolve_build
+
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels or bool(args.diff_against))
     with resolve_build(request) as resolved:
         plan = plan_build(resolved)
@@ -83,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _plan_for_old_lock(resolved: ResolvedBuild, plan: LayerPlan, against: str) -> LayerPlan:
     """Plan again with the old lock: a file path, or ``REV`` / ``REV:path`` from git."""
+    from layerplan.lockfiles import find_lock, read_lock
+    from layerplan.planning import available_formats
+    from layerplan.resolution import plan_build
+
     current_lock = resolved.lock.path.resolve()
     candidate = Path(against)
     if candidate.is_file():

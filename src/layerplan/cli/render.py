@@ -9,7 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from layerplan._units import format_size
-from layerplan.plan import LayerChange, LayerPlan
+from layerplan.plan.diff import LayerChange
+from layerplan.plan.model import LayerPlan
 from layerplan.plan.model import PlannedLayer
 
 __all__ = ["print_diff", "print_plan"]

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from layerplan.cache.store import Store
 from layerplan.install import build_wheel
-from layerplan.resolution import ResolvedProject
+from layerplan.resolution.resolved import ResolvedProject
 
 __all__ = ["AppWheel"]
 

@@ -11,7 +11,8 @@ import dataclasses
 
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
-from layerplan.resolution import Request, resolve_build, resolve_project
+from layerplan.resolution.project import resolve_project
+from layerplan.resolution.resolved import Request
 
 __all__ = ["build_image"]
 
@@ -23,7 +24,9 @@ def build_image(request: Request, *, quiet: bool = False) -> BuildReport:
     # The app's wheel starts building in the background before the lock and the base are
     # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
     # subprocess uses instead of adding to a code-change rebuild.
-    with AppWheel(project) as app_wheel, resolve_build(request, resolved_project=project) as resolved:
+    with AppWheel(project) as app_wheel:
         from layerplan.containerize.pipeline import run_build
+        from layerplan.resolution.resolve import resolve_build
 
-        return run_build(resolved, app_wheel, quiet=quiet)
+        with resolve_build(request, resolved_project=project) as resolved:
+            return run_build(resolved, app_wheel, quiet=quiet)

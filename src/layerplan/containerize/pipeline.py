@@ -12,7 +12,7 @@ from pathlib import Path
 from layerplan.cache.store import BlobCache
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
-from layerplan.containerize.report import BuildReport, LayerResult, OutputResult
+from layerplan.containerize.report import BuildReport, LayerResult
 from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.config import RuntimeConfig
@@ -20,7 +20,7 @@ from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
-from layerplan.transports import ClientPool, TransportContext
+from layerplan.transports import ClientPool, OutputResult, TransportContext
 
 __all__ = ["run_build"]
 

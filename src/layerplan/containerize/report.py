@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
-from layerplan.transports.protocol import BlobResult, OutputResult  # what each sink returns
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded by the build, not by every command that imports this report
     from rich.console import Console
 
+    from layerplan.transports.protocol import OutputResult  # what each sink returns
 
-__all__ = ["BlobResult", "BuildReport", "LayerResult", "OutputResult", "print_report"]
+
+__all__ = ["BuildReport", "LayerResult", "print_report"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,14 +10,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerplan.lockfiles.model import Lock
-from layerplan.materialize import MaterializedPlan, materialize
-from layerplan.plan.model import LayerPlan
+from typing import TYPE_CHECKING
+
 from layerplan.planning import PlanInputs, SizeLookup, plan_install
 from layerplan.resolution.options import command_line_layer
 from layerplan.resolution.resolve import resolve_build
 from layerplan.resolution.resolved import Request, ResolvedBuild
-from layerplan.selection import InstallItem, InstallSet
+
+if TYPE_CHECKING:
+    from layerplan.lockfiles.model import Lock
+    from layerplan.materialize import MaterializedPlan
+    from layerplan.plan.model import LayerPlan
+    from layerplan.selection import InstallItem, InstallSet
 
 __all__ = ["PlanRequest", "materialize_build", "plan_build", "plan_project"]
 
@@ -43,6 +47,8 @@ def plan_build(resolved: ResolvedBuild, *, lock: Lock | None = None) -> LayerPla
 
 def materialize_build(resolved: ResolvedBuild, plan: LayerPlan) -> MaterializedPlan:
     """What fills each layer of ``plan``: wheels with their indexes, local sources, the app."""
+    from layerplan.materialize import materialize  # the fetch stack: back ends only, not `plan`
+
     return materialize(plan, lock_dir=resolved.lock_dir, app_root=resolved.app_root)
 
 

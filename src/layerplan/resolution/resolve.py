@@ -1,5 +1,5 @@
-"""The resolution step: read the project once, merge every option once, open the base
-once, decide the target once -- and hand the result to whichever back end runs."""
+"""The resolution step: the project (``project.py``), then the lock, the base (opened
+once), the target (decided once) and the outputs -- handed to whichever back end runs."""
 
 from __future__ import annotations
 
@@ -7,41 +7,21 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from layerplan.cache.store import BlobCache, default_cache_dir
+from layerplan.cache.store import BlobCache
 from layerplan.errors import ConfigError
 from layerplan.planning import load_lock
-from layerplan.project import member_root, read_project
-from layerplan.reproducible import source_date_epoch
-from layerplan.resolution.options import merge_layers, project_layers
+from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
 from layerplan.resolution.target import decide_target, requested_platform
-from layerplan.transports import ImageSink, parse_output
 
-__all__ = ["resolve_build", "resolve_project"]
+if TYPE_CHECKING:
+    from layerplan.transports import ImageSink
+
+__all__ = ["resolve_build"]
 
 _OUTPUT_FORMS = "oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
-
-
-def resolve_project(request: Request) -> ResolvedProject:
-    """The first half of the resolution: the project, its options merged, the app, the
-    cache and the epoch -- everything that needs no lock and no base. Cheap (no network,
-    no HTTP or image code), so a back end can start work on it early (the direct build
-    starts the app's wheel) and pass it on to ``resolve_build``."""
-    project = read_project(request.project)
-    tables = project_layers(project)
-    if request.tool_table is not None:  # the front end's own reading of its table wins over ours
-        tables = (request.tool_table, *(layer for layer in tables if layer.origin != request.tool_table.origin))
-    settings = merge_layers([layer for layer in (request.options, *tables) if layer is not None])
-    app_root = member_root(project, settings.config.package)
-    return ResolvedProject(
-        project=project,
-        app=project if app_root == project.root else read_project(app_root),
-        settings=settings,
-        cache_dir=request.cache_dir or default_cache_dir(),
-        epoch=request.epoch if request.epoch is not None else source_date_epoch(),
-        app_wheel=request.app_wheel,
-    )
 
 
 @contextlib.contextmanager
@@ -98,6 +78,8 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
 
 
 def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> tuple[ImageSink, ...]:
+    from layerplan.transports import parse_output  # the OCI stack: only with outputs to parse
+
     texts = [*request.extra_outputs, *(configured or request.default_outputs)]
     if request.need_outputs and not texts:
         raise ConfigError(

@@ -6,19 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
-from layerplan.lockfiles.model import Lock
 from layerplan.plan.config import PlanConfig
 from layerplan.project import Project
-from layerplan.resolution.base import BaseImage
 from layerplan.resolution.options import OptionLayer, Settings
-from layerplan.resolution.target import TargetDecision
-from layerplan.target import Target
-from layerplan.transports import ImageSink
+
+if TYPE_CHECKING:  # the image and transport stacks load only when a build opens a base
+    from layerplan.lockfiles.model import Lock
+    from layerplan.resolution.base import BaseImage
+    from layerplan.resolution.target import TargetDecision
+    from layerplan.target import Target
+    from layerplan.transports import ImageSink
 
 __all__ = ["AppWheelSource", "Request", "ResolvedBuild", "ResolvedProject"]
 
-AppWheelSource = Path | Callable[[Path], Path] | None
+AppWheelSource = Union[Path, Callable[[Path], Path], None]
 """The project's wheel when the front end makes it: a file, or a function that builds it
 into the given directory (the hatch plugin runs hatchling's own wheel builder)."""
 

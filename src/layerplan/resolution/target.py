@@ -8,13 +8,17 @@ would give an image that fails at ``docker run``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import SpecifierSet
 
 from layerplan.errors import TargetError
-from layerplan.image.platform import DetectedPlatform
 from layerplan.oci.platform import Platform
 from layerplan.resolution.options import Settings
 from layerplan.target import DEFAULT_LIBC, DEFAULT_PLATFORM, Libc, Target, default_python, parse_platform, parse_python
-from packaging.specifiers import SpecifierSet
+
+if TYPE_CHECKING:  # only the facts' shape: the image stack loads when a base is opened
+    from layerplan.image.platform import DetectedPlatform
 
 __all__ = ["TargetDecision", "base_target", "decide_target", "requested_platform"]
 
