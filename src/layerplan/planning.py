@@ -19,7 +19,7 @@ from layerplan.plan.model import LayerPlan
 from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
-from layerplan.project import Project, tree_digest
+from layerplan.project import Project, tree_digest, workspace_root_of
 from layerplan.selection import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target
 
@@ -61,7 +61,7 @@ def available_strategies() -> list[LayerStrategy]:
 def load_lock(project: Project, explicit: Path | None) -> Lock:
     """The project's lock: ``explicit`` (an option, already absolute), else auto-detected
     in the project or up to the uv workspace root above it."""
-    path, lock_format = find_lock(project.root, available_formats(), explicit, search_up_to=_workspace_root(project.root))
+    path, lock_format = find_lock(project.root, available_formats(), explicit, search_up_to=workspace_root_of(project.root))
     return read_lock(path, lock_format)
 
 
@@ -111,15 +111,6 @@ def _with_sizes(install_set: InstallSet, sizes: SizeLookup | None) -> tuple[Inst
             "and share group layers"
         )
     return dataclasses.replace(install_set, items=items), warning
-
-
-def _workspace_root(start: Path) -> Path | None:
-    """The nearest parent whose pyproject declares a uv workspace (its lock covers members)."""
-    for parent in start.parents:
-        pyproject = parent / "pyproject.toml"
-        if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return parent
-    return None
 
 
 def _app_paths(app: Project) -> list[Path]:

@@ -99,3 +99,40 @@ def test_tree_digest_ignores_mtimes_location_and_caches(tmp_path: Path) -> None:
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
     write(tmp_path / "b/pkg/mod.py", "y = 3\n")
     assert tree_digest(tmp_path / "a") != tree_digest(tmp_path / "b")
+
+
+def test_poetry_scripts_and_version(tmp_path: Path) -> None:
+    """Poetry 2: [project] says the version is dynamic, [tool.poetry] holds it; scripts in
+    [tool.poetry.scripts], as strings or tables (file scripts are not entry points)."""
+    write(
+        tmp_path / "pyproject.toml",
+        """
+[project]
+name = "poetry-app"
+dynamic = ["version"]
+requires-python = ">=3.10"
+[tool.poetry]
+version = "2.3.4"
+[tool.poetry.scripts]
+poetry-app = "poetry_app.cli:main"
+admin = { callable = "poetry_app.admin:main" }
+setup-db = { reference = "bin/setup-db.sh", type = "file" }
+[build-system]
+requires = ["poetry-core>=2"]
+build-backend = "poetry.core.masonry.api"
+""",
+    )
+    project = read_project(tmp_path)
+    assert project.version == "2.3.4"
+    assert dict(project.scripts) == {"poetry-app": "poetry_app.cli:main", "admin": "poetry_app.admin:main"}
+
+
+def test_a_uv_workspace_root_without_a_project_is_a_virtual_root(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.uv.workspace]\nmembers = ["services/*"]\n')
+    write(tmp_path / "services" / "api" / "pyproject.toml", '[project]\nname = "api"\nversion = "1.0"\n')
+    root = read_project(tmp_path)
+    assert root.virtual_root and root.version is None
+    assert [m.name for m in root.workspace_members] == ["api"]
+    write(tmp_path / "other" / "pyproject.toml", "[tool.ruff]\nline-length = 100\n")
+    with pytest.raises(ProjectError, match="the project has no name"):
+        read_project(tmp_path / "other")  # not a workspace root: still an error

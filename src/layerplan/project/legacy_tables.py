@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from layerplan.project.poetry_constraint import poetry_constraint
 
-__all__ = ["pdm_dev_groups", "poetry_dependencies", "poetry_extras", "poetry_groups"]
+__all__ = ["pdm_dev_groups", "poetry_dependencies", "poetry_extras", "poetry_groups", "poetry_scripts"]
 
 
 def _python_marker(constraint: str) -> str | None:
@@ -111,3 +111,23 @@ def pdm_dev_groups(pdm: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...]]
                 continue  # "-e file:///..." editable entries: not needed for the walk
         groups[canonicalize_name(name)] = tuple(parsed)
     return groups
+
+
+def poetry_scripts(poetry: Mapping[str, Any]) -> dict[str, str]:
+    """``[tool.poetry.scripts]``: console scripts as ``[project.scripts]`` spells them.
+
+    An entry is ``"module:function"`` or, in Poetry 2, a table with ``callable`` (``type =
+    "console"``); file scripts (``type = "file"``) are not console entry points and are left out.
+    """
+    scripts = poetry.get("scripts", {})
+    if not isinstance(scripts, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, value in scripts.items():
+        if isinstance(value, str):
+            out[str(name)] = value
+        elif isinstance(value, dict) and value.get("type", "console") == "console":
+            target = value.get("callable") or value.get("reference")
+            if isinstance(target, str):
+                out[str(name)] = target
+    return out

@@ -54,6 +54,10 @@ class Project:
     """The raw ``[tool.layerplan]`` table; validated by the planner's config module."""
     image_target_table: Mapping[str, Any] | None = None
     """The raw ``[tool.hatch.build.targets.image]`` table (hatch's image target), when present."""
+    virtual_root: bool = False
+    """A uv workspace root with no ``[project]`` of its own (the layout of many service
+    templates): nothing to build here, only its members (``--package``). ``name`` is then
+    the directory's name."""
     pyproject_text: str = ""
     """The text of ``pyproject.toml``, kept to point errors at a line."""
 

@@ -12,10 +12,16 @@ from packaging.utils import canonicalize_name
 
 from layerplan._toml import line_of, load_toml
 from layerplan.errors import ProjectError
-from layerplan.project.legacy_tables import pdm_dev_groups, poetry_dependencies, poetry_extras, poetry_groups
+from layerplan.project.legacy_tables import (
+    pdm_dev_groups,
+    poetry_dependencies,
+    poetry_extras,
+    poetry_groups,
+    poetry_scripts,
+)
 from layerplan.project.model import Project, WorkspaceMember
 
-__all__ = ["read_project"]
+__all__ = ["read_project", "workspace_root_of"]
 
 
 def read_project(path: Path | str) -> Project:
@@ -38,6 +44,9 @@ def read_project(path: Path | str) -> Project:
     table = _table(data, "project", pyproject, text)
     poetry = data.get("tool", {}).get("poetry", {})
     raw_name = table.get("name") or (poetry.get("name") if isinstance(poetry, dict) else None)
+    virtual_root = not table and isinstance(data.get("tool", {}).get("uv", {}).get("workspace"), dict)
+    if virtual_root:
+        raw_name = root.name  # uv's own name for such a root: the members are the projects
     if not isinstance(raw_name, str) or not raw_name:
         raise ProjectError(
             "the project has no name",
@@ -47,7 +56,9 @@ def read_project(path: Path | str) -> Project:
             hint="add name = \"...\" to [project]",
         )
     version = table.get("version")
-    if version is None and "version" not in table.get("dynamic", ()) and isinstance(poetry, dict):
+    if version is None and isinstance(poetry, dict):
+        # poetry-core reads [tool.poetry] version when [project] has none, listed in
+        # `dynamic` (Poetry 2) or without a [project] table at all (Poetry 1).
         version = poetry.get("version")
     build_system = data.get("build-system", {})
     tool = data.get("tool", {})
@@ -69,7 +80,7 @@ def read_project(path: Path | str) -> Project:
         name=canonicalize_name(raw_name),
         display_name=raw_name,
         version=str(version) if version is not None else None,
-        scripts=_scripts(table, pyproject, text),
+        scripts=_scripts(table, pyproject, text) or poetry_scripts(poetry if isinstance(poetry, dict) else {}),
         requires_python=_specifier(table.get("requires-python"), pyproject, text),
         dependencies=dependencies,
         optional_dependencies=optional,
@@ -80,8 +91,19 @@ def read_project(path: Path | str) -> Project:
         workspace_members=_workspace_members(root, data, pyproject, text),
         config=data.get("tool", {}).get("layerplan", {}),
         image_target_table=_image_target(data, pyproject, text),
+        virtual_root=virtual_root,
         pyproject_text=text,
     )
+
+
+def workspace_root_of(member: Path) -> Path | None:
+    """The nearest directory above ``member`` whose pyproject.toml declares a uv workspace
+    (its lock covers the members), or ``None``."""
+    for parent in Path(member).absolute().parents:
+        pyproject = parent / "pyproject.toml"
+        if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return parent
+    return None
 
 
 def _table(data: Mapping[str, Any], key: str, path: Path, text: str) -> Mapping[str, Any]:

@@ -107,9 +107,10 @@ def command_line_layer(flags: Mapping[str, tuple[str, Any]], *, origin: str = "c
     return OptionLayer(origin=origin, values=values, keys=keys)
 
 
-def project_layers(project: Project) -> tuple[OptionLayer, ...]:
+def project_layers(project: Project, *, shown_as: str | None = None) -> tuple[OptionLayer, ...]:
     """The project's own tables, highest first: the hatch image table (when present),
-    setup.cfg ``[build_image]`` (when present), then ``[tool.layerplan]``."""
+    setup.cfg ``[build_image]`` (when present), then ``[tool.layerplan]``. ``shown_as``
+    names its pyproject.toml in messages (``services/api/pyproject.toml`` for a member)."""
     layers = []
     hatch = project.image_target_table
     if hatch is not None:
@@ -122,7 +123,7 @@ def project_layers(project: Project) -> tuple[OptionLayer, ...]:
         OptionLayer(
             origin="tool.layerplan",
             values={name: _absolute(name, value, project.root) for name, value in values.items()},
-            keys={name: f"tool.layerplan.{name.replace('_', '-')} ({_where(project, name)})" for name in values},
+            keys={name: f"tool.layerplan.{name.replace('_', '-')} ({_where(project, name, shown_as)})" for name in values},
         )
     )
     return tuple(layers)
@@ -224,6 +225,7 @@ def _absolute_output(spec: str, base: Path) -> str:
     return spec
 
 
-def _where(project: Project, name: str) -> str:
+def _where(project: Project, name: str, shown_as: str | None) -> str:
     line = key_line(project.pyproject_text, "tool.layerplan", name.replace("_", "-"))
-    return f"{project.pyproject_path.name}:{line}" if line else project.pyproject_path.name
+    file = shown_as or project.pyproject_path.name
+    return f"{file}:{line}" if line else file

@@ -7,10 +7,13 @@ a back end can start work on it at once: the direct build starts the app's wheel
 
 from __future__ import annotations
 
+import dataclasses
+
 from layerplan.cache.layout import default_cache_dir
-from layerplan.project import member_root, read_project
+from layerplan.errors import ProjectError
+from layerplan.project import Project, member_root, read_project, workspace_root_of
 from layerplan.reproducible import source_date_epoch
-from layerplan.resolution.options import merge_layers, project_layers
+from layerplan.resolution.options import OptionLayer, merge_layers, project_layers
 from layerplan.resolution.resolved import Request, ResolvedProject
 
 __all__ = ["resolve_project"]
@@ -20,18 +23,72 @@ def resolve_project(request: Request) -> ResolvedProject:
     """The first half of the resolution: the project, its options merged, the app, the
     cache and the epoch -- everything that needs no lock and no base. Cheap (no network,
     no HTTP or image code), so a back end can start work on it early (the direct build
-    starts the app's wheel) and pass it on to ``resolve_build``."""
+    starts the app's wheel) and pass it on to ``resolve_build``.
+
+    In a uv workspace the image's project is a member: ``--package M`` from the root, or
+    the member's own directory. Either way the options are the same, merged key by key,
+    highest first: the command line, the member's tables, the tables of the directory
+    given, the workspace root's tables. Raise ``ProjectError`` for a workspace root that
+    has nothing of its own to build when no member is named.
+    """
     project = read_project(request.project)
-    tables = project_layers(project)
+    given = list(project_layers(project))
     if request.tool_table is not None:  # the front end's own reading of its table wins over ours
-        tables = (request.tool_table, *(layer for layer in tables if layer.origin != request.tool_table.origin))
-    settings = merge_layers([layer for layer in (request.options, *tables) if layer is not None])
-    app_root = member_root(project, settings.config.package)
+        given = [request.tool_table, *(layer for layer in given if layer.origin != request.tool_table.origin)]
+    outer = _workspace_layers(project)
+    command_line = [request.options] if request.options is not None else []
+    package = merge_layers([*command_line, *given, *outer]).config.package
+    if not package:
+        _require_something_to_build(project)
+        app = project
+        settings = merge_layers([*command_line, *given, *outer])
+    else:
+        app = read_project(member_root(project, package))
+        shown = app.pyproject_path.relative_to(project.root).as_posix()
+        member = [_without_package(layer) for layer in project_layers(app, shown_as=shown)]
+        settings = merge_layers([*command_line, *member, *given, *outer])
     return ResolvedProject(
         project=project,
-        app=project if app_root == project.root else read_project(app_root),
+        app=app,
         settings=settings,
         cache_dir=request.cache_dir or default_cache_dir(),
         epoch=request.epoch if request.epoch is not None else source_date_epoch(),
         app_wheel=request.app_wheel,
     )
+
+
+def _workspace_layers(project: Project) -> list[OptionLayer]:
+    """The tables of the uv workspace root above ``project``, when it is one of its members
+    (so a member's directory resolves as ``--package`` from the root does)."""
+    root = workspace_root_of(project.root)
+    if root is None:
+        return []
+    workspace = read_project(root)
+    if not any((root / m.path).resolve() == project.root.resolve() for m in workspace.workspace_members):
+        return []
+    shown = f"{root.name}/pyproject.toml (the workspace root)"
+    return [_without_package(layer) for layer in project_layers(workspace, shown_as=shown)]
+
+
+def _without_package(layer: OptionLayer) -> OptionLayer:
+    """A member's (or the workspace root's, seen from a member) tables cannot choose the member."""
+    if "package" not in layer.values:
+        return layer
+    return dataclasses.replace(
+        layer,
+        values={k: v for k, v in layer.values.items() if k != "package"},
+        keys={k: v for k, v in layer.keys.items() if k != "package"},
+    )
+
+
+def _require_something_to_build(project: Project) -> None:
+    """A workspace root without a project of its own (or one that installs nothing and
+    builds nothing) would give an image with an empty environment: ask for a member."""
+    nothing_here = project.virtual_root or (project.build_backend is None and not project.dependencies)
+    if project.workspace_members and nothing_here:
+        names = ", ".join(sorted(m.name for m in project.workspace_members))
+        raise ProjectError(
+            "this uv workspace root has no project of its own to build",
+            path=project.pyproject_path,
+            hint=f"pass --package MEMBER (or set tool.layerplan.package): one of {names}",
+        )

@@ -1,0 +1,96 @@
+"""uv workspaces and monorepos: a root with no project of its own, members with their own
+metadata and tables, the same image from the member's directory and from the root."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from synthbase import SyntheticBase
+
+MONOREPO = Path(__file__).resolve().parents[1] / "fixtures" / "monorepo"
+
+
+def layerplan(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "layerplan", *map(str, args)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, cwd=cwd, check=False,
+    )
+
+
+def plan(*args: str | Path, cwd: Path | None = None) -> dict[str, Any]:
+    result = layerplan("plan", *args, "--python", "3.11", "--json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(MONOREPO, tmp_path / "monorepo", ignore=shutil.ignore_patterns("regenerate.sh")))
+
+
+def test_a_member_of_a_virtual_root_is_planned_with_its_own_metadata(monorepo: Path) -> None:
+    api = plan(monorepo, "--package", "api")
+    assert api["project"] == {"name": "api", "version": "1.4.0"}
+    assert api["settings"]["entrypoint"] == ["/app/.venv/bin/api"]
+    # the member's [tool.layerplan] over the root's, key by key
+    assert api["settings"]["labels"] == {"org.example.team": "platform", "org.example.tier": "edge"}
+    assert api["settings"]["env"]["SERVICE"] == "api"
+    worker = plan(monorepo, "--package", "worker")
+    assert worker["project"] == {"name": "worker", "version": "2.0.1"}
+    assert worker["settings"]["labels"]["org.example.tier"] == "default"
+    packages = {name: {p["name"] for layer in doc["layers"] for p in layer["packages"]} for name, doc in (("api", api), ("worker", worker))}
+    assert packages["api"] == {"click", "idna", "shared"} and packages["worker"] == {"humanize", "idna", "shared"}
+
+
+def test_the_root_without_a_member_is_one_line_naming_the_members(monorepo: Path) -> None:
+    result = layerplan("plan", monorepo, "--python", "3.11")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "this uv workspace root has no project of its own to build" in result.stderr
+    assert "one of api, shared, worker" in result.stderr
+
+
+def test_the_members_directory_and_package_from_the_root_plan_the_same_image(monorepo: Path) -> None:
+    from_root = plan(monorepo, "--package", "api")
+    from_member = plan(".", cwd=monorepo / "services" / "api")
+    assert [layer["key"] for layer in from_member["layers"]] == [layer["key"] for layer in from_root["layers"]]
+    assert from_member["settings"] == from_root["settings"]
+
+
+def test_two_services_share_their_common_layer(monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    reports = {}
+    for service in ("api", "worker"):
+        result = layerplan(
+            "build", monorepo, "--package", service, "--base", synthetic_base.specs["oci-layout"],
+            "--output", f"oci:{tmp_path / service}", "--cache-dir", tmp_path / "cache", "--json",
+        )
+        assert result.returncode == 0, result.stderr
+        reports[service] = {layer["name"]: layer for layer in json.loads(result.stdout)["layers"]}
+    api, worker = reports["api"], reports["worker"]
+    (shared_group,) = [name for name in api if name in worker and name.startswith("deps-") and "idna" in api[name]["created_by"]]
+    assert api[shared_group]["digest"] == worker[shared_group]["digest"]  # idna: one layer for both services
+    assert worker[shared_group]["status"] == "cached"
+    assert api["local"]["digest"] == worker["local"]["digest"]  # the shared library, built once
+    assert api["app"]["digest"] != worker["app"]["digest"]
+
+
+@pytest.mark.engine
+def test_each_service_image_runs(monorepo: Path, tmp_path: Path, base_image: str, docker_client: Any) -> None:  # noqa: F811
+    for service, line in (("api", "api ok: xn--bcher-kva.example"), ("worker", "worker ok: xn--bcher-kva.example 1.0 kB")):
+        tag = f"layerplan-test/monorepo-{service}:{os.getpid()}"
+        result = layerplan(
+            "build", monorepo, "--package", service, "--base", base_image, "--output", f"docker:{tag}",
+            "--cache-dir", tmp_path / "cache",
+        )
+        assert result.returncode == 0, result.stderr
+        try:
+            output = docker_client.containers.run(tag, network_mode="none", remove=True).decode()
+        finally:
+            docker_client.images.remove(tag, force=True, noprune=True)
+        assert output.strip() == line
