@@ -62,6 +62,29 @@ def test_runs_as_non_root_with_a_read_only_root(first_build: dict, docker_client
     assert output.startswith(EXPECTED_OUTPUT)
 
 
+# The user can live in the image: HOME is theirs, the app is not. Many CLIs write
+# ~/.config or ~/.cache on first use (some on --help).
+_HOME_PROBE = (
+    'echo "$HOME"; mkdir -p "$HOME/.config/app" && echo home-writable; '
+    "touch /app/probe 2>/dev/null && echo app-writable || echo app-read-only"
+)
+
+
+def test_the_user_owns_its_home_and_not_the_app(first_build: dict, docker_client) -> None:
+    ref = first_build["ref"]
+    docker_client.images.pull(ref)
+    lines = docker_client.containers.run(
+        ref, ["-c", _HOME_PROBE], entrypoint=["sh"], remove=True, network_mode="none"
+    ).decode().split()
+    assert lines == ["/home/app", "home-writable", "app-read-only"]
+    # --read-only: a tmpfs for HOME (docs/build.md says how), the rest stays read-only
+    lines = docker_client.containers.run(
+        ref, ["-c", _HOME_PROBE], entrypoint=["sh"], remove=True, network_mode="none", read_only=True,
+        tmpfs={"/home/app": "uid=10001,gid=10001,mode=0700"},
+    ).decode().split()
+    assert lines == ["/home/app", "home-writable", "app-read-only"]
+
+
 def test_docker_history_explains_every_layer(first_build: dict, docker_client) -> None:
     ref = first_build["ref"]
     docker_client.images.pull(ref)

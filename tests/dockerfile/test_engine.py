@@ -101,6 +101,14 @@ def test_the_image_runs_as_its_user_and_keeps_nothing_else(built: Built) -> None
     assert run_image(built.tag, "--entrypoint", "id") == "uid=10001 gid=10001 groups=10001"
 
 
+def test_the_user_owns_its_home_and_not_the_app(built: Built) -> None:
+    """As in a direct build: HOME is the user's, /app is not."""
+    probe = 'echo "$HOME"; mkdir -p "$HOME/.config/app" && echo home-writable; touch /app/probe 2>/dev/null && echo app-writable || echo app-read-only'
+    assert docker("run", "--rm", "--network", "none", "--entrypoint", "sh", built.tag, "-c", probe).stdout.split() == [
+        "/home/app", "home-writable", "app-read-only",
+    ]
+
+
 def test_a_code_change_rebuilds_only_the_app_steps(built: Built, tags: list[str]) -> None:
     cli = built.project / "src/layerplan_example/cli.py"
     cli.write_text(cli.read_text().replace("layerplan-example ok:", "layerplan-example changed:"))

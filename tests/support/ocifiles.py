@@ -334,9 +334,16 @@ def _sort_key(path: str) -> list[bytes]:
     return [part.encode() for part in path.rstrip("/").split("/")]
 
 
-def check_reproducible_layer(blob: bytes, *, epoch: int) -> list[tarfile.TarInfo]:
+OWNED = {"home/app": (10001, 10001)}
+"""Entries layerplan gives the image's user (its HOME, by default); every other is root's."""
+
+
+def check_reproducible_layer(
+    blob: bytes, *, epoch: int, owned: dict[str, tuple[int, int]] = OWNED
+) -> list[tarfile.TarInfo]:
     """A layer written the reproducible way: no gzip name/time, GNU headers without PAX records,
-    sorted entries with every parent present, owner 0:0 without names, every time ``epoch``."""
+    sorted entries with every parent present, owner 0:0 (``owned``: the user's) without
+    names, every time ``epoch``."""
     header = gzip_header(blob)
     assert header["mtime"] == 0 and header["flags"] & 0x08 == 0, f"gzip header carries a time or name: {header}"
     raw = gzip.decompress(blob)
@@ -351,7 +358,8 @@ def check_reproducible_layer(blob: bytes, *, epoch: int) -> list[tarfile.TarInfo
         assert not parent or parent in present, f"{name}: parent {parent} has no entry"
     for member in members:
         assert member.pax_headers == {}, f"{member.name}: PAX records {member.pax_headers}"
-        assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", ""), member.name
+        uid, gid = owned.get(member.name.rstrip("/"), (0, 0))
+        assert (member.uid, member.gid, member.uname, member.gname) == (uid, gid, "", ""), member.name
         assert member.mtime == epoch, f"{member.name}: mtime {member.mtime}, expected {epoch}"
         assert member.type in (tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE), member.name
     # no pax ('x'/'g') or GNU long-name blocks carrying atime/ctime: GNU headers keep them

@@ -45,7 +45,10 @@ class BuiltLayer:
 def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
     """The ``history.created_by`` line: what the layer holds, as ``docker history`` shows it."""
     if layer.kind == "environment":
-        return f"layerplan: environment: venv {plan.venv} -> {plan.target.python_path} (Python {plan.target.python_version_text})"
+        return (
+            f"layerplan: environment: venv {plan.venv} -> {plan.target.python_path} "
+            f"(Python {plan.target.python_version_text}), HOME {plan.settings['home']} owned by {plan.settings['user']}"
+        )
     if layer.kind == "app":
         version = f" {plan.project_version}" if plan.project_version else ""
         return f"layerplan: app: {plan.project_name}{version}"
@@ -74,7 +77,10 @@ class LayerBuilder:
         self.cache = cache
         self.fetcher = fetcher
         self.epoch = epoch
-        self.options = LayerOptions(epoch=epoch, base_symlinks=dict(base_symlinks))
+        uid, gid = (int(part) for part in self.plan.settings["user"].split(":"))
+        self.home = PurePosixPath(self.plan.settings["home"])
+        # HOME is the one path the user owns; everything else in the layers is root's.
+        self.options = LayerOptions(epoch=epoch, base_symlinks=dict(base_symlinks), owners=((str(self.home).lstrip("/"), uid, gid),))
         self.app_wheel = app_wheel
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
@@ -137,6 +143,7 @@ class LayerBuilder:
             if not self.plan.target.python_path:
                 raise BuildError("the base image's interpreter path is unknown", hint="build on a Python base image")
             make_venv(staging, self.venv, PurePosixPath(self.plan.target.python_path), version=self.plan.target.python_full_version)
+            (staging / self.home.relative_to("/")).mkdir(parents=True, exist_ok=True)
             return
         if kind == "app":
             wheel = self.app_wheel(scratch)

@@ -8,6 +8,7 @@ local packages, the app, and last the image settings, which make no files.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,7 +47,8 @@ def render_dockerfile(plan: LayerPlan, layout: ContextLayout, options: Dockerfil
             "pip runs from its wheel and stays out of the venv"
         ),
         f"COPY {layout.pip_wheel} {IMAGE_DIR}/",
-        f"RUN {layout.python} -m venv --without-pip {layout.venv}",
+        f"RUN {layout.python} -m venv --without-pip {layout.venv}"
+        + _home(plan.settings),
     ]
     compile_flag = [] if options.compile_bytecode else ["--no-compile"]
     for step in layout.dependencies:
@@ -85,6 +87,15 @@ def render_dockerfile(plan: LayerPlan, layout: ContextLayout, options: Dockerfil
         ]
     lines += ["", *_config_lines(plan.settings, layout.config_number)]
     return "\n".join(lines) + "\n"
+
+
+def _home(settings: Mapping[str, Any]) -> str:
+    """The user's HOME, made in the environment step and owned by the user (as the direct
+    build's environment layer has it); nothing else is theirs."""
+    home, user = settings.get("home"), settings.get("user")
+    if not home or not user:
+        return ""
+    return f" \\\n    && mkdir -p {shlex.quote(home)} && chown {shlex.quote(user)} {shlex.quote(home)}"
 
 
 def _run(mounts: Sequence[str], pip: str, flags: Sequence[str], args: Sequence[str]) -> str:

@@ -51,6 +51,9 @@ class PlanConfig:
     workdir: str = "/app"
     user: str = "10001:10001"
     """Numeric ``uid:gid`` the container runs as (non-root by default)."""
+    home: str = "/home/app"
+    """The user's ``HOME``: created in the environment layer, owned by ``user`` (the app
+    directory stays read-only to it), so tools that write ``~/.config`` or ``~/.cache`` work."""
     max_layers: int = 32
     """Most layers layerplan adds on top of the base (the image limit is 127 in all)."""
     large_wheel_size: int = 8 * 1024 * 1024
@@ -268,6 +271,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "venv": ("venv", _venv_path, "an absolute path such as \"/app/.venv\""),
     "workdir": ("workdir", _absolute_path, "an absolute path such as \"/app\""),
     "user": ("user", _user, "a numeric \"uid:gid\" such as \"10001:10001\""),
+    "home": ("home", _venv_path, "an absolute path such as \"/home/app\""),
     "max-layers": ("max_layers", _int_range(3, 100), "an integer from 3 to 100"),
     "large-wheel-size": ("large_wheel_size", _size, "a size such as \"8MiB\" or a number of bytes"),
     "group-layers": ("group_layers", _int_range(1, 50), "an integer from 1 to 50"),

@@ -48,12 +48,14 @@ def image_settings(project: Project, config: PlanConfig) -> tuple[dict[str, Any]
         "PATH": f"{config.venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "VIRTUAL_ENV": config.venv,
         "PYTHONUNBUFFERED": "1",
+        "HOME": config.home,
         **config.env,
     }
     settings = {
         "entrypoint": entrypoint,
         "env": env,
         "user": config.user,
+        "home": config.home,
         "workdir": config.workdir,
         "labels": dict(config.labels),
     }

@@ -77,9 +77,9 @@ def default_strategy(data: StrategyInput) -> StrategyOutput:
         PlannedLayer(
             name="environment",
             kind="environment",
-            key=layer_key("environment", {**placement, "interpreter": target.python_path}),
-            reason=f"venv at {cfg.venv} on Python {target.python_version_text} ({data.python_from}); "
-            "changes only with the Python version or venv path",
+            key=layer_key("environment", {**placement, "interpreter": target.python_path, "home": cfg.home, "user": cfg.user}),
+            reason=f"venv at {cfg.venv} on Python {target.python_version_text} ({data.python_from}), and HOME "
+            f"{cfg.home} owned by {cfg.user}; changes only with the Python version, venv path, HOME or user",
         )
     ]
     registry = [item for item in data.install_set.items if not item.is_local]
