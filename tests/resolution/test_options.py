@@ -98,3 +98,31 @@ def test_the_plan_says_which_defaults_it_used() -> None:
     assert plan.target_from == {"python": "default for requires-python >=3.10", "platform": "default", "libc": "default"}
     assert "default for requires-python >=3.10" in plan.layers[0].reason
     assert "base's" not in plan.layers[0].reason
+
+
+def test_a_relative_lock_is_looked_for_in_the_project_then_here(tmp_path: Path) -> None:
+    """`--lock install/requirements.txt` from another directory: the project's file; a path
+    that is in neither place names both."""
+    import os
+    import subprocess
+    import sys
+
+    project = tmp_path / "app"
+    shutil.copytree(BASIC, project)
+    (project / "install").mkdir()
+    shutil.move(project / "requirements.txt", project / "install" / "requirements.txt")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def plan(lock: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "layerplan", "plan", str(project), "--lock", lock, "--python", "3.11", "--no-index", "--json"],
+            capture_output=True, text=True, cwd=elsewhere, env={**os.environ, "COLUMNS": "200"}, check=False,
+        )
+
+    found = plan("install/requirements.txt")
+    assert found.returncode == 0, found.stderr
+    assert '"path": "install/requirements.txt"' in found.stdout
+    missing = plan("install/missing.txt")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert f"tried {project / 'install' / 'missing.txt'} and {elsewhere / 'install' / 'missing.txt'}" in missing.stderr

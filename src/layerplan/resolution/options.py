@@ -94,7 +94,8 @@ def merge_layers(layers: Sequence[OptionLayer]) -> Settings:
 def command_line_layer(flags: Mapping[str, tuple[str, Any]], *, origin: str = "command line", cwd: Path | None = None) -> OptionLayer:
     """Options given as flags: ``{"python": ("--python", "3.12"), ...}``. Unset ones
     (``None``, empty) are left out; values are checked by the same validators as the
-    tables, and relative paths are made absolute against ``cwd``."""
+    tables; relative output paths are made absolute against ``cwd`` (a relative lock is
+    looked for in the project first, then in the current directory)."""
     values: dict[str, Any] = {}
     keys: dict[str, str] = {}
     for name, (flag, raw) in flags.items():
@@ -102,7 +103,9 @@ def command_line_layer(flags: Mapping[str, tuple[str, Any]], *, origin: str = "c
             continue
         toml_key = name.replace("_", "-")
         value = check_option(toml_key, list(raw) if isinstance(raw, tuple) else raw, full_key=flag)
-        values[name] = _absolute(name, value, cwd or Path.cwd())
+        # A relative --lock stays relative: it is looked for in the project, then here
+        # (resolve.lock_path), so `--lock install/requirements.txt` works from anywhere.
+        values[name] = value if name in _PATH_OPTIONS else _absolute(name, value, cwd or Path.cwd())
         keys[name] = flag
     return OptionLayer(origin=origin, values=values, keys=keys)
 

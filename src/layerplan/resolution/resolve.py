@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layerplan.cache.store import BlobCache
-from layerplan.errors import ConfigError
+from layerplan.errors import ConfigError, LockfileError
 from layerplan.planning import load_lock
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
@@ -19,7 +19,7 @@ from layerplan.resolution.target import decide_target, requested_platform
 if TYPE_CHECKING:
     from layerplan.transports import ImageSink
 
-__all__ = ["resolve_build"]
+__all__ = ["lock_path", "resolve_build"]
 
 _OUTPUT_FORMS = "oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
 
@@ -33,7 +33,7 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
     first = resolved_project or resolve_project(request)
     project, app, settings = first.project, first.app, first.settings
     config = settings.config
-    lock = load_lock(project, Path(config.lock) if config.lock else None)
+    lock = load_lock(project, lock_path(config.lock, project.root, settings.origin("lock")))
     outputs = _outputs(request, settings.config.outputs, project.pyproject_path)
     if request.need_base and not config.base:
         raise ConfigError(
@@ -75,6 +75,25 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
             index_sizes=request.index_sizes,
             allow_missing_wheels=request.allow_missing_wheels,
         )
+
+
+def lock_path(text: str | None, project_root: Path, origin: str | None) -> Path | None:
+    """The lockfile an option names: as it is when absolute, else in the project, else in
+    the current directory; ``LockfileError`` naming every place tried when it is nowhere."""
+    if text is None:
+        return None
+    given = Path(text)
+    if given.is_absolute():
+        return given
+    tried = list(dict.fromkeys([(project_root / given).absolute(), (Path.cwd() / given).absolute()]))
+    for candidate in tried:
+        if candidate.exists():
+            return candidate
+    raise LockfileError(
+        f"lockfile {text!r} not found (tried {' and '.join(str(p) for p in tried)})",
+        key=origin,
+        hint="give a path relative to the project or to the current directory, or an absolute one",
+    )
 
 
 def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> tuple[ImageSink, ...]:
