@@ -94,3 +94,34 @@ def test_each_service_image_runs(monorepo: Path, tmp_path: Path, base_image: str
         finally:
             docker_client.images.remove(tag, force=True, noprune=True)
         assert output.strip() == line
+
+
+def test_one_command_builds_every_service(monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """--all-packages: the members with an entrypoint or their own [tool.layerplan] (api,
+    worker; not the library), outputs named per member, shared layers built once."""
+    result = layerplan(
+        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci-layout"],
+        "--output", f"oci:{tmp_path}/images/{{name}}-{{version}}", "--cache-dir", tmp_path / "cache", "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema"] == "layerplan.builds/1"
+    api, worker = document["builds"]
+    assert [o["location"] for o in api["outputs"]] == [f"{tmp_path}/images/api-1.4.0"]
+    assert [o["location"] for o in worker["outputs"]] == [f"{tmp_path}/images/worker-2.0.1"]
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["api-1.4.0", "worker-2.0.1"]
+    shared = {layer["digest"] for layer in api["layers"]} & {layer["digest"] for layer in worker["layers"]}
+    built_again = [layer["name"] for layer in worker["layers"] if layer["digest"] in shared and layer["status"] == "built"]
+    assert built_again == []  # the second member found every shared layer in the cache
+
+
+def test_several_members_need_outputs_that_name_them(monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    result = layerplan(
+        "build", monorepo, "--package", "api", "--package", "worker", "--base", synthetic_base.specs["oci-layout"],
+        "--output", f"oci:{tmp_path}/image", "--cache-dir", tmp_path / "cache",
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "would be written by every member built" in result.stderr and "{name}" in result.stderr
+    assert not (tmp_path / "image").exists()
+    planned = layerplan("plan", monorepo, "--package", "api", "--package", "worker")
+    assert planned.returncode == 2 and "plans one member at a time" in planned.stderr

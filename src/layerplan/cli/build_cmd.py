@@ -31,6 +31,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
     parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")
+    parser.add_argument(
+        "--all-packages", action="store_true",
+        help="build every workspace member that has an entrypoint or a [tool.layerplan] of its own",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON (docs/build.md)")
     parser.set_defaults(handler=run)
@@ -42,13 +46,33 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from layerplan.containerize import build_image, print_report
+    from layerplan.resolution.project import buildable_members
 
-    report = build_image(request_from_args(args), quiet=args.quiet or args.json)
+    members = list(dict.fromkeys(args.packages))
+    if args.all_packages:
+        members = list(dict.fromkeys([*members, *buildable_members(args.project)]))
+    if len(members) <= 1:
+        report = build_image(request_from_args(args, package=members[0] if members else None), quiet=args.quiet or args.json)
+        if args.json:
+            json.dump(report.to_json(), sys.stdout, indent=2)
+            print()
+        elif args.quiet:
+            print(report.image_digest)
+        else:
+            print_report(report, Console(highlight=False))
+        return 0
+    # Several members, one after the other in one process: a layer they share is built
+    # (and uploaded) by the first and found in the cache (and the registry) by the next.
+    reports = []
+    for member in members:
+        report = build_image(request_from_args(args, package=member, one_of_several=True), quiet=args.quiet or args.json)
+        reports.append(report)
+        if args.quiet:
+            print(f"{member} {report.image_digest}")
+        elif not args.json:
+            Console(highlight=False).rule(member)
+            print_report(report, Console(highlight=False))
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2)
+        json.dump({"schema": "layerplan.builds/1", "builds": [r.to_json() for r in reports]}, sys.stdout, indent=2)
         print()
-    elif args.quiet:
-        print(report.image_digest)
-    else:
-        print_report(report, Console(highlight=False))
     return 0

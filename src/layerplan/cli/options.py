@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from layerplan.errors import ConfigError
 from layerplan.resolution import Request, command_line_layer
 
 __all__ = ["add_base_options", "add_target_options", "non_empty", "request_from_args"]
@@ -21,7 +22,7 @@ _FLAGS = {
     "python": ("--python", "python"),
     "platform": ("--platform", "platform"),
     "libc": ("--libc", "libc"),
-    "package": ("--package", "package"),
+    "package": ("--package", "package"),  # one member per request: see packages_of
     "extras": ("--extra", "extras"),
     "dependency_groups": ("--group", "groups"),
     "base": ("--base", "base"),
@@ -58,7 +59,10 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--libc", type=non_empty, help="target C library: glibc-X.Y or musl-X.Y (default: the base image's, else glibc-2.36)"
     )
-    parser.add_argument("--package", type=non_empty, help="workspace member to plan (uv workspaces)")
+    parser.add_argument(
+        "--package", action="append", default=[], type=non_empty, dest="packages",
+        help="workspace member to plan or build (uv workspaces; `build` takes several)",
+    )
     parser.add_argument("--extra", action="append", default=[], dest="extras", help="install this extra (repeatable)")
     parser.add_argument(
         "--group", action="append", default=[], dest="groups", help="install this dependency group (repeatable)"
@@ -80,8 +84,16 @@ def add_base_options(parser: argparse.ArgumentParser, *, base_help: str) -> None
     )
 
 
-def request_from_args(args: argparse.Namespace, **fields: Any) -> Request:
-    """The resolution ``Request`` of a command's parsed arguments (``fields`` add to it)."""
+def request_from_args(args: argparse.Namespace, *, package: str | None = None, **fields: Any) -> Request:
+    """The resolution ``Request`` of a command's parsed arguments for one workspace member
+    (``package``; default: the only ``--package``, if any); ``fields`` add to it."""
+    if package is None and len(getattr(args, "packages", [])) > 1:
+        raise ConfigError(
+            f"{len(args.packages)} --package options: this command plans one member at a time",
+            key="--package",
+            hint="`layerplan build` builds several; here, run the command once per member",
+        )
+    args.package = package or (args.packages[0] if getattr(args, "packages", None) else None)
     flags: dict[str, tuple[str, Any]] = {}
     for option, (flag, dest) in _FLAGS.items():
         value = getattr(args, dest, None)

@@ -8,6 +8,7 @@ a back end can start work on it at once: the direct build starts the app's wheel
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from layerplan.cache.layout import default_cache_dir
 from layerplan.errors import ProjectError
@@ -16,7 +17,7 @@ from layerplan.reproducible import source_date_epoch
 from layerplan.resolution.options import OptionLayer, merge_layers, project_layers
 from layerplan.resolution.resolved import Request, ResolvedProject
 
-__all__ = ["resolve_project"]
+__all__ = ["buildable_members", "resolve_project"]
 
 
 def resolve_project(request: Request) -> ResolvedProject:
@@ -92,3 +93,29 @@ def _require_something_to_build(project: Project) -> None:
             path=project.pyproject_path,
             hint=f"pass --package MEMBER (or set tool.layerplan.package): one of {names}",
         )
+
+
+def buildable_members(project_dir: Path) -> list[str]:
+    """The workspace members ``--all-packages`` builds: those with an entrypoint (a console
+    script) or a ``[tool.layerplan]`` of their own, in the workspace's order. Raise
+    ``ProjectError`` when the project is not a workspace root, or none qualifies."""
+    project = read_project(project_dir)
+    if not project.workspace_members:
+        raise ProjectError(
+            "--all-packages: this project is not a uv workspace root (no tool.uv.workspace members)",
+            path=project.pyproject_path,
+            hint="run it in the workspace's root directory, or name members with --package",
+        )
+    chosen = []
+    for member in project.workspace_members:
+        app = read_project(project.root / member.path)
+        if app.scripts or app.config:
+            chosen.append(str(member.name))
+    if not chosen:
+        names = ", ".join(m.name for m in project.workspace_members)
+        raise ProjectError(
+            "--all-packages: no member has an entrypoint or a [tool.layerplan] of its own",
+            path=project.pyproject_path,
+            hint=f"name them with --package ({names})",
+        )
+    return chosen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,16 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
     project, app, settings = first.project, first.app, first.settings
     config = settings.config
     lock = load_lock(project, lock_path(config.lock, project.root, settings.origin("lock")))
-    outputs = _outputs(request, settings.config.outputs, project.pyproject_path)
+    fill = _template(app.display_name, request.app_version or app.version)
+    if request.one_of_several:
+        shared = [spec for spec in settings.config.outputs if "{name}" not in spec]
+        if shared:
+            raise ConfigError(
+                f"{shared[0]!r} would be written by every member built",
+                key=settings.origin("outputs"),
+                hint="put {name} in it, e.g. registry:ghcr.io/org/{name}:{version} or oci-archive:dist/{name}.tar",
+            )
+    outputs = _outputs(request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path)
     if request.need_base and not config.base:
         raise ConfigError(
             "no base image",
@@ -67,7 +76,7 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
             target_decision=decision,
             base=base,
             outputs=outputs,
-            tags=config.tags or (_default_tag(app.display_name, request.app_version or app.version),),
+            tags=tuple(fill(tag, "tags") for tag in config.tags) or (_default_tag(app.display_name, request.app_version or app.version),),
             cache_dir=first.cache_dir,
             epoch=first.epoch,
             app_wheel=first.app_wheel,
@@ -108,6 +117,26 @@ def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> 
             hint=f"pass --output {_OUTPUT_FORMS}, or set outputs in [tool.layerplan] or the build tool's image table",
         )
     return tuple(parse_output(text) for text in dict.fromkeys(texts))
+
+
+def _template(name: str, version: str | None) -> Callable[[str, str], str]:
+    """Fills ``{name}`` and ``{version}`` in an output or a tag (one per workspace member:
+    ``registry:ghcr.io/org/{name}:{version}``), with the image-name spellings of both."""
+    values = {"name": _default_tag(name, version).split(":")[0], "version": _default_tag(name, version).split(":")[1]}
+
+    def fill(text: str, option: str) -> str:
+        if "{" not in text:
+            return text
+        try:
+            return text.format_map(values)
+        except (KeyError, ValueError, IndexError) as error:
+            raise ConfigError(
+                f"{text!r}: only {{name}} and {{version}} can be filled in ({error})",
+                key=option,
+                hint="e.g. registry:ghcr.io/org/{name}:{version}",
+            ) from None
+
+    return fill
 
 
 def _default_tag(name: str, version: str | None) -> str:

@@ -56,6 +56,9 @@ class Request:
     """A direct build: no base image is an error, raised before any slow work."""
     need_outputs: bool = False
     """A direct build: no output is an error, raised before any slow work."""
+    one_of_several: bool = False
+    """One of several workspace members built by one command: every output must name the
+    member (``{name}``), or the members would overwrite each other."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
