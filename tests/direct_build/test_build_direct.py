@@ -294,3 +294,29 @@ def layer_names(image: Any, digest: str) -> list[str]:
     index = [digest_of(blob) for blob in image.layers].index(digest)
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(image.layers[index]))) as tar:
         return tar.getnames()
+
+
+def test_a_token_in_the_git_remote_is_not_published(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """CI clones with https://user:TOKEN@host/...: the image says where its source is,
+    never with the token (labels, annotations, the report)."""
+    project = copy_example(tmp_path / "example")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "remote", "add", "origin", "https://deploy-user:s3cr3t-T0KEN@github.com/org/app.git"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "x"],
+    ):
+        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
+    result = layerplan(
+        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'image'}",
+        "--cache-dir", str(tmp_path / "cache"), "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+    for path in (tmp_path / "image").rglob("*"):
+        if path.is_file() and path.stat().st_size < 1_000_000:
+            assert b"s3cr3t" not in path.read_bytes(), path
+    image, _ = read_oci_layout(tmp_path / "image")
+    assert image.config["config"]["Labels"]["org.opencontainers.image.source"] == "https://github.com/org/app.git"
+    assert image.manifest["annotations"]["org.opencontainers.image.source"] == "https://github.com/org/app.git"

@@ -83,7 +83,7 @@ def test_an_index_cut_short_every_time_is_one_clear_line(server, make_fetcher, s
         make_fetcher(indexes=[index], attempts=3).fetch([WantedFile.from_index("demo", "1.0", [SHA])])
     text = str(caught.value)
     assert server.hits[PAGE] == 3 and len(sleeps) == 2
-    assert text.startswith(f"demo: cannot reach the index http://***@{server.address}/simple/: "
+    assert text.startswith(f"demo: cannot reach the index http://{server.address}/simple/: "
                            "the connection dropped mid-transfer (")  # fmt: skip
     assert text.endswith(", after 3 tries (hint: check the network and the index URL the lock names)")
     assert "s3cret" not in text and "\n" not in text

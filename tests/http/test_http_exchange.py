@@ -120,7 +120,7 @@ def test_attempts_are_bounded_and_the_error_is_one_clear_line(waits) -> None:  #
     error = caught.value
     assert error.attempts == 3 and len(waits) == 2
     text = str(error)
-    assert text == f"GET http://***@{never.address}/simple/demo/: could not connect ([Errno 111] Connection refused), after 3 tries"
+    assert text == f"GET http://{never.address}/simple/demo/: could not connect ([Errno 111] Connection refused), after 3 tries"
     assert error.reason == "could not connect" and isinstance(error.cause, requests.ConnectionError)
 
 

@@ -20,6 +20,7 @@ from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
+from layerplan.urls import public_url
 from layerplan.transports import ClientPool, OutputResult, TransportContext
 
 __all__ = ["run_build"]
@@ -95,7 +96,8 @@ def _annotations(plan: LayerPlan, root: Path) -> dict[str, str]:
         out["revision"] = revision
     remote = _git(root, "remote", "get-url", "origin")
     if remote and remote.startswith(("https://", "http://", "git@", "ssh://")):
-        out["source"] = remote  # a local path would differ between two clones
+        # a local path would differ between two clones; a CI clone's token must not be published
+        out["source"] = public_url(remote)
     return out
 
 

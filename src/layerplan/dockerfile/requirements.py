@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from layerplan.dockerfile.errors import DockerfileError
+from layerplan.urls import has_credentials, public_url
 from layerplan.plan.model import PlannedLayer
 from layerplan.selection.model import InstallItem
 
@@ -91,15 +91,11 @@ def requirements_file(
 
 
 def _public_url(url: str, warnings: list[str]) -> str:
-    """``url`` without user:password (they would be baked into the image)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url.rstrip("/")
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip("/")
-    warnings.append(
-        f"index {clean}: its credentials were left out of the requirements files (they would end up in the image); "
-        "give them to pip at build time, e.g. a PIP_INDEX_URL build secret"
-    )
+    """``url`` without user:password (they would be baked into the image), with a warning."""
+    clean = public_url(url).rstrip("/")
+    if has_credentials(url):
+        warnings.append(
+            f"index {clean}: its credentials were left out of the requirements files (they would end up in the image); "
+            "give them to pip at build time, e.g. a PIP_INDEX_URL build secret"
+        )
     return clean

@@ -14,6 +14,7 @@ import requests
 
 from layerplan.errors import LayerplanError
 from layerplan.http.retry import ReadAgain
+from layerplan.urls import public_url
 
 __all__ = ["TransportError", "reason", "redact", "root_cause"]
 
@@ -21,11 +22,8 @@ _CUT_SHORT = (ReadAgain, requests.exceptions.ChunkedEncodingError, requests.exce
 
 
 def redact(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    """``url`` as messages may show it: without credentials (``layerplan.urls.public_url``)."""
+    return public_url(url)
 
 
 def reason(error: BaseException) -> str:

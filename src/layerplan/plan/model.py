@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from layerplan.oci.digest import canonical_json
+from layerplan.urls import public_url
 from layerplan.selection.model import InstallItem, InstallSet
 from layerplan.target.model import Target
 
@@ -124,12 +125,13 @@ def _package_json(item: InstallItem) -> dict[str, Any]:
     }
     if item.wheel is not None:
         out["file"] = item.wheel.filename or (item.wheel.url.rsplit("/", 1)[-1] if item.wheel.url else None)
-        out["url"] = item.wheel.url
+        out["url"] = public_url(item.wheel.url) if item.wheel.url else None
         out["size"] = item.wheel.size
     if item.hashes:
         out["hashes"] = list(item.hashes)
     if item.source.kind != "registry":
-        out["source_detail"] = {k: v for k, v in (("url", item.source.url), ("path", item.source.path), ("reference", item.source.reference)) if v}
+        url = public_url(item.source.url) if item.source.url else None
+        out["source_detail"] = {k: v for k, v in (("url", url), ("path", item.source.path), ("reference", item.source.reference)) if v}
     if item.note:
         out["note"] = item.note
     out["required_by"] = list(item.required_by)
