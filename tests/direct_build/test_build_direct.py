@@ -320,3 +320,28 @@ def test_a_token_in_the_git_remote_is_not_published(tmp_path: Path, synthetic_ba
     image, _ = read_oci_layout(tmp_path / "image")
     assert image.config["config"]["Labels"]["org.opencontainers.image.source"] == "https://github.com/org/app.git"
     assert image.manifest["annotations"]["org.opencontainers.image.source"] == "https://github.com/org/app.git"
+
+
+PYMODULES = Path(__file__).resolve().parents[1] / "fixtures" / "setuptools-pymodules"
+
+
+def test_a_warm_cache_never_ships_stale_code(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """A change the plan's source digest cannot see (a setuptools `py-modules` module, the
+    readme in the wheel's metadata) still rebuilds the app layer: with a warm cache the
+    image is the one a cold cache gives, never the old code."""
+    project = Path(shutil.copytree(PYMODULES, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
+    base = synthetic_base.specs["oci-layout"]
+
+    def build(cache: str) -> dict[str, Any]:
+        return build_json(project, base, f"oci:{tmp_path / cache / 'image'}", cache=tmp_path / cache)
+
+    first = build("warm")
+    for path, old, new in (("helper.py", '"v1"', '"v2 - security fix"'), ("README.md", "# pymod", "# pymod, renamed")):
+        (project / path).write_text((project / path).read_text().replace(old, new))
+        warm = build("warm")
+        cold = build(f"cold-{path}")
+        assert warm["digest"] == cold["digest"], f"{path}: the warm cache gave another image than a cold one"
+        assert warm["digest"] != first["digest"], f"{path}: the change did not reach the image"
+        app = layer_by_name(warm)["app"]
+        assert app["status"] == "built", path
+        first = warm

@@ -87,6 +87,7 @@ class LayerBuilder:
         self.compile_bytecode = compile_bytecode
         self.env_cache = Store(cache.root).build_envs
         self.warnings: list[str] = []
+        self._app_digest: str | None = None
         if compile_bytecode and self.interpreter is None:
             self.warnings.append(
                 f"bytecode not compiled: no Python {self.venv.python_version} on this machine "
@@ -98,9 +99,24 @@ class LayerBuilder:
         return "compiled" if self.compile_bytecode and self.interpreter is not None else "none"
 
     def cache_key(self, layer: MaterializedLayer) -> str:
-        """The plan's key plus what this builder adds to the bytes."""
+        """The plan's key plus what this builder adds to the bytes -- and, for the app, the
+        digest of the wheel the backend built: the plan can only guess which files the
+        backend takes (a ``py-modules`` module, the readme, package data...), the wheel is
+        what the layer holds, so a cache hit is never stale code."""
         text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}"
+        if layer.planned.kind == "app":
+            text += f":wheel={self._app_wheel_digest()}"
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _app_wheel_digest(self) -> str:
+        if self._app_digest is None:
+            wheel = self.app_wheel(Path(tempfile.gettempdir()))
+            digest = hashlib.sha256()
+            with wheel.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            self._app_digest = digest.hexdigest()
+        return self._app_digest
 
     def build_all(self) -> list[BuiltLayer]:
         """Every file layer of the plan in order, cached ones reused; fetches what is missing."""
