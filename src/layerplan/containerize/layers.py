@@ -119,16 +119,25 @@ class LayerBuilder:
         return self._app_digest
 
     def build_all(self) -> list[BuiltLayer]:
-        """Every file layer of the plan in order, cached ones reused; fetches what is missing."""
+        """Every file layer of the plan in order, cached ones reused; fetches what is missing.
+
+        The app layer is looked up last: its key needs the app's wheel, which is still
+        building in the background while the other layers are fetched and built.
+        """
         file_layers = [layer for layer in self.materialized.layers if layer.planned.kind != "config"]
-        hits = {layer.planned.name: cached_layer(self.cache, self.cache_key(layer)) for layer in file_layers}
-        missing = [layer for layer in file_layers if hits[layer.planned.name] is None]
+        others = [layer for layer in file_layers if layer.planned.kind != "app"]
+        hits = {layer.planned.name: cached_layer(self.cache, self.cache_key(layer)) for layer in others}
+        missing = [layer for layer in others if hits[layer.planned.name] is None]
         wheels = self._fetch([wheel for layer in missing for wheel in layer.remote])
         # Layers are independent: build them side by side (gzip and the bytecode compiler
         # run outside the GIL), biggest first so the longest one starts at once.
         order = sorted(missing, key=lambda layer: -(layer.planned.estimated_size or 0))
-        with ThreadPoolExecutor(max(1, min(len(order), os.cpu_count() or 1)), thread_name_prefix="layerplan-layer") as pool:
+        with ThreadPoolExecutor(max(1, min(len(file_layers), os.cpu_count() or 1)), thread_name_prefix="layerplan-layer") as pool:
             futures = {layer.planned.name: pool.submit(self._build_one, layer, wheels) for layer in order}
+            for app in (layer for layer in file_layers if layer.planned.kind == "app"):
+                hits[app.planned.name] = cached_layer(self.cache, self.cache_key(app))
+                if hits[app.planned.name] is None:
+                    futures[app.planned.name] = pool.submit(self._build_one, app, wheels)
             fresh = {key: future.result() for key, future in futures.items()}
         return [
             BuiltLayer(
