@@ -19,6 +19,7 @@ from layerplan.plan.model import LayerPlan
 from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
+from layerplan.errors import ProjectError
 from layerplan.project import Project, tree_digest, workspace_root_of
 from layerplan.selection import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target
@@ -85,7 +86,7 @@ def plan_install(inputs: PlanInputs) -> LayerPlan:
         config,
         available_strategies(),
         lock_path=_display_path(inputs.lock.path, inputs.project.root),
-        app_digest=tree_digest(inputs.app.root, _app_paths(inputs.app)),
+        app_digest=tree_digest(inputs.app.root, _app_paths(inputs.app), boundary=_boundary(inputs.app.root, inputs.lock_dir)),
         local_digests=_local_digests(install_set, inputs.lock_dir),
         target_from=inputs.target_from,
     )
@@ -118,16 +119,34 @@ def _app_paths(app: Project) -> list[Path]:
 
 
 def _local_digests(install_set: InstallSet, lock_dir: Path) -> dict[str, str]:
-    """Content digests of local trees, so the local layer's key follows their contents."""
+    """Content digests of local trees, so the local layer's key follows their contents.
+
+    A source that holds the project itself (``../..``, ``/``) is refused: it would put the
+    whole tree around the project (and the project) into the image.
+    """
     digests: dict[str, str] = {}
+    workspace = lock_dir.resolve()
     for item in install_set.items:
         if item.source.kind in ("directory", "editable", "path") and item.source.path:
             tree = (lock_dir / item.source.path).resolve()
+            if tree in workspace.parents or (tree == workspace and not item.workspace_member):
+                raise ProjectError(
+                    f"{item.name}: its source {item.source.path!r} is {tree}, which holds the project itself",
+                    path=lock_dir,
+                    hint="point the lock at the package's own directory, or re-lock",
+                )
             if tree.is_dir():
-                digests[item.name] = tree_digest(tree)
+                digests[item.name] = tree_digest(tree, boundary=_boundary(tree, lock_dir))
             elif tree.is_file():
                 digests[item.name] = tree_digest(tree.parent, [Path(tree.name)])
     return digests
+
+
+def _boundary(tree: Path, lock_dir: Path) -> Path:
+    """Where a tree's links may point: the workspace (the lock's directory) when the tree
+    is in it, else the tree itself."""
+    workspace, real = lock_dir.resolve(), tree.resolve()
+    return workspace if real == workspace or workspace in real.parents else real
 
 
 def _display_path(path: Path, root: Path) -> str:
