@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 from memregistry import MemRegistry
+from ocifiles import digest_of
+from synthbase import SyntheticBase
 
 from layerplan.oci import Digest
 from layerplan.registry import RegistryClient
@@ -131,6 +133,24 @@ def test_a_declined_mount_falls_back_to_the_next_repository_then_to_an_upload(
     # each upload the declined mounts opened was cancelled
     declined = [r for r in memregistry.calls("POST", "/team/service-c/blobs/uploads/") if "mount" in r.query and r.status == 202]
     assert len(declined) == len(memregistry.calls("DELETE", "/team/service-c/blobs/uploads/")) == 3
+
+
+def test_a_base_pulled_once_is_mounted_from_its_repository_later(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """A build that pulled its base records where the base's layers are; a later build on a
+    local copy of that base (no origin of its own) pushes by mounting them from there."""
+    cache = linked_cache(example_build, tmp_path / "cache")
+    registry = memregistry.address
+    memregistry.seed("library/python", "3.11-bookworm", synthetic_base.image.manifest_bytes, synthetic_base.image.blobs())
+    build_json(example_build.project, f"{registry}/library/python:3.11-bookworm", f"oci:{tmp_path / 'oci'}", cache=cache, env=example_build.env)
+
+    report = build_json(example_build.project, example_build.base, f"registry:{registry}/team/app:1", cache=cache, env=example_build.env)
+
+    (base_layer,) = synthetic_base.image.layers
+    blob = statuses(report)[digest_of(base_layer)]
+    assert (blob["status"], blob["mounted_from"], blob["bytes_uploaded"]) == ("mounted", "library/python", 0)
+    assert digest_of(base_layer) not in memregistry.uploaded_bytes()
 
 
 @pytest.mark.engine
