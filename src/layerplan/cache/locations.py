@@ -14,7 +14,8 @@ hundred bytes however many services share the blob. A record is a hint: a reposi
 deleted since is a mount the registry declines, after which the push uploads and
 :meth:`BlobLocations.forget` drops it. Records are whole files (``atomic_write``); two
 builds recording the same blob in the same instant may lose one's update (the last
-writer wins), which costs a later upload, never a wrong image.
+writer wins), which costs a later upload, never a wrong image; they are not fsynced
+(a record emptied by a power cut reads as none).
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ class BlobLocations:
         if after == before:
             return  # the common case on a rebuild: nothing to write
         data = json.dumps({"format": _FORMAT, "registries": after}, separators=(",", ":")).encode()
-        # A hint only: a cache that cannot be written costs a later upload, never this push.
+        # A hint only: a cache that cannot be written costs a later upload, never this push;
+        # nor is it flushed to disk (a record lost in a power cut is one upload more).
         with contextlib.suppress(OSError):
-            self._records.put(digest.hex, data)
+            self._records.put(digest.hex, data, durable=False)
 
     def _read(self, digest: Digest) -> Held:
         """The record of ``digest``, without what cannot be a registry or a repository;
