@@ -16,7 +16,7 @@ from registry_testimage import SampleImage, make_image
 
 from layerplan.cache import BlobLocations
 from layerplan.oci import Digest, ImageReference
-from layerplan.registry import BlobStatus, RegistryClient, RegistryError, push_image
+from layerplan.registry import BlobStatus, Credentials, RegistryClient, RegistryError, push_image
 from layerplan.registry.mounts import MAX_MOUNT_TRIES, mount_candidates
 
 
@@ -132,3 +132,16 @@ def test_a_failing_registry_is_not_a_declined_mount(memregistry: MemRegistry, tm
     with pytest.raises(RegistryError, match="503") as caught:
         push_image(client, ref(memregistry, "team/service-b"), image.image(), locations=known)
     assert caught.value.temporary
+
+
+def test_with_bearer_tokens_a_mount_asks_for_pull_on_the_source(tmp_path: Path) -> None:
+    with MemRegistry(auth="bearer") as registry:
+        client = RegistryClient(registry.address, credentials=Credentials(username=registry.username, password=registry.password))
+        known, image = BlobLocations(tmp_path), sample()
+        push_image(client, ref(registry, "team/service-a"), image.image(), locations=known)
+        registry.reset_log()
+        report = push_image(client, ref(registry, "team/service-b"), image.image(), locations=known)
+        # memregistry lets a mount through only with a token that has pull on the source
+        # (otherwise: 401, a declined mount, and an upload)
+        assert {b.status for b in report.blobs} == {BlobStatus.MOUNTED} and registry.uploaded_bytes() == {}
+        assert registry.tokens_issued >= 2
