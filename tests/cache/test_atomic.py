@@ -74,6 +74,21 @@ def test_a_file_appears_whole_with_its_mode(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_hint_is_written_whole_without_waiting_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+    import layerplan.cache.atomic as atomic
+
+    flushed: list[int] = []
+    real_fsync = atomic.os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    dest = tmp_path / "hint.json"
+    with atomic_write(dest, temp_dir=tmp_path / "tmp", durable=durable) as out:
+        out.write(b"{}")
+        assert not dest.exists()
+    assert dest.read_bytes() == b"{}" and list((tmp_path / "tmp").iterdir()) == []
+    assert len(flushed) == (2 if durable else 0)  # the file, then its directory
+
+
 def test_a_destination_decided_by_the_content(tmp_path: Path) -> None:
     with atomic_write(lambda: tmp_path / "by-content", temp_dir=tmp_path / "tmp", label="blob") as out:
         out.write(b"x")

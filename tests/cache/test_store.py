@@ -14,6 +14,7 @@ import pytest
 
 from layerplan.cache import AreaUsage, CachedLayer, CacheError, Records, Store, atomic_directory
 from layerplan.cache.layout import AREAS, PLATFORMS, SIZES
+from layerplan.oci import Digest
 
 KEY = "0123456789abcdef" * 4
 ENV_KEY = "00112233445566778899"
@@ -37,6 +38,7 @@ def fill(root: Path) -> Store:
     store.wheels.remember_name(OTHER_SHA, "other-1.0-py3-none-any.whl")
     store.sizes.put(OTHER_SHA, b"123 other-1.0-py3-none-any.whl")
     store.platforms.put(BASE_HEX, b'{"format": 1}')
+    store.locations.remember("registry.example:5000", "team/service-a", [Digest("sha256", layer.hex)])
     with atomic_directory(store.build_envs / ENV_KEY, replace=False) as env:
         (env / "bin").mkdir()
         (env / "bin" / "python").symlink_to("/usr/bin/python3")
@@ -77,7 +79,7 @@ def test_report_counts_every_area_and_adds_up_to_the_files(tmp_path: Path) -> No
     counts = {area.name: area.count for area in report.areas}
     assert counts == {
         "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "sizes": 1,
-        "platforms": 1, "build-envs": 1, "temp": 1, "other": 1,
+        "platforms": 1, "locations": 1, "build-envs": 1, "temp": 1, "other": 1,
     }  # fmt: skip
     assert report.unreferenced.count == 1
     assert report.of("wheels").size == len(WHEEL_BYTES)
@@ -106,7 +108,8 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     real = store.prune(everything=True)
     assert dry.removed == real.removed and dry.dry_run and not real.dry_run
     assert {a.name: a.count for a in real.removed if a.count} == {
-        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "sizes": 1, "platforms": 1, "build-envs": 1,
+        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "sizes": 1, "platforms": 1, "locations": 1,
+        "build-envs": 1,
     }  # fmt: skip
     assert "would remove" in dry.describe() and "removed:" in real.describe()
     # what is not layerplan's stays, and is all that is left
@@ -125,12 +128,14 @@ def test_older_than_applies_to_every_area_by_last_use(tmp_path: Path) -> None:
     # used since: a hit refreshes what it reads
     assert store.wheels.find(WHEEL_SHA) is not None
     assert store.sizes.get(OTHER_SHA) is not None
-    assert store.blobs.get_layer(KEY) is not None  # the key and its blob
+    layer = store.blobs.get_layer(KEY)  # the key and its blob
+    assert layer is not None
+    assert store.locations.repositories("registry.example:5000", layer.digest) == ("team/service-a",)
     os.utime(store.build_envs / ENV_KEY)  # what a build does when it reuses the environment
     result = store.prune(older_than_days=30)
     assert {a.name: a.count for a in result.removed if a.count} == {"blobs": 1, "names": 1, "platforms": 1}
     report = store.report()
-    assert [report.of(n).count for n in ("blobs", "keys", "wheels", "sizes", "build-envs")] == [1, 1, 1, 1, 1]
+    assert [report.of(n).count for n in ("blobs", "keys", "wheels", "sizes", "locations", "build-envs")] == [1] * 6
 
 
 def test_a_build_environment_being_made_is_left_alone(tmp_path: Path) -> None:

@@ -67,6 +67,10 @@ _ROUTES = [
 ]
 
 
+_PORTS_USED: set[int] = set()
+"""Every port a registry of this process served on: each new one gets a port of its own."""
+
+
 def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -165,7 +169,17 @@ class MemRegistry:
         class Handler(_Handler):
             owner = registry
 
+        # Builds remember where blobs are per registry address (the store's locations): a
+        # new registry on an old one's port would look like it lost their blobs, and tests
+        # sharing a cache would see mounts they did not ask for. Held until one is free.
+        taken: list[_Server] = []
         server = _Server(("127.0.0.1", 0), Handler)
+        while server.server_address[1] in _PORTS_USED:
+            taken.append(server)
+            server = _Server(("127.0.0.1", 0), Handler)
+        for old in taken:
+            old.server_close()
+        _PORTS_USED.add(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="memregistry", daemon=True)
         self._thread.start()

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import requests
 from lp_image_helpers import files, memory_layer, synthetic_image
+from memregistry import MemRegistry, memregistry  # noqa: F401
 
-from layerplan.cache import BlobCache
+from layerplan.cache import BlobCache, BlobLocations
 from layerplan.image import Image
 from layerplan.image.cached import cached_image
 from layerplan.oci import ImageReference
@@ -203,6 +204,26 @@ def test_registry_copy_keeps_the_digest_and_mounts(base_image: str, registry: st
     original = skopeo("--tls-verify=false", f"docker://{base_image}")["Digest"]
     assert original == str(pulled.digest)
     assert skopeo("--tls-verify=false", f"docker://{target}")["Digest"] == original
+
+
+def test_a_pull_and_a_push_tell_the_context_where_blobs_are(image: Image, memregistry: MemRegistry, tmp_path: Path) -> None:  # noqa: F811
+    """The context's locations learn what a pull read; a push of the same blobs (here a
+    local image: no origin) to another repository mounts them from there."""
+    registry, locations = memregistry.address, BlobLocations(tmp_path / "cache")
+    context = TransportContext(locations=locations)
+    blobs = [layer.digest for layer in image.layers] + [image.config_descriptor.digest]
+    parse_output(f"registry:{registry}/team/service-a:1").write(image, TransportContext())  # remembers nothing
+    assert [locations.repositories(registry, digest) for digest in blobs] == [()] * 3
+
+    with parse_source(f"{registry}/team/service-a:1").open(None, context):
+        assert [locations.repositories(registry, digest) for digest in blobs] == [("team/service-a",)] * 3
+    memregistry.reset_log()
+    result = parse_output(f"registry:{registry}/team/service-b:1").write(image, context)
+
+    assert [(b.status, b.mounted_from) for b in result.blobs] == [("mounted", "team/service-a")] * 3
+    assert (result.bytes_uploaded, result.bytes_mounted) == (0, sum(b.size for b in result.blobs))
+    assert memregistry.uploaded_bytes() == {}
+    assert [locations.repositories(registry, digest) for digest in blobs] == [("team/service-b", "team/service-a")] * 3
 
 
 @pytest.mark.engine

@@ -4,6 +4,7 @@ build environments) whose every area is named in ``layout`` and written atomical
 from layerplan.cache.atomic import atomic_directory, atomic_write
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.layout import CacheError, default_cache_dir
+from layerplan.cache.locations import BlobLocations
 from layerplan.cache.prune import PruneResult
 from layerplan.cache.records import Records
 from layerplan.cache.store import Store
@@ -13,6 +14,7 @@ from layerplan.cache.wheels import WheelCache
 __all__ = [
     "AreaUsage",
     "BlobCache",
+    "BlobLocations",
     "BlobWriter",
     "CacheError",
     "CacheReport",

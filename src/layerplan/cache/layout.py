@@ -9,6 +9,8 @@ Layout under the cache root (default :func:`default_cache_dir`)::
     wheels/names/<hex>               the file name the index gives a sha256 (offline lookups)
     sizes/<hex>                      "<size> <filename>" the index gives a sha256
     platforms/<hex>.json             what a base image digest holds: Python, libc, symlinks
+    locations/<hex>.json             which repositories of which registries hold a blob
+                                     (pushed, mounted, found or pulled there): mount sources
     build-envs/<key>/                a PEP 517 build environment per set of build requirements
     tmp/                             files being written: ``.<label>.tmp-*``
 
@@ -35,6 +37,7 @@ __all__ = [
     "BLOBS",
     "BUILD_ENVS",
     "KEYS",
+    "LOCATIONS",
     "NAMES",
     "PLATFORMS",
     "SIZES",
@@ -104,9 +107,10 @@ WHEELS = Area(name="wheels", path="wheels/sha256", entry=_HEX + r"/[^/]+", depth
 NAMES = Area(name="names", path="wheels/names", entry=_HEX)
 SIZES = Area(name="sizes", path="sizes", entry=_HEX)
 PLATFORMS = Area(name="platforms", path="platforms", entry=r"[0-9a-f]{64,128}\.json", suffix=".json")  # any image digest
+LOCATIONS = Area(name="locations", path="locations", entry=_HEX + r"\.json", suffix=".json")  # by sha256 blob digest
 BUILD_ENVS = Area(name="build-envs", path="build-envs", entry=r"[0-9a-f]{16,64}", tree=True)
 TEMP = Area(name="temp", path="tmp", entry="", temp=True)
 _OLD_WHEEL_TEMP = Area(name="temp", path="wheels/tmp", entry="", temp=True)
 
-AREAS = (BLOBS, KEYS, WHEELS, NAMES, SIZES, PLATFORMS, BUILD_ENVS, TEMP, _OLD_WHEEL_TEMP)
+AREAS = (BLOBS, KEYS, WHEELS, NAMES, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, _OLD_WHEEL_TEMP)
 """Every area, in the order ``cache info`` shows them."""

@@ -51,8 +51,10 @@ class Records:
             os.utime(path)  # "last used", for prune --older-than
         return data
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, *, durable: bool = True) -> None:
         """Store ``data`` as the record ``key`` (replacing any); raises ``OSError`` when the
-        cache cannot be written."""
-        with atomic_write(self.path(key), temp_dir=TEMP.under(self.root), label=self.area.name) as out:
+        cache cannot be written. ``durable=False``: not flushed to disk (see ``atomic_write``),
+        for a record that may be lost in a crash."""
+        temp_dir = TEMP.under(self.root)
+        with atomic_write(self.path(key), temp_dir=temp_dir, label=self.area.name, durable=durable) as out:
             out.write(data)

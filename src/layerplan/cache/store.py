@@ -12,6 +12,7 @@ from pathlib import Path
 
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.layout import BUILD_ENVS, PLATFORMS, SIZES, CacheError, default_cache_dir
+from layerplan.cache.locations import BlobLocations
 from layerplan.cache.prune import PruneResult, prune
 from layerplan.cache.records import Records
 from layerplan.cache.usage import AreaUsage, CacheReport, report
@@ -20,6 +21,7 @@ from layerplan.cache.wheels import WheelCache
 __all__ = [
     "AreaUsage",
     "BlobCache",
+    "BlobLocations",
     "BlobWriter",
     "CacheError",
     "CacheReport",
@@ -43,6 +45,8 @@ class Store:
         """``b"<size> <filename>"`` the index gives a file's sha256."""
         self.platforms = Records(self.root, PLATFORMS)
         """JSON: what a base image (by digest hex) holds."""
+        self.locations = BlobLocations(self.root)
+        """Which repositories of which registries hold a blob: where a push can mount it from."""
 
     @property
     def build_envs(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from layerplan.cache.store import BlobCache
+from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.report import BuildReport, LayerResult
@@ -20,8 +20,8 @@ from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
+from layerplan.transports import ClientPool, OutputResult, TransportContext, remember_pulled
 from layerplan.urls import public_url
-from layerplan.transports import ClientPool, OutputResult, TransportContext
 
 __all__ = ["run_build"]
 
@@ -57,7 +57,12 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
             epoch=resolved.epoch, base_name=base.name, base_digest=base.image.digest, extra=described
         ),
     )
-    context = TransportContext(clients=ClientPool(config.insecure_registries))
+    context = TransportContext(
+        clients=ClientPool(config.insecure_registries), locations=Store(resolved.cache_dir).locations
+    )
+    # The resolution opened the base with a context of its own: what its pull read (the
+    # repository its layers are in) is recorded here, for the pushes of later builds.
+    remember_pulled(context.locations, base.image)
     results: list[OutputResult] = [sink.write(image, context, tags=resolved.tags) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),

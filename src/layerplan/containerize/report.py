@@ -65,8 +65,12 @@ class BuildReport:
                     "kind": o.kind,
                     "location": o.location,
                     "bytes_uploaded": o.bytes_uploaded,
+                    "bytes_mounted": o.bytes_mounted,
                     "blobs": [
-                        {"digest": b.digest, "size": b.size, "status": b.status, "bytes_uploaded": b.bytes_uploaded}
+                        {
+                            "digest": b.digest, "size": b.size, "status": b.status, "bytes_uploaded": b.bytes_uploaded,
+                            "mounted_from": b.mounted_from,
+                        }
                         for b in o.blobs
                     ],
                 }
@@ -111,7 +115,8 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
         if output.blobs:
             console.print(
                 f"{output.spec}: {output.count('pushed')} blob(s) pushed ({format_size(output.bytes_uploaded)}), "
-                f"{output.count('present')} already there, {output.count('mounted')} mounted"
+                f"{output.count('present')} already there, "
+                f"{output.count('mounted')} mounted ({format_size(output.bytes_mounted)})"
             )
         elif output.kind == "docker":
             console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")

@@ -2,7 +2,8 @@
 
 ``RegistryClient`` speaks to one registry (auth, retries, verification); its retry
 policy is ``layerplan.http.RetryPolicy``, shared with the package index fetcher;
-``push_image`` pushes an image through it, uploading only what the registry lacks.
+``push_image`` pushes an image through it, uploading only what the registry lacks and
+cannot mount from a repository it or ``KnownLocations`` names.
 """
 
 from layerplan.registry.client import RegistryClient
@@ -15,6 +16,7 @@ from layerplan.registry.errors import (
     RegistryNotFoundError,
 )
 from layerplan.registry.manifest import FetchedManifest, Platform
+from layerplan.registry.mounts import KnownLocations
 from layerplan.registry.push import BlobReport, BlobStatus, PushReport, push_image
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "DockerConfigKeychain",
     "FetchedManifest",
     "Keychain",
+    "KnownLocations",
     "Platform",
     "PushReport",
     "RegistryAuthError",

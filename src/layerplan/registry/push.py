@@ -2,9 +2,11 @@
 
 Like go-containerregistry's ``remote.Write(ref, img)``: it takes the same ``Image`` a
 pull gives. Each blob is first looked up (HEAD); one the target repository lacks is
-mounted from the repository it was pulled from when that is on the same registry (no
-bytes move), and only otherwise uploaded. Uploads run in parallel, bounded. The
-manifest goes last, so a tag never points at missing blobs.
+mounted from another repository of the same registry (no bytes move) -- the one it was
+pulled from, then those known to hold it (``mounts.mount_candidates``) -- and only
+otherwise uploaded. Uploads run in parallel, bounded. The manifest goes last, so a tag
+never points at missing blobs. What the push learnt (the target now holds every blob; a
+candidate declined) is handed to the ``KnownLocations`` it was given, for the next push.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import BinaryIO, cast
 from layerplan.image.model import Image
 from layerplan.oci import Descriptor, Digest, ImageReference
 from layerplan.registry.client import Opener, RegistryClient
-from layerplan.registry.errors import BlobVerificationError, RegistryNotFoundError
+from layerplan.registry.errors import BlobVerificationError, RegistryError, RegistryNotFoundError
+from layerplan.registry.mounts import KnownLocations, mount_candidates
 
 __all__ = ["BlobReport", "BlobStatus", "PushReport", "push_image"]
 
@@ -46,6 +49,8 @@ class BlobReport:
     media_type: str
     status: BlobStatus
     bytes_uploaded: int = 0
+    mounted_from: str | None = None
+    """The repository (same registry) a ``MOUNTED`` blob was linked from."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -63,6 +68,11 @@ class PushReport:
         """Blob bytes sent (the manifest not counted)."""
         return sum(b.bytes_uploaded for b in self.blobs)
 
+    @property
+    def bytes_mounted(self) -> int:
+        """Blob bytes linked from other repositories instead of being sent."""
+        return sum(b.size for b in self.blobs if b.status is BlobStatus.MOUNTED)
+
     def count(self, status: BlobStatus) -> int:
         """How many blobs ended with ``status``."""
         return sum(1 for b in self.blobs if b.status is status)
@@ -75,14 +85,19 @@ def push_image(
     *,
     max_workers: int = DEFAULT_WORKERS,
     on_blob: Callable[[BlobReport], None] | None = None,
+    locations: KnownLocations | None = None,
 ) -> PushReport:
     """Push ``image`` (its layers, config, then manifest) to ``ref``; return what each blob did.
 
-    A blob the repository lacks is mounted from its origin (``Layer.origin``, and
-    ``Image.origin`` for the config) when that is another repository of the same
-    registry, and otherwise uploaded from its opener. ``on_blob`` is called (from
-    worker threads) as each blob is settled. The manifest is stored under ``ref``'s
-    tag, or its digest when ``ref`` has no tag, and only once every blob is there.
+    A blob the repository lacks is mounted from another repository of the same registry
+    when one has it: its origin (``Layer.origin``, and ``Image.origin`` for the config)
+    first, then the repositories ``locations`` knows, most recent first, at most
+    ``mounts.MAX_MOUNT_TRIES``; a mount the registry declines (or that the credentials
+    may not read from) moves on to the next, and then to an upload from the blob's
+    opener. ``on_blob`` is called (from worker threads) as each blob is settled. Once
+    every blob is there, ``locations`` learns that ``ref``'s repository holds them all
+    and forgets the candidates that declined; then the manifest is stored under
+    ``ref``'s tag, or its digest when ``ref`` has no tag.
 
     Raises ``RegistryError`` subclasses: ``BlobVerificationError`` when content or the
     pinned digest do not match the manifest, ``RegistryNotFoundError`` for a blob that
@@ -104,43 +119,77 @@ def push_image(
     config = image.config
     blobs.append((image.config_descriptor, lambda: io.BytesIO(config), image.origin))
 
-    def settle(desc: Descriptor, opener: Opener, origin: ImageReference | None) -> BlobReport:
-        report = _settle_blob(client, repository, desc, opener, _mount_source(origin, client.registry, repository))
+    def settle(desc: Descriptor, opener: Opener, origin: ImageReference | None) -> _Settled:
+        settled = _settle_blob(client, repository, desc, opener, lambda: mount_candidates(desc.digest, origin, ref, locations))
         if on_blob is not None:
-            on_blob(report)
-        return report
+            on_blob(settled.report)
+        return settled
 
     workers = max(1, min(max_workers, len(blobs)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layerplan-push") as pool:
         futures = [pool.submit(settle, *blob) for blob in blobs]
         try:
-            reports = [f.result() for f in futures]
+            settled = [f.result() for f in futures]
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
+    if locations is not None:
+        # Every blob is in the repository now, whether the manifest goes up or not.
+        for source, digests in _declined(settled).items():
+            locations.forget(client.registry, source, digests)
+        locations.remember(client.registry, repository, (s.report.digest for s in settled))
     client.put_manifest(repository, ref.tag or manifest_digest, image.manifest, image.media_type)
-    return PushReport(reference=ref.with_digest(manifest_digest), manifest_digest=manifest_digest, blobs=tuple(reports))
+    reports = tuple(s.report for s in settled)
+    return PushReport(reference=ref.with_digest(manifest_digest), manifest_digest=manifest_digest, blobs=reports)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Settled:
+    report: BlobReport
+    declined: tuple[str, ...] = ()
+    """Repositories the registry said do not have the blob (it opened an upload instead)."""
+
+
+def _declined(settled: list[_Settled]) -> dict[str, list[Digest]]:
+    by_source: dict[str, list[Digest]] = {}
+    for one in settled:
+        for source in one.declined:
+            by_source.setdefault(source, []).append(one.report.digest)
+    return by_source
 
 
 def _settle_blob(
-    client: RegistryClient, repository: str, desc: Descriptor, opener: Opener, mount_from: str | None
-) -> BlobReport:
-    def report(status: BlobStatus, sent: int = 0) -> BlobReport:
-        return BlobReport(digest=desc.digest, size=desc.size, media_type=desc.media_type, status=status, bytes_uploaded=sent)
+    client: RegistryClient, repository: str, desc: Descriptor, opener: Opener, candidates: Callable[[], tuple[str, ...]]
+) -> _Settled:
+    def report(status: BlobStatus, sent: int = 0, source: str | None = None) -> BlobReport:
+        return BlobReport(
+            digest=desc.digest, size=desc.size, media_type=desc.media_type, status=status, bytes_uploaded=sent,
+            mounted_from=source,
+        )
 
     if client.head_blob(repository, desc.digest) is not None:
-        return report(BlobStatus.PRESENT)
-    # a mount costs two round trips: only tried for a blob that came from this registry
-    if mount_from is not None and client.mount_blob(repository, desc.digest, mount_from):
-        return report(BlobStatus.MOUNTED)
+        return _Settled(report=report(BlobStatus.PRESENT))
+    sources = candidates()  # read only for a blob the repository lacks: most are there on a rebuild
+    declined: list[str] = []
+    for source in sources:
+        try:
+            if client.mount_blob(repository, desc.digest, source):
+                return _Settled(report=report(BlobStatus.MOUNTED, source=source), declined=tuple(declined))
+            declined.append(source)
+        except RegistryError as error:
+            # A source these credentials may not read (401/403), or a name the registry
+            # refuses (a stale record): just a mount that did not happen. A failing
+            # registry (5xx after retries, no answer) fails the upload too: say so now.
+            if error.temporary:
+                raise
 
     def content() -> BinaryIO:
         try:
             return opener()
         except RegistryNotFoundError as error:
             # a pulled layer that its own repository lacks: say which push needed it
-            where = f", nor mountable from {mount_from}" if mount_from else ""
+            where = f", nor mountable from {', '.join(sources)}" if sources else ""
             raise RegistryNotFoundError(
                 f"blob {desc.digest} is not in {client.registry}/{repository}{where}, and cannot be read: {error.message}",
                 registry=client.registry,
@@ -148,11 +197,4 @@ def _settle_blob(
             ) from error
 
     sent = client.upload_blob(repository, desc.digest, desc.size, content)
-    return report(BlobStatus.PUSHED, sent)
-
-
-def _mount_source(origin: ImageReference | None, registry: str, repository: str) -> str | None:
-    """The repository to mount from: the blob's origin, only on the same registry and not the target itself."""
-    if origin is None or origin.registry != registry or origin.repository == repository:
-        return None
-    return origin.repository
+    return _Settled(report=report(BlobStatus.PUSHED, sent), declined=tuple(declined))

@@ -52,7 +52,7 @@ def resolve_project(request: Request) -> ResolvedProject:
         project=project,
         app=app,
         settings=settings,
-        cache_dir=request.cache_dir or default_cache_dir(),
+        cache_dir=(request.cache_dir or default_cache_dir()).absolute(),  # backends run in other directories
         epoch=request.epoch if request.epoch is not None else source_date_epoch(),
         app_wheel=request.app_wheel,
     )

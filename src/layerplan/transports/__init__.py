@@ -29,7 +29,7 @@ from layerplan.transports.protocol import (
     TransportContext,
     TransportKind,
 )
-from layerplan.transports.remote import Registry, pull_image
+from layerplan.transports.remote import Registry, pull_image, remember_pulled
 
 __all__ = [
     "KINDS",
@@ -57,6 +57,7 @@ __all__ = [
     "read_from_daemon",
     "read_oci_archive",
     "read_oci_layout",
+    "remember_pulled",
     "stream_docker_archive",
     "write_docker_archive",
     "write_oci_archive",

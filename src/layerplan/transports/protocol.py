@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.clients import ClientPool
+
+if TYPE_CHECKING:  # the registry stack loads on first use (transports.clients)
+    from layerplan.registry.mounts import KnownLocations
 
 __all__ = ["BlobResult", "ImageSink", "ImageSource", "OutputResult", "TransportContext", "TransportKind"]
 
@@ -31,6 +34,9 @@ class TransportContext:
     """Registry clients, one per host (with the build's insecure hosts)."""
     docker: Any = None
     """A ``docker.DockerClient``; ``None``: from the environment (``DOCKER_HOST``) when needed."""
+    locations: KnownLocations | None = None
+    """Where blobs were seen (the store's ``locations``): a pull records what it read, a push
+    mounts from it and records what it did; ``None``: remember nothing."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -41,6 +47,8 @@ class BlobResult:
     size: int
     status: str
     bytes_uploaded: int
+    mounted_from: str | None = None
+    """For ``mounted``: the repository of the same registry it was linked from."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,7 +63,13 @@ class OutputResult:
 
     @property
     def bytes_uploaded(self) -> int:
+        """Blob bytes sent to the registry (the manifest not counted)."""
         return sum(blob.bytes_uploaded for blob in self.blobs)
+
+    @property
+    def bytes_mounted(self) -> int:
+        """Blob bytes the registry linked from other repositories instead: not sent."""
+        return sum(blob.size for blob in self.blobs if blob.status == "mounted")
 
     def count(self, status: str) -> int:
         return sum(1 for blob in self.blobs if blob.status == status)

@@ -5,7 +5,9 @@ fetches and verifies the manifest (an index resolved to the platform) and the co
 at once; each layer downloads only when something opens it, and says which repository
 it came from, so a push to the same registry mounts it instead. The registry code knows
 nothing of the blob cache: the direct build wraps the pulled image in it
-(``image.cached.cached_image``).
+(``image.cached.cached_image``). Nor of the store's record of where blobs are: the
+context's ``locations`` (``registry.KnownLocations``) learns what a pull read and what a
+push did, and offers a push more repositories to mount from.
 
 The registry stack (``requests``) is imported on first use, so parsing specs does not
 load it.
@@ -26,13 +28,14 @@ from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform, resolve_manifest
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
+from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.protocol import BlobResult, OutputResult, TransportContext
 
 if TYPE_CHECKING:
-    from layerplan.registry import RegistryClient
+    from layerplan.registry import KnownLocations, RegistryClient
 
-__all__ = ["Registry", "pull_image"]
+__all__ = ["Registry", "pull_image", "remember_pulled"]
 
 
 def pull_image(client: RegistryClient, reference: ImageReference, platform: Platform | None = None) -> Image:
@@ -60,6 +63,21 @@ def pull_image(client: RegistryClient, reference: ImageReference, platform: Plat
     return Image.from_manifest(
         manifest, config, lambda d: _blob_opener(client, repository, d), source=source, origin=reference
     )
+
+
+def remember_pulled(locations: KnownLocations | None, image: Image) -> None:
+    """Tell ``locations`` where a pulled image's blobs are: each layer's origin (and the
+    image's, for the config). A local image has no origin, and nothing is recorded."""
+    if locations is None:
+        return
+    seen: dict[ImageReference, list[Digest]] = {}
+    for layer in image.layers:
+        if layer.origin is not None:
+            seen.setdefault(layer.origin, []).append(layer.digest)
+    if image.origin is not None:
+        seen.setdefault(image.origin, []).append(image.config_descriptor.digest)
+    for origin, digests in seen.items():
+        locations.remember(origin.registry, origin.repository, digests)
 
 
 def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor) -> Opener:
@@ -116,15 +134,21 @@ class Registry:
 
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
-        yield pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+        image = pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+        remember_pulled(context.locations, image)
+        yield image
 
     def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
         from layerplan.registry import push_image
 
-        report = push_image(context.clients.get(self.reference.registry), self.reference, image)
+        client = context.clients.get(self.reference.registry)
+        report = push_image(client, self.reference, image, locations=context.locations)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
-            BlobResult(digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded)
+            BlobResult(
+                digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded,
+                mounted_from=b.mounted_from,
+            )
             for b in report.blobs
         )
         return OutputResult(spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs)
