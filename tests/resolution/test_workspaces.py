@@ -125,3 +125,14 @@ def test_several_members_need_outputs_that_name_them(monorepo: Path, tmp_path: P
     assert not (tmp_path / "image").exists()
     planned = layerplan("plan", monorepo, "--package", "api", "--package", "worker")
     assert planned.returncode == 2 and "plans one member at a time" in planned.stderr
+
+
+def test_a_relative_cache_dir_works_for_a_members_build(monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """The cache directory is decided once, absolute: the backend building a member's
+    wheel runs elsewhere (a relative one made it fail with FileNotFoundError)."""
+    result = layerplan(
+        "build", monorepo, "--package", "api", "--base", synthetic_base.specs["oci-layout"],
+        "--output", "oci:image", "--cache-dir", "cache", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "image" / "index.json").is_file() and (tmp_path / "cache" / "build-envs").is_dir()
