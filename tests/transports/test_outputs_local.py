@@ -305,3 +305,29 @@ def test_an_unwritable_output_is_an_output_error(image: Image, tmp_path: Path, k
     assert str(caught.value).startswith(f"{where / 'a-file' / 'out'}: ")
     assert [p.name for p in where.iterdir()] == ["a-file"]
 
+
+
+def _write_one(args: tuple[str, str]) -> str:
+    """One process's write of its own image into the shared layout (for the test below)."""
+    directory, tag = args
+    sources = Path(directory).parent / "sources" / tag
+    sources.mkdir(parents=True)
+    made = synthetic_image([memory_layer(files(sources, {f"app/{tag}.py": tag.encode()}))])
+    write_oci_layout(made, Path(directory), ref_name=tag)
+    return str(made.digest)
+
+
+def test_builds_writing_one_layout_at_once_all_end_up_in_its_index(tmp_path: Path) -> None:
+    """Before, two builds into one layout both exited 0 and index.json listed one of them."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    layout = tmp_path / "shared-layout"
+    tags = [f"image-{n}" for n in range(8)]
+    with ProcessPoolExecutor(4) as pool:
+        digests = list(pool.map(_write_one, [(str(layout), tag) for tag in tags]))
+    index = json.loads((layout / "index.json").read_bytes())
+    listed = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+    assert listed == dict(zip(tags, digests, strict=True))
+    for tag in tags:
+        read_oci_layout(layout, ref_name=tag)  # every image whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared-layout", "sources"]  # no leftovers

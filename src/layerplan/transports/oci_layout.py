@@ -13,6 +13,11 @@ import json
 import os
 import shutil
 import tempfile
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,14 +52,34 @@ def _write_blobs(image: Image, root: Path) -> None:
             shutil.copyfileobj(source, out, _CHUNK)
 
 
+@contextlib.contextmanager
+def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the layout's parent directory while one writer reads,
+    merges and replaces ``index.json`` (or creates the layout): two builds writing into one
+    layout at once must both end up in its index. flock on a directory leaves no file."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_oci_layout(image: Image, directory: Path, *, ref_name: str | None = "latest") -> Descriptor:
     """Write ``image`` into the layout ``directory`` under ``ref_name``; return its descriptor.
 
     ``directory`` may be missing, empty, or an existing layout (other images in it are
-    kept; one with the same ``ref_name`` is replaced). Raise ``ImageError`` if it is a
-    non-empty directory that is not a layout.
+    kept; one with the same ``ref_name`` is replaced); concurrent writers take turns.
+    Raise ``ImageError`` if it is a non-empty directory that is not a layout.
     """
     directory = Path(directory)
+    with _writers_one_at_a_time(directory):
+        return _write_oci_layout(image, directory, ref_name)
+
+
+def _write_oci_layout(image: Image, directory: Path, ref_name: str | None) -> Descriptor:
     if directory.is_dir() and any(directory.iterdir()):
         if not (directory / "oci-layout").is_file():
             raise ImageError(
