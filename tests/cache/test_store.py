@@ -18,6 +18,7 @@ from layerplan.oci import Digest
 
 KEY = "0123456789abcdef" * 4
 ENV_KEY = "00112233445566778899"
+BUILT_KEY = "e" * 64
 WHEEL = "demo-1.0-py3-none-any.whl"
 WHEEL_BYTES = b"a wheel, really" * 100
 WHEEL_SHA = hashlib.sha256(WHEEL_BYTES).hexdigest()
@@ -39,6 +40,10 @@ def fill(root: Path) -> Store:
     store.sizes.put(OTHER_SHA, b"123 other-1.0-py3-none-any.whl")
     store.platforms.put(BASE_HEX, b'{"format": 1}')
     store.locations.remember("registry.example:5000", "team/service-a", [Digest("sha256", layer.hex)])
+    built = root / "built.whl"
+    built.write_bytes(b"a built wheel" * 10)
+    store.built_wheels.store(BUILT_KEY, built, {"wheel_sha256": "d" * 64})
+    built.unlink()
     with atomic_directory(store.build_envs / ENV_KEY, replace=False) as env:
         (env / "bin").mkdir()
         (env / "bin" / "python").symlink_to("/usr/bin/python3")
@@ -78,9 +83,10 @@ def test_report_counts_every_area_and_adds_up_to_the_files(tmp_path: Path) -> No
     report = store.report()
     counts = {area.name: area.count for area in report.areas}
     assert counts == {
-        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "sizes": 1,
+        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "sizes": 1,
         "platforms": 1, "locations": 1, "build-envs": 1, "temp": 1, "other": 1,
     }  # fmt: skip
+    assert report.of("built-wheels").size == len(b"a built wheel" * 10) + (tmp_path / "built-wheels" / BUILT_KEY / "build.json").stat().st_size
     assert report.unreferenced.count == 1
     assert report.of("wheels").size == len(WHEEL_BYTES)
     assert report.of("build-envs").size == 1000 + len("/usr/bin/python3")
@@ -108,7 +114,8 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     real = store.prune(everything=True)
     assert dry.removed == real.removed and dry.dry_run and not real.dry_run
     assert {a.name: a.count for a in real.removed if a.count} == {
-        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "sizes": 1, "platforms": 1, "locations": 1,
+        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "sizes": 1, "platforms": 1,
+        "locations": 1,
         "build-envs": 1,
     }  # fmt: skip
     assert "would remove" in dry.describe() and "removed:" in real.describe()
@@ -118,7 +125,7 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     assert report.of("other").count == 3
     assert report.total_size == file_bytes(tmp_path) == len("not layerplan's") + len("not a record") + 26
     assert not list((tmp_path / "keys").iterdir()) and not list((tmp_path / "wheels" / "sha256").iterdir())
-    assert not list((tmp_path / "build-envs").iterdir())
+    assert not list((tmp_path / "build-envs").iterdir()) and not list((tmp_path / "built-wheels").iterdir())
 
 
 def test_older_than_applies_to_every_area_by_last_use(tmp_path: Path) -> None:
@@ -133,9 +140,33 @@ def test_older_than_applies_to_every_area_by_last_use(tmp_path: Path) -> None:
     assert store.locations.repositories("registry.example:5000", layer.digest) == ("team/service-a",)
     os.utime(store.build_envs / ENV_KEY)  # what a build does when it reuses the environment
     result = store.prune(older_than_days=30)
-    assert {a.name: a.count for a in result.removed if a.count} == {"blobs": 1, "names": 1, "platforms": 1}
+    assert {a.name: a.count for a in result.removed if a.count} == {
+        "blobs": 1, "names": 1, "platforms": 1, "built-wheels": 1,
+    }  # fmt: skip
     report = store.report()
     assert [report.of(n).count for n in ("blobs", "keys", "wheels", "sizes", "locations", "build-envs")] == [1] * 6
+
+
+def test_a_built_wheel_is_found_by_its_key_and_a_hit_counts_as_a_use(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    assert store.built_wheels.find(BUILT_KEY) is None
+    wheel = tmp_path / WHEEL
+    wheel.write_bytes(WHEEL_BYTES)
+    stored = store.built_wheels.store(BUILT_KEY, wheel, {"wheel_sha256": WHEEL_SHA, "build_requirements": ["setuptools==80.0"]})
+    assert stored.path == tmp_path / "built-wheels" / BUILT_KEY / WHEEL and stored.path.read_bytes() == WHEEL_BYTES
+    assert list((tmp_path / "built-wheels").iterdir()) == [tmp_path / "built-wheels" / BUILT_KEY]  # no temporaries left
+    os.utime(stored.path.parent, (OLD, OLD))
+    found = store.built_wheels.find(BUILT_KEY)
+    assert found is not None and found.path == stored.path
+    assert found.record == {"wheel_sha256": WHEEL_SHA, "build_requirements": ["setuptools==80.0"]}
+    assert stored.path.parent.stat().st_mtime > OLD  # prune --older-than goes by it
+    # an entry that is not whole (not one of ours) is a miss, and storing again replaces it
+    (stored.path.parent / "build.json").unlink()
+    assert store.built_wheels.find(BUILT_KEY) is None
+    store.built_wheels.store(BUILT_KEY, wheel, {"wheel_sha256": WHEEL_SHA})
+    assert store.built_wheels.find(BUILT_KEY) is not None
+    with pytest.raises(CacheError, match="invalid built-wheels key"):
+        store.built_wheels.find("../escape")
 
 
 def test_a_build_environment_being_made_is_left_alone(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ Layout under the cache root (default :func:`default_cache_dir`)::
     wheels/sha256/<hex>/<filename>   downloaded files by sha256, under their real name
                                      (the installer needs the wheel's file name)
     wheels/names/<hex>               the file name the index gives a sha256 (offline lookups)
+    built-wheels/<key>/              a wheel built from an sdist (normalized) and build.json,
+                                     by a key of what decides its bytes (sdist sha256, build
+                                     requirements as resolved, ...: ``install.sdist_wheel``)
     sizes/<hex>                      "<size> <filename>" the index gives a sha256
     platforms/<hex>.json             what a base image digest holds: Python, libc, symlinks
     locations/<hex>.json             which repositories of which registries hold a blob
@@ -36,6 +39,7 @@ __all__ = [
     "AREAS",
     "BLOBS",
     "BUILD_ENVS",
+    "BUILT_WHEELS",
     "KEYS",
     "LOCATIONS",
     "NAMES",
@@ -105,6 +109,7 @@ BLOBS = Area(name="blobs", path="blobs/sha256", entry=_HEX)
 KEYS = Area(name="keys", path="keys", entry=r"[0-9a-f]{2}/[0-9a-f]{16,128}\.json", depth=2)
 WHEELS = Area(name="wheels", path="wheels/sha256", entry=_HEX + r"/[^/]+", depth=2)
 NAMES = Area(name="names", path="wheels/names", entry=_HEX)
+BUILT_WHEELS = Area(name="built-wheels", path="built-wheels", entry=_HEX, tree=True)
 SIZES = Area(name="sizes", path="sizes", entry=_HEX)
 PLATFORMS = Area(name="platforms", path="platforms", entry=r"[0-9a-f]{64,128}\.json", suffix=".json")  # any image digest
 LOCATIONS = Area(name="locations", path="locations", entry=_HEX + r"\.json", suffix=".json")  # by sha256 blob digest
@@ -112,5 +117,5 @@ BUILD_ENVS = Area(name="build-envs", path="build-envs", entry=r"[0-9a-f]{16,64}"
 TEMP = Area(name="temp", path="tmp", entry="", temp=True)
 _OLD_WHEEL_TEMP = Area(name="temp", path="wheels/tmp", entry="", temp=True)
 
-AREAS = (BLOBS, KEYS, WHEELS, NAMES, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, _OLD_WHEEL_TEMP)
+AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, _OLD_WHEEL_TEMP)
 """Every area, in the order ``cache info`` shows them."""

@@ -55,8 +55,8 @@ class PruneResult:
     def describe(self) -> str:
         """One line per area something went from, and the total."""
         verb = "would remove (dry run, nothing removed)" if self.dry_run else "removed"
-        rows = [f"  {a.name:<11} {a.count:>6}  {format_size(a.size):>9}" for a in self.removed if a.count]
-        total = f"  {'total':<11} {sum(a.count for a in self.removed):>6}  {format_size(self.freed_size):>9}"
+        rows = [f"  {a.name:<12} {a.count:>6}  {format_size(a.size):>9}" for a in self.removed if a.count]
+        total = f"  {'total':<12} {sum(a.count for a in self.removed):>6}  {format_size(self.freed_size):>9}"
         return "\n".join([f"{verb}:", *rows, total] if rows else [f"{verb}: nothing"])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
+from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.cache.layout import BUILD_ENVS, PLATFORMS, SIZES, CacheError, default_cache_dir
 from layerplan.cache.locations import BlobLocations
 from layerplan.cache.prune import PruneResult, prune
@@ -47,6 +48,8 @@ class Store:
         """JSON: what a base image (by digest hex) holds."""
         self.locations = BlobLocations(self.root)
         """Which repositories of which registries hold a blob: where a push can mount it from."""
+        self.built_wheels = BuiltWheels(self.root)
+        """Wheels built from sdists, each with its build record, by a key of what decides them."""
 
     @property
     def build_envs(self) -> Path:

@@ -81,7 +81,7 @@ class CacheReport:
 
 
 def _row(name: str, count: int, size: int) -> str:
-    return f"  {name:<11} {count:>6}  {format_size(size):>9}"
+    return f"  {name:<12} {count:>6}  {format_size(size):>9}"
 
 
 def area_names() -> tuple[str, ...]:
