@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -33,7 +33,20 @@ from layerplan.cache.atomic import atomic_directory
 from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.install.errors import BuildError, ImpureWheelError
 
-__all__ = ["DEFAULT_SOURCE_DATE_EPOCH", "Installer", "build_sdist", "build_wheel", "find_installer", "is_pure", "local_wheel"]
+__all__ = [
+    "DEFAULT_SOURCE_DATE_EPOCH",
+    "Installer",
+    "backend_reason",
+    "backend_runner",
+    "build_sdist",
+    "build_wheel",
+    "find_installer",
+    "install_requirements",
+    "is_pure",
+    "local_wheel",
+    "new_environment",
+    "unpack_sdist",
+]
 
 DEFAULT_SOURCE_DATE_EPOCH = DEFAULT_EPOCH
 """Used when neither the caller nor ``SOURCE_DATE_EPOCH`` gives a time (layerplan.reproducible)."""
@@ -92,6 +105,44 @@ def _last_line(text: str | bytes | None) -> str:
         text = text.decode("utf-8", "replace")
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+class Runner(Protocol):
+    """What ``build.ProjectBuilder`` runs a backend hook with."""
+
+    def __call__(self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None: ...
+
+
+def backend_runner(source_date_epoch: int | None, *, environ: Mapping[str, str] | None = None) -> Runner:
+    """A runner for ``build.ProjectBuilder``: the hook's output is captured (its last line
+    is the reason of a failure, see ``backend_reason``), ``SOURCE_DATE_EPOCH`` is set, and
+    ``environ`` added."""
+    extra = {**(environ or {}), "SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
+
+    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(extra_environ or {}), **extra}
+        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
+
+    return runner
+
+
+def backend_reason(error: BaseException) -> str:
+    """Why a backend hook or an install failed: the last line it printed (``""`` if none)."""
+    import build
+
+    cause = error.exception if isinstance(error, build.BuildBackendException) else error
+    if isinstance(cause, subprocess.CalledProcessError):
+        return _last_line(cause.stderr) or _last_line(cause.output)
+    return ""
+
+
+def index_options(indexes: Sequence[str]) -> list[str]:
+    """``--index-url FIRST --extra-index-url ...``: what uv pip and pip both understand."""
+    if not indexes:
+        return []
+    return ["--index-url", indexes[0], *(arg for url in indexes[1:] for arg in ("--extra-index-url", url))]
 
 
 def build_wheel(
@@ -160,14 +211,7 @@ def _build_distribution(
 
     if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
         raise BuildError(f"{label}: {source} has no pyproject.toml or setup.py", path=source)
-    extra = {"SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
-
-    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = {**os.environ, **(extra_environ or {}), **extra}
-        done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
-        if done.returncode != 0:
-            raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
-
+    runner = backend_runner(source_date_epoch)
     try:
         if env_cache is not None and kind == "wheel":
             python = _cached_build_env(env_cache, source, runner)
@@ -180,15 +224,14 @@ def _build_distribution(
             env.install(builder.get_requires_for_build(kind, settings))
             return Path(builder.build(kind, out_dir, settings))
     except build.BuildBackendException as error:
-        cause = error.exception
-        reason = _last_line(cause.stderr) or _last_line(cause.output) if isinstance(cause, subprocess.CalledProcessError) else ""
+        reason = backend_reason(error)
         raise BuildError(
             f"{label}: building the {kind} failed" + (f": {reason}" if reason else f": {error}"),
             path=source,
             hint=f"run `python -m build --{kind} {source}` to see the backend's full output",
         ) from error
     except (build.BuildException, subprocess.CalledProcessError) as error:
-        reason = _last_line(error.stderr) if isinstance(error, subprocess.CalledProcessError) else ""
+        reason = backend_reason(error)
         raise BuildError(
             f"{label}: cannot prepare the build: " + (reason or str(error)),
             path=source,
@@ -206,18 +249,21 @@ def _build_requires(source: Path) -> list[str]:
     return sorted(str(r) for r in requires) if isinstance(requires, list) else ["setuptools>=40.8.0"]
 
 
-def _install(python: Path, requirements: Sequence[str]) -> None:
+def install_requirements(python: Path, requirements: Sequence[str], *, indexes: Sequence[str] = ()) -> None:
+    """Install ``requirements`` into the environment of ``python`` (uv, else pip), from
+    ``indexes`` (first is primary) when given, else the installer's default.
+    Raise ``subprocess.CalledProcessError`` (``backend_reason`` tells why)."""
     installer = find_installer()
     if installer.executable is not None:
         command = [installer.executable, "pip", "install", "--quiet", "--python", str(python)]
     else:
         command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    done = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
+    done = subprocess.run([*command, *index_options(indexes), *requirements], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
 
 
-def _new_venv(path: Path) -> None:
+def new_environment(path: Path) -> None:
     """A build environment; with pip in it when uv is not there to install into it.
 
     A Python without ``ensurepip`` (Debian's, without python3-venv) cannot make one
@@ -249,7 +295,7 @@ def _ensure_wheel_requires(
         return
     extra_requires = builder.get_requires_for_build("wheel", settings)
     if extra_requires:
-        _install(python, sorted(extra_requires))
+        install_requirements(python, sorted(extra_requires))
     marker.write_text("\n".join(sorted(extra_requires)), encoding="utf-8")
 
 
@@ -265,12 +311,15 @@ def _cached_build_env(cache: Path, source: Path, runner: object) -> Path:
             os.utime(env_dir)  # its last use, which `layerplan cache prune --older-than` goes by
         return python
     with atomic_directory(env_dir, replace=False) as staging:  # another build made it first: use theirs
-        _new_venv(staging)
-        _install(staging / "bin" / "python", requires)
+        new_environment(staging)
+        install_requirements(staging / "bin" / "python", requires)
     return python
 
 
-def _extract_sdist(archive: Path, into: Path) -> Path:
+def unpack_sdist(archive: Path, into: Path) -> Path:
+    """Unpack sdist ``archive`` (``.tar.gz``, ``.zip``...) into ``into``, refusing entries that
+    would land outside it; return its top directory (the project). Raise ``BuildError`` for
+    an unsafe entry, ``tarfile.TarError``/``zipfile.BadZipFile``/``OSError`` for a bad archive."""
     if archive.name.endswith(".zip"):
         with zipfile.ZipFile(archive) as zipped:
             for member in zipped.namelist():
@@ -312,7 +361,7 @@ def local_wheel(
         raise BuildError(f"{name or source.name}: {source} does not exist", path=source)
     with tempfile.TemporaryDirectory(prefix="layerplan-sdist-") as unpacked:
         try:
-            tree = _extract_sdist(source, Path(unpacked))
+            tree = unpack_sdist(source, Path(unpacked))
         except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
             raise BuildError(f"{name or source.name}: cannot unpack {source.name}: {error}", path=source) from error
         out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))

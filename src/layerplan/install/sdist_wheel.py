@@ -1,0 +1,287 @@
+"""The wheel of a package the lock pins only as an sdist: built here, normalized, kept.
+
+For a verified sdist (the fetch stage checked its hash against the lock):
+
+1. unpack it and read its build system (``build`` reads it: PEP 518, or the setuptools
+   fallback for a bare ``setup.py``);
+2. refuse it up front when its build requirements name a tool that compiles code;
+3. resolve those requirements on the lock's indexes, for the Python that runs the backend;
+4. look the wheel up in the store by what decides its bytes (``wheel_key``): a hit is used
+   as it is, with no environment and no backend run;
+5. otherwise make a fresh environment with the pinned requirements (from the lock's
+   indexes), add what the backend asks for to build a wheel, run its ``build_wheel``
+   with ``SOURCE_DATE_EPOCH`` and a fixed hash seed, refuse a platform-specific result,
+   normalize the wheel (``normalize``), and store it with a record of what it was built
+   from and with.
+
+The wheel is a function of the sdist and its build requirements, not of the image: its
+times are ``WHEEL_EPOCH`` whatever the build's ``SOURCE_DATE_EPOCH`` (the layer's files
+take the layer's time anyway), so one stored wheel serves every later build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tarfile
+import warnings
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from pyproject_hooks import BuildBackendWarning
+from packaging.utils import InvalidWheelFilename, canonicalize_name
+
+from layerplan import _toml
+from layerplan.cache.built_wheels import BuiltWheels
+from layerplan.http import redact
+from layerplan.install.build_requirements import installed_requirements, resolve_requirements
+from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.normalize import normalize_wheel
+from layerplan.install.pep517 import (
+    backend_reason,
+    backend_runner,
+    install_requirements,
+    is_pure,
+    new_environment,
+    unpack_sdist,
+)
+from layerplan.oci.digest import canonical_json
+from layerplan.reproducible import DEFAULT_EPOCH
+
+__all__ = ["SDIST_WHEEL_FORMAT", "WHEEL_EPOCH", "SdistWheel", "wheel_from_sdist", "wheel_key"]
+
+SDIST_WHEEL_FORMAT = "layerplan-sdist-wheel/1"
+"""Bumped whenever wheels are built or normalized differently: stored wheels of an older
+format are then not reused, nor the layers that hold them."""
+
+WHEEL_EPOCH = DEFAULT_EPOCH
+"""``SOURCE_DATE_EPOCH`` of the backend and the time of every entry of the wheel."""
+
+_COMPILERS = frozenset(
+    canonicalize_name(name)
+    for name in (
+        "cffi", "cython", "maturin", "meson-python", "nanobind", "pybind11", "scikit-build", "scikit-build-core",
+        "setuptools-rust",
+    )
+)  # fmt: skip
+"""Build requirements that exist to compile code: such an sdist is refused before any
+backend runs (a compiler on this host would otherwise spend minutes on a refused wheel)."""
+
+_DOCKERFILE_HINT = "use `layerplan dockerfile`, which builds it in the image"
+_LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SdistWheel:
+    """The wheel of one package, made from its sdist by this build or an earlier one."""
+
+    name: str
+    version: str | None
+    sdist: str
+    """The sdist's file name."""
+    sdist_sha256: str
+    sdist_url: str | None
+    backend: str
+    """``build-backend`` of the sdist (the setuptools fallback for a bare ``setup.py``)."""
+    build_requirements: tuple[str, ...]
+    """``name==version`` of everything the build environment held."""
+    indexes: tuple[str, ...]
+    """Where the build requirements were installed from."""
+    wheel: Path
+    wheel_sha256: str
+    key: str
+    """The store key (``wheel_key``)."""
+    cached: bool
+    """True when the wheel came from the store (no backend ran)."""
+
+
+def wheel_key(*, sdist_sha256: str, backend: str, requirements: Sequence[str], python_tag: str | None = None) -> str:
+    """The store key of a wheel built from an sdist: sha256 over what decides its bytes.
+
+    The sdist's sha256, the backend and its build requirements as resolved (pins), the
+    Python that runs the backend (a ``setup.py`` may read ``sys.version_info``), and
+    ``python_tag``: the target's interpreter and ABI for a platform-specific wheel, ``None``
+    for a pure one (the only kind built today).
+    """
+    payload = {
+        "format": SDIST_WHEEL_FORMAT,
+        "sdist": sdist_sha256,
+        "backend": backend,
+        "requirements": sorted(requirements),
+        "builder": f"{sys.implementation.name}{sys.version_info.major}.{sys.version_info.minor}",
+        "python_tag": python_tag,
+    }
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def wheel_from_sdist(
+    sdist: Path,
+    *,
+    name: str,
+    version: str | None,
+    sha256: str,
+    url: str | None,
+    store: BuiltWheels,
+    indexes: Sequence[str],
+    scratch: Path,
+) -> SdistWheel:
+    """The normalized wheel of verified sdist ``sdist`` (sha256 ``sha256``): from ``store``,
+    else built (see the module), with build requirements from ``indexes``; ``scratch`` is
+    an empty directory the caller removes.
+
+    Raise ``ImpureWheelError`` when the sdist needs compiling, ``BuildError`` when it
+    cannot be unpacked, its requirements resolved or installed, or the backend fails (the
+    message ends with the backend's reason).
+    """
+    label = f"{name} {version}" if version else name
+    indexes = tuple(indexes)
+    scratch = scratch.resolve()  # the backend runs in the unpacked tree: no relative paths
+    tree = _unpack(sdist, scratch / "src", label)
+    requires, backend = _build_system(tree, sdist.name, label)
+    _refuse_compilers(requires, sdist.name, label)
+    shown = ", ".join(redact(url) for url in indexes) or "the default index"
+    try:
+        pins = resolve_requirements(requires, indexes=indexes)
+    except subprocess.CalledProcessError as error:
+        raise BuildError(
+            f"{label}: cannot resolve the build requirements of {sdist.name} ({', '.join(requires)}) on {shown}: "
+            + (backend_reason(error) or f"exit status {error.returncode}")
+        ) from None
+    key = wheel_key(sdist_sha256=sha256, backend=backend, requirements=pins)
+    common: dict[str, Any] = dict(name=name, version=version, sdist=sdist.name, sdist_sha256=sha256, sdist_url=url, backend=backend, indexes=indexes, key=key)
+    found = store.find(key)
+    if found is not None:
+        recorded = found.record.get("build_requirements")
+        return SdistWheel(
+            **common,
+            build_requirements=tuple(recorded) if isinstance(recorded, list) else pins,
+            wheel=found.path,
+            wheel_sha256=str(found.record.get("wheel_sha256", "")) or _sha256(found.path),
+            cached=True,
+        )
+    built, installed = _build(tree, sdist.name, label, pins, indexes, scratch)
+    normalized = normalize_wheel(built, scratch / "normalized", epoch=WHEEL_EPOCH)
+    digest = _sha256(normalized)
+    record = {
+        "format": SDIST_WHEEL_FORMAT,
+        "name": name,
+        "version": version,
+        "sdist": {"filename": sdist.name, "sha256": sha256, "url": url},
+        "backend": backend,
+        "requires": list(requires),
+        "build_requirements": list(installed),
+        "indexes": list(indexes),
+        "wheel": normalized.name,
+        "wheel_sha256": digest,
+    }
+    try:
+        stored = store.store(key, normalized, record)
+    except OSError as error:
+        raise BuildError(
+            f"{label}: cannot keep the built wheel in the cache: {error.strerror or error}",
+            path=store.directory,
+            hint="check the cache directory's permissions and free space",
+        ) from None
+    return SdistWheel(**common, build_requirements=installed, wheel=stored.path, wheel_sha256=digest, cached=False)
+
+
+def _unpack(sdist: Path, into: Path, label: str) -> Path:
+    into.mkdir(parents=True, exist_ok=True)
+    try:
+        return unpack_sdist(sdist, into)
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
+        raise BuildError(f"{label}: cannot unpack {sdist.name}: {error}", hint="the index serves a broken sdist") from None
+
+
+def _build_system(tree: Path, filename: str, label: str) -> tuple[tuple[str, ...], str]:
+    """The sdist's build requirements (sorted) and backend, as ``build`` reads them."""
+    import build
+
+    try:
+        requires = tuple(sorted(build.ProjectBuilder(tree).build_system_requires))
+    except build.BuildException as error:
+        raise BuildError(f"{label}: {filename} has an invalid build system: {error}") from None
+    data: dict[str, Any] = {}
+    if (tree / "pyproject.toml").is_file():
+        data, _ = _toml.load_toml(tree / "pyproject.toml", BuildError)
+    table = data.get("build-system")
+    backend = table.get("build-backend") if isinstance(table, dict) else None
+    return requires, backend if isinstance(backend, str) and backend else _LEGACY_BACKEND
+
+
+def _refuse_compilers(requires: Sequence[str], filename: str, label: str) -> None:
+    names = set()
+    for requirement in requires:
+        try:
+            names.add(canonicalize_name(Requirement(requirement).name))
+        except InvalidRequirement:
+            continue  # `build` validated the table; an odd entry is the resolver's to refuse
+    found = sorted(names & _COMPILERS)
+    if found:
+        raise ImpureWheelError(
+            f"{label}: {filename} needs compiling (its build requirements name {', '.join(found)}), "
+            "which layerplan does not do on this host for the image",
+            hint=_DOCKERFILE_HINT,
+        )
+
+
+def _build(
+    tree: Path, filename: str, label: str, pins: Sequence[str], indexes: tuple[str, ...], scratch: Path
+) -> tuple[Path, tuple[str, ...]]:
+    """Run the backend in a fresh environment holding ``pins``; the wheel it built and
+    what the environment held."""
+    import build
+
+    environment = scratch / "env"
+    new_environment(environment)
+    python = environment / "bin" / "python"
+    shown = ", ".join(redact(url) for url in indexes) or "the default index"
+    # A fixed hash seed: a backend that writes a set's items writes them in one order.
+    runner = backend_runner(WHEEL_EPOCH, environ={"PYTHONHASHSEED": "0"})
+    builder = build.ProjectBuilder(tree, python_executable=str(python), runner=runner)
+    try:
+        with warnings.catch_warnings():
+            # The backend's own deprecation notices (pyproject_hooks re-emits them here) are
+            # its author's business; printed, they would bury the build's output.
+            warnings.simplefilter("ignore", BuildBackendWarning)
+            install_requirements(python, pins, indexes=indexes)
+            extra = sorted(builder.get_requires_for_build("wheel"))
+            if extra:
+                install_requirements(python, extra, indexes=indexes)
+            wheel = Path(builder.build("wheel", scratch / "dist"))
+        installed = installed_requirements(python)
+    except build.BuildBackendException as error:
+        # No hint after the reason: the line ends with what the backend said.
+        raise BuildError(
+            f"{label}: cannot build a wheel from {filename} (`layerplan dockerfile` builds it in the image instead); "
+            f"the backend says: {backend_reason(error) or error}"
+        ) from None
+    except (build.BuildException, subprocess.CalledProcessError) as error:
+        raise BuildError(
+            f"{label}: cannot install the build requirements of {filename} from {shown}: "
+            + (backend_reason(error) or str(error))
+        ) from None
+    try:
+        pure = is_pure(wheel)
+    except InvalidWheelFilename:
+        raise BuildError(f"{label}: the backend of {filename} produced {wheel.name}, not a wheel name") from None
+    if not pure:
+        raise ImpureWheelError(
+            f"{label}: {filename} needs compiling (its backend built {wheel.name}, a platform-specific wheel), "
+            "which layerplan does not do on this host for the image",
+            hint=_DOCKERFILE_HINT,
+        )
+    return wheel, installed
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
