@@ -30,6 +30,9 @@ class RemoteWheel:
     wanted: WantedFile | None
     indexes: tuple[str, ...]
     """Where pip (in a Dockerfile) or the fetcher looks it up, first is primary."""
+    sdist: WantedFile | None = None
+    """The locked sdist a direct build makes the wheel from (``item.choice == "sdist"``),
+    by its URL or looked up on ``indexes`` by its file name; hash-checked like a wheel."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,7 +103,9 @@ def materialize(plan: LayerPlan, *, lock_dir: Path, app_root: Path) -> Materiali
                 local.append(local_source(item, lock_dir.absolute()))
             else:
                 own = (item.index,) if item.index else indexes
-                remote.append(RemoteWheel(item=item, wanted=_wanted(item, own, rank), indexes=own))
+                remote.append(
+                    RemoteWheel(item=item, wanted=_wanted(item, own, rank), indexes=own, sdist=_sdist(item, own))
+                )
         layers.append(MaterializedLayer(planned=planned, remote=tuple(remote), local=tuple(local)))
     return MaterializedPlan(
         plan=plan, layers=tuple(layers), indexes=tuple(indexes), app_root=app_root, lock_dir=lock_dir.absolute()
@@ -115,13 +120,24 @@ def _is_local(item: InstallItem) -> bool:
 def _wanted(item: InstallItem, indexes: tuple[str, ...], rank: Rank) -> WantedFile | None:
     """The wheel of a registry item: by the lock's URL, else looked up on its indexes."""
     wheel = item.wheel
-    if item.choice == "none":
+    if item.choice in ("none", "sdist"):
         return None
     if wheel is not None and wheel.url:
         return WantedFile.from_url(item.name, wheel.url, wheel.hashes, size=wheel.size, filename=wheel.filename)
     hashes = wheel.hashes if wheel is not None else item.hashes
     filename = wheel.filename if wheel is not None else None
     return WantedFile.from_index(item.name, item.version, hashes, filename=filename, indexes=indexes, rank=rank)
+
+
+def _sdist(item: InstallItem, indexes: tuple[str, ...]) -> WantedFile | None:
+    """The sdist of a package built from source: by the lock's URL, else by its file name
+    on the package's indexes (poetry and pdm locks name files without URLs)."""
+    sdist = item.sdist
+    if item.choice != "sdist" or sdist is None:
+        return None
+    if sdist.url:
+        return WantedFile.from_url(item.name, sdist.url, sdist.hashes, size=sdist.size, filename=sdist.filename)
+    return WantedFile.from_index(item.name, item.version, sdist.hashes, filename=sdist.filename, indexes=indexes)
 
 
 def local_source(item: InstallItem, lock_dir: Path) -> LocalSource:

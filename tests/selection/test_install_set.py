@@ -81,11 +81,27 @@ def numpy_without_linux_wheels(tmp_path: Path) -> Path:
     return project
 
 
-def test_a_package_without_a_fitting_wheel_is_reported(numpy_without_linux_wheels: Path) -> None:
+def test_a_package_without_a_fitting_wheel_is_built_from_its_hashed_sdist(numpy_without_linux_wheels: Path) -> None:
     result = resolve(numpy_without_linux_wheels, lock=numpy_without_linux_wheels / "uv.lock", python="3.11")
+    numpy = by_name(result)["numpy"]
+    assert numpy.choice == "sdist" and result.without_wheel == ()  # type: ignore[attr-defined]
+    assert numpy.sdist.filename == "numpy-2.2.6.tar.gz" and numpy.hashes == numpy.sdist.hashes  # type: ignore[attr-defined]
+    assert "win_amd64" in (numpy.note or "") and "an sdist exists" in (numpy.note or "")  # type: ignore[attr-defined]
+    assert numpy.size == numpy.sdist.size == 20276440  # type: ignore[attr-defined]
+    result.require_wheels()  # built from source: not missing
+    cli = [sys.executable, "-m", "layerplan", "plan", str(numpy_without_linux_wheels), "--python", "3.11"]
+    shown = subprocess.run(cli, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert "numpy 2.2.6 (built from sdist)" in shown.stdout
+
+
+def test_a_package_without_a_fitting_wheel_or_a_hashed_sdist_is_reported(numpy_without_linux_wheels: Path) -> None:
+    lock = numpy_without_linux_wheels / "uv.lock"
+    lock.write_text("".join(line for line in lock.read_text().splitlines(keepends=True) if "numpy-2.2.6.tar.gz" not in line))
+    result = resolve(numpy_without_linux_wheels, lock=lock, python="3.11")
     (numpy,) = result.without_wheel
-    assert numpy.name == "numpy"
-    assert "win_amd64" in (numpy.note or "") and "an sdist exists" in (numpy.note or "")
+    assert numpy.name == "numpy" and numpy.choice == "none"
+    assert "win_amd64" in (numpy.note or "") and "sdist" not in (numpy.note or "")
     with pytest.raises(NoWheelError, match="numpy 2.2.6") as info:
         result.require_wheels()
     assert "layerplan dockerfile" in (info.value.hint or "")

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from layerplan._units import format_size
 from layerplan.plan.diff import LayerChange
-from layerplan.plan.model import LayerPlan
+from layerplan.plan.model import SDIST_BUILD, LayerPlan
 from layerplan.plan.model import PlannedLayer
 
 __all__ = ["print_diff", "print_plan"]
@@ -26,6 +26,8 @@ def _packages(layer: PlannedLayer) -> str:
         text = f"{item.name} {item.version or ''}".strip()
         if item.choice == "none":
             text += " (no wheel)"
+        elif item.choice == "sdist":
+            text += " (built from sdist)"
         elif item.choice == "lookup":
             text += " (looked up)"
         parts.append(text)
@@ -85,6 +87,10 @@ def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
     console.print(f"{installed} packages for {plan.target.describe()}; {len(plan.layers) - 1} filesystem layers + config")
     for warning in plan.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
+    for item in plan.install_set.items:
+        if item.choice == "sdist":
+            sdist = item.sdist.filename if item.sdist is not None and item.sdist.filename else "its sdist"
+            console.print(Text(f"{item.name} {item.version}: no wheel ({item.note}), built from {sdist} by {SDIST_BUILD}", style="dim"))
     for item in plan.install_set.without_wheel:
         console.print(Text(f"warning: {item.name} {item.version}: no wheel for the target ({item.note})", style="yellow"))
 

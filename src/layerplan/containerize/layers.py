@@ -17,13 +17,14 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from layerplan.cache.store import BlobCache, Store
-from layerplan.fetch import Fetcher
+from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
 from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import check_local_hash, local_source_path
+from layerplan.install.sdist_wheel import SDIST_WHEEL_FORMAT, SdistWheel, wheel_from_sdist
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
 from layerplan.plan.model import LayerPlan, PlannedLayer
 
@@ -85,9 +86,13 @@ class LayerBuilder:
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
-        self.env_cache = Store(cache.root).build_envs
+        store = Store(cache.root)
+        self.env_cache = store.build_envs
+        self.built_wheels = store.built_wheels
         self.warnings: list[str] = []
         self._app_digest: str | None = None
+        self.from_source: list[SdistWheel] = []
+        """The wheels this build needed from sdists, built or taken from the store, in plan order."""
         if compile_bytecode and self.interpreter is None:
             self.warnings.append(
                 f"bytecode not compiled: no Python {self.venv.python_version} on this machine "
@@ -106,6 +111,8 @@ class LayerBuilder:
         text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}"
         if layer.planned.kind == "app":
             text += f":wheel={self._app_wheel_digest()}"
+        if any(remote.sdist is not None for remote in layer.remote):
+            text += f":sdist={SDIST_WHEEL_FORMAT}"  # how a wheel is made from an sdist decides these bytes too
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _app_wheel_digest(self) -> str:
@@ -157,10 +164,32 @@ class LayerBuilder:
             return build_layer_into_cache(staging, self.cache, options=self.options, key=self.cache_key(layer))
 
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
-        """Download (or find in the cache) the wheel of every registry package; name -> path."""
+        """Download (or find in the cache) the wheel of every registry package, or its sdist
+        and the wheel built from it; name -> wheel path."""
         wanted = [wheel.wanted for wheel in remote if wheel.wanted is not None]
-        fetched = self.fetcher.fetch(wanted)
-        return {str(file.wanted.name): file.path for file in fetched}
+        from_source = [wheel for wheel in remote if wheel.sdist is not None]
+        fetched = self.fetcher.fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
+        wheels = {str(file.wanted.name): file.path for file in fetched[: len(wanted)]}
+        for wheel, sdist in zip(from_source, fetched[len(wanted) :], strict=True):
+            built = self._wheel_from_sdist(wheel, sdist)
+            self.from_source.append(built)
+            wheels[str(wheel.item.name)] = built.wheel
+        return wheels
+
+    def _wheel_from_sdist(self, remote: RemoteWheel, sdist: FetchedFile) -> SdistWheel:
+        """The wheel of a package built from source; its build requirements come from the
+        lock's indexes (the materialized plan's), as the package's own files do."""
+        with tempfile.TemporaryDirectory(prefix=f"layerplan-sdist-{remote.item.name}-") as scratch:
+            return wheel_from_sdist(
+                sdist.path,
+                name=str(remote.item.name),
+                version=remote.item.version,
+                sha256=sdist.sha256,
+                url=sdist.url,
+                store=self.built_wheels,
+                indexes=self.materialized.indexes,
+                scratch=Path(scratch),
+            )
 
     def _populate(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
         kind = layer.planned.kind

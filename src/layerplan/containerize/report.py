@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # loaded by the build, not by every command that imports this
     from layerplan.transports.protocol import OutputResult  # what each sink returns
 
 
-__all__ = ["BuildReport", "LayerResult", "print_report"]
+__all__ = ["BuildReport", "LayerResult", "SourceBuild", "print_report"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,6 +32,40 @@ class LayerResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SourceBuild:
+    """A package installed from a wheel made from its locked sdist: by this build
+    (``built``), or by an earlier one and taken from the store (``cached``)."""
+
+    name: str
+    version: str | None
+    sdist: str
+    """The sdist's file name."""
+    sdist_sha256: str
+    sdist_url: str | None
+    backend: str
+    build_requirements: tuple[str, ...]
+    """``name==version`` of everything the build environment held."""
+    indexes: tuple[str, ...]
+    """Where the build requirements were installed from (the lock's indexes)."""
+    wheel: str
+    wheel_sha256: str
+    status: str
+    """``built`` or ``cached``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sdist": {"file": self.sdist, "sha256": self.sdist_sha256, "url": self.sdist_url},
+            "backend": self.backend,
+            "build_requirements": list(self.build_requirements),
+            "indexes": list(self.indexes),
+            "wheel": {"file": self.wheel, "sha256": self.wheel_sha256},
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BuildReport:
     """Everything a build did; ``to_json()`` is the ``layerplan build --json`` document."""
 
@@ -42,6 +76,8 @@ class BuildReport:
     target: str
     layers: tuple[LayerResult, ...]
     outputs: tuple[OutputResult, ...]
+    built_from_source: tuple[SourceBuild, ...] = ()
+    """The packages whose wheels came from their sdists, for the layers this build made."""
     warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -76,6 +112,7 @@ class BuildReport:
                 }
                 for o in self.outputs
             ],
+            "built_from_source": [build.to_json() for build in self.built_from_source],
             "warnings": list(self.warnings),
         }
 
@@ -122,6 +159,12 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")
         else:
             console.print(f"{output.spec}: written")
+    for built in report.built_from_source:
+        requirements = ", ".join(built.build_requirements) or "nothing"
+        console.print(
+            f"{built.name} {built.version or ''}: wheel {built.status} from {built.sdist} "
+            f"(build requirements: {requirements})".replace("  ", " ")
+        )
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     console.print(Text.assemble(("image ", "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))

@@ -2,8 +2,8 @@
 
 Each line pins ``name==version`` with every hash the lock allows for the file the plan
 chose: the wheel's hashes (``wheel``), all of the package's hashes (``lookup``: the lock
-knows hashes but not which file), or the sdist's (``none``: pip builds it from source in
-the image). With hashes given, pip keeps only index files whose hash is allowed, so it
+knows hashes but not which file), or the sdist's (``sdist`` and ``none``: pip builds it
+from source in the image). With hashes given, pip keeps only index files whose hash is allowed, so it
 installs the very file the plan picked, and refuses anything else.
 """
 

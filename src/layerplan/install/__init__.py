@@ -5,6 +5,8 @@
 * ``bytecode.compile_tree``: reproducible ``.pyc`` files with the target's Python.
 * ``pep517.build_wheel`` / ``local_wheel``: the project's own wheel and local
   dependencies', built by their PEP 517 backends.
+* ``sdist_wheel.wheel_from_sdist``: the wheel of a registry package published only as an
+  sdist, built in isolation, normalized (``normalize``) and kept in the store.
 """
 
 from layerplan.install.pep517 import DEFAULT_SOURCE_DATE_EPOCH, build_wheel, is_pure, local_wheel

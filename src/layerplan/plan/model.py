@@ -12,9 +12,15 @@ from layerplan.urls import public_url
 from layerplan.selection.model import InstallItem, InstallSet
 from layerplan.target.model import Target
 
-__all__ = ["KEY_FORMAT", "PlannedLayer", "LayerKind", "LayerPlan", "layer_key", "package_identity"]
+__all__ = ["KEY_FORMAT", "PlannedLayer", "LayerKind", "LayerPlan", "SDIST_BUILD", "layer_key", "package_identity"]
 
 LayerKind = Literal["environment", "dependencies", "local", "app", "config"]
+
+SDIST_BUILD = (
+    "its own PEP 517 backend in an isolated environment (build requirements from the lock's indexes, "
+    "SOURCE_DATE_EPOCH set), the wheel normalized; pure Python only"
+)
+"""How the wheel of a package with ``choice == "sdist"`` is built (``build`` in ``plan --json``)."""
 
 KEY_FORMAT = "layerplan-layer/1"
 """Bumped whenever the *contents* a key stands for are built differently, so old cache
@@ -123,10 +129,13 @@ def _package_json(item: InstallItem) -> dict[str, Any]:
         "source": item.source.kind,
         "choice": item.choice,
     }
-    if item.wheel is not None:
-        out["file"] = item.wheel.filename or (item.wheel.url.rsplit("/", 1)[-1] if item.wheel.url else None)
-        out["url"] = public_url(item.wheel.url) if item.wheel.url else None
-        out["size"] = item.wheel.size
+    chosen = item.wheel if item.wheel is not None else item.sdist
+    if chosen is not None:
+        out["file"] = chosen.filename or (chosen.url.rsplit("/", 1)[-1] if chosen.url else None)
+        out["url"] = public_url(chosen.url) if chosen.url else None
+        out["size"] = chosen.size
+    if item.choice == "sdist":
+        out["build"] = SDIST_BUILD
     if item.hashes:
         out["hashes"] = list(item.hashes)
     if item.source.kind != "registry":

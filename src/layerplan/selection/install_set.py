@@ -319,6 +319,11 @@ def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], memb
     wheel = best_wheel(pkg, target.tag_priority())
     if wheel is not None:
         return InstallItem(choice="wheel", wheel=wheel, hashes=wheel.hashes, **common)  # type: ignore[arg-type]
+    if pkg.source.kind == "registry" and pkg.sdist is not None and pkg.sdist.hashes:
+        # Hashed only: the sdist's bytes decide the wheel built from it (and its cache key).
+        return InstallItem(
+            choice="sdist", sdist=pkg.sdist, hashes=pkg.sdist.hashes, note=describe_wheels(pkg), **common  # type: ignore[arg-type]
+        )
     return InstallItem(
         choice="none",
         hashes=pkg.sdist.hashes if pkg.sdist else pkg.hashes,

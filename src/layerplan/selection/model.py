@@ -13,14 +13,17 @@ from layerplan.target.model import Target
 
 __all__ = ["FileChoice", "InstallItem", "InstallSet"]
 
-FileChoice = Literal["wheel", "lookup", "build", "none"]
+FileChoice = Literal["wheel", "lookup", "build", "sdist", "none"]
 """How the item's file is known.
 
 ``wheel``: the lock names the exact wheel (with URL, or a filename looked up on the index).
 ``lookup``: the lock has only allowed hashes; the wheel is found on the index at build time.
 ``build``: a local tree (path, directory, git, workspace member) built into a wheel.
-``none``: no wheel fits the target (``note`` says what exists); fine for a Dockerfile
-build, an error for a direct build.
+``sdist``: a registry package no wheel fits, whose sdist the lock pins with a hash:
+built from source (a direct build makes its wheel with the sdist's own PEP 517
+backend; a Dockerfile lets pip build it in the image). ``note`` says why no wheel fits.
+``none``: no wheel fits the target and no hashed sdist is locked (``note`` says what
+exists); fine for a Dockerfile build, an error for a direct build.
 """
 
 
@@ -34,8 +37,10 @@ class InstallItem:
     choice: FileChoice
     wheel: LockedFile | None = None
     """The chosen wheel (``choice == "wheel"``)."""
+    sdist: LockedFile | None = None
+    """The locked sdist the wheel is built from (``choice == "sdist"``)."""
     hashes: tuple[str, ...] = ()
-    """Allowed hashes when ``choice == "lookup"`` (or the sdist's, when ``none``)."""
+    """Allowed hashes when ``choice == "lookup"`` (or the sdist's, when ``sdist`` or ``none``)."""
     index: str | None = None
     required_by: tuple[str, ...] = ()
     """Who pulls it in (package names, or ``<project>``): the "why" of the plan."""
@@ -52,9 +57,12 @@ class InstallItem:
 
     @property
     def size(self) -> int | None:
-        """Size of the wheel in bytes: from the lock, else from the index (``size_hint``)."""
+        """Size of the wheel in bytes: from the lock, else from the index (``size_hint``);
+        for a package built from source, its sdist's (a pure-Python wheel is about as big)."""
         if self.wheel is not None and self.wheel.size is not None:
             return self.wheel.size
+        if self.sdist is not None and self.sdist.size is not None:
+            return self.sdist.size
         return self.size_hint
 
 
