@@ -19,6 +19,8 @@ from gitfixture import LOCKED_COMMIT, ensure_git_fixture
 from layerplan.resolution import PlanRequest, plan_project
 from tests.dockerfile.helpers import BASIC, UV_SOURCES, copy_example, run_cli
 
+SDIST_ONLY = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "sdist-only"
+
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -143,6 +145,24 @@ def test_a_package_without_a_wheel_is_built_from_its_pinned_sdist(tmp_path: Path
     assert numpy.choice == "sdist" and numpy.sdist is not None  # built from source; here by pip, in the image
     assert hashes == [f"--hash={h}" for h in numpy.sdist.hashes]  # the sdist's: pip builds it from that
     assert "FROM docker.io/library/python:3.14-slim" in (out / "Dockerfile").read_text()
+
+
+def test_a_package_published_only_as_an_sdist_is_pinned_to_that_sdist_for_pip(tmp_path: Path) -> None:
+    """The plan's `sdist` choice reaches the Dockerfile back end unchanged: pip builds docopt
+    in the image, from the very sdist the lock pins (a direct build makes the wheel itself)."""
+    out = tmp_path / "ctx"
+    result = run_cli("dockerfile", str(SDIST_ONLY), "--python", "3.11", "-o", str(out))
+    assert result.code == 0, result.err
+    plan = plan_project(PlanRequest(project=SDIST_ONLY, python="3.11"))
+    (docopt,) = [item for item in plan.install_set.items if item.name == "docopt"]
+    assert docopt.choice == "sdist" and docopt.sdist is not None
+    (requirements,) = [p.read_text() for p in (out / "requirements").iterdir() if "docopt" in p.read_text()]
+    assert "--index-url https://pypi.org/simple\n" in requirements
+    assert f"docopt==0.6.2 \\\n    --hash={docopt.sdist.hashes[0]}\n" in requirements
+    assert docopt.sdist.hashes == ("sha256:49b3a825280bd66b3aa83585ef59c4a8c82f2c8a522dbe754a8bc8d08c85c491",)
+    offline = run_cli("dockerfile", str(SDIST_ONLY), "--python", "3.11", "--offline", "-o", str(tmp_path / "o"))
+    assert offline.code == 2 and offline.err.count("\n") == 1
+    assert offline.err.startswith("error: docopt 0.6.2: no wheel for cpython3.11 linux/amd64 glibc-2.36 (sdist only)")
 
 
 def test_offline_refuses_a_package_that_needs_a_source_build(tmp_path: Path) -> None:
