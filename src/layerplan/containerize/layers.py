@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from layerplan.cache.store import BlobCache, Store
 from layerplan.fetch import FetchedFile, Fetcher
@@ -24,9 +24,11 @@ from layerplan.image.tarlayer import LayerOptions
 from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import check_local_hash, local_source_path
-from layerplan.install.sdist_wheel import SDIST_WHEEL_FORMAT, SdistWheel, wheel_from_sdist
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
 from layerplan.plan.model import LayerPlan, PlannedLayer
+
+if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
+    from layerplan.install.sdist_wheel import SdistWheel
 
 __all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
 
@@ -112,6 +114,8 @@ class LayerBuilder:
         if layer.planned.kind == "app":
             text += f":wheel={self._app_wheel_digest()}"
         if any(remote.sdist is not None for remote in layer.remote):
+            from layerplan.install.sdist_wheel import SDIST_WHEEL_FORMAT
+
             text += f":sdist={SDIST_WHEEL_FORMAT}"  # how a wheel is made from an sdist decides these bytes too
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -179,6 +183,8 @@ class LayerBuilder:
     def _wheel_from_sdist(self, remote: RemoteWheel, sdist: FetchedFile) -> SdistWheel:
         """The wheel of a package built from source; its build requirements come from the
         lock's indexes (the materialized plan's), as the package's own files do."""
+        from layerplan.install.sdist_wheel import wheel_from_sdist
+
         with tempfile.TemporaryDirectory(prefix=f"layerplan-sdist-{remote.item.name}-") as scratch:
             return wheel_from_sdist(
                 sdist.path,

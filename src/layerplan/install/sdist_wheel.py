@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pyproject_hooks import BuildBackendWarning
 from packaging.utils import InvalidWheelFilename, canonicalize_name
 
 from layerplan import _toml
@@ -236,6 +235,7 @@ def _build(
     """Run the backend in a fresh environment holding ``pins``; the wheel it built and
     what the environment held."""
     import build
+    from pyproject_hooks import BuildBackendWarning
 
     environment = scratch / "env"
     new_environment(environment)
