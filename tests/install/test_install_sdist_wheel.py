@@ -142,8 +142,8 @@ def test_build_requirements_come_from_the_indexes_given(tmp_path: Path, monkeypa
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # a refused connection is final: no backoff to wait for
     sdist = make_sdist(tmp_path / "dist", {"setup.py": SETUP_PY})
     with pytest.raises(BuildError) as info:
-        build(sdist, Store(tmp_path / "cache"), tmp_path / "s", indexes=("http://127.0.0.1:9/simple/",))
+        build(sdist, Store(tmp_path / "cache"), tmp_path / "s", indexes=("http://ci:s3cret@127.0.0.1:9/simple/",))
     text = str(info.value)
     assert "\n" not in text
     assert text.startswith("tinysdist 1.0: cannot resolve the build requirements of tinysdist-1.0.tar.gz")
-    assert "on http://127.0.0.1:9/simple/" in text
+    assert "on http://127.0.0.1:9/simple/" in text and "s3cret" not in text  # shown without its credentials

@@ -37,7 +37,6 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name
 
 from layerplan import _toml
 from layerplan.cache.built_wheels import BuiltWheels
-from layerplan.http import redact
 from layerplan.install.build_requirements import installed_requirements, resolve_requirements
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.normalize import normalize_wheel
@@ -51,6 +50,7 @@ from layerplan.install.pep517 import (
 )
 from layerplan.oci.digest import canonical_json
 from layerplan.reproducible import DEFAULT_EPOCH
+from layerplan.urls import public_url
 
 __all__ = ["SDIST_WHEEL_FORMAT", "WHEEL_EPOCH", "SdistWheel", "wheel_from_sdist", "wheel_key"]
 
@@ -85,12 +85,13 @@ class SdistWheel:
     """The sdist's file name."""
     sdist_sha256: str
     sdist_url: str | None
+    """Where the sdist came from, without credentials."""
     backend: str
     """``build-backend`` of the sdist (the setuptools fallback for a bare ``setup.py``)."""
     build_requirements: tuple[str, ...]
     """``name==version`` of everything the build environment held."""
     indexes: tuple[str, ...]
-    """Where the build requirements were installed from."""
+    """Where the build requirements were installed from, without credentials."""
     wheel: Path
     wheel_sha256: str
     key: str
@@ -143,7 +144,7 @@ def wheel_from_sdist(
     tree = _unpack(sdist, scratch / "src", label)
     requires, backend = _build_system(tree, sdist.name, label)
     _refuse_compilers(requires, sdist.name, label)
-    shown = ", ".join(redact(url) for url in indexes) or "the default index"
+    shown = ", ".join(public_url(index) for index in indexes) or "the default index"
     try:
         pins = resolve_requirements(requires, indexes=indexes)
     except subprocess.CalledProcessError as error:
@@ -152,7 +153,10 @@ def wheel_from_sdist(
             + (backend_reason(error) or f"exit status {error.returncode}")
         ) from None
     key = wheel_key(sdist_sha256=sha256, backend=backend, requirements=pins)
-    common: dict[str, Any] = dict(name=name, version=version, sdist=sdist.name, sdist_sha256=sha256, sdist_url=url, backend=backend, indexes=indexes, key=key)
+    common: dict[str, Any] = dict(
+        name=name, version=version, sdist=sdist.name, sdist_sha256=sha256, sdist_url=public_url(url) if url else None,
+        backend=backend, indexes=tuple(public_url(index) for index in indexes), key=key,
+    )  # fmt: skip
     found = store.find(key)
     if found is not None:
         recorded = found.record.get("build_requirements")
@@ -170,11 +174,11 @@ def wheel_from_sdist(
         "format": SDIST_WHEEL_FORMAT,
         "name": name,
         "version": version,
-        "sdist": {"filename": sdist.name, "sha256": sha256, "url": url},
+        "sdist": {"filename": sdist.name, "sha256": sha256, "url": common["sdist_url"]},
         "backend": backend,
         "requires": list(requires),
         "build_requirements": list(installed),
-        "indexes": list(indexes),
+        "indexes": list(common["indexes"]),
         "wheel": normalized.name,
         "wheel_sha256": digest,
     }
@@ -240,7 +244,7 @@ def _build(
     environment = scratch / "env"
     new_environment(environment)
     python = environment / "bin" / "python"
-    shown = ", ".join(redact(url) for url in indexes) or "the default index"
+    shown = ", ".join(public_url(index) for index in indexes) or "the default index"
     # A fixed hash seed: a backend that writes a set's items writes them in one order.
     runner = backend_runner(WHEEL_EPOCH, environ={"PYTHONHASHSEED": "0"})
     builder = build.ProjectBuilder(tree, python_executable=str(python), runner=runner)
