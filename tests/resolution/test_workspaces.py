@@ -136,3 +136,48 @@ def test_a_relative_cache_dir_works_for_a_members_build(monorepo: Path, tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "image" / "index.json").is_file() and (tmp_path / "cache" / "build-envs").is_dir()
+
+
+def test_one_command_pushes_both_services_and_mounts_what_they_share(
+    monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase, memregistry: Any  # noqa: F811
+) -> None:
+    """The monorepo's "done when": two services of one workspace, one command, two
+    repositories of one registry; the second service's shared layers are mounted, not
+    uploaded -- in the JSON report and on the wire (the registry's own count)."""
+    result = layerplan(
+        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci-layout"],
+        "--output", f"registry:{memregistry.address}/mono/{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    api, worker = json.loads(result.stdout)["builds"]
+    api_layers = {layer["digest"] for layer in api["layers"] if layer["status"] != "base"}
+    worker_own = {layer["digest"] for layer in worker["layers"] if layer["status"] != "base"} - api_layers
+    (push,) = worker["outputs"]
+    mounted = {blob["digest"] for blob in push["blobs"] if blob["status"] == "mounted"}
+    pushed = {blob["digest"] for blob in push["blobs"] if blob["status"] == "pushed"}
+    shared = api_layers & {layer["digest"] for layer in worker["layers"]}
+    assert shared and shared <= mounted  # every layer the services share: mounted from mono/api
+    assert pushed - {worker["config_digest"]} == worker_own  # uploaded: only what is the worker's
+    on_the_wire = memregistry.uploaded_bytes("mono/worker")
+    assert set(on_the_wire) == pushed
+    assert push["bytes_uploaded"] == sum(on_the_wire.values())
+    assert push["bytes_mounted"] > 0
+
+
+@pytest.mark.engine
+def test_both_pushed_services_run(monorepo: Path, tmp_path: Path, base_image: str, registry: str, docker_client: Any) -> None:  # noqa: F811
+    suffix = os.getpid()
+    result = layerplan(
+        "build", monorepo, "--all-packages", "--base", base_image,
+        "--output", f"registry:{registry}/layerplan-test/mono-{suffix}-{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    api, worker = json.loads(result.stdout)["builds"]
+    assert worker["outputs"][0]["bytes_mounted"] > 0
+    for name, version, line in (("api", "1.4.0", "api ok: xn--bcher-kva.example"), ("worker", "2.0.1", "worker ok: xn--bcher-kva.example 1.0 kB")):
+        ref = f"{registry}/layerplan-test/mono-{suffix}-{name}:{version}"
+        docker_client.images.pull(ref)
+        try:
+            assert docker_client.containers.run(ref, network_mode="none", remove=True).decode().strip() == line
+        finally:
+            docker_client.images.remove(ref, force=True, noprune=True)
