@@ -201,3 +201,15 @@ def test_a_cached_build_environment_is_one_store_entry_refreshed_on_use(tmp_path
     build_wheel(project, tmp_path / "two", env_cache=store.build_envs)
     assert env.stat().st_mtime > 1_000_000_000
     assert store.prune(older_than_days=1).of("build-envs").count == 0
+
+
+def test_the_callers_pythonpath_does_not_reach_the_backend(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An isolated build: a PYTHONPATH holding an old setuptools (one without bdist_wheel)
+    must not replace the build environment's own."""
+    shadow = tmp_path / "shadow" / "setuptools"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('the caller PYTHONPATH reached the backend')\n")
+    (shadow / "build_meta.py").write_text("raise ImportError('the caller PYTHONPATH reached the backend')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "shadow"))
+    wheel = build_wheel(_project(tmp_path, "setuptools"), tmp_path / "out", env_cache=tmp_path / "envs")
+    assert wheel.name.startswith("tiny_setuptools-0.1.0-")

@@ -43,6 +43,9 @@ class CachedLayer:
     """sha256 of the uncompressed tar (the image config's ``rootfs.diff_ids`` entry)."""
     size: int
     """Size in bytes of the compressed blob."""
+    built_for: str | None = None
+    """What the layer was built for, for people (and tests) reading the cache: the plan's
+    key of the layer (``layerplan plan --json``), which the cache key extends."""
 
 
 def read_key(path: Path) -> CachedLayer | None:
@@ -53,6 +56,7 @@ def read_key(path: Path) -> CachedLayer | None:
             digest=Digest.parse(record["digest"]),
             diff_id=Digest.parse(record["diff_id"]),
             size=int(record["size"]),
+            built_for=str(record["built_for"]) if record.get("built_for") else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -175,9 +179,10 @@ class BlobCache:
         path = self.key_path(key)
         if not self.has(layer.digest):
             raise CacheError(f"cannot record layer key {key}: blob {layer.digest} is not in the cache")
-        data = json.dumps(
-            {"digest": str(layer.digest), "diff_id": str(layer.diff_id), "size": layer.size}, sort_keys=True
-        ).encode()
+        record: dict[str, object] = {"digest": str(layer.digest), "diff_id": str(layer.diff_id), "size": layer.size}
+        if layer.built_for:
+            record["built_for"] = layer.built_for
+        data = json.dumps(record, sort_keys=True).encode()
         with atomic_write(path, temp_dir=TEMP.under(self.root), label="key") as out:
             out.write(data)
 

@@ -165,7 +165,9 @@ class LayerBuilder:
             staging = Path(tmp) / "root"
             staging.mkdir()
             self._populate(layer, staging, wheels, Path(tmp))
-            return build_layer_into_cache(staging, self.cache, options=self.options, key=self.cache_key(layer))
+            return build_layer_into_cache(
+                staging, self.cache, options=self.options, key=self.cache_key(layer), built_for=layer.key
+            )
 
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
         """Download (or find in the cache) the wheel of every registry package, or its sdist

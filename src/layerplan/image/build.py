@@ -43,10 +43,12 @@ def build_layer_into_cache(
     *,
     options: LayerOptions | None = None,
     key: str | None = None,
+    built_for: str | None = None,
 ) -> Layer:
     """Build the layer of a staging tree (or of explicit entries) straight into ``cache``.
 
-    With ``key``, record it so :func:`cached_layer` finds the layer next time. Raises
+    With ``key``, record it so :func:`cached_layer` finds the layer next time (with
+    ``built_for``, a note of what it was built for, kept in the record). Raises
     what ``write_layer`` raises; on any error nothing is stored.
     """
     options = options or LayerOptions()
@@ -54,7 +56,7 @@ def build_layer_into_cache(
     with cache.writer() as out:
         blob = write_layer(entries, out, options)  # type: ignore[arg-type]
     if key is not None:
-        cache.put_layer(key, CachedLayer(digest=blob.digest, diff_id=blob.diff_id, size=blob.size))
+        cache.put_layer(key, CachedLayer(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, built_for=built_for))
     digest = blob.digest
     return Layer.from_blob(blob, lambda: cache.open(digest))
 

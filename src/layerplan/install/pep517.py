@@ -113,6 +113,9 @@ class Runner(Protocol):
     def __call__(self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None: ...
 
 
+_NOT_INHERITED = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE"})
+
+
 def backend_runner(source_date_epoch: int | None, *, environ: Mapping[str, str] | None = None) -> Runner:
     """A runner for ``build.ProjectBuilder``: the hook's output is captured (its last line
     is the reason of a failure, see ``backend_reason``), ``SOURCE_DATE_EPOCH`` is set, and
@@ -120,7 +123,10 @@ def backend_runner(source_date_epoch: int | None, *, environ: Mapping[str, str] 
     extra = {**(environ or {}), "SOURCE_DATE_EPOCH": _source_date_epoch(source_date_epoch)}
 
     def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = {**os.environ, **(extra_environ or {}), **extra}
+        # The build environment is isolated (as pip's and uv's are): the caller's
+        # PYTHONPATH or user site would put their own setuptools before the environment's.
+        inherited = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+        env = {**inherited, "PYTHONNOUSERSITE": "1", **(extra_environ or {}), **extra}
         done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
         if done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
