@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +80,8 @@ class Project:
     edit: str
     env: dict[str, str]
     why: str
+    run_env: dict[str, str] = field(default_factory=dict)
+    git: bool = False
 
     @property
     def cache_name(self) -> str:
@@ -116,6 +119,8 @@ def load_projects(path: Path = PROJECTS) -> list[Project]:
                 edit=entry["edit"],
                 env={str(k): str(v) for k, v in entry.get("env", {}).items()},
                 why=entry["why"],
+                run_env={str(k): str(v) for k, v in entry.get("run-env", {}).items()},
+                git=bool(entry.get("git", False)),
             )
         )
     names = [p.name for p in projects]
@@ -325,12 +330,15 @@ def target_args(project: Project, settings: Settings) -> list[str]:
     return args
 
 
+def docker_run_argv(image: str, project: Project) -> list[str]:
+    env = {"HOME": "/tmp", **project.run_env}
+    return ["docker", "run", "--rm", "--network", "none",
+            *(arg for key, value in env.items() for arg in ("-e", f"{key}={value}")),
+            "--entrypoint", project.run[0], image, *project.run[1:]]
+
+
 def docker_run(image: str, project: Project) -> Completed:
-    return run_command(
-        ["docker", "run", "--rm", "--network", "none", "-e", "HOME=/tmp",
-         "--entrypoint", project.run[0], image, *project.run[1:]],
-        timeout=300,
-    )
+    return run_command(docker_run_argv(image, project), timeout=300)
 
 
 def check_run(done: Completed, project: Project, step: Step) -> None:
@@ -392,6 +400,8 @@ def run_project(project: Project, settings: Settings) -> Result:
     shutil.copytree(src, scratch / "src", symlinks=True)
     project_dir = scratch / "src" / project.subdirectory if project.subdirectory else scratch / "src"
     cache = settings.cache_dir or (scratch / "layerplan-cache")
+    if project.git:
+        make_checkout(scratch / "src")
     env = {**os.environ, **project.env}
     repo = f"{settings.registry}/corpus-{settings.run_id}/{project.name}"
 
@@ -446,8 +456,7 @@ def run_project(project: Project, settings: Settings) -> Result:
         else:
             done = docker_run(ref, project)
             result.run.seconds = done.seconds
-            result.run.command = shlex.join(["docker", "run", "--rm", "--network", "none", "-e", "HOME=/tmp",
-                                             "--entrypoint", project.run[0], ref, *project.run[1:]])
+            result.run.command = shlex.join(docker_run_argv(ref, project))
             check_run(done, project, result.run)
             if not settings.keep_images:
                 run_command(["docker", "rmi", "-f", ref], timeout=300)
@@ -494,6 +503,14 @@ def run_project(project: Project, settings: Settings) -> Result:
     return result
 
 
+def make_checkout(tree: Path) -> None:
+    """Make `tree` a git checkout of itself (one commit), for backends that ask git."""
+    git = ["git", "-C", str(tree), "-c", "user.name=layerplan corpus", "-c", "user.email=corpus@invalid",
+           "-c", "commit.gpgsign=false"]
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "layerplan corpus"]):
+        subprocess.run([*git, *argv], check=True, capture_output=True)
+
+
 def run_dockerfile(project: Project, settings: Settings, project_dir: Path, cache: Path,
                    env: dict[str, str], step: Step) -> None:
     context = project_dir.parent / f".layerplan-corpus-docker-{project.name}"
@@ -538,10 +555,10 @@ def run_dockerfile(project: Project, settings: Settings, project_dir: Path, cach
 
 def cell(step: Step, text: str) -> str:
     if step.ok is True:
-        return f"[green]{text}[/green]"
+        return f"[green]{escape(text)}[/green]"
     if step.ok is False:
-        return f"[red]FAIL[/red] {step.why}"
-    return f"[dim]{step.why or '-'}[/dim]"
+        return f"[red]FAIL[/red] {escape(step.why)}"
+    return f"[dim]{escape(step.why or '-')}[/dim]"
 
 
 def seconds(value: float | None) -> str:
@@ -554,7 +571,7 @@ def render(results: list[Result]) -> Table:
         table.add_column(column, overflow="fold")
     for r in results:
         if r.source != "present":
-            table.add_row(r.name, r.lock_kind, f"[red]{r.source}[/red]", "", "", "", "-", "-", "-")
+            table.add_row(r.name, r.lock_kind, f"[red]{escape(r.source)}[/red]", "", "", "", "-", "-", "-")
             continue
         plan_text = f"ok ({r.plan.detail.get('layers', '?')} layers)" if r.plan.ok else ""
         cc = r.code_change
