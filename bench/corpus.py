@@ -497,6 +497,10 @@ def run_project(project: Project, settings: Settings) -> Result:
     else:
         result.dockerfile.why = "skipped (--no-dockerfile)"
 
+    # Errors name the scratch copy: say <src> instead, so rows compare between runs.
+    for step in (result.plan, result.build, result.run, result.code_change, result.dockerfile):
+        step.why = step.why.replace(str(scratch / "src"), "<src>")
+        step.output_tail = step.output_tail.replace(str(scratch / "src"), "<src>")
     if settings.cache_dir is None:
         shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(scratch, ignore_errors=True)
