@@ -330,15 +330,44 @@ def target_args(project: Project, settings: Settings) -> list[str]:
     return args
 
 
-def docker_run_argv(image: str, project: Project) -> list[str]:
+def docker_run_argv(image: str, project: Project, *, override: bool = False) -> list[str]:
+    """`docker run` of the image with the project's arguments: with the image's own entrypoint,
+    or (override) with `--entrypoint run[0]`."""
     env = {"HOME": "/tmp", **project.run_env}
+    entrypoint = ["--entrypoint", project.run[0]] if override else []
     return ["docker", "run", "--rm", "--network", "none",
             *(arg for key, value in env.items() for arg in ("-e", f"{key}={value}")),
-            "--entrypoint", project.run[0], image, *project.run[1:]]
+            *entrypoint, image, *project.run[1:]]
 
 
-def docker_run(image: str, project: Project) -> Completed:
-    return run_command(docker_run_argv(image, project), timeout=300)
+def image_entrypoint(image: str) -> tuple[list[str] | None, list[str] | None]:
+    done = run_command(["docker", "image", "inspect", "-f", "{{json .Config.Entrypoint}} {{json .Config.Cmd}}", image],
+                       timeout=60)
+    if done.returncode != 0:
+        return None, None
+    entrypoint, cmd = done.stdout.strip().split(" ", 1)
+    return json.loads(entrypoint), json.loads(cmd)
+
+
+def run_image(image: str, project: Project, step: Step) -> None:
+    """Run the image as a user would (its own entrypoint, the project's arguments) and check
+    that the entrypoint is the project's script and the output holds the expected text."""
+    entrypoint, cmd = image_entrypoint(image)
+    step.detail.update(entrypoint=entrypoint, cmd=cmd)
+    argv = docker_run_argv(image, project)
+    step.command = shlex.join(argv)
+    done = run_command(argv, timeout=300)
+    step.seconds = done.seconds
+    check_run(done, project, step)
+    script = project.run[0]
+    if entrypoint and Path(entrypoint[-1]).name == script:
+        return
+    # Not the script the corpus expects: say what the image has, and whether the app itself runs.
+    forced = Step()
+    check_run(run_command(docker_run_argv(image, project, override=True), timeout=300), project, forced)
+    step.ok = False
+    step.why = (f"image entrypoint is {json.dumps(entrypoint)} (cmd {json.dumps(cmd)}), not the {script} script; "
+                f"with --entrypoint {script}: {'ok' if forced.ok else forced.why}")
 
 
 def check_run(done: Completed, project: Project, step: Step) -> None:
@@ -454,10 +483,7 @@ def run_project(project: Project, settings: Settings) -> Result:
             result.run.ok = False
             result.run.why = f"docker pull: {error_line(pull)}"
         else:
-            done = docker_run(ref, project)
-            result.run.seconds = done.seconds
-            result.run.command = shlex.join(docker_run_argv(ref, project))
-            check_run(done, project, result.run)
+            run_image(ref, project, result.run)
             if not settings.keep_images:
                 run_command(["docker", "rmi", "-f", ref], timeout=300)
     else:
@@ -520,7 +546,8 @@ def run_dockerfile(project: Project, settings: Settings, project_dir: Path, cach
     context = project_dir.parent / f".layerplan-corpus-docker-{project.name}"
     argv = [*settings.layerplan, "dockerfile", str(project_dir), "-o", str(context), "--force",
             *target_args(project, settings), "--offline", "--cache-dir", str(cache)]
-    step.command = shlex.join(argv)
+    argv_text = shlex.join(argv)
+    step.command = argv_text
     log(f"{project.name}: dockerfile --offline")
     started = time.perf_counter()
     done = run_command(argv, env=env, cwd=project_dir)
@@ -542,9 +569,8 @@ def run_dockerfile(project: Project, settings: Settings, project_dir: Path, cach
         step.seconds = time.perf_counter() - started
         shutil.rmtree(context, ignore_errors=True)
         return
-    step.command += f" && docker build --network none -t {tag} {context}"
-    done = docker_run(tag, project)
-    check_run(done, project, step)
+    run_image(tag, project, step)
+    step.command = f"{argv_text} && docker build --network none -t {tag} {context} && {step.command}"
     if not step.ok:
         step.why = f"docker run: {step.why}"
     step.seconds = time.perf_counter() - started
