@@ -64,7 +64,7 @@ def _source(project: Any) -> Path:
     src = corpus.source_dir(corpus.DEFAULT_SOURCES, project)
     if not src.is_dir():
         pytest.skip(f"no local source for {project.name}: bench/corpus.py --from-mirror fills it")
-    return src / project.subdirectory if project.subdirectory else src
+    return src / str(project.subdirectory) if project.subdirectory else src
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
