@@ -61,7 +61,7 @@ def test_a_virtual_workspace_with_two_services_and_the_other_cases() -> None:
 
 
 def _source(project: Any) -> Path:
-    src = corpus.source_dir(corpus.DEFAULT_SOURCES, project)
+    src: Path = corpus.source_dir(corpus.DEFAULT_SOURCES, project)
     if not src.is_dir():
         pytest.skip(f"no local source for {project.name}: bench/corpus.py --from-mirror fills it")
     return src / str(project.subdirectory) if project.subdirectory else src
