@@ -20,7 +20,7 @@ from layerplan.plan.planner import make_plan
 from layerplan.plan.strategy import LayerStrategy
 from layerplan.plugins import plugin_manager
 from layerplan.errors import ProjectError
-from layerplan.project import Project, tree_digest, workspace_root_of
+from layerplan.project import Project, tree_digest, workspace_of, workspace_root_of
 from layerplan.selection import InstallItem, InstallSet, compute_install_set
 from layerplan.target import Target
 
@@ -60,8 +60,13 @@ def available_strategies() -> list[LayerStrategy]:
 
 
 def load_lock(project: Project, explicit: Path | None) -> Lock:
-    """The project's lock: ``explicit`` (an option, already absolute), else auto-detected
-    in the project or up to the uv workspace root above it."""
+    """The project's lock: ``explicit`` (an option, already absolute); else, for a member
+    of a uv workspace, the workspace's ``uv.lock`` (what ``uv`` installs it from, whatever
+    older lock files the member's directory holds); else auto-detected in the project or
+    up to the uv workspace root above it."""
+    workspace = workspace_of(project)
+    if explicit is None and workspace is not None and (workspace.root / "uv.lock").is_file():
+        explicit = workspace.root / "uv.lock"
     path, lock_format = find_lock(project.root, available_formats(), explicit, search_up_to=workspace_root_of(project.root))
     return read_lock(path, lock_format)
 

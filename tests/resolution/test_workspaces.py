@@ -181,3 +181,14 @@ def test_both_pushed_services_run(monorepo: Path, tmp_path: Path, base_image: st
             assert docker_client.containers.run(ref, network_mode="none", remove=True).decode().strip() == line
         finally:
             docker_client.images.remove(ref, force=True, noprune=True)
+
+
+def test_a_member_uses_the_workspace_lock_before_a_file_of_its_own(monorepo: Path) -> None:
+    """uv installs a member from the workspace's uv.lock: an old requirements.txt in the
+    member's directory must not win (autogen-studio has one)."""
+    stale = monorepo / "services" / "api" / "requirements.txt"
+    stale.write_text("click==7.0 --hash=sha256:" + "0" * 64 + "\n")
+    planned = plan(".", cwd=monorepo / "services" / "api")
+    assert planned["lock"]["format"] == "uv"
+    versions = {p["name"]: p["version"] for layer in planned["layers"] for p in layer["packages"]}
+    assert versions["click"] == "8.1.8"

@@ -21,7 +21,7 @@ from layerplan.project.legacy_tables import (
 )
 from layerplan.project.model import Project, WorkspaceMember
 
-__all__ = ["read_project", "workspace_root_of"]
+__all__ = ["read_project", "workspace_of", "workspace_root_of"]
 
 
 def read_project(path: Path | str) -> Project:
@@ -104,6 +104,17 @@ def workspace_root_of(member: Path) -> Path | None:
         if pyproject.is_file() and "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8", errors="replace"):
             return parent
     return None
+
+
+def workspace_of(project: Project) -> Project | None:
+    """The uv workspace root ``project`` is a member of (listed in its
+    ``tool.uv.workspace.members``), read; ``None`` when it is none's."""
+    root = workspace_root_of(project.root)
+    if root is None:
+        return None
+    workspace = read_project(root)
+    member = project.root.resolve()
+    return workspace if any((root / m.path).resolve() == member for m in workspace.workspace_members) else None
 
 
 def _table(data: Mapping[str, Any], key: str, path: Path, text: str) -> Mapping[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from layerplan.cache.layout import default_cache_dir
 from layerplan.errors import ProjectError
-from layerplan.project import Project, member_root, read_project, workspace_root_of
+from layerplan.project import Project, member_root, read_project, workspace_of
 from layerplan.reproducible import source_date_epoch
 from layerplan.resolution.options import OptionLayer, merge_layers, project_layers
 from layerplan.resolution.resolved import Request, ResolvedProject
@@ -61,13 +61,10 @@ def resolve_project(request: Request) -> ResolvedProject:
 def _workspace_layers(project: Project) -> list[OptionLayer]:
     """The tables of the uv workspace root above ``project``, when it is one of its members
     (so a member's directory resolves as ``--package`` from the root does)."""
-    root = workspace_root_of(project.root)
-    if root is None:
+    workspace = workspace_of(project)
+    if workspace is None:
         return []
-    workspace = read_project(root)
-    if not any((root / m.path).resolve() == project.root.resolve() for m in workspace.workspace_members):
-        return []
-    shown = f"{root.name}/pyproject.toml (the workspace root)"
+    shown = f"{workspace.root.name}/pyproject.toml (the workspace root)"
     return [_without_package(layer) for layer in project_layers(workspace, shown_as=shown)]
 
 
