@@ -29,8 +29,10 @@ from layerplan.dockerfile.model import (
 )
 from layerplan.dockerfile.render import render_dockerfile
 from layerplan.dockerfile.requirements import requirements_file, step_filename
-from layerplan.dockerfile.wheelhouse import fetch_wheelhouse
-from layerplan.fetch import FetchedFile, Fetcher
+from layerplan.dockerfile.wheelhouse import WheelhouseFile, fetch_wheelhouse
+from layerplan.cache.built_wheels import BuiltWheels
+from layerplan.cache.store import Store
+from layerplan.fetch import Fetcher
 from layerplan.materialize import MaterializedLayer, MaterializedPlan
 from layerplan.oci.reference import ImageReference
 from layerplan.plan.model import LayerPlan
@@ -115,7 +117,8 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
         try:
             with staged_output(output) as staging:
                 writer = _Writer(
-                    staging, materialized, options, get_fetcher, app_wheel=resolved.app_wheel, epoch=resolved.epoch
+                    staging, materialized, options, get_fetcher, app_wheel=resolved.app_wheel, epoch=resolved.epoch,
+                    built_wheels=Store(resolved.cache_dir).built_wheels,
                 )
                 layout = writer.write()
                 (staging / "Dockerfile").write_text(render_dockerfile(plan, layout, options), encoding="utf-8")
@@ -142,6 +145,7 @@ class _Writer:
         *,
         app_wheel: AppWheelSource,
         epoch: int,
+        built_wheels: BuiltWheels,
     ) -> None:
         self.root = root
         self.materialized = materialized
@@ -150,6 +154,7 @@ class _Writer:
         self.fetcher = fetcher
         self.app_wheel = app_wheel
         self.epoch = epoch
+        self.built_wheels = built_wheels
         self.warnings: list[str] = []
 
     def write(self) -> ContextLayout:
@@ -161,8 +166,13 @@ class _Writer:
             venv=self.plan.venv,
         )
         registry = [wheel for layer in self.materialized.layers if layer.planned.kind == "dependencies" for wheel in layer.remote]
-        fetched = fetch_wheelhouse(registry, self.plan.target, self.fetcher()) if self.options.offline else ()
-        wheels = {str(file.wanted.name): file for file in fetched}
+        wheels = (
+            fetch_wheelhouse(
+                registry, self.plan.target, self.fetcher(), built_wheels=self.built_wheels, indexes=self.materialized.indexes
+            )
+            if self.options.offline
+            else {}
+        )
         dependencies: list[DependencyStep] = []
         for number, layer in enumerate(self.materialized.layers, 1):
             kind = layer.planned.kind
@@ -179,7 +189,7 @@ class _Writer:
                 layout = dataclasses.replace(layout, config_number=number)
         return dataclasses.replace(layout, dependencies=tuple(dependencies))
 
-    def _dependency_step(self, number: int, layer: MaterializedLayer, wheels: Mapping[str, FetchedFile]) -> DependencyStep:
+    def _dependency_step(self, number: int, layer: MaterializedLayer, wheels: Mapping[str, WheelhouseFile]) -> DependencyStep:
         name = f"requirements/{step_filename(number, layer.planned.name)}"
         file = requirements_file(
             layer.planned,
@@ -188,6 +198,7 @@ class _Writer:
             offline=self.options.offline,
             wheelhouse=WHEELHOUSE,
             indexes=layer.indexes,
+            built_from_source={name: f"sha256:{w.sha256}" for name, w in wheels.items() if w.from_source},
         )
         self.warnings.extend(file.warnings)
         target = self.root / name

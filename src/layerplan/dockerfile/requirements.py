@@ -10,7 +10,7 @@ installs the very file the plan picked, and refuses anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from layerplan.dockerfile.errors import DockerfileError
@@ -55,13 +55,17 @@ def requirements_file(
     offline: bool,
     wheelhouse: str,
     indexes: Sequence[str] = (),
+    built_from_source: Mapping[str, str] | None = None,
 ) -> RequirementsFile:
     """The requirements file of dependency ``layer``.
 
     ``indexes`` are the lock's index URLs (first: primary); the items' own indexes come
     first. Credentials in an index URL are dropped (the file ends up in the image), with
-    a warning. Raise ``DockerfileError`` when a package has no pinned version.
+    a warning. ``built_from_source``: package name -> ``sha256:HEX`` of the wheel
+    layerplan built from its locked sdist (offline contexts ship that wheel, so it is the
+    file pip must accept). Raise ``DockerfileError`` when a package has no pinned version.
     """
+    built = dict(built_from_source or {})
     warnings: list[str] = []
     lines = [f"# {step_filename(number, layer.name)[:-4]}: written by `layerplan dockerfile` from {lock_name}; installed with --no-deps"]
     if offline:
@@ -85,7 +89,7 @@ def requirements_file(
                 hint="re-lock so that every package has an exact version",
             )
         pin = f"{item.name}=={item.version}"
-        hashes = () if unhashed else allowed_hashes(item)
+        hashes = () if unhashed else (built[str(item.name)],) if str(item.name) in built else allowed_hashes(item)
         lines.append(" \\\n    ".join([pin, *(f"--hash={h}" for h in hashes)]))
     return RequirementsFile(text="\n".join(lines) + "\n", hashed=not unhashed, warnings=tuple(warnings))
 
