@@ -345,3 +345,26 @@ def test_a_warm_cache_never_ships_stale_code(tmp_path: Path, synthetic_base: Syn
         app = layer_by_name(warm)["app"]
         assert app["status"] == "built", path
         first = warm
+
+
+SETUP_PY_ONLY = Path(__file__).resolve().parents[1] / "fixtures" / "setup-py-only"
+
+
+def test_a_setup_py_project_without_pyproject_builds(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """A legacy project (setup.py, no pyproject.toml, a `scripts=` file instead of an entry
+    point): built with PEP 517's fallback backend, its script is the entrypoint and runs on
+    the venv's Python."""
+    import io
+    import tarfile
+
+    project = Path(shutil.copytree(SETUP_PY_ONLY, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
+    report = build_json(project, synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache")
+    image, _ = read_oci_layout(tmp_path / "image")
+    assert image.config["config"]["Entrypoint"] == ["/app/.venv/bin/greet-tool"]
+    app = layer_by_name(report)["app"]
+    index = [digest_of(blob) for blob in image.layers].index(app["digest"])
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(image.layers[index]))) as tar:
+        script = tar.extractfile("app/.venv/bin/greet-tool")
+        assert script is not None
+        assert script.readline() == b"#!/app/.venv/bin/python\n"
+        assert "app/.venv/lib/python3.11/site-packages/greettool/__init__.py" in tar.getnames()

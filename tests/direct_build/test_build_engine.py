@@ -10,6 +10,7 @@ without an engine in test_build_direct.py and test_build_registry.py.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,11 @@ def test_the_synthetic_base_gives_the_same_target_and_layers(
     assert [(layer["name"], layer["digest"]) for layer in synthetic["layers"] if layer["status"] != "base"] == [
         (layer["name"], layer["digest"]) for layer in real["layers"] if layer["status"] != "base"
     ]
+
+
+def test_a_setup_py_project_runs_its_script(tmp_path: Path, base_image: str, docker_client) -> None:
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "setup-py-only"
+    project = Path(shutil.copytree(fixture, tmp_path / "app"))
+    build_json(project, base_image, "docker:layerplan-test/setup-py-only:1", cache=tmp_path / "cache")
+    output = docker_client.containers.run("layerplan-test/setup-py-only:1", remove=True, network_mode="none").decode()
+    assert output == "greet-tool says hello on py3\n"

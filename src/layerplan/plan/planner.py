@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from layerplan.errors import ConfigError
@@ -19,29 +19,35 @@ def image_settings(project: Project, config: PlanConfig) -> tuple[dict[str, Any]
     """The image config the plan fixes, and warnings about it.
 
     The entrypoint is the configured one, else the script named like the project, else
-    the only ``[project.scripts]`` entry; a script name becomes ``<venv>/bin/<name>``.
+    the only script; a script name becomes ``<venv>/bin/<name>``. Console scripts
+    (``[project.scripts]``) come before a setuptools project's ``scripts=`` files.
     """
     warnings: list[str] = []
     entrypoint: list[str] = []
+    known = {**dict.fromkeys(project.file_scripts, ""), **project.scripts}
     if config.entrypoint:
         first, *rest = config.entrypoint
-        if first in project.scripts:
+        if first in known:
             first = f"{config.venv}/bin/{first}"
-        elif len(config.entrypoint) == 1 and not first.startswith("/") and project.scripts:
+        elif len(config.entrypoint) == 1 and not first.startswith("/") and known:
             raise ConfigError(
-                f"entrypoint {first!r} is not a [project.scripts] name",
+                f"entrypoint {first!r} is not one of the project's scripts",
                 key="tool.layerplan.entrypoint",
-                hint=f"use one of {', '.join(sorted(project.scripts))}, or an absolute command list",
+                hint=f"use one of {', '.join(sorted(known))}, or an absolute command list",
             )
         entrypoint = [first, *rest]
-    elif project.display_name in project.scripts or project.name in project.scripts:
-        name = project.display_name if project.display_name in project.scripts else project.name
-        entrypoint = [f"{config.venv}/bin/{name}"]
-    elif len(project.scripts) == 1:
-        entrypoint = [f"{config.venv}/bin/{next(iter(project.scripts))}"]
-    elif project.scripts:
+    elif chosen := _script_named_like(project, project.scripts) or _only(project.scripts):
+        entrypoint = [f"{config.venv}/bin/{chosen}"]
+    elif len(project.scripts) > 1:
         warnings.append(
             f"several console scripts ({', '.join(sorted(project.scripts))}) and no tool.layerplan.entrypoint: "
+            "the image gets no entrypoint"
+        )
+    elif chosen := _script_named_like(project, project.file_scripts) or _only(project.file_scripts):
+        entrypoint = [f"{config.venv}/bin/{chosen}"]
+    elif project.file_scripts:
+        warnings.append(
+            f"several scripts ({', '.join(sorted(project.file_scripts))}) and no tool.layerplan.entrypoint: "
             "the image gets no entrypoint"
         )
     env = {
@@ -60,6 +66,14 @@ def image_settings(project: Project, config: PlanConfig) -> tuple[dict[str, Any]
         "labels": dict(config.labels),
     }
     return settings, tuple(warnings)
+
+
+def _script_named_like(project: Project, scripts: Collection[str]) -> str | None:
+    return next((name for name in (project.display_name, project.name) if name in scripts), None)
+
+
+def _only(scripts: Collection[str]) -> str | None:
+    return next(iter(scripts)) if len(scripts) == 1 else None
 
 
 def make_plan(

@@ -39,6 +39,8 @@ class Project:
     """Static version, or ``None`` when the version is dynamic."""
     scripts: Mapping[str, str] = field(default_factory=dict)
     """``[project.scripts]``: console script name -> ``module:function``."""
+    file_scripts: tuple[str, ...] = ()
+    """A setuptools project's ``scripts=[...]`` files (names in the venv's ``bin/``)."""
     requires_python: SpecifierSet | None = None
     dependencies: tuple[Requirement, ...] = ()
     optional_dependencies: Mapping[str, tuple[Requirement, ...]] = field(default_factory=dict)

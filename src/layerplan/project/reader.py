@@ -20,6 +20,7 @@ from layerplan.project.legacy_tables import (
     poetry_scripts,
 )
 from layerplan.project.model import Project, WorkspaceMember
+from layerplan.project.setup_py import read_setup_metadata
 
 __all__ = ["read_project", "workspace_of", "workspace_root_of"]
 
@@ -33,13 +34,16 @@ def read_project(path: Path | str) -> Project:
     pyproject = path if path.name == "pyproject.toml" else path / "pyproject.toml"
     if not path.exists():
         raise ProjectError("project path does not exist", path=path, hint="pass the directory that holds pyproject.toml")
-    if not pyproject.is_file():
+    legacy = not pyproject.is_file() and ((pyproject.parent / "setup.py").is_file() or (pyproject.parent / "setup.cfg").is_file())
+    if not pyproject.is_file() and not legacy:
         raise ProjectError(
             "no pyproject.toml here",
             path=pyproject.parent,
             hint="run layerplan in (or pass) the directory that holds the project's pyproject.toml",
         )
-    data, text = load_toml(pyproject, ProjectError)
+    # A setup.py-only project (no pyproject.toml) is read as one with an empty pyproject,
+    # as pip and `build` do.
+    data, text = ({}, "") if legacy else load_toml(pyproject, ProjectError)
     root = pyproject.parent
     table = _table(data, "project", pyproject, text)
     poetry = data.get("tool", {}).get("poetry", {})
@@ -47,13 +51,17 @@ def read_project(path: Path | str) -> Project:
     virtual_root = not table and isinstance(data.get("tool", {}).get("uv", {}).get("workspace"), dict)
     if virtual_root:
         raw_name = root.name  # uv's own name for such a root: the members are the projects
+    setup = read_setup_metadata(root) if not raw_name and not virtual_root else None
+    if setup is not None:
+        raw_name = setup.name
     if not isinstance(raw_name, str) or not raw_name:
         raise ProjectError(
             "the project has no name",
             path=pyproject,
             line=line_of(text, "[project]"),
             key="project.name",
-            hint="add name = \"...\" to [project]",
+            hint="add name = \"...\" to [project]"
+            + (" (setup.py's name is not a literal string, so it cannot be read without running it)" if setup else ""),
         )
     version = table.get("version")
     if version is None and isinstance(poetry, dict):
@@ -62,6 +70,11 @@ def read_project(path: Path | str) -> Project:
         version = poetry.get("version")
     build_system = data.get("build-system", {})
     tool = data.get("tool", {})
+    backend = build_system.get("build-backend")
+    build_requires = tuple(build_system.get("requires", ()))
+    if backend is None and (root / "setup.py").is_file():
+        # PEP 517's fallback for a tree with setup.py and no declared backend (pip, build).
+        backend, build_requires = "setuptools.build_meta:__legacy__", build_requires or ("setuptools>=40.8.0",)
     dependencies = _requirements(table.get("dependencies", []), "project.dependencies", pyproject, text)
     groups = _dependency_groups(data.get("dependency-groups", {}), pyproject, text)
     optional = {
@@ -74,19 +87,27 @@ def read_project(path: Path | str) -> Project:
         optional = optional or poetry_extras(poetry)
     if isinstance(tool.get("pdm"), dict):
         groups = {**pdm_dev_groups(tool["pdm"]), **groups}
+    scripts = _scripts(table, pyproject, text) or poetry_scripts(poetry if isinstance(poetry, dict) else {})
+    requires_python = _specifier(table.get("requires-python"), pyproject, text)
+    if setup is not None:
+        version = version or setup.version
+        scripts = scripts or setup.console_scripts
+        requires_python = requires_python or _lenient_specifier(setup.requires_python)
+        dependencies = dependencies or _lenient_requirements(setup.install_requires or ())
     return Project(
         root=root,
         pyproject_path=pyproject,
         name=canonicalize_name(raw_name),
         display_name=raw_name,
         version=str(version) if version is not None else None,
-        scripts=_scripts(table, pyproject, text) or poetry_scripts(poetry if isinstance(poetry, dict) else {}),
-        requires_python=_specifier(table.get("requires-python"), pyproject, text),
+        scripts=scripts,
+        file_scripts=setup.file_scripts if setup is not None else (),
+        requires_python=requires_python,
         dependencies=dependencies,
         optional_dependencies=optional,
         dependency_groups=groups,
-        build_backend=build_system.get("build-backend"),
-        build_requires=tuple(build_system.get("requires", ())),
+        build_backend=backend,
+        build_requires=build_requires,
         source_paths=_source_paths(root, raw_name, data),
         workspace_members=_workspace_members(root, data, pyproject, text),
         config=data.get("tool", {}).get("layerplan", {}),
@@ -148,6 +169,26 @@ def _specifier(value: Any, path: Path, text: str) -> SpecifierSet | None:
             line=line_of(text, "requires-python"),
             key="project.requires-python",
         ) from exc
+
+
+def _lenient_specifier(value: str | None) -> SpecifierSet | None:
+    """setup.py's ``python_requires``: setuptools itself is lenient, so is this."""
+    try:
+        return SpecifierSet(value) if value else None
+    except InvalidSpecifier:
+        return None
+
+
+def _lenient_requirements(values: tuple[str, ...]) -> tuple[Requirement, ...]:
+    """setup.py's ``install_requires`` (informational here: the lock decides what is
+    installed), skipping what ``packaging`` cannot read."""
+    result = []
+    for value in values:
+        try:
+            result.append(Requirement(value))
+        except InvalidRequirement:
+            continue
+    return tuple(result)
 
 
 def _requirements(values: Any, key: str, path: Path, text: str) -> tuple[Requirement, ...]:
