@@ -12,7 +12,7 @@ from pathlib import Path
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
-from layerplan.containerize.report import BuildReport, LayerResult, SourceBuild
+from layerplan.containerize.report import BuildReport, LayerResult
 from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.config import RuntimeConfig
@@ -72,22 +72,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         target=plan.target.describe(),
         layers=_layer_results(base, built),
         outputs=tuple(results),
-        built_from_source=tuple(
-            SourceBuild(
-                name=b.name,
-                version=b.version,
-                sdist=b.sdist,
-                sdist_sha256=b.sdist_sha256,
-                sdist_url=b.sdist_url,
-                backend=b.backend,
-                build_requirements=b.build_requirements,
-                indexes=b.indexes,
-                wheel=b.wheel.name,
-                wheel_sha256=b.wheel_sha256,
-                status="cached" if b.cached else "built",
-            )
-            for b in builder.from_source
-        ),
+        built_from_source=tuple(builder.from_source),
         warnings=(*warnings, *plan.warnings, *builder.warnings),
     )
 

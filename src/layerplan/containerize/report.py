@@ -10,10 +10,11 @@ from layerplan._units import format_size
 if TYPE_CHECKING:  # loaded by the build, not by every command that imports this report
     from rich.console import Console
 
+    from layerplan.install.sdist_wheel import SdistWheel
     from layerplan.transports.protocol import OutputResult  # what each sink returns
 
 
-__all__ = ["BuildReport", "LayerResult", "SourceBuild", "print_report"]
+__all__ = ["BuildReport", "LayerResult", "print_report"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -31,38 +32,22 @@ class LayerResult:
     """The plan's key of the layer (``layerplan plan --json`` shows the same); ``None`` for base layers."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SourceBuild:
-    """A package installed from a wheel made from its locked sdist: by this build
-    (``built``), or by an earlier one and taken from the store (``cached``)."""
+def _source_build_json(build: SdistWheel) -> dict[str, Any]:
+    return {
+        "name": build.name,
+        "version": build.version,
+        "sdist": {"file": build.sdist, "sha256": build.sdist_sha256, "url": build.sdist_url},
+        "backend": build.backend,
+        "build_requirements": list(build.build_requirements),
+        "indexes": list(build.indexes),
+        "wheel": {"file": build.wheel.name, "sha256": build.wheel_sha256},
+        "status": _source_status(build),
+    }
 
-    name: str
-    version: str | None
-    sdist: str
-    """The sdist's file name."""
-    sdist_sha256: str
-    sdist_url: str | None
-    backend: str
-    build_requirements: tuple[str, ...]
-    """``name==version`` of everything the build environment held."""
-    indexes: tuple[str, ...]
-    """Where the build requirements were installed from (the lock's indexes)."""
-    wheel: str
-    wheel_sha256: str
-    status: str
-    """``built`` or ``cached``."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "sdist": {"file": self.sdist, "sha256": self.sdist_sha256, "url": self.sdist_url},
-            "backend": self.backend,
-            "build_requirements": list(self.build_requirements),
-            "indexes": list(self.indexes),
-            "wheel": {"file": self.wheel, "sha256": self.wheel_sha256},
-            "status": self.status,
-        }
+def _source_status(build: SdistWheel) -> str:
+    """``built`` by this build, or ``cached``: made by an earlier one, taken from the store."""
+    return "cached" if build.cached else "built"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,7 +61,7 @@ class BuildReport:
     target: str
     layers: tuple[LayerResult, ...]
     outputs: tuple[OutputResult, ...]
-    built_from_source: tuple[SourceBuild, ...] = ()
+    built_from_source: tuple[SdistWheel, ...] = ()
     """The packages whose wheels came from their sdists, for the layers this build made."""
     warnings: tuple[str, ...] = ()
 
@@ -112,7 +97,7 @@ class BuildReport:
                 }
                 for o in self.outputs
             ],
-            "built_from_source": [build.to_json() for build in self.built_from_source],
+            "built_from_source": [_source_build_json(build) for build in self.built_from_source],
             "warnings": list(self.warnings),
         }
 
@@ -162,7 +147,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     for built in report.built_from_source:
         requirements = ", ".join(built.build_requirements) or "nothing"
         console.print(
-            f"{built.name} {built.version or ''}: wheel {built.status} from {built.sdist} "
+            f"{built.name} {built.version or ''}: wheel {_source_status(built)} from {built.sdist} "
             f"(build requirements: {requirements})".replace("  ", " ")
         )
     for warning in report.warnings:
