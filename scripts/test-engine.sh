@@ -9,7 +9,9 @@
 #           - an OCI registry on 127.0.0.1:5000 (no auth),
 #           - a second registry on 127.0.0.1:5001 with htpasswd basic auth
 #             (user layerplan, password layerplan-secret),
-#           - the base image 127.0.0.1:5000/python:3.11-bookworm (debootstrap, cached).
+#           - the base image 127.0.0.1:5000/python:3.11-bookworm (debootstrap, cached),
+#           - the builder image 127.0.0.1:5000/python:3.11-bookworm-build (the base + gcc,
+#             libc6-dev, python3.11-dev from Debian's mirror; cached in the registry).
 #         Idempotent: a second start only checks that everything is up.
 # stop    stops what start started (data and caches are kept).
 # status  says what is up; exit 0 only when everything is.
@@ -27,6 +29,10 @@ AUTH_PASSWORD=layerplan-secret
 BASE_REPO=python
 BASE_TAG=3.11-bookworm
 BASE="$REGISTRY/$BASE_REPO:$BASE_TAG"
+# The base plus a C compiler and Python's headers: the `builder` image that compiles locked
+# sdists (like the official -bookworm images beside the -slim ones).
+BUILDER_TAG=$BASE_TAG-build
+BUILDER="$REGISTRY/$BASE_REPO:$BUILDER_TAG"
 DOCKER_SOCK=/var/run/docker.sock
 export DOCKER_HOST="unix://$DOCKER_SOCK"
 
@@ -183,14 +189,16 @@ start_registries() {
 
 # ---------------------------------------------------------------- base image
 
-registry_has_base() {
+registry_has_tag() {  # registry_has_tag TAG (of $BASE_REPO)
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -I \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-    "http://$REGISTRY/v2/$BASE_REPO/manifests/$BASE_TAG") || true
+    "http://$REGISTRY/v2/$BASE_REPO/manifests/$1") || true
   [ "$code" = 200 ]
 }
+
+registry_has_base() { registry_has_tag "$BASE_TAG"; }
 
 build_rootfs() {
   [ -s "$ROOTFS_TAR" ] && return 0
@@ -235,6 +243,25 @@ ensure_base_image() {
   registry_has_base || die "pushed $BASE but the registry does not serve it"
 }
 
+ensure_builder_image() {
+  if registry_has_tag "$BUILDER_TAG"; then
+    docker image inspect "$BUILDER" >/dev/null 2>&1 || docker pull -q "$BUILDER" >/dev/null
+    log "builder image $BUILDER present"
+    return 0
+  fi
+  log "making $BUILDER (apt-get install gcc libc6-dev python3.11-dev from $DEBIAN_MIRROR) - about 20 s"
+  local name=layerplan-test-builder-prep
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  # --network host: apt reaches Debian's mirror (the base's sources.list), as debootstrap did.
+  docker run --name "$name" --network host "$BASE" sh -c \
+    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev python3.11-dev && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb' \
+    >"$CACHE/builder.log" 2>&1 || die "making the builder image failed; see $CACHE/builder.log"
+  docker commit "$name" "$BUILDER" >/dev/null
+  docker rm "$name" >/dev/null
+  docker push -q "$BUILDER" >/dev/null
+  registry_has_tag "$BUILDER_TAG" || die "pushed $BUILDER but the registry does not serve it"
+}
+
 # ---------------------------------------------------------------- arm64 emulation
 
 setup_binfmt() {
@@ -260,6 +287,7 @@ cmd_start() {
   start_dockerd
   start_registries
   ensure_base_image
+  ensure_builder_image
   [ "$WITH_ARM64" = 1 ] && setup_binfmt
   log "ready in $((SECONDS - t0)) s"
   cmd_env
@@ -291,11 +319,12 @@ cmd_status() {
   if registry_up "$REGISTRY" 200; then echo "registry:       up ($REGISTRY)"; else echo "registry:       down"; ok=1; fi
   if registry_up "$AUTH_REGISTRY" 401; then echo "auth registry:  up ($AUTH_REGISTRY)"; else echo "auth registry:  down"; ok=1; fi
   if registry_has_base; then echo "base image:     present ($BASE)"; else echo "base image:     missing"; ok=1; fi
+  if registry_has_tag "$BUILDER_TAG"; then echo "builder image:  present ($BUILDER)"; else echo "builder image:  missing"; ok=1; fi
   return "$ok"
 }
 
 cmd_env() {
-  echo "export LAYERPLAN_TEST_REGISTRY=$REGISTRY LAYERPLAN_TEST_AUTH_REGISTRY=$AUTH_REGISTRY LAYERPLAN_TEST_BASE=$BASE DOCKER_HOST=$DOCKER_HOST"
+  echo "export LAYERPLAN_TEST_REGISTRY=$REGISTRY LAYERPLAN_TEST_AUTH_REGISTRY=$AUTH_REGISTRY LAYERPLAN_TEST_BASE=$BASE LAYERPLAN_TEST_BUILDER=$BUILDER DOCKER_HOST=$DOCKER_HOST"
 }
 
 usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }

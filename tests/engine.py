@@ -34,10 +34,12 @@ __all__ = [
     "AUTH_USER",
     "auth_registry",
     "base_image",
+    "builder_image",
     "docker_client",
     "engine_required",
     "get_auth_registry",
     "get_base_image",
+    "get_builder_image",
     "get_docker_client",
     "get_registry",
     "registry",
@@ -51,6 +53,7 @@ _DEFAULTS = {
     "LAYERPLAN_TEST_REGISTRY": "127.0.0.1:5000",
     "LAYERPLAN_TEST_AUTH_REGISTRY": "127.0.0.1:5001",
     "LAYERPLAN_TEST_BASE": "127.0.0.1:5000/python:3.11-bookworm",
+    "LAYERPLAN_TEST_BUILDER": "127.0.0.1:5000/python:3.11-bookworm-build",
     "DOCKER_HOST": "unix:///var/run/docker.sock",
 }
 _HOW_TO = 'run `scripts/test-engine.sh start` as root on Debian 12, then `eval "$(scripts/test-engine.sh env)"`'
@@ -147,7 +150,16 @@ def get_auth_registry() -> str:
 
 def get_base_image() -> str:
     """The base image's reference (Debian 12 + Python 3.11, linux/amd64), present in the registry."""
-    reference = _setting("LAYERPLAN_TEST_BASE")
+    return _image_in_registry("LAYERPLAN_TEST_BASE", "base image")
+
+
+def get_builder_image() -> str:
+    """The builder image's reference: the base plus gcc and Python's headers."""
+    return _image_in_registry("LAYERPLAN_TEST_BUILDER", "builder image")
+
+
+def _image_in_registry(setting: str, what: str) -> str:
+    reference = _setting(setting)
     registry_part, _, rest = reference.partition("/")
     repository, _, tag = rest.rpartition(":")
 
@@ -165,7 +177,7 @@ def get_base_image() -> str:
             return False
         return response.status_code == 200
 
-    _ensure(present, f"base image {reference}")
+    _ensure(present, f"{what} {reference}")
     return reference
 
 
@@ -203,6 +215,12 @@ def auth_registry() -> str:
 def base_image() -> str:
     """Reference of the base image in the test registry."""
     return get_base_image()
+
+
+@pytest.fixture(scope="session")
+def builder_image() -> str:
+    """Reference of the builder image (the base with a compiler) in the test registry."""
+    return get_builder_image()
 
 
 @pytest.fixture(scope="session")

@@ -368,3 +368,27 @@ def test_a_setup_py_project_without_pyproject_builds(tmp_path: Path, synthetic_b
         assert script is not None
         assert script.readline() == b"#!/app/.venv/bin/python\n"
         assert "app/.venv/lib/python3.11/site-packages/greettool/__init__.py" in tar.getnames()
+
+
+COMPILED_SDIST = Path(__file__).resolve().parents[1] / "fixtures" / "compiled-sdist"
+
+
+@pytest.mark.parametrize("case", ["no engine", "base the engine cannot run"])
+def test_an_sdist_that_needs_compiling_without_a_builder_is_one_line(
+    case: str, tmp_path: Path, synthetic_base: SyntheticBase
+) -> None:
+    """No engine to compile in, or a base given as files (no --builder): one line that
+    names the way out, no traceback, nothing written."""
+    project = Path(shutil.copytree(COMPILED_SDIST, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
+    args = ["build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'image'}",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"} if case == "no engine" else {}
+    if case == "no engine":
+        args += ["--builder", "python:3.11-bookworm"]
+    result = layerplan(*args, env=env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "netifaces 0.11.0: netifaces-0.11.0.tar.gz needs compiling (it ships C sources" in line
+    expected = "no Docker engine answers" if case == "no engine" else "is not an image the Docker engine can run"
+    assert expected in line and "layerplan dockerfile" in line
+    assert not (tmp_path / "image").exists()

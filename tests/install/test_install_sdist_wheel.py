@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,28 @@ def test_build_requirements_come_from_the_indexes_given(tmp_path: Path, monkeypa
     assert "\n" not in text
     assert text.startswith("tinysdist 1.0: cannot resolve the build requirements of tinysdist-1.0.tar.gz")
     assert "on http://127.0.0.1:9/simple/" in text and "s3cret" not in text  # shown without its credentials
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"setup.py": SETUP_PY, "src/speedups.c": "int x;"}, "C sources (src/speedups.c)"),
+        ({"setup.py": SETUP_PY, "fast.pyx": "x = 1"}, "Cython sources (fast.pyx)"),
+        ({"setup.py": SETUP_PY, "Cargo.toml": "[package]"}, "a Rust crate (Cargo.toml)"),
+    ],
+)
+def test_native_sources_are_refused_before_a_host_compiler_runs(
+    files: dict[str, str], found: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without this, a host with no Python headers would fail with a compiler error
+    instead of saying the sdist needs compiling (which the direct build then does in a
+    builder container)."""
+    sdist = make_sdist(tmp_path / "dist", files)
+    monkeypatch.setattr(module, "resolve_requirements", lambda *a, **k: pytest.fail("resolved"))
+    with pytest.raises(ImpureWheelError, match=re.escape(f"needs compiling (it ships {found})")):
+        build(sdist, Store(tmp_path / "cache"), tmp_path / "s")
+
+
+def test_c_files_of_tests_and_docs_are_not_native_sources(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path / "dist", {"setup.py": SETUP_PY, "tests/fixture.c": "int x;", "docs/example.c": "int y;"})
+    assert not build(sdist, Store(tmp_path / "cache"), tmp_path / "s").cached

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from layerplan.cli.options import add_base_options, add_target_options, label, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, label, non_empty, request_from_args
 
 __all__ = ["register"]
 
@@ -34,6 +34,10 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--all-packages", action="store_true",
         help="build every workspace member that has an entrypoint or a [tool.layerplan] of its own",
+    )
+    parser.add_argument(
+        "--builder", type=non_empty, metavar="IMAGE",
+        help="image to compile sdists that need a compiler in, through the Docker engine (default: the base image)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON (docs/build.md)")

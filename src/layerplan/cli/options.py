@@ -30,6 +30,7 @@ _FLAGS = {
     "tags": ("--tag", "tags"),
     "insecure_registries": ("--insecure-registry", "insecure"),
     "labels": ("--label", "labels"),
+    "builder": ("--builder", "builder"),
 }
 
 

@@ -7,6 +7,7 @@ cache hit is always byte-identical to a rebuild.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from layerplan.cache.store import BlobCache, Store
 from layerplan.fetch import FetchedFile, Fetcher
+from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
@@ -28,6 +30,7 @@ from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPl
 from layerplan.plan.model import LayerPlan, PlannedLayer
 
 if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
+    from layerplan.containerize.source_builder import ContainerBuilder
     from layerplan.install.sdist_wheel import SdistWheel
 
 __all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
@@ -61,6 +64,26 @@ def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
     return f"layerplan: {layer.name}: {names}"
 
 
+def _sdist_as_last_resort(wanted: WantedFile) -> WantedFile:
+    """An index lookup that may pick the package's sdist when no wheel fits the target
+    (only a lookup by hashes: a lock that names files has already chosen)."""
+    if wanted.url is not None or wanted.filename is not None:
+        return wanted
+    rank = wanted.rank or tag_rank()
+
+    def wheel_else_sdist(filename: str) -> int | None:
+        found = rank(filename)
+        if found is not None:
+            return found
+        return _SDIST_RANK if filename.endswith((".tar.gz", ".zip")) else None
+
+    return dataclasses.replace(wanted, rank=wheel_else_sdist)
+
+
+_SDIST_RANK = 1 << 30
+"""After every wheel."""
+
+
 class LayerBuilder:
     """Builds the file layers of one materialized plan into the blob cache."""
 
@@ -74,6 +97,7 @@ class LayerBuilder:
         base_symlinks: Mapping[str, str],
         app_wheel: Callable[[Path], Path],
         compile_bytecode: bool,
+        source_builder: Callable[[str], ContainerBuilder] | None = None,
     ) -> None:
         self.materialized = materialized
         self.plan = materialized.plan
@@ -85,6 +109,10 @@ class LayerBuilder:
         # HOME is the one path the user owns; everything else in the layers is root's.
         self.options = LayerOptions(epoch=epoch, base_symlinks=dict(base_symlinks), owners=((str(self.home).lstrip("/"), uid, gid),))
         self.app_wheel = app_wheel
+        self.source_builder = source_builder
+        """Makes the builder of sdists that need compiling (the argument says which one
+        asked); called at most once, and only when one does."""
+        self._container_builder: ContainerBuilder | None = None
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
@@ -172,11 +200,15 @@ class LayerBuilder:
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
         """Download (or find in the cache) the wheel of every registry package, or its sdist
         and the wheel built from it; name -> wheel path."""
-        wanted = [wheel.wanted for wheel in remote if wheel.wanted is not None]
+        with_wheel = [wheel for wheel in remote if wheel.wanted is not None]
+        wanted = [_sdist_as_last_resort(wheel.wanted) for wheel in with_wheel if wheel.wanted is not None]
         from_source = [wheel for wheel in remote if wheel.sdist is not None]
         fetched = self.fetcher.fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
         wheels = {str(file.wanted.name): file.path for file in fetched[: len(wanted)]}
-        for wheel, sdist in zip(from_source, fetched[len(wanted) :], strict=True):
+        # A lock of hashes only (requirements, Pipfile.lock) cannot say a package has no
+        # wheel for the target: the index lookup finds that out, and takes its sdist then.
+        looked_up = [(wheel, file) for wheel, file in zip(with_wheel, fetched, strict=False) if not file.filename.endswith(".whl")]
+        for wheel, sdist in [*looked_up, *zip(from_source, fetched[len(wanted) :], strict=True)]:
             built = self._wheel_from_sdist(wheel, sdist)
             self.from_source.append(built)
             wheels[str(wheel.item.name)] = built.wheel
@@ -185,19 +217,25 @@ class LayerBuilder:
     def _wheel_from_sdist(self, remote: RemoteWheel, sdist: FetchedFile) -> SdistWheel:
         """The wheel of a package built from source; its build requirements come from the
         lock's indexes (the materialized plan's), as the package's own files do."""
-        from layerplan.install.sdist_wheel import wheel_from_sdist
+        from layerplan.install.errors import ImpureWheelError
+        from layerplan.install.sdist_wheel import open_sdist, wheel_from_sdist
 
+        name, version = str(remote.item.name), remote.item.version
         with tempfile.TemporaryDirectory(prefix=f"layerplan-sdist-{remote.item.name}-") as scratch:
-            return wheel_from_sdist(
-                sdist.path,
-                name=str(remote.item.name),
-                version=remote.item.version,
-                sha256=sdist.sha256,
-                url=sdist.url,
-                store=self.built_wheels,
-                indexes=self.materialized.indexes,
-                scratch=Path(scratch),
-            )
+            try:
+                return wheel_from_sdist(
+                    sdist.path, name=name, version=version, sha256=sdist.sha256, url=sdist.url, store=self.built_wheels,
+                    indexes=self.materialized.indexes, scratch=Path(scratch) / "host",
+                )  # fmt: skip
+            except ImpureWheelError as impure:
+                if self.source_builder is None:
+                    raise
+                if self._container_builder is None:
+                    self._container_builder = self.source_builder(impure.message)
+                source = open_sdist(
+                    sdist.path, name=name, version=version, sha256=sdist.sha256, url=sdist.url, scratch=Path(scratch) / "container"
+                )
+                return self._container_builder.wheel(source, indexes=self.materialized.indexes, scratch=Path(scratch))
 
     def _populate(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
         kind = layer.planned.kind

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
@@ -23,6 +24,9 @@ from layerplan.resolution.base import BaseImage
 from layerplan.transports import ClientPool, OutputResult, TransportContext, remember_pulled
 from layerplan.urls import public_url
 
+if TYPE_CHECKING:  # loaded only when an sdist needs compiling
+    from layerplan.containerize.source_builder import ContainerBuilder
+
 __all__ = ["run_build"]
 
 
@@ -37,14 +41,25 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
     plan = plan_build(resolved)
     materialized = materialize_build(resolved, plan)
     cache = BlobCache(resolved.cache_dir)
+    fetcher = Fetcher(resolved.cache_dir, quiet=quiet, indexes=materialized.indexes)
+
+    def source_builder(needed_by: str) -> ContainerBuilder:
+        from layerplan.containerize.source_builder import container_builder
+
+        return container_builder(
+            builder=config.builder, base=base.name, target=plan.target, fetcher=fetcher,
+            store=Store(resolved.cache_dir).built_wheels, needed_by=needed_by,
+        )  # fmt: skip
+
     builder = LayerBuilder(
         materialized,
         cache=cache,
-        fetcher=Fetcher(resolved.cache_dir, quiet=quiet, indexes=materialized.indexes),
+        fetcher=fetcher,
         epoch=resolved.epoch,
         base_symlinks=base.symlinks,
         app_wheel=app_wheel.get,
         compile_bytecode=config.compile_bytecode,
+        source_builder=source_builder,
     )
     built = builder.build_all()
     described = _annotations(plan, resolved.project.root)

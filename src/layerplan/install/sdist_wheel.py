@@ -52,7 +52,18 @@ from layerplan.oci.digest import canonical_json
 from layerplan.reproducible import DEFAULT_EPOCH
 from layerplan.urls import public_url
 
-__all__ = ["SDIST_WHEEL_FORMAT", "WHEEL_EPOCH", "SdistWheel", "wheel_from_sdist", "wheel_key"]
+__all__ = [
+    "SDIST_WHEEL_FORMAT",
+    "WHEEL_EPOCH",
+    "OpenedSdist",
+    "SdistWheel",
+    "keep_wheel",
+    "open_sdist",
+    "refuse_compiled",
+    "stored_wheel",
+    "wheel_from_sdist",
+    "wheel_key",
+]
 
 SDIST_WHEEL_FORMAT = "layerplan-sdist-wheel/1"
 """Bumped whenever wheels are built or normalized differently: stored wheels of an older
@@ -119,6 +130,111 @@ def wheel_key(*, sdist_sha256: str, backend: str, requirements: Sequence[str], p
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OpenedSdist:
+    """A verified sdist, unpacked, with its build system read (nothing run)."""
+
+    name: str
+    version: str | None
+    filename: str
+    sha256: str
+    url: str | None
+    """Where it came from, without credentials."""
+    tree: Path
+    requires: tuple[str, ...]
+    backend: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}" if self.version else self.name
+
+
+def open_sdist(sdist: Path, *, name: str, version: str | None, sha256: str, url: str | None, scratch: Path) -> OpenedSdist:
+    """Unpack ``sdist`` under ``scratch`` and read its build requirements and backend;
+    raise ``BuildError`` when it cannot be unpacked or its build system is invalid."""
+    label = f"{name} {version}" if version else name
+    tree = _unpack(sdist, scratch.resolve() / "src", label)  # the backend runs there: no relative paths
+    requires, backend = _build_system(tree, sdist.name, label)
+    return OpenedSdist(
+        name=name, version=version, filename=sdist.name, sha256=sha256, url=public_url(url) if url else None,
+        tree=tree, requires=requires, backend=backend,
+    )  # fmt: skip
+
+
+def refuse_compiled(source: OpenedSdist) -> None:
+    """Raise ``ImpureWheelError`` when ``source`` needs a compiler: its build requirements
+    name a tool that compiles, or it ships C, C++, Cython, Rust or Fortran sources."""
+    _refuse_compilers(source.requires, source.filename, source.label)
+    native = _native_source(source.tree)
+    if native is not None:
+        raise ImpureWheelError(
+            f"{source.label}: {source.filename} needs compiling (it ships {native})",
+            hint=_DOCKERFILE_HINT,
+        )
+
+
+def stored_wheel(source: OpenedSdist, *, key: str, pins: tuple[str, ...], indexes: Sequence[str], store: BuiltWheels) -> SdistWheel | None:
+    """The wheel the store keeps under ``key`` (made by an earlier build), or ``None``."""
+    found = store.find(key)
+    if found is None:
+        return None
+    recorded = found.record.get("build_requirements")
+    return SdistWheel(
+        **_common(source, key, indexes),
+        build_requirements=tuple(recorded) if isinstance(recorded, list) else pins,
+        wheel=found.path,
+        wheel_sha256=str(found.record.get("wheel_sha256", "")) or _sha256(found.path),
+        cached=True,
+    )
+
+
+def keep_wheel(
+    source: OpenedSdist,
+    built: Path,
+    *,
+    key: str,
+    installed: tuple[str, ...],
+    indexes: Sequence[str],
+    store: BuiltWheels,
+    scratch: Path,
+    record: dict[str, Any] | None = None,
+) -> SdistWheel:
+    """Normalize the wheel the backend built from ``source`` and keep it in ``store``
+    under ``key``, with a record of what it was built from and with (plus ``record``)."""
+    normalized = normalize_wheel(built, scratch / "normalized", epoch=WHEEL_EPOCH)
+    digest = _sha256(normalized)
+    common = _common(source, key, indexes)
+    full_record = {
+        "format": SDIST_WHEEL_FORMAT,
+        "name": source.name,
+        "version": source.version,
+        "sdist": {"filename": source.filename, "sha256": source.sha256, "url": source.url},
+        "backend": source.backend,
+        "requires": list(source.requires),
+        "build_requirements": list(installed),
+        "indexes": list(common["indexes"]),
+        "wheel": normalized.name,
+        "wheel_sha256": digest,
+        **(record or {}),
+    }
+    try:
+        stored = store.store(key, normalized, full_record)
+    except OSError as error:
+        raise BuildError(
+            f"{source.label}: cannot keep the built wheel in the cache: {error.strerror or error}",
+            path=store.directory,
+            hint="check the cache directory's permissions and free space",
+        ) from None
+    return SdistWheel(**common, build_requirements=installed, wheel=stored.path, wheel_sha256=digest, cached=False)
+
+
+def _common(source: OpenedSdist, key: str, indexes: Sequence[str]) -> dict[str, Any]:
+    return dict(
+        name=source.name, version=source.version, sdist=source.filename, sdist_sha256=source.sha256,
+        sdist_url=source.url, backend=source.backend, indexes=tuple(public_url(index) for index in indexes), key=key,
+    )  # fmt: skip
+
+
 def wheel_from_sdist(
     sdist: Path,
     *,
@@ -138,59 +254,24 @@ def wheel_from_sdist(
     cannot be unpacked, its requirements resolved or installed, or the backend fails (the
     message ends with the backend's reason).
     """
-    label = f"{name} {version}" if version else name
     indexes = tuple(indexes)
-    scratch = scratch.resolve()  # the backend runs in the unpacked tree: no relative paths
-    tree = _unpack(sdist, scratch / "src", label)
-    requires, backend = _build_system(tree, sdist.name, label)
-    _refuse_compilers(requires, sdist.name, label)
+    scratch = scratch.resolve()
+    source = open_sdist(sdist, name=name, version=version, sha256=sha256, url=url, scratch=scratch)
+    refuse_compiled(source)
     shown = ", ".join(public_url(index) for index in indexes) or "the default index"
     try:
-        pins = resolve_requirements(requires, indexes=indexes)
+        pins = resolve_requirements(source.requires, indexes=indexes)
     except subprocess.CalledProcessError as error:
         raise BuildError(
-            f"{label}: cannot resolve the build requirements of {sdist.name} ({', '.join(requires)}) on {shown}: "
+            f"{source.label}: cannot resolve the build requirements of {sdist.name} ({', '.join(source.requires)}) on {shown}: "
             + (backend_reason(error) or f"exit status {error.returncode}")
         ) from None
-    key = wheel_key(sdist_sha256=sha256, backend=backend, requirements=pins)
-    common: dict[str, Any] = dict(
-        name=name, version=version, sdist=sdist.name, sdist_sha256=sha256, sdist_url=public_url(url) if url else None,
-        backend=backend, indexes=tuple(public_url(index) for index in indexes), key=key,
-    )  # fmt: skip
-    found = store.find(key)
+    key = wheel_key(sdist_sha256=sha256, backend=source.backend, requirements=pins)
+    found = stored_wheel(source, key=key, pins=pins, indexes=indexes, store=store)
     if found is not None:
-        recorded = found.record.get("build_requirements")
-        return SdistWheel(
-            **common,
-            build_requirements=tuple(recorded) if isinstance(recorded, list) else pins,
-            wheel=found.path,
-            wheel_sha256=str(found.record.get("wheel_sha256", "")) or _sha256(found.path),
-            cached=True,
-        )
-    built, installed = _build(tree, sdist.name, label, pins, indexes, scratch)
-    normalized = normalize_wheel(built, scratch / "normalized", epoch=WHEEL_EPOCH)
-    digest = _sha256(normalized)
-    record = {
-        "format": SDIST_WHEEL_FORMAT,
-        "name": name,
-        "version": version,
-        "sdist": {"filename": sdist.name, "sha256": sha256, "url": common["sdist_url"]},
-        "backend": backend,
-        "requires": list(requires),
-        "build_requirements": list(installed),
-        "indexes": list(common["indexes"]),
-        "wheel": normalized.name,
-        "wheel_sha256": digest,
-    }
-    try:
-        stored = store.store(key, normalized, record)
-    except OSError as error:
-        raise BuildError(
-            f"{label}: cannot keep the built wheel in the cache: {error.strerror or error}",
-            path=store.directory,
-            hint="check the cache directory's permissions and free space",
-        ) from None
-    return SdistWheel(**common, build_requirements=installed, wheel=stored.path, wheel_sha256=digest, cached=False)
+        return found
+    built, installed = _build(source.tree, sdist.name, source.label, pins, indexes, scratch)
+    return keep_wheel(source, built, key=key, installed=installed, indexes=indexes, store=store, scratch=scratch)
 
 
 def _unpack(sdist: Path, into: Path, label: str) -> Path:
@@ -217,6 +298,26 @@ def _build_system(tree: Path, filename: str, label: str) -> tuple[tuple[str, ...
     return requires, backend if isinstance(backend, str) and backend else _LEGACY_BACKEND
 
 
+_NATIVE_SUFFIXES = {
+    ".c": "C sources", ".cc": "C++ sources", ".cpp": "C++ sources", ".cxx": "C++ sources", ".pyx": "Cython sources",
+    ".f90": "Fortran sources",
+}  # fmt: skip
+
+
+def _native_source(tree: Path) -> str | None:
+    """What in ``tree`` needs a compiler (``"C sources (netifaces.c)"``), or ``None``.
+
+    Read from the files, not the backend: a host without a compiler or Python's headers
+    would fail the build with a compiler error instead of saying what is needed."""
+    if (tree / "Cargo.toml").is_file():
+        return "a Rust crate (Cargo.toml)"
+    for path in sorted(tree.rglob("*")):
+        kind = _NATIVE_SUFFIXES.get(path.suffix.lower())
+        if kind is not None and path.is_file() and not {"test", "tests", "docs", "examples"} & set(path.relative_to(tree).parts):
+            return f"{kind} ({path.relative_to(tree).as_posix()})"
+    return None
+
+
 def _refuse_compilers(requires: Sequence[str], filename: str, label: str) -> None:
     names = set()
     for requirement in requires:
@@ -227,8 +328,7 @@ def _refuse_compilers(requires: Sequence[str], filename: str, label: str) -> Non
     found = sorted(names & _COMPILERS)
     if found:
         raise ImpureWheelError(
-            f"{label}: {filename} needs compiling (its build requirements name {', '.join(found)}), "
-            "which layerplan does not do on this host for the image",
+            f"{label}: {filename} needs compiling (its build requirements name {', '.join(found)})",
             hint=_DOCKERFILE_HINT,
         )
 
@@ -276,8 +376,7 @@ def _build(
         raise BuildError(f"{label}: the backend of {filename} produced {wheel.name}, not a wheel name") from None
     if not pure:
         raise ImpureWheelError(
-            f"{label}: {filename} needs compiling (its backend built {wheel.name}, a platform-specific wheel), "
-            "which layerplan does not do on this host for the image",
+            f"{label}: {filename} needs compiling (its backend built {wheel.name}, a platform-specific wheel)",
             hint=_DOCKERFILE_HINT,
         )
     return wheel, installed

@@ -75,6 +75,9 @@ class PlanConfig:
     """Names for archive outputs (``docker-archive`` RepoTags, the OCI ref name); default ``NAME:VERSION``."""
     insecure_registries: tuple[str, ...] = ()
     """``HOST:PORT`` registries reached over plain HTTP (loopback ones always are)."""
+    builder: str | None = None
+    """The image whose containers compile locked sdists that need a compiler (through
+    the Docker engine); default: the base image."""
 
 
 def parse_size(value: Any) -> int:
@@ -284,6 +287,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
     "tags": ("tags", _image_names, "a list of image names such as \"my-app:1.0\""),
     "insecure-registries": ("insecure_registries", _strings, "a list of HOST:PORT strings"),
+    "builder": ("builder", _string, "an image reference the Docker engine can run, such as \"python:3.12-bookworm\""),
 }
 OPTION_KEYS = frozenset(_OPTIONS)
 """Every option's TOML spelling (``max-layers``...)."""

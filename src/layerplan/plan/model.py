@@ -18,7 +18,8 @@ LayerKind = Literal["environment", "dependencies", "local", "app", "config"]
 
 SDIST_BUILD = (
     "its own PEP 517 backend in an isolated environment (build requirements from the lock's indexes, "
-    "SOURCE_DATE_EPOCH set), the wheel normalized; pure Python only"
+    "SOURCE_DATE_EPOCH set), the wheel normalized; one that needs compiling is built the same way in a "
+    "container of the builder image (the base, or the `builder` option) through the Docker engine, with no network"
 )
 """How the wheel of a package with ``choice == "sdist"`` is built (``build`` in ``plan --json``)."""
 

@@ -186,6 +186,7 @@ _SETUP_CFG_KEYS = {
     "platform": ("platform", False),
     "tag": ("tags", True),
     "lock": ("lock", False),
+    "builder": ("builder", False),
 }
 
 
