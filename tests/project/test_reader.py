@@ -136,3 +136,35 @@ def test_a_uv_workspace_root_without_a_project_is_a_virtual_root(tmp_path: Path)
     write(tmp_path / "other" / "pyproject.toml", "[tool.ruff]\nline-length = 100\n")
     with pytest.raises(ProjectError, match="the project has no name"):
         read_project(tmp_path / "other")  # not a workspace root: still an error
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ('tool = "x"\n[project]\nname = "a"\n', "tool", "must be a table, not a string"),
+        ('build-system = "hatchling"\n[project]\nname = "a"\n', "build-system", "must be a table, not a string"),
+        ('[build-system]\nrequires = "hatchling"\n[project]\nname = "a"\n', "build-system.requires", "must be an array, not a string"),
+        ('tool = { uv = 1.5 }\n[project]\nname = "a"\n', "tool.uv", "must be a table, not a number"),
+        ('[project]\nname = 5\n', "project.name", "must be a string, not an integer"),
+        ('[project]\nname = "a"\nversion = 3\n', "project.version", "must be a string, not an integer"),
+        ('[project]\nname = "a"\ndependencies = [3]\n', "project.dependencies", "must hold strings only, not an integer"),
+        ('[project]\nname = "a"\noptional-dependencies = 3\n', "project.optional-dependencies", "must be a table"),
+        ('[project]\nname = "a"\n[dependency-groups]\ndev = 3\n', "dependency-groups.dev", "must be an array"),
+        ('[project]\nname = "a"\n[tool.uv.workspace]\nmembers = ["/abs/*"]\n', "tool.uv.workspace.members", "relative to the workspace root"),
+        ('[project]\nname = "a"\n[tool.hatch]\nbuild = 3\n', "tool.hatch.build", "must be a table"),
+    ],
+)
+def test_a_wrong_type_is_one_error_naming_the_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    """The fuzzed inputs of issue 11 that gave tracebacks: each is one ProjectError now."""
+    write(tmp_path / "pyproject.toml", text)
+    with pytest.raises(ProjectError) as excinfo:
+        read_project(tmp_path)
+    assert excinfo.value.key == key
+    assert problem in excinfo.value.message
+    assert excinfo.value.line is not None
+
+
+def test_lenient_poetry_tables_never_crash(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.poetry]\nname = "a"\nextras = { web = 3 }\nscripts = { a = 3 }\n')
+    project = read_project(tmp_path)
+    assert project.scripts == {} and project.optional_dependencies == {"web": ()}

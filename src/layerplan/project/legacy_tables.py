@@ -82,9 +82,8 @@ def poetry_extras(poetry: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...
     optional = {canonicalize_name(r.name): r for r in poetry_dependencies(poetry, include_optional=True)}
     extras: dict[str, tuple[Requirement, ...]] = {}
     for extra, names in (poetry.get("extras") or {}).items():
-        extras[canonicalize_name(extra)] = tuple(
-            optional[canonicalize_name(n)] for n in names if canonicalize_name(n) in optional
-        )
+        listed = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []  # lenient, as Poetry's own tables
+        extras[canonicalize_name(extra)] = tuple(optional[canonicalize_name(n)] for n in listed if canonicalize_name(n) in optional)
     return extras
 
 

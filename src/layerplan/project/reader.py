@@ -21,6 +21,7 @@ from layerplan.project.legacy_tables import (
 )
 from layerplan.project.model import Project, WorkspaceMember
 from layerplan.project.setup_py import read_setup_metadata
+from layerplan.project.shapes import check_shapes
 
 __all__ = ["read_project", "workspace_of", "workspace_root_of"]
 
@@ -44,6 +45,7 @@ def read_project(path: Path | str) -> Project:
     # A setup.py-only project (no pyproject.toml) is read as one with an empty pyproject,
     # as pip and `build` do.
     data, text = ({}, "") if legacy else load_toml(pyproject, ProjectError)
+    check_shapes(data, pyproject, text)
     root = pyproject.parent
     table = _table(data, "project", pyproject, text)
     poetry = data.get("tool", {}).get("poetry", {})
@@ -221,6 +223,11 @@ def _dependency_groups(groups: Any, path: Path, text: str) -> dict[str, tuple[Re
         if name not in normalised:
             raise ProjectError(f"included dependency group {name!r} does not exist", path=path, key="dependency-groups")
         out: list[Requirement] = []
+        if not isinstance(normalised[name], list):
+            raise ProjectError(
+                "must be an array of requirements and {include-group = ...} tables",
+                path=path, line=line_of(text, f"{name} ="), key=f"dependency-groups.{name}",
+            )  # fmt: skip
         for entry in normalised[name]:
             if isinstance(entry, dict) and "include-group" in entry:
                 out.extend(expand(canonicalize_name(entry["include-group"]), (*seen, name)))
