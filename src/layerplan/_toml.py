@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - only without the declared dependency
     else:
         raise
 
-__all__ = ["array_header_lines", "key_line", "line_of", "load_json", "load_toml", "read_text"]
+__all__ = ["TextLines", "array_header_lines", "key_line", "line_of", "load_json", "load_toml", "read_text"]
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -70,25 +70,42 @@ def load_json(path: Path, error: type[LayerplanError]) -> tuple[Any, str]:
 
 
 def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
-    """The 1-based number of the first line at or after ``start_line`` containing ``needle``."""
-    for number, line in enumerate(text.splitlines()[start_line - 1 :], start=start_line):
-        if needle in line:
-            return number
-    return None
+    """The 1-based number of the first line at or after ``start_line`` containing ``needle``
+    (a one-off question; a reader asking once per entry keeps a ``TextLines``)."""
+    return TextLines(text).find(needle, start_line)
+
+
+class TextLines:
+    """A text split into lines once. Readers ask for a line per entry: splitting a big lock
+    per question made reading it quadratic (16,000 poetry entries: 96 s)."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, text: str) -> None:
+        self.lines: tuple[str, ...] = tuple(text.splitlines())
+
+    def find(self, needle: str, start_line: int = 1) -> int | None:
+        """The 1-based number of the first line at or after ``start_line`` containing ``needle``."""
+        lines = self.lines
+        for index in range(max(start_line, 1) - 1, len(lines)):
+            if needle in lines[index]:
+                return index + 1
+        return None
 
 
 def key_line(text: str, table: str, key: str) -> int | None:
     """The 1-based line of ``key = ...`` in ``[table]`` (dotted keys and inline forms
     elsewhere fall back to the first line that mentions the key)."""
-    start = line_of(text, f"[{table}]")
+    lines = TextLines(text)
+    start = lines.find(f"[{table}]")
     if start is not None:
         pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for number, line in enumerate(text.splitlines()[start:], start=start + 1):
+        for number, line in enumerate(lines.lines[start:], start=start + 1):
             if line.lstrip().startswith("["):
                 break
             if pattern.match(line):
                 return number
-    return line_of(text, key)
+    return lines.find(key)
 
 
 def array_header_lines(text: str, name: str) -> list[int]:

@@ -20,7 +20,7 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from layerplan._toml import array_header_lines
-from layerplan._toml import line_of as find_line
+from layerplan._toml import TextLines
 from layerplan.errors import LockfileError
 from layerplan.lockfiles.model import Dependency, FileKind, LockedFile
 
@@ -105,6 +105,7 @@ class Entries:
     def __init__(self, path: Path, text: str, hint: str) -> None:
         self.path = path
         self.text = text
+        self.lines = TextLines(text)
         self.hint = hint
         """The default fix, e.g. ``regenerate it with `poetry lock` ``."""
         self._markers: dict[str, Marker] = {}
@@ -116,7 +117,7 @@ class Entries:
 
     def line_of(self, needle: str, start: int | None) -> int | None:
         """The first line at or after ``start`` mentioning ``needle`` (else ``start``)."""
-        found = find_line(self.text, needle, start or 1)
+        found = self.lines.find(needle, start or 1)
         return found if found is not None else start
 
     def table(self, data: Mapping[str, Any], key: str, *, line: int | None, where: str) -> Mapping[str, Any]:

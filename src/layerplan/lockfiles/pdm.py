@@ -155,7 +155,11 @@ def _package(
             raise entries.error(
                 "missing `groups` (the lock's strategy has inherit_metadata)", line=line, key=f"{where}.groups"
             )
-        marker = entries.marker(data.get("marker"), line=entries.line_of("marker =", line), key=f"{where}.marker")
+        raw_marker = data.get("marker")
+        # The line only when there is a marker: looking for one that is absent reads to the
+        # end of the file, once per package (quadratic on a big lock).
+        marker_line = entries.line_of("marker =", line) if raw_marker is not None else line
+        marker = entries.marker(raw_marker, line=marker_line, key=f"{where}.marker")
     dependencies = tuple(
         entries.dependency(entries.requirement(value, line=line, key=f"{where}.dependencies"), versions)
         for value in entries.strings(data, "dependencies", line=line, where=where)

@@ -78,8 +78,9 @@ def read_pipfile_lock(path: Path) -> Lock:
     seen: dict[tuple[str, str | None, Source], int] = {}
     for section in SECTIONS:
         section_line = entries.line_of(f'"{section}": {{', 1)
+        cursor = section_line  # entries come in file order: each is looked for after the last
         for raw_name, entry in entries.table(data, section, line=section_line, where="").items():
-            package = _package(entries, section, raw_name, entry, section_line, sources)
+            package, cursor = _package(entries, section, raw_name, entry, cursor, sources)
             key = (package.name, package.version, package.source)
             index = seen.get(key)
             if index is not None and _same_pin(packages[index], package):
@@ -123,7 +124,8 @@ def _package(
     entry: Any,
     section_line: int | None,
     sources: Mapping[str, str],
-) -> LockedPackage:
+) -> tuple[LockedPackage, int | None]:
+    """The package, and its line (where the next entry is looked for)."""
     line = entries.line_of(f'"{raw_name}": {{', section_line)
     key = f"{section}.{raw_name}"
     name = entries.name(raw_name, line=line, key=key)
@@ -142,8 +144,8 @@ def _package(
     source = _source(entries, entry, line, key)
     version = _version(entries, entry, line, key) if source.kind == "registry" else _local_version(entry)
     hashes = entries.hashes(entries.strings(entry, "hashes", line=line, where=key), line=line, key=f"{key}.hashes")
-    marker_line = entries.line_of('"markers"', line)
-    return LockedPackage(
+    marker_line = entries.line_of('"markers"', line) if "markers" in entry else line  # absent: no scan to the end
+    package = LockedPackage(
         name=name,
         version=version,
         source=source,
@@ -153,6 +155,7 @@ def _package(
         index=index,
         line=line,
     )
+    return package, line
 
 
 def _version(entries: Entries, entry: Mapping[str, Any], line: int | None, key: str) -> str | None:

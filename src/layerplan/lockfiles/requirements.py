@@ -160,6 +160,8 @@ def _read_file(path: Path, state: _State, stack: tuple[Path, ...]) -> None:
 
 
 def _split_options(entries: Entries, text: str, line: int) -> list[str]:
+    if not any(char in text for char in "'\"\\"):
+        return text.split()  # what shlex gives for text without quotes or escapes, ~50x faster
     try:
         return shlex.split(text)
     except ValueError as exc:

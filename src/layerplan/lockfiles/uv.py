@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import array_header_lines, line_of, load_toml
+from layerplan._toml import TextLines, array_header_lines, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -72,6 +72,7 @@ class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.text = text
+        self.lines = TextLines(text)
         self.headers = array_header_lines(text, "package")
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
@@ -246,7 +247,7 @@ class _Reader:
             try:
                 marker = self.markers[value] = Marker(value)
             except InvalidMarker as exc:
-                at = line_of(self.text, value, line or 1) or line
+                at = self.lines.find(value, line or 1) or line
                 reason = str(exc).splitlines()[0]
                 raise self.error(
                     f"{where}: invalid marker {value!r}: {reason}",
