@@ -93,10 +93,11 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
             self._request(extra_outputs=(f"oci-archive:{archive}",) if config.archive else ()),
             quiet=quiet,
         )
-        if not quiet:
-            from rich.console import Console
+        from layerplan.console import diagnostics, warn_each
 
-            print_report(report, Console(file=sys.stderr, highlight=False))
+        warn_each(report.warnings)
+        if not quiet:
+            print_report(report, diagnostics())
         locations = [o.location for o in report.outputs]
         self._more_artifacts = [loc for loc in locations if loc != str(archive)]
         return str(archive) if config.archive else self._more_artifacts.pop(0)

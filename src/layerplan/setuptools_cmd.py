@@ -117,12 +117,12 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         self._print(report)
 
     def _print(self, report: BuildReport) -> None:
-        from rich.console import Console
-
+        from layerplan.console import results, warn_each
         from layerplan.containerize import print_report
 
+        warn_each(report.warnings)
         if self.verbose:
-            print_report(report, Console(highlight=False))
+            print_report(report, results())
         else:
             print(report.image_digest)
 

@@ -47,8 +47,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build, then print the summary (table, JSON, or just the digest)."""
     # Imported here: `layerplan plan` must not pay for the HTTP and image stacks.
-    from rich.console import Console
-
+    from layerplan.console import results, warn_each
     from layerplan.containerize import build_image, print_report
     from layerplan.resolution.project import buildable_members
 
@@ -57,13 +56,14 @@ def run(args: argparse.Namespace) -> int:
         members = list(dict.fromkeys([*members, *buildable_members(args.project)]))
     if len(members) <= 1:
         report = build_image(request_from_args(args, package=members[0] if members else None), quiet=args.quiet or args.json)
+        warn_each(report.warnings)
         if args.json:
             json.dump(report.to_json(), sys.stdout, indent=2)
             print()
         elif args.quiet:
             print(report.image_digest)
         else:
-            print_report(report, Console(highlight=False))
+            print_report(report, results())
         return 0
     # Several members, one after the other in one process: a layer they share is built
     # (and uploaded) by the first and found in the cache (and the registry) by the next.
@@ -71,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
     for member in members:
         report = build_image(request_from_args(args, package=member, one_of_several=True), quiet=args.quiet or args.json)
         reports.append(report)
+        warn_each(f"{member}: {warning}" for warning in report.warnings)
         if args.quiet:
             print(f"{member} {report.image_digest}")
         elif not args.json:
-            Console(highlight=False).rule(member)
-            print_report(report, Console(highlight=False))
+            console = results()
+            if console.is_terminal:
+                console.rule(member)
+            else:
+                console.print(f"== {member} ==")
+            print_report(report, console)
     if args.json:
         json.dump({"schema": "layerplan.builds/1", "builds": [r.to_json() for r in reports]}, sys.stdout, indent=2)
         print()

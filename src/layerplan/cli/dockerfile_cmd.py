@@ -67,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
             quiet=not sys.stderr.isatty(),
         )
     )
-    for warning in emitted.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    from layerplan.console import warn_each
+
+    warn_each(emitted.warnings)
     print(summary(emitted, shown_as=str(args.output)))
     return 0
 

@@ -77,8 +77,11 @@ def run(args: argparse.Namespace) -> int:
             render.print_diff(changes, old, plan)
         return 0
     if args.json:
+        from layerplan.console import warn_each
+
         json.dump(plan.to_json(), sys.stdout, indent=2)
         print()
+        warn_each(plan.warnings)  # in the JSON, and said where a person (or CI log) sees it
     else:
         from layerplan.cli import render
 

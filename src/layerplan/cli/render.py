@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from layerplan._units import format_size
+from layerplan.console import print_table, results, warn_each
 from layerplan.plan.diff import LayerChange
 from layerplan.plan.model import SDIST_BUILD, LayerPlan
 from layerplan.plan.model import PlannedLayer
@@ -58,7 +59,7 @@ def target_sources(plan: LayerPlan) -> str:
 
 def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
     """The plan: one block per layer (name, kind, size, key; then packages and why)."""
-    console = console or Console(highlight=False)
+    console = console or results()
     version = f" {plan.project_version}" if plan.project_version else ""
     console.print(
         Text.assemble(
@@ -81,23 +82,20 @@ def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
             str(number), layer.name, layer.kind, format_size(layer.estimated_size) if layer.packages else "",
             layer.key[:12], detail,
         )
-    console.print(table)
+    print_table(console, table)
     console.print(Text(f"target: {target_sources(plan)}", style="dim"))
     installed = len(plan.install_set.items)
     console.print(f"{installed} packages for {plan.target.describe()}; {len(plan.layers) - 1} filesystem layers + config")
-    for warning in plan.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
     for item in plan.install_set.items:
         if item.choice == "sdist":
             sdist = item.sdist.filename if item.sdist is not None and item.sdist.filename else "its sdist"
             console.print(Text(f"{item.name} {item.version}: no wheel ({item.note}), built from {sdist} by {SDIST_BUILD}", style="dim"))
-    for item in plan.install_set.without_wheel:
-        console.print(Text(f"warning: {item.name} {item.version}: no wheel for the target ({item.note})", style="yellow"))
+    warn_each(plan.warnings)
 
 
 def print_diff(changes: Sequence[LayerChange], old: LayerPlan, new: LayerPlan, console: Console | None = None) -> None:
     """Which layers a lock change rebuilds and which it reuses."""
-    console = console or Console(highlight=False)
+    console = console or results()
     table = Table(header_style="bold")
     table.add_column("layer")
     table.add_column("kind")
@@ -107,6 +105,6 @@ def print_diff(changes: Sequence[LayerChange], old: LayerPlan, new: LayerPlan, c
     for change in changes:
         table.add_row(change.name, change.kind, Text(change.status, style=styles[change.status]), "; ".join(change.details))
     console.print(Text.assemble(("plan diff ", "bold"), f"{old.lock_path} (old) -> {new.lock_path} (new)"))
-    console.print(table)
+    print_table(console, table)
     counts = {status: sum(1 for c in changes if c.status == status) for status in styles}
     console.print(", ".join(f"{n} {status}" for status, n in counts.items() if n))

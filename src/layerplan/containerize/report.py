@@ -104,11 +104,12 @@ class BuildReport:
 
 def print_report(report: BuildReport, console: Console | None = None) -> None:
     """The summary table: layers with size, digest, built/cached and push status."""
-    from rich.console import Console  # loaded only to print (`--json`/`--quiet` skip it)
-    from rich.table import Table
+    from rich.table import Table  # loaded only to print (`--json`/`--quiet` skip it)
     from rich.text import Text
 
-    console = console or Console(highlight=False)
+    from layerplan.console import print_table, results
+
+    console = console or results()
     pushes = [o for o in report.outputs if o.blobs]
     status_of = {b.digest: b.status for o in pushes for b in o.blobs}
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
@@ -132,7 +133,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             status = status_of.get(layer.digest, "-")
             row.append(Text(status, style=styles.get(status, "")))
         table.add_row(*row)
-    console.print(table)
+    print_table(console, table)
     for output in report.outputs:
         if output.blobs:
             console.print(
@@ -150,6 +151,4 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             f"{built.name} {built.version or ''}: wheel {_source_status(built)} from {built.sdist} "
             f"(build requirements: {requirements})".replace("  ", " ")
         )
-    for warning in report.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
     console.print(Text.assemble(("image ", "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))

@@ -120,7 +120,16 @@ def make_plan(
         layers=output.layers,
         lock_path=lock_path,
         venv=config.venv,
-        warnings=(*setting_warnings, *output.warnings),
+        warnings=(*setting_warnings, *output.warnings, *_missing_wheel_warnings(install_set)),
         settings=settings,
         target_from=sources,
+    )
+
+
+def _missing_wheel_warnings(install_set: InstallSet) -> tuple[str, ...]:
+    """One warning per package planned without a wheel (only with ``--allow-missing-wheels``):
+    the text and the JSON plan both say it, from here."""
+    return tuple(
+        f"{item.name} {item.version or ''}: no wheel for the target ({item.note})".replace("  ", " ")
+        for item in install_set.without_wheel
     )

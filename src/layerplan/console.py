@@ -1,0 +1,73 @@
+"""Where output goes and how it looks: results on stdout, diagnostics on stderr.
+
+Every front end (CLI, hatch, setuptools) makes its consoles here, so the rules are written
+once:
+- off a terminal (a CI log, a pipe) nothing wraps: a line is as long as its text, because a
+  wrapped digest or reason cannot be grepped;
+- ``NO_COLOR`` (any value) means no escape codes at all: rich's own ``no_color`` still
+  emits bold and dim;
+- ``FORCE_COLOR`` and ``TERM=dumb`` are honoured by rich itself;
+- a warning is one line on stderr, whatever ``-q`` or ``--json`` say, since a warning
+  hidden by ``-q`` is one CI never shows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+__all__ = ["diagnostics", "print_table", "results", "warn", "warn_each"]
+
+# Off a terminal rich wraps at 80 columns (or $COLUMNS); a width no line reaches turns that
+# off for tables too, which soft_wrap alone does not.
+_UNWRAPPED_WIDTH = 100_000
+
+
+def results(file: IO[str] | None = None) -> Console:
+    """The console for what a command prints as its result (stdout unless ``file``)."""
+    return _console(file or sys.stdout)
+
+
+def diagnostics() -> Console:
+    """The console for warnings and progress (stderr)."""
+    return _console(sys.stderr)
+
+
+def print_table(console: Console, table: RenderableType) -> None:
+    """Print a table; off a terminal without the padding rich puts after the last column
+    (a log line should end where its text ends)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:
+        console.print(table)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def warn(message: str, console: Console | None = None) -> None:
+    """Print ``warning: MESSAGE`` as one line on stderr (yellow on a terminal)."""
+    from rich.text import Text
+
+    (console or diagnostics()).print(Text(f"warning: {' '.join(message.split())}", style="yellow"), soft_wrap=True)
+
+
+def warn_each(messages: Iterable[str]) -> None:
+    """``warn`` for each message (a report's or a plan's warnings)."""
+    console = None
+    for message in messages:
+        console = console or diagnostics()
+        warn(message, console)
+
+
+def _console(file: IO[str]) -> Console:
+    from rich.console import Console
+
+    color_system: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
+    if Console(file=file).is_terminal:
+        return Console(file=file, highlight=False, color_system=color_system)
+    return Console(file=file, highlight=False, color_system=color_system, soft_wrap=True, width=_UNWRAPPED_WIDTH)

@@ -1,0 +1,75 @@
+"""Where output goes and how it looks (issue 12, streams and flags): results on stdout,
+warnings on stderr as one line each (also with -q and --json), no wrapping or padding off
+a terminal, and no escape codes at all with NO_COLOR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from memregistry import MemRegistry, memregistry  # noqa: F401
+from synthbase import SyntheticBase, synthetic_base  # noqa: F401
+
+from tests.direct_build.test_build_direct import seed_base
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "example-project"
+# netifaces has no wheel and its index entry no size: the plan warns about the size
+COMPILED_SDIST = ROOT / "tests" / "fixtures" / "compiled-sdist"
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``layerplan`` piped, as in a CI log: no COLUMNS, no colour settings unless given."""
+    base = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM"}}
+    return subprocess.run(
+        [sys.executable, "-m", "layerplan", *args], capture_output=True, text=True, env={**base, **env}
+    )
+
+
+def test_piped_plan_lines_are_neither_wrapped_nor_padded() -> None:
+    result = run("plan", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    reasons = [layer["reason"] for layer in json.loads(run("plan", str(EXAMPLE), "--json").stdout)["layers"]]
+    assert any(len(reason) > 80 for reason in reasons), "the check needs a reason longer than 80 columns"
+    for reason in reasons:
+        assert any(reason in line for line in lines), f"reason split over lines: {reason!r}"
+    assert all(line == line.rstrip() for line in lines), "trailing padding in piped output"
+    assert "\x1b[" not in result.stdout + result.stderr
+
+
+def test_warnings_are_one_line_each_on_stderr_and_in_the_json() -> None:
+    text = run("plan", str(COMPILED_SDIST))
+    assert text.returncode == 0, text.stderr
+    assert "warning:" not in text.stdout
+    warnings = [line.removeprefix("warning: ") for line in text.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings and len(warnings) == len(text.stderr.splitlines())
+    as_json = run("plan", str(COMPILED_SDIST), "--json")
+    assert json.loads(as_json.stdout)["warnings"] == warnings
+    assert as_json.stderr.splitlines() == text.stderr.splitlines()  # JSON on stdout, warnings still said
+
+
+def test_no_color_means_no_escape_codes_even_when_colour_is_forced() -> None:
+    forced = run("plan", str(EXAMPLE), FORCE_COLOR="1")
+    assert "\x1b[" in forced.stdout  # the check can fail: FORCE_COLOR does colour a pipe
+    plain = run("plan", str(EXAMPLE), FORCE_COLOR="1", NO_COLOR="1")
+    assert plain.returncode == 0, plain.stderr
+    assert "\x1b[" not in plain.stdout + plain.stderr
+
+
+def test_a_quiet_build_still_prints_its_warnings(
+    memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path  # noqa: F811
+) -> None:
+    base_ref = seed_base(memregistry, synthetic_base)  # by tag: "not pinned by digest"
+    args = ("build", str(EXAMPLE), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "-o", f"oci:{tmp_path / 'oci'}")
+    quiet = run(*args, "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.strip().startswith("sha256:") and len(quiet.stdout.splitlines()) == 1
+    pinned = [line for line in quiet.stderr.splitlines() if "is not pinned by digest" in line]
+    assert len(pinned) == 1 and pinned[0].startswith("warning: base ")
+    report = run(*args, "--json")
+    assert json.loads(report.stdout)["warnings"] == [pinned[0].removeprefix("warning: ")]
+    assert pinned[0] in report.stderr.splitlines()
