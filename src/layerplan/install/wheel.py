@@ -28,6 +28,7 @@ from installer.sources import WheelContentElement, WheelFile
 from installer.utils import Scheme
 from packaging.utils import NormalizedName, canonicalize_name
 
+from layerplan.errors import disk_full
 from layerplan.install.errors import InstallError, UnsafeWheelError
 from layerplan.install.layout import TargetVenv, staged
 from layerplan.install.wheel_checks import DEFAULT_LIMITS, UnpackLimits, check_wheel_archive, unsafe
@@ -161,6 +162,10 @@ def install_wheel(
         # installer signals bad wheels with InstallerError/ValueError (incl. its own
         # "outside of the target directory" check) and a missing RECORD with KeyError.
         raise InstallError(f"{wheel.name}: cannot install: {error}", path=wheel) from error
+    except OSError as error:
+        if (full := disk_full(error, staging)) is not None:
+            raise full from error
+        raise
     files = sorted({path: size for path, size in destination.written}.items())
     return InstalledWheel(
         name=name,
