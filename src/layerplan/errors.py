@@ -8,10 +8,12 @@ a bug.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 __all__ = [
     "ConfigError",
+    "DiskFullError",
     "LayerplanError",
     "LockfileError",
     "LockMismatchError",
@@ -19,7 +21,10 @@ __all__ = [
     "PluginError",
     "ProjectError",
     "TargetError",
+    "disk_full",
 ]
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class LayerplanError(Exception):
@@ -88,3 +93,26 @@ class NoWheelError(LayerplanError):
 
 class PluginError(LayerplanError):
     """A plugin failed to load or returned something invalid."""
+
+
+class DiskFullError(LayerplanError):
+    """A file system filled up (or a quota ran out) while layerplan wrote to it."""
+
+
+def disk_full(error: BaseException, where: Path | str | None = None) -> DiskFullError | None:
+    """The ``DiskFullError`` for ``error`` when it is ENOSPC/EDQUOT, else ``None``.
+
+    ``where`` names what was being written when the error does not (``write()`` errors
+    carry no file name); the message names the file and the hint the two places a user
+    can move: the cache (``LAYERPLAN_CACHE_DIR``, ``--cache-dir``) and scratch space
+    (``TMPDIR``).
+    """
+    if not isinstance(error, OSError) or error.errno not in _FULL:
+        return None
+    target = error.filename or where
+    what = "no space left on device" if error.errno == errno.ENOSPC else "disk quota exceeded"
+    return DiskFullError(
+        f"{what} writing {target}" if target else what,
+        hint="free space on that file system, or point the cache (--cache-dir, LAYERPLAN_CACHE_DIR) "
+        "or scratch space (TMPDIR) at a larger one",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import stat
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from layerplan.cache.atomic import atomic_directory, atomic_write, is_temp_name, remove_if_abandoned
+from layerplan.errors import DiskFullError, disk_full
 
 try:
     import fcntl
@@ -150,3 +152,19 @@ def test_a_directory_being_filled_is_held(tmp_path: Path) -> None:
     with atomic_directory(tmp_path / "env", replace=False) as staging:
         assert not remove_if_abandoned(staging) and staging.exists()
     assert (tmp_path / "env").is_dir()
+
+
+def test_a_full_disk_leaves_nothing_and_names_the_destination(tmp_path: Path) -> None:
+    """ENOSPC from the writer's body: the temporary goes, ``dest`` is untouched, and the
+    error is a DiskFullError naming ``dest`` (a ``write()`` error names no file)."""
+    dest = tmp_path / "entry"
+    dest.write_bytes(b"old")
+    with pytest.raises(DiskFullError, match=f"no space left on device writing {dest}"):
+        with atomic_write(dest) as out:
+            out.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert dest.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
+    assert disk_full(OSError(errno.EACCES, "denied")) is None
+    assert "quota" in str(disk_full(OSError(errno.EDQUOT, "quota"), "/x"))
+

@@ -120,6 +120,8 @@ def test_diff_against_a_git_revision(example_copy: Path) -> None:
         ("example", ["plan", "{dir}", "--platform", "windows/amd64"], "unsupported platform"),
         ("example", ["plan", "{dir}", "--lock", "{dir}/README.md"], "not a lockfile layerplan can read"),
         ("example", ["plan", "{dir}", "--group", "nope"], "dependency group 'nope'"),
+        ("absglob", ["plan", "{dir}"], "pyproject.toml:5 `tool.uv.workspace.members`: holds '/srv/packages/*'"),
+        ("emptyglob", ["plan", "{dir}"], "pyproject.toml:5 `tool.uv.workspace.members`: '' is not a workspace glob"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup: str | None, args: list[str], message: str) -> None:
@@ -132,6 +134,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup: str | None, arg
     elif setup == "badtoml":
         directory.mkdir()
         (directory / "pyproject.toml").write_text('[project]\nname = "x\n')
+    elif setup in ("absglob", "emptyglob"):
+        directory.mkdir()
+        pattern = "/srv/packages/*" if setup == "absglob" else ""
+        (directory / "pyproject.toml").write_text(f'[project]\nname = "x"\n\n[tool.uv.workspace]\nmembers = ["{pattern}"]\n')
     elif setup == "example":
         shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
     result = run_cli(*[a.format(dir=directory) for a in args])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import subprocess
 import uuid
@@ -119,6 +120,22 @@ def test_wrong_credentials_are_one_line(example_build: ExampleBuild, tmp_path: P
         line = one_line_error(push(example_build, example_build.base, f"{registry.address}/team/app:1", env), "401", "docker login")
         assert registry.address in line
         assert registry.repos == {}  # nothing was stored
+
+
+def test_a_failing_credential_helper_never_shows_its_output(example_build: ExampleBuild, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-leaky"
+    helper.write_text("#!/bin/sh\necho '{\"Username\": \"u\", \"Secret\": \"hunter2-FAKE-SECRET\"}'\nexit 1\n")
+    helper.chmod(0o755)
+    with MemRegistry(auth="basic") as registry:
+        (tmp_path / "docker").mkdir()
+        (tmp_path / "docker" / "config.json").write_text(json.dumps({"credHelpers": {registry.address: "leaky"}}))
+        env = {"DOCKER_CONFIG": str(tmp_path / "docker"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+        result = push(example_build, example_build.base, f"{registry.address}/team/app:1", env)
+        one_line_error(result, "docker-credential-leaky", "exit 1", "output is hidden")
+        assert "hunter2" not in result.stderr + result.stdout
+        assert registry.repos == {}
 
 
 @pytest.mark.parametrize("scheme", ["basic", "bearer"])

@@ -142,14 +142,22 @@ def test_writes_through_symlinks_in_the_staging_tree_are_refused(tmp_path, make_
     outside = tmp_path / "host-python3.12"
     make_venv(stage, VENV, PurePosixPath(outside))
     wheel = make_wheel(tmp_path, {"crafted-1.0.data/scripts/python": b"#!python\npwned\n"})
-    with pytest.raises(UnsafeWheelError, match="symlink"):
+    with pytest.raises(UnsafeWheelError, match="would replace /app/.venv/bin/python"):
         install_wheel(wheel, stage, VENV)
     assert not outside.exists()
+    (stage / SITE / "crafted").mkdir(parents=True)
+    (stage / SITE / "crafted" / "out").symlink_to(outside)
+    through_link = make_wheel(tmp_path, {"crafted/out": b"pwned"}, version="2")
+    with pytest.raises(UnsafeWheelError, match="would overwrite the symlink"):
+        install_wheel(through_link, stage, VENV)
+    assert not outside.exists()
+    (stage / SITE / "crafted" / "out").unlink()
+    (stage / SITE / "crafted").rmdir()
 
     (tmp_path / "elsewhere").mkdir()
     (stage / SITE / "crafted").symlink_to(tmp_path / "elsewhere")
     linked_dir = make_wheel(tmp_path, {"crafted/__init__.py": b"pwned"}, version="3")
-    with pytest.raises(UnsafeWheelError, match="through a symlink"):
+    with pytest.raises(UnsafeWheelError, match="would be written through a symlink to"):
         install_wheel(linked_dir, stage, VENV)
     assert not list((tmp_path / "elsewhere").iterdir())
 

@@ -168,3 +168,15 @@ def test_lenient_poetry_tables_never_crash(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.poetry]\nname = "a"\nextras = { web = 3 }\nscripts = { a = 3 }\n')
     project = read_project(tmp_path)
     assert project.scripts == {} and project.optional_dependencies == {"web": ()}
+
+
+@pytest.mark.parametrize("pattern", ["", ".", "packages/**x", "/abs/*"])
+@pytest.mark.parametrize("key", ["members", "exclude"])
+def test_a_workspace_glob_pathlib_refuses_is_one_error(tmp_path: Path, pattern: str, key: str) -> None:
+    """Before: ValueError, IndexError or NotImplementedError out of ``Path.glob``."""
+    write(tmp_path / "pyproject.toml", f'[project]\nname = "a"\n\n[tool.uv.workspace]\n{key} = ["{pattern}"]\n')
+    with pytest.raises(ProjectError) as excinfo:
+        read_project(tmp_path)
+    assert excinfo.value.key == f"tool.uv.workspace.{key}"
+    assert excinfo.value.line == 5
+    assert repr(pattern) in str(excinfo.value) and "\n" not in str(excinfo.value)

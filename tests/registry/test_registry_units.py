@@ -86,6 +86,28 @@ def test_helper_token_marker_means_identity_token(tmp_path: Path, monkeypatch) -
     assert keychain.credentials_for("r.example") == Credentials(identity_token="rt")
 
 
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_a_failing_helper_is_named_but_its_output_never_shown(tmp_path: Path, monkeypatch, stream: str) -> None:
+    """A helper that printed the secret (or a token in its error) and then failed."""
+    redirect = "" if stream == "stdout" else " >&2"
+    helper = tmp_path / "docker-credential-leaky"
+    helper.write_text(
+        "#!/bin/sh\n"
+        f'echo \'{{"Username": "u", "Secret": "hunter2-FAKE-SECRET"}}\'{redirect}\n'
+        f"echo 'error: token hunter2-FAKE-SECRET rejected'{redirect}\n"
+        "exit 1\n"
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    keychain = _keychain(tmp_path, {"credHelpers": {"r.example": "leaky"}})
+    with pytest.raises(RegistryAuthError) as caught:
+        keychain.credentials_for("r.example")
+    message = str(caught.value)
+    assert "hunter2" not in message and "FAKE-SECRET" not in message
+    assert "docker-credential-leaky" in message and "exit 1" in message and "output is hidden" in message
+    assert "hunter2" not in repr(caught.value.__cause__) and caught.value.__cause__ is None
+
+
 def test_credentials_repr_hides_the_password() -> None:
     assert "s3cret" not in repr(Credentials(username="u", password="s3cret"))
 

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from layerplan.errors import disk_full
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Windows
@@ -93,8 +95,14 @@ def atomic_write(
         directory, name = temp_dir, label or "file"
     else:
         directory, name = temp_dir or dest.parent, label or dest.name
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _locked_temp(directory, name[:40])
+    where = directory if callable(dest) else dest
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _locked_temp(directory, name[:40])
+    except OSError as error:
+        if (full := disk_full(error, where)) is not None:
+            raise full from error
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -107,9 +115,11 @@ def atomic_write(
                 return
             os.fchmod(handle.fileno(), mode)
             _rename_into(tmp, target)  # still locked: a pruner never takes a finished temp
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if (full := disk_full(error, where)) is not None:
+            raise full from error  # the temp is gone: nothing half-written stays
         raise
     if durable:
         fsync_dir(target.parent)
@@ -128,8 +138,13 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     ``.<name>.tmp-*`` sibling, which :func:`is_temp_name` recognises. The sibling is
     locked like :func:`atomic_write`'s temporary while it is filled.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging, lock = _locked_temp_dir(dest.parent, dest.name[:40])
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging, lock = _locked_temp_dir(dest.parent, dest.name[:40])
+    except OSError as error:
+        if (full := disk_full(error, dest)) is not None:
+            raise full from error
+        raise
     try:
         yield staging
         staging.chmod(0o755)
@@ -152,8 +167,10 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
                 os.rename(old, dest)
                 raise
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if (full := disk_full(error, dest)) is not None:
+            raise full from error
         raise
     finally:
         os.close(lock)

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from layerplan import __version__
 from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd
-from layerplan.errors import LayerplanError
+from layerplan.errors import LayerplanError, disk_full
 
 __all__ = ["main"]
 
@@ -47,11 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LayerplanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        # A full disk is the user's to fix wherever it struck (cache, scratch, output);
+        # the writers that know what they were writing say so, this catches the rest.
+        if (full := disk_full(exc)) is None:
+            raise
+        print(f"error: {full}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

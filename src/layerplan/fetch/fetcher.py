@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 from rich.console import Console
@@ -124,6 +126,7 @@ class Fetcher:
         self._counts_lock = threading.Lock()
         self._progress: _Progress | None = None
         self._url_locks: dict[str, threading.Lock] = {}
+        self._plain_http_hosts: set[str] = set()
         self.cache.clean_temp()
 
     @property
@@ -181,7 +184,8 @@ class Fetcher:
         if not allowed and self.require_hashes:
             raise UnhashedFileError(
                 f"{wanted.label}: the lock gives no hash for this file, so it cannot be verified",
-                hint="re-lock with hashes (e.g. `--generate-hashes`), or allow unhashed files",
+                hint="re-lock so that the lock records hashes (uv, poetry and pdm locks do; for a requirements "
+                "file use `uv pip compile --generate-hashes` or `pip-compile --generate-hashes`)",
             )
         cached = self._cached(wanted, allowed.get("sha256", frozenset()))
         if cached is not None:
@@ -246,6 +250,7 @@ class Fetcher:
         indexes = (wanted.index,) if wanted.index else (wanted.indexes or self.indexes)
         failure: FetchError | None = None
         for index in indexes:
+            self._note_plain_http(index)
             files = self.index.files(index, wanted.name)
             if files is None:
                 continue
@@ -273,8 +278,10 @@ class Fetcher:
     def _download(
         self, wanted: WantedFile, url: str, filename: str, allowed: dict[str, frozenset[str]], size: int | None
     ) -> FetchedFile:
+        if urlsplit(url).scheme == "file":
+            return self._copy_local(wanted, url, filename, allowed, size)
+        self._note_plain_http(url)
         progress = self._progress
-        algorithms = sorted(set(allowed) | {"sha256"})
 
         def handle(response: requests.Response) -> FetchedFile:
             if response.status_code != 200:
@@ -289,47 +296,13 @@ class Fetcher:
             length = response.headers.get("Content-Length")
             if progress is not None and size is None and length and length.isdigit():
                 progress.grow(int(length))
-            hashers = {alg: hashlib.new(alg) for alg in algorithms}
-            received = 0
-            try:
-                with self.cache.writer(filename) as out:
-                    for chunk in response.iter_content(_CHUNK):
-                        out.write(chunk)
-                        for hasher in hashers.values():
-                            hasher.update(chunk)
-                        received += len(chunk)
-                        self.http.stats.add(bytes=len(chunk))
-                        if progress is not None:
-                            progress.advance(len(chunk))
-                        if size is not None and received > size:
-                            break  # longer than the lock says: cannot match; stop reading
-                    overflow = size is not None and received > size
-                    if not overflow and length and length.isdigit() and received < int(length):
-                        raise ReadAgain(f"body cut short at {received} of {length} bytes")
-                    digests = {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
-                    if allowed and not any(digests[alg] in values for alg, values in allowed.items()):
-                        shown_alg = next(iter(sorted(allowed)))
-                        raise HashMismatchError(
-                            package=wanted.label,
-                            url=redact(url),
-                            expected=tuple(f"{a}:{v}" for a in sorted(allowed) for v in sorted(allowed[a])),
-                            actual=f"{shown_alg}:{digests[shown_alg]}",
-                        )
-                    path = self.cache.commit(out, digests["sha256"], filename)
-            except BaseException:
-                if progress is not None:
-                    progress.advance(-received)
-                raise
-            self._count("downloads")
-            return FetchedFile(
-                wanted=wanted,
-                path=path,
-                filename=filename,
-                url=url,
-                sha256=digests["sha256"],
-                size=received,
-                from_cache=False,
-            )
+
+            def chunks() -> Iterator[bytes]:
+                for chunk in response.iter_content(_CHUNK):
+                    self.http.stats.add(bytes=len(chunk))
+                    yield chunk
+
+            return self._keep(wanted, url, filename, allowed, size, chunks(), expected=int(length) if length and length.isdigit() else None)
 
         try:
             return self.http.get(url, handle, headers={"Accept-Encoding": "identity"}, stream=True)
@@ -338,6 +311,108 @@ class Fetcher:
                 f"{wanted.label}: cannot download {redact(url)}: {error.summary}",
                 hint="check the network; a proxy or firewall may cut large downloads",
             ) from error
+
+    def _copy_local(
+        self, wanted: WantedFile, url: str, filename: str, allowed: dict[str, frozenset[str]], size: int | None
+    ) -> FetchedFile:
+        """A ``file://`` URL: the file is read from disk and verified like a download."""
+        parts = urlsplit(url)
+        path = Path(url2pathname(parts.path))
+        if parts.netloc not in ("", "localhost"):
+            raise DownloadError(
+                f"{wanted.label}: {redact(url)} names a file on another host ({parts.netloc})",
+                hint="a file:// URL must name a local file (file:///path); re-lock with the file's local path",
+            )
+        try:
+            with path.open("rb") as stream:
+                return self._keep(wanted, url, filename, allowed, size, iter(lambda: stream.read(_CHUNK), b""))
+        except IsADirectoryError:
+            problem = "is a directory, not a wheel or sdist file"
+        except FileNotFoundError:
+            problem = "does not exist"
+        except PermissionError:
+            problem = "cannot be read (permission denied)"
+        raise DownloadError(
+            f"{wanted.label}: the local file {path} (from {redact(url)}) {problem}",
+            hint="the lock points at a file on this machine; put it back or re-lock",
+        )
+
+    def _keep(
+        self,
+        wanted: WantedFile,
+        url: str,
+        filename: str,
+        allowed: dict[str, frozenset[str]],
+        size: int | None,
+        chunks: Iterator[bytes],
+        *,
+        expected: int | None = None,
+    ) -> FetchedFile:
+        """Write ``chunks`` into the cache, hashing as they come; keep the file only when
+        a hash matches ``allowed``. ``expected``: the announced length (a shorter body is
+        read again); ``size``: the lock's size (a longer body cannot match; stop)."""
+        progress = self._progress
+        algorithms = sorted(set(allowed) | {"sha256"})
+        hashers = {alg: hashlib.new(alg) for alg in algorithms}
+        received = 0
+        try:
+            with self.cache.writer(filename) as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    for hasher in hashers.values():
+                        hasher.update(chunk)
+                    received += len(chunk)
+                    if progress is not None:
+                        progress.advance(len(chunk))
+                    if size is not None and received > size:
+                        break  # longer than the lock says: cannot match; stop reading
+                overflow = size is not None and received > size
+                if not overflow and expected is not None and received < expected:
+                    raise ReadAgain(f"body cut short at {received} of {expected} bytes")
+                digests = {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
+                if allowed and not any(digests[alg] in values for alg, values in allowed.items()):
+                    shown_alg = next(iter(sorted(allowed)))
+                    raise HashMismatchError(
+                        package=wanted.label,
+                        url=redact(url),
+                        expected=tuple(f"{a}:{v}" for a in sorted(allowed) for v in sorted(allowed[a])),
+                        actual=f"{shown_alg}:{digests[shown_alg]}",
+                    )
+                path = self.cache.commit(out, digests["sha256"], filename)
+        except BaseException:
+            if progress is not None:
+                progress.advance(-received)
+            raise
+        self._count("downloads")
+        return FetchedFile(
+            wanted=wanted,
+            path=path,
+            filename=filename,
+            url=url,
+            sha256=digests["sha256"],
+            size=received,
+            from_cache=False,
+        )
+
+    def _note_plain_http(self, url: str) -> None:
+        """Warn once per host that files come over plain ``http://``. Not an error: the
+        lock's hashes still decide what is kept, but anyone on the path sees (and can
+        stall or swap) what is fetched, and an unhashed lookup would trust the page."""
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            return
+        host = parts.hostname or ""
+        with self._counts_lock:
+            if host in self._plain_http_hosts:
+                return
+            self._plain_http_hosts.add(host)
+        self.console.print(
+            f"warning: {redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "
+            "check every file, but the traffic can be read and tampered with on the way; prefer https://",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def fetch_files(

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 from packaging.utils import (
@@ -141,6 +141,11 @@ class SimpleIndex:
             return self._pages[url]
 
     def _fetch(self, url: str, index: str, name: str) -> tuple[IndexFile, ...] | None:
+        if urlsplit(index).scheme not in ("http", "https"):
+            raise IndexLookupError(
+                f"{name}: the index {redact(index)} is not an http(s) URL; layerplan reads indexes over HTTP only",
+                hint="serve a local index over HTTP (e.g. `python -m http.server`) or lock files by URL or path",
+            )
         def handle(response: requests.Response) -> tuple[IndexFile, ...] | None:
             if response.status_code == 404:
                 return None

@@ -42,6 +42,17 @@ class TargetVenv:
         return self.bin / "python"
 
     @property
+    def interpreter_links(self) -> tuple[PurePosixPath, ...]:
+        """``bin/python``, ``bin/python3``, ``bin/python3.X``: links to the base interpreter."""
+        return tuple(self.bin / name for name in ("python", "python3", f"python{self.python_version}"))
+
+    @property
+    def skeleton(self) -> tuple[PurePosixPath, ...]:
+        """The files and links of the environment itself (``venv.make_venv`` writes them),
+        which no package may replace: ``pyvenv.cfg``, the interpreter links, ``lib64``."""
+        return (self.prefix / "pyvenv.cfg", *self.interpreter_links, self.prefix / "lib64")
+
+    @property
     def site_packages(self) -> PurePosixPath:
         return self.prefix / "lib" / f"python{self.python_version}" / "site-packages"
 

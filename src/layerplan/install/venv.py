@@ -74,9 +74,9 @@ def make_venv(
     cfg = venv.prefix / "pyvenv.cfg"
     staged(staging, cfg).write_text(pyvenv_cfg(base_python, version, prompt=prompt), encoding="utf-8")
     made.append(cfg)
-    for name in ("python", "python3", f"python{venv.python_version}"):
-        _symlink(staged(staging, venv.bin / name), str(base_python))
-        made.append(venv.bin / name)
+    for link in venv.interpreter_links:
+        _symlink(staged(staging, link), str(base_python))
+        made.append(link)
     if lib64:
         _symlink(staged(staging, venv.prefix / "lib64"), "lib")
         made.append(venv.prefix / "lib64")

@@ -3,16 +3,17 @@
 ``installer`` does the work (schemes, ``.data`` directories, console scripts, RECORD);
 this module points its scheme at ``<staging>/<target path>``, gives scripts the short
 shebang ``#!<venv>/bin/python`` and refuses wheels that would write outside their
-directories - checked on the archive before anything is written, and again for every
-file (a symlink already in the staging tree must not lead a write out of it).
+directories - checked on the archive before anything is written (``wheel_checks``:
+also duplicate entries and zip bombs), and again for every file: a symlink already in
+the staging tree must not lead a write out of it, and no file may land on the
+environment's skeleton (``bin/python``, ``pyvenv.cfg``), which sits in a lower layer and
+would be shadowed, not overwritten, by a wheel's layer.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import re
-import stat
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,15 +28,15 @@ from installer.sources import WheelContentElement, WheelFile
 from installer.utils import Scheme
 from packaging.utils import NormalizedName, canonicalize_name
 
+from layerplan.errors import disk_full
 from layerplan.install.errors import InstallError, UnsafeWheelError
 from layerplan.install.layout import TargetVenv, staged
+from layerplan.install.wheel_checks import DEFAULT_LIMITS, UnpackLimits, check_wheel_archive, unsafe
 
 __all__ = ["INSTALLER_NAME", "InstalledWheel", "check_wheel_archive", "install_wheel"]
 
 INSTALLER_NAME = "layerplan"
 """Written to each installed distribution's ``INSTALLER`` file."""
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,31 +52,6 @@ class InstalledWheel:
     """Image paths of every file written (RECORD included), sorted."""
     size: int
     """Bytes written."""
-
-
-def _unsafe(wheel: Path, entry: str, why: str) -> UnsafeWheelError:
-    return UnsafeWheelError(
-        f"{wheel.name}: entry {entry!r} {why}; refusing to install this wheel",
-        path=wheel,
-        hint="the wheel is malformed or malicious; get it from a trusted source",
-    )
-
-
-def check_wheel_archive(wheel: Path, archive: zipfile.ZipFile) -> None:
-    """Raise ``UnsafeWheelError`` for an entry that is absolute, climbs with ``..``, or is a
-    symlink pointing outside the wheel."""
-    for info in archive.infolist():
-        name = info.filename
-        parts = name.replace("\\", "/").split("/")
-        if "\x00" in name or name.startswith(("/", "\\")) or _DRIVE.match(name):
-            raise _unsafe(wheel, name, "is an absolute path")
-        if ".." in parts:
-            raise _unsafe(wheel, name, "climbs out of the install directory with `..`")
-        if stat.S_ISLNK(info.external_attr >> 16):
-            target = archive.read(info).decode("utf-8", "replace")
-            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-            if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
-                raise _unsafe(wheel, name, f"is a symlink to {target!r}, outside the wheel")
 
 
 class _WheelSource(WheelFile):
@@ -101,17 +77,20 @@ class _StagingDestination(SchemeDictionaryDestination):
     wheel: Path = field(default_factory=Path)
     written: list[tuple[PurePosixPath, int]] = field(default_factory=list)
     image_scheme: Mapping[str, PurePosixPath] = field(default_factory=dict)
+    skeleton: frozenset[PurePosixPath] = frozenset()
 
     def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        image_path = PurePosixPath(posixpath.normpath(str(self.image_scheme[scheme] / path)))
+        if hit := next((p for p in (image_path, *image_path.parents) if p in self.skeleton), None):
+            raise unsafe(self.wheel, path, f"would replace {hit}, part of the virtual environment itself")
         target = Path(os.path.abspath(Path(self.scheme_dict[scheme]) / path))
         real_root = os.path.realpath(self.root)
         real_parent = os.path.realpath(target.parent)
         if os.path.commonpath([real_root, real_parent]) != real_root:
-            raise _unsafe(self.wheel, path, f"would be written through a symlink to {real_parent}")
+            raise unsafe(self.wheel, path, f"would be written through a symlink to {real_parent}")
         if os.path.islink(target):
-            raise _unsafe(self.wheel, path, f"would overwrite the symlink {target}")
+            raise unsafe(self.wheel, path, f"would overwrite the symlink {target}")
         record = super().write_to_fs(scheme, path, stream, is_executable)
-        image_path = PurePosixPath(posixpath.normpath(str(self.image_scheme[scheme] / path)))
         self.written.append((image_path, record.size or 0))
         return record
 
@@ -124,6 +103,7 @@ def install_wheel(
     requested: bool = False,
     extra_metadata: Mapping[str, bytes] | None = None,
     overwrite: bool = True,
+    limits: UnpackLimits = DEFAULT_LIMITS,
 ) -> InstalledWheel:
     """Install ``wheel`` into ``staging`` as if into ``venv`` in the image.
 
@@ -132,9 +112,10 @@ def install_wheel(
     ``layerplan``; ``requested`` adds ``REQUESTED``; ``extra_metadata`` adds files such
     as ``direct_url.json`` to the ``.dist-info``. ``overwrite`` lets a later wheel
     replace a file an earlier one wrote (as pip does). No bytecode is compiled here
-    (see ``bytecode.compile_tree``).
+    (see ``bytecode.compile_tree``). ``limits`` bound what unpacking may write.
 
-    Raise ``UnsafeWheelError`` for an entry that would leave its directory and
+    Raise ``UnsafeWheelError`` for an entry that would leave its directory, replace a
+    file of the venv's skeleton, appear twice or unpack beyond ``limits``, and
     ``InstallError`` for an invalid wheel or a shebang the kernel cannot run.
     """
     interpreter = str(venv.interpreter)
@@ -147,7 +128,7 @@ def install_wheel(
     image_scheme = venv.scheme("placeholder")
     try:
         with zipfile.ZipFile(wheel) as archive:
-            check_wheel_archive(wheel, archive)
+            check_wheel_archive(wheel, archive, limits)
             source = _WheelSource(archive)
             image_scheme["headers"] = venv.headers(source.distribution)
             destination = _StagingDestination(
@@ -158,6 +139,7 @@ def install_wheel(
                 root=str(staging),
                 wheel=wheel,
                 image_scheme=image_scheme,
+                skeleton=frozenset(venv.skeleton),
             )
             metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode()}
             if requested:
@@ -180,6 +162,10 @@ def install_wheel(
         # installer signals bad wheels with InstallerError/ValueError (incl. its own
         # "outside of the target directory" check) and a missing RECORD with KeyError.
         raise InstallError(f"{wheel.name}: cannot install: {error}", path=wheel) from error
+    except OSError as error:
+        if (full := disk_full(error, staging)) is not None:
+            raise full from error
+        raise
     files = sorted({path: size for path, size in destination.written}.items())
     return InstalledWheel(
         name=name,

@@ -261,10 +261,10 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
     workspace = data.get("tool", {}).get("uv", {}).get("workspace")
     if not isinstance(workspace, dict):
         return ()
-    excluded = {p.resolve() for pattern in workspace.get("exclude", []) for p in root.glob(pattern)}
+    excluded = {p.resolve() for pattern in workspace.get("exclude", []) for p in _glob(root, pattern, "exclude", path, text)}
     members = []
     for pattern in workspace.get("members", []):
-        for member_dir in sorted(root.glob(pattern)):
+        for member_dir in sorted(_glob(root, pattern, "members", path, text)):
             if member_dir.resolve() in excluded or not (member_dir / "pyproject.toml").is_file():
                 continue
             member_data, _ = load_toml(member_dir / "pyproject.toml", ProjectError)
@@ -277,6 +277,22 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
                 )
             members.append(WorkspaceMember(name=canonicalize_name(member_name), path=member_dir.relative_to(root)))
     return tuple(members)
+
+
+def _glob(root: Path, pattern: str, key: str, path: Path, text: str) -> list[Path]:
+    """``root.glob(pattern)``, with a pattern pathlib refuses (empty, ``.``, ``a**``)
+    reported as the ``tool.uv.workspace`` key it came from."""
+    try:
+        return list(root.glob(pattern))
+    except (ValueError, IndexError, NotImplementedError) as error:
+        detail = str(error) if isinstance(error, ValueError) and str(error) else "not a usable glob"
+        raise ProjectError(
+            f"{pattern!r} is not a workspace glob: {detail}",
+            path=path,
+            line=line_of(text, f"{key} =") or line_of(text, key),
+            key=f"tool.uv.workspace.{key}",
+            hint='give directories relative to the workspace root, e.g. "packages/*"',
+        ) from None
 
 
 def _image_target(data: Mapping[str, Any], path: Path, text: str) -> Mapping[str, Any] | None:

@@ -185,13 +185,17 @@ def _run_helper(name: str, server: str, path: Path) -> Credentials | None:
         raise RegistryAuthError(f"credential helper {program} failed: {error}", registry=server) from error
     output = result.stdout.decode("utf-8", "replace").strip()
     if result.returncode != 0:
-        message = output or result.stderr.decode("utf-8", "replace").strip()
-        if "credentials not found" in message.lower():
+        # The protocol's "no credentials" answer is this text, on stdout or stderr.
+        said = f"{output}\n{result.stderr.decode('utf-8', 'replace')}".lower()
+        if "credentials not found" in said:
             return None
+        # Never quote what a failing helper printed: a helper that half-worked may have
+        # written the secret (or a token in its error) before exiting non-zero.
         raise RegistryAuthError(
-            f"credential helper {program} failed for {server} (exit {result.returncode}): {message}",
+            f"credential helper {program} failed for {server} (exit {result.returncode}; its output is hidden, "
+            "as it may hold the secret)",
             registry=server,
-            hint=f"check that `echo {server} | {program} get` works",
+            hint=f"run `echo {server} | {program} get` yourself to see what it says",
         )
     try:
         data = json.loads(output)
