@@ -28,6 +28,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from layerplan.console import warn
 from layerplan.fetch.cache import WheelCache, default_cache_dir
 from layerplan.fetch.errors import (
     DownloadError,
@@ -406,12 +407,10 @@ class Fetcher:
             if host in self._plain_http_hosts:
                 return
             self._plain_http_hosts.add(host)
-        self.console.print(
-            f"warning: {redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "
+        warn(
+            f"{redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "
             "check every file, but the traffic can be read and tampered with on the way; prefer https://",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            self.console,
         )
 
 
