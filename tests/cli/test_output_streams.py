@@ -73,3 +73,41 @@ def test_a_quiet_build_still_prints_its_warnings(
     report = run(*args, "--json")
     assert json.loads(report.stdout)["warnings"] == [pinned[0].removeprefix("warning: ")]
     assert pinned[0] in report.stderr.splitlines()
+
+
+def test_a_registry_output_without_a_tag_says_it_pushes_latest(
+    memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path  # noqa: F811
+) -> None:
+    base_ref = seed_base(memregistry, synthetic_base)
+    common = ("build", str(EXAMPLE), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "-q")
+    untagged = run(*common, "-o", f"registry:{memregistry.address}/team/app")
+    assert untagged.returncode == 0, untagged.stderr
+    assert f"warning: output registry:{memregistry.address}/team/app names no tag: pushed as team/app:latest (add :TAG)" in untagged.stderr.splitlines()
+    memregistry.manifest("team/app", "latest")  # it is there, as said
+    tagged = run(*common, "-o", f"registry:{memregistry.address}/team/app:1.0")
+    assert tagged.returncode == 0, tagged.stderr
+    assert "names no tag" not in tagged.stderr
+
+
+def test_every_command_help_ends_with_examples() -> None:
+    for command in ("plan", "build", "dockerfile"):
+        result = run(command, "--help")
+        assert result.returncode == 0
+        tail = result.stdout.rsplit("examples:\n", 1)
+        assert len(tail) == 2, f"{command} --help has no examples"
+        assert tail[1].lstrip().startswith(f"layerplan {command}")
+
+
+def test_dockerfile_json_and_quiet(tmp_path: Path) -> None:
+    context = tmp_path / "ctx"
+    as_json = run("dockerfile", str(EXAMPLE), "-o", str(context), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["context"] == str(context)
+    assert {f["path"] for f in document["files"]} >= {"Dockerfile", ".dockerignore"}
+    assert sum(f["size"] for f in document["files"]) == sum(p.stat().st_size for p in context.rglob("*") if p.is_file())
+    plan = json.loads(run("plan", str(EXAMPLE), "--json").stdout)
+    assert [layer["key"] for layer in document["layers"]] == [layer["key"] for layer in plan["layers"]]
+    quiet = run("dockerfile", str(EXAMPLE), "-o", str(tmp_path / "ctx2"), "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.splitlines() == [str(tmp_path / "ctx2")]

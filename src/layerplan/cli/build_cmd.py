@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from layerplan.cli.options import add_base_options, add_target_options, label, non_empty, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, examples, label, non_empty, request_from_args
 
 __all__ = ["register"]
 
@@ -18,6 +18,13 @@ def register(commands: Any) -> None:
         "build",
         help="build the image directly from the plan: reproducible layers, only changed blobs pushed",
         description="Build the project's image without a Dockerfile or a daemon and send it to each output.",
+        epilog=examples(
+            ("layerplan build --base python:3.12-slim -o registry:ghcr.io/org/app:1.0", "build and push"),
+            ("layerplan build -o docker:app:dev", "load into the local Docker engine"),
+            ("layerplan build -o oci-archive:dist/app.tar -q", "write an OCI archive, print the digest"),
+            ("layerplan build --package api --package worker -o 'registry:ghcr.io/org/{name}:{version}'", "two workspace members"),
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
     add_base_options(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
 from layerplan.target import DEFAULT_PLATFORM
-from layerplan.cli.options import add_base_options, add_target_options, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, examples, request_from_args
 
 if TYPE_CHECKING:
     from layerplan.dockerfile import EmittedContext
@@ -29,6 +30,12 @@ def register(commands: Any) -> None:
         help="write a Docker build context (Dockerfile, hash-pinned requirements, wheels) that follows the plan",
         description="Plan the project, then write a build context directory whose Dockerfile installs each layer "
         "of the plan in its own cached step: `docker build -t NAME DIR` builds it.",
+        epilog=examples(
+            ("layerplan dockerfile -o build/context && docker build -t app build/context", "write, then build"),
+            ("layerplan dockerfile -o ctx --offline", "every wheel in the context: builds with --network none"),
+            ("layerplan dockerfile -o ctx --flavour buildkit --json", "with a pip cache mount; summary as JSON"),
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="directory to write the context to")
@@ -50,6 +57,8 @@ def register(commands: Any) -> None:
         help="put every wheel into the context, so the image builds with no network (`docker build --network none`)",
     )
     parser.add_argument("--force", action="store_true", help="replace the output directory if it is not empty")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the path of the written context")
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON (docs/dockerfile.md)")
     parser.set_defaults(handler=run)
 
 
@@ -70,8 +79,31 @@ def run(args: argparse.Namespace) -> int:
     from layerplan.console import warn_each
 
     warn_each(emitted.warnings)
-    print(summary(emitted, shown_as=str(args.output)))
+    if args.json:
+        json.dump(to_json(emitted), sys.stdout, indent=2)
+        print()
+    elif args.quiet:
+        print(emitted.output)
+    else:
+        print(summary(emitted, shown_as=str(args.output)))
     return 0
+
+
+def to_json(emitted: EmittedContext) -> dict[str, Any]:
+    """The ``--json`` document: where the context is, what it holds, and which step is which layer."""
+    plan, options = emitted.plan, emitted.options
+    return {
+        "schema": "layerplan.dockerfile/1",
+        "context": str(emitted.output),
+        "project": {"name": plan.project_name, "version": plan.project_version},
+        "base": options.base,
+        "flavour": options.flavour,
+        "offline": options.offline,
+        "target": plan.target.describe(),
+        "layers": [{"name": layer.name, "kind": layer.kind, "key": layer.key} for layer in plan.layers],
+        "files": [{"path": str(path), "size": size} for path, size in emitted.files],
+        "warnings": list(emitted.warnings),
+    }
 
 
 def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from layerplan.errors import ConfigError
 from layerplan.resolution import Request, command_line_layer
 
-__all__ = ["add_base_options", "add_target_options", "non_empty", "request_from_args"]
+__all__ = ["add_base_options", "add_target_options", "examples", "non_empty", "request_from_args"]
 
 # option (PlanConfig field) -> (flag, argparse dest)
 _FLAGS = {
@@ -108,3 +108,9 @@ def request_from_args(args: argparse.Namespace, *, package: str | None = None, *
         index_sizes=not args.no_index,
         **fields,
     )
+
+
+def examples(*pairs: tuple[str, str]) -> str:
+    """An ``Examples:`` block for the end of a command's ``--help``: each command, then
+    what it does (argparse prints the epilog as written with RawDescriptionHelpFormatter)."""
+    return "examples:\n" + "\n".join(f"  {command}\n      {what}" for command, what in pairs)

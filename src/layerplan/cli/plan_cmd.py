@@ -13,7 +13,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from layerplan.cli.options import add_base_options, add_target_options, non_empty, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, examples, non_empty, request_from_args
 from layerplan.errors import LockfileError
 
 if TYPE_CHECKING:  # the planning stack loads when `plan` runs, not when any command starts
@@ -29,6 +29,13 @@ def register(commands: Any) -> None:
         "plan",
         help="show the layers an image of the project would have, and why",
         description="Read the project and its lockfile, pick the wheels for the target, and print the layer plan.",
+        epilog=examples(
+            ("layerplan plan", "the plan of the project in this directory"),
+            ("layerplan plan --base python:3.12-slim", "the target (Python, arch, libc) read from the base"),
+            ("layerplan plan --platform linux/arm64 --json", "for arm64, as JSON (docs/plan-json.md)"),
+            ("layerplan plan --diff-against HEAD~1", "which layers a lock change rebuilds"),
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (documented in docs/plan-json.md)")

@@ -114,6 +114,11 @@ class Registry:
     def pinned(self) -> bool:
         return self.reference.digest is not None
 
+    @property
+    def tag_implied(self) -> bool:
+        """The spec names no tag: the push goes to ``:latest``, which the build says."""
+        return ":" not in self.spec.partition(":")[2].rsplit("/", 1)[-1]
+
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> Registry:
         try:
