@@ -115,6 +115,21 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """Keep every ``method`` request whose path matches ``path`` (a regex searched in the
+    path) waiting until :meth:`release`: a client stops at a known point, e.g. to be killed there."""
+
+    method: str
+    path: str
+    reached: threading.Event = field(default_factory=threading.Event)
+    """Set when the first matching request arrives."""
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Repo:
     blobs: set[str] = field(default_factory=set)
     manifests: dict[str, tuple[bytes, str]] = field(default_factory=dict)
@@ -154,6 +169,7 @@ class MemRegistry:
         self.requests: list[Request] = []
         self.uploads: list[Upload] = []
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
         self.tokens_issued = 0
         self._sessions: dict[str, _Session] = {}
         self._tokens: dict[str, set[tuple[str, str]]] = {}
@@ -220,6 +236,13 @@ class MemRegistry:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def hold(self, method: str, path: str) -> Hold:
+        """Keep matching requests waiting (unanswered) until the hold is released."""
+        hold = Hold(method=method, path=path)
+        with self._lock:
+            self.holds.append(hold)
+        return hold
 
     def seed(self, repository: str, tag: str, manifest: bytes, blobs: dict[str, bytes], media_type: str | None = None) -> str:
         """Store an image directly (no HTTP, nothing counted); return the manifest's digest."""
@@ -509,6 +532,11 @@ class _Handler(BaseHTTPRequestHandler):
         registry = self.owner
         body = self._read_body()
         parts = urlsplit(self.path)
+        with registry._lock:
+            holds = [h for h in registry.holds if h.method == self.command and re.search(h.path, parts.path)]
+        for hold in holds:
+            hold.reached.set()
+            hold.released.wait(300)
         record = Request(method=self.command, path=parts.path, query={k: v[0] for k, v in parse_qs(parts.query).items()},
                          received=len(body))
         fault = registry._fault_for(self.command, parts.path)

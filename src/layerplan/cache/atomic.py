@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from layerplan.cache.temps import TEMP_MARKER, is_temp_name, sibling_prefix
 from layerplan.errors import disk_full
 
 try:
@@ -36,17 +37,13 @@ __all__ = [
     "atomic_write",
     "fsync_dir",
     "is_temp_name",
+    "locked_temp_dir",
+    "locked_temp_file",
     "remove_if_abandoned",
 ]
 
-TEMP_MARKER = ".tmp-"
 #: without ``fcntl`` a temporary cannot be locked; it counts as abandoned after this long
 _DEAD_TEMP_AGE = 24 * 3600.0
-
-
-def is_temp_name(name: str) -> bool:
-    """True for the name of a temporary made by :func:`atomic_write` or :func:`atomic_directory`."""
-    return name.startswith(".") and TEMP_MARKER in name
 
 
 def fsync_dir(path: Path) -> None:
@@ -98,7 +95,7 @@ def atomic_write(
     where = directory if callable(dest) else dest
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _locked_temp(directory, name[:40])
+        fd, tmp = locked_temp_file(directory, sibling_prefix(name))
     except OSError as error:
         if (full := disk_full(error, where)) is not None:
             raise full from error
@@ -140,7 +137,7 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging, lock = _locked_temp_dir(dest.parent, dest.name[:40])
+        staging, lock = locked_temp_dir(dest.parent, sibling_prefix(dest.name))
     except OSError as error:
         if (full := disk_full(error, dest)) is not None:
             raise full from error
@@ -158,7 +155,7 @@ def atomic_directory(dest: Path, *, replace: bool = True) -> Iterator[Path]:
         elif not replace:
             shutil.rmtree(staging, ignore_errors=True)
         else:
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name[:40]}{TEMP_MARKER}old-", dir=dest.parent))
+            old = Path(tempfile.mkdtemp(prefix=f"{sibling_prefix(dest.name)}old-", dir=dest.parent))
             os.rmdir(old)
             os.rename(dest, old)
             try:
@@ -182,7 +179,7 @@ def remove_if_abandoned(path: Path, *, dry_run: bool = False, now: float | None 
 
     True when it was removed (with ``dry_run``: would be). The removal happens while
     holding the writer's lock, so a writer can never start on a temporary that is being
-    removed (see :func:`_locked_temp`).
+    removed (see :func:`locked_temp_file`).
     """
     if os.path.islink(path):  # never layerplan's; nothing to lock, nothing to follow
         if not dry_run:
@@ -229,23 +226,25 @@ def _lock(fd: int) -> bool:
     return os.fstat(fd).st_nlink > 0
 
 
-def _locked_temp(directory: Path, name: str) -> tuple[int, str]:
-    """A new temporary file, locked until closed so that a pruner leaves it alone.
+def locked_temp_file(directory: Path, prefix: str, suffix: str = "") -> tuple[int, str]:
+    """A new temporary file named ``<prefix><random><suffix>`` (a name from
+    :mod:`~layerplan.cache.temps`), locked until closed so that a pruner leaves it alone.
 
     Creating and locking are two steps; a pruner may take the file in between (it looks
     abandoned then), so a file found unlinked once locked is replaced by another.
     """
     while True:
-        fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}{TEMP_MARKER}")
+        fd, path = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
         if _lock(fd):
             return fd, path
         os.close(fd)
 
 
-def _locked_temp_dir(directory: Path, name: str) -> tuple[Path, int]:
-    """A new temporary directory and the open, locked descriptor that protects it."""
+def locked_temp_dir(directory: Path, prefix: str) -> tuple[Path, int]:
+    """A new temporary directory named ``<prefix><random>`` and the open, locked
+    descriptor that protects it (closing it releases the lock)."""
     while True:
-        path = Path(tempfile.mkdtemp(prefix=f".{name}{TEMP_MARKER}", dir=directory))
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=directory))
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         if _lock(fd):
             return path, fd

@@ -16,6 +16,9 @@ Layout under the cache root (default :func:`default_cache_dir`)::
                                      (pushed, mounted, found or pulled there): mount sources
     build-envs/<key>/                a PEP 517 build environment per set of build requirements
     tmp/                             files being written: ``.<label>.tmp-*``
+    leases/                          one locked ``.build.tmp-*`` per running build; the
+                                     directory's own ``flock`` is the gate ``prune``
+                                     closes (:mod:`~layerplan.cache.lease`)
 
 A temporary's name (:func:`is_temporary`) anywhere in an area is a temporary too: a
 directory being filled by :func:`~layerplan.cache.atomic.atomic_directory`, or a leftover
@@ -41,6 +44,7 @@ __all__ = [
     "BUILD_ENVS",
     "BUILT_WHEELS",
     "KEYS",
+    "LEASES",
     "LOCATIONS",
     "NAMES",
     "PLATFORMS",
@@ -115,7 +119,9 @@ PLATFORMS = Area(name="platforms", path="platforms", entry=r"[0-9a-f]{64,128}\.j
 LOCATIONS = Area(name="locations", path="locations", entry=_HEX + r"\.json", suffix=".json")  # by sha256 blob digest
 BUILD_ENVS = Area(name="build-envs", path="build-envs", entry=r"[0-9a-f]{16,64}", tree=True)
 TEMP = Area(name="temp", path="tmp", entry="", temp=True)
+# A lease is a temporary whose writer is a running build: counted and pruned as one.
+LEASES = Area(name="temp", path="leases", entry="", temp=True)
 _OLD_WHEEL_TEMP = Area(name="temp", path="wheels/tmp", entry="", temp=True)
 
-AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, _OLD_WHEEL_TEMP)
+AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, LEASES, _OLD_WHEEL_TEMP)
 """Every area, in the order ``cache info`` shows them."""

@@ -12,8 +12,10 @@ What goes:
   (a build that stored a blob may not have recorded its key yet);
 * ``everything``: every entry, whatever its age.
 
-A build environment is renamed to a temporary name before it is deleted, so a build
-never finds half of one. Nothing that is not layerplan's (``other`` in ``cache info``)
+A prune waits for the builds using the cache to end, and keeps new ones waiting until
+it is done (:func:`~layerplan.cache.lease.exclusive_use`), so it never removes what a
+running build holds. A build environment is renamed to a temporary name before it is
+deleted, so a process that does not take a lease never finds half of one either. Nothing that is not layerplan's (``other`` in ``cache info``)
 is ever removed.
 """
 
@@ -24,13 +26,16 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan._units import format_size
-from layerplan.cache.atomic import TEMP_MARKER, remove_if_abandoned
+from layerplan.cache.atomic import remove_if_abandoned
 from layerplan.cache.blobs import read_key
 from layerplan.cache.layout import AREAS, BLOBS, KEYS, TEMP, CacheError, is_temporary
+from layerplan.cache.lease import exclusive_use
+from layerplan.cache.temps import sibling_prefix
 from layerplan.cache.usage import AreaUsage, Item, area_names, scan
 
 __all__ = ["PruneResult", "prune", "remove_abandoned_temps"]
@@ -69,14 +74,32 @@ def prune(
     grace_seconds: float = 3600.0,
     dry_run: bool = False,
     now: float | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> PruneResult:
     """Remove what is not needed from the cache at ``root`` (see the module); say what.
 
-    Raises ``CacheError`` when the cache cannot be read or an entry cannot be removed,
-    ``ValueError`` for a negative ``older_than_days`` (the CLI refuses one first).
+    Waits for running builds first (``dry_run``: does not, it removes nothing), telling
+    ``say`` how many. Raises ``CacheError`` when the cache cannot be read or an entry
+    cannot be removed, ``ValueError`` for a negative ``older_than_days`` (the CLI
+    refuses one first).
     """
     if older_than_days is not None and older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days:g}")
+    if dry_run:
+        return _prune(root, everything, older_than_days, unreferenced, grace_seconds, dry_run, now)
+    with exclusive_use(root, say=say):
+        return _prune(root, everything, older_than_days, unreferenced, grace_seconds, dry_run, now)
+
+
+def _prune(
+    root: Path,
+    everything: bool,
+    older_than_days: float | None,
+    unreferenced: bool,
+    grace_seconds: float,
+    dry_run: bool,
+    now: float | None,
+) -> PruneResult:
     now = time.time() if now is None else now
     cutoff = None if older_than_days is None else now - older_than_days * 86400
     removed: dict[str, list[int]] = {name: [0, 0] for name in area_names()}
@@ -147,7 +170,7 @@ def _remove(item: Item) -> bool:
         if path.is_dir() and not path.is_symlink():
             # Renamed out of the way first: a build that looks the environment up sees
             # all of it or none of it, and a kill mid-delete leaves a temporary.
-            doomed = path.with_name(f".{path.name}{TEMP_MARKER}pruned-{secrets.token_hex(4)}")
+            doomed = path.with_name(f"{sibling_prefix(path.name)}pruned-{secrets.token_hex(4)}")
             os.rename(path, doomed)
             shutil.rmtree(doomed)
         else:

@@ -8,11 +8,14 @@ reach an area through the store's accessors, never by building a path.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.cache.layout import BUILD_ENVS, PLATFORMS, SIZES, CacheError, default_cache_dir
+from layerplan.cache.lease import build_lease
 from layerplan.cache.locations import BlobLocations
 from layerplan.cache.prune import PruneResult, prune
 from layerplan.cache.records import Records
@@ -58,6 +61,11 @@ class Store:
         one refreshes its mtime (its last use, for prune)."""
         return BUILD_ENVS.under(self.root)
 
+    def lease(self, *, say: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[None]:
+        """Hold the cache for a build while the block runs, so ``prune`` waits for it (and
+        it for a prune already running); see :mod:`layerplan.cache.lease`."""
+        return build_lease(self.root, say=say)
+
     def report(self) -> CacheReport:
         """Count and size every area, and what is not layerplan's; ``CacheError`` when the
         root is not a readable directory."""
@@ -72,6 +80,7 @@ class Store:
         grace_seconds: float = 3600.0,
         dry_run: bool = False,
         now: float | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> PruneResult:
         """See :func:`layerplan.cache.prune.prune`."""
         return prune(
@@ -82,4 +91,5 @@ class Store:
             grace_seconds=grace_seconds,
             dry_run=dry_run,
             now=now,
+            say=say,
         )

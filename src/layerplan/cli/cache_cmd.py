@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from layerplan.cache.store import Store
+from layerplan.cache.sweep import scratch_places, sweep
 from layerplan.errors import ConfigError
 
 __all__ = ["register"]
@@ -65,8 +67,18 @@ def run_prune(args: argparse.Namespace) -> int:
         unreferenced=args.unreferenced,
         grace_seconds=0 if args.all else 3600,
         dry_run=args.dry_run,
+        say=_say,
     )
     print(result.describe())
     if not args.dry_run:
+        # What killed builds left in $TMPDIR is not in the cache, but it is the cache's kind
+        # of debris, and a prune is where one expects it to go.
+        swept = sweep(scratch_places())
+        if swept.count:
+            print(swept.describe().removeprefix("layerplan: "))
         print(store.report().describe())
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -8,11 +8,11 @@ simply not used.
 
 from __future__ import annotations
 
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
+from layerplan.cache.scratch import ScratchDirectory
 from layerplan.cache.store import Store
 from layerplan.install import build_wheel
 from layerplan.resolution.resolved import ResolvedProject
@@ -30,7 +30,7 @@ class AppWheel:
         self._source = resolved.app_root
         self._epoch = resolved.epoch
         self._env_cache = Store(resolved.cache_dir).build_envs
-        self._scratch = tempfile.TemporaryDirectory(prefix="layerplan-app-wheel-")
+        self._scratch = ScratchDirectory("app-wheel")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="layerplan-app-wheel")
         self._future: Future[Path] | None = None
         # Only a project with a build backend is worth starting early: a virtual one
@@ -40,9 +40,9 @@ class AppWheel:
 
     def _build(self) -> Path:
         if self._maker is not None:
-            return self._maker(Path(self._scratch.name))
+            return self._maker(self._scratch.path)
         return build_wheel(
-            self._source, Path(self._scratch.name), source_date_epoch=self._epoch, env_cache=self._env_cache
+            self._source, self._scratch.path, source_date_epoch=self._epoch, env_cache=self._env_cache
         )
 
     def get(self, _scratch: Path | None = None) -> Path:

@@ -2,13 +2,18 @@
 
 Like Jib's ``containerize``: the plan is a value, the outputs are where it goes. Every
 step writes to temp paths and renames, so an interrupted build leaves neither a
-half-written output nor a corrupted cache.
+half-written output nor a corrupted cache; the next build sweeps the temporaries it
+left (``cache.sweep``). A build holds the cache (``Store.lease``) from start to end, so
+``cache prune`` waits for it rather than pulling a blob from under it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 
+from layerplan.cache.store import Store
+from layerplan.cache.sweep import Swept, cache_places, scratch_places, sweep
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
 from layerplan.resolution.project import resolve_project
@@ -21,12 +26,28 @@ def build_image(request: Request, *, quiet: bool = False) -> BuildReport:
     """Build the image ``request`` describes and deliver it; raise ``LayerplanError`` on bad input."""
     request = dataclasses.replace(request, need_base=True, need_outputs=True, allow_missing_wheels=False)
     project = resolve_project(request)
-    # The app's wheel starts building in the background before the lock and the base are
-    # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
-    # subprocess uses instead of adding to a code-change rebuild.
-    with AppWheel(project) as app_wheel:
-        from layerplan.containerize.pipeline import run_build
-        from layerplan.resolution.resolve import resolve_build
+    with Store(project.cache_dir).lease(say=_say):
+        swept = sweep((*cache_places(project.cache_dir), *scratch_places()))
+        # The app's wheel starts building in the background before the lock and the base are
+        # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
+        # subprocess uses instead of adding to a code-change rebuild.
+        with AppWheel(project) as app_wheel:
+            from layerplan.containerize.pipeline import run_build
+            from layerplan.resolution.resolve import resolve_build
 
-        with resolve_build(request, resolved_project=project) as resolved:
-            return run_build(resolved, app_wheel, quiet=quiet)
+            with resolve_build(request, resolved_project=project) as resolved:
+                swept += sweep(place for sink in resolved.outputs for place in sink.temp_places())
+                _tell(swept, quiet)
+                return run_build(resolved, app_wheel, quiet=quiet)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _tell(swept: Swept, quiet: bool) -> None:
+    """One line on stderr when the sweep freed something: like ``uv cache prune``'s summary,
+    it says what went where a user would otherwise wonder where the disk space went; a
+    quiet build (``--quiet``, ``--json``) says nothing, as Jib's cleanup never does."""
+    if swept.count and not quiet:
+        _say(swept.describe())

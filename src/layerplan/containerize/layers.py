@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.store import BlobCache, Store
 from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.fetch.model import WantedFile, tag_rank
@@ -189,10 +190,10 @@ class LayerBuilder:
         ]
 
     def _build_one(self, layer: MaterializedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
-        with tempfile.TemporaryDirectory(prefix=f"layerplan-{layer.planned.name}-") as tmp:
-            staging = Path(tmp) / "root"
+        with scratch_directory(layer.planned.name) as tmp:
+            staging = tmp / "root"
             staging.mkdir()
-            self._populate(layer, staging, wheels, Path(tmp))
+            self._populate(layer, staging, wheels, tmp)
             return build_layer_into_cache(
                 staging, self.cache, options=self.options, key=self.cache_key(layer), built_for=layer.key
             )
@@ -221,7 +222,7 @@ class LayerBuilder:
         from layerplan.install.sdist_wheel import open_sdist, wheel_from_sdist
 
         name, version = str(remote.item.name), remote.item.version
-        with tempfile.TemporaryDirectory(prefix=f"layerplan-sdist-{remote.item.name}-") as scratch:
+        with scratch_directory(f"sdist-{remote.item.name}") as scratch:
             try:
                 return wheel_from_sdist(
                     sdist.path, name=name, version=version, sha256=sdist.sha256, url=sdist.url, store=self.built_wheels,

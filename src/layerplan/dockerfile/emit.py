@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from layerplan.dockerfile.render import render_dockerfile
 from layerplan.dockerfile.requirements import requirements_file, step_filename
 from layerplan.dockerfile.wheelhouse import WheelhouseFile, fetch_wheelhouse
 from layerplan.cache.built_wheels import BuiltWheels
+from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.store import Store
 from layerplan.fetch import Fetcher
 from layerplan.materialize import MaterializedLayer, MaterializedPlan
@@ -95,7 +96,11 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
     ``OutputDirError``, ``LocalBuildError`` for a local package or the app that cannot
     be built, ``FetchError``/``OfflineError`` for ``--offline``.
     """
-    with resolve_build(dataclasses.replace(request.build, allow_missing_wheels=True)) as resolved:
+    with (
+        resolve_build(dataclasses.replace(request.build, allow_missing_wheels=True)) as resolved,
+        # The wheels it copies into the context come from the cache: `cache prune` waits.
+        Store(resolved.cache_dir).lease(say=None if request.quiet else _say),
+    ):
         output = check_output(request.output, force=request.force, project_root=resolved.project.root)
         plan = plan_build(resolved)
         materialized = materialize_build(resolved, plan)
@@ -224,7 +229,7 @@ class _Writer:
 
     def _app(self) -> tuple[str, bool]:
         app_root = self.materialized.app_root
-        with tempfile.TemporaryDirectory(prefix="layerplan-app-") as scratch:
+        with scratch_directory("app") as scratch:
             if self.app_wheel is not None:
                 wheel = self.app_wheel if isinstance(self.app_wheel, Path) else self.app_wheel(Path(scratch))
                 return self._copy(wheel, f"dist/{wheel.name}"), False
@@ -245,3 +250,7 @@ class _Writer:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         return name
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -9,11 +9,11 @@ image, so its sdist goes into the context instead and pip builds it in the image
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from layerplan.cache.scratch import scratch_directory
 from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
 from layerplan.fetch import Fetcher
 from layerplan.install.errors import BuildError, ImpureWheelError
@@ -49,8 +49,7 @@ def local_file(
     Raise ``LocalBuildError`` when its backend fails, ``DockerfileError`` when the lock does not
     say where the package is or its file does not match the lock's hash.
     """
-    with tempfile.TemporaryDirectory(prefix="layerplan-local-") as scratch_text:
-        scratch = Path(scratch_text)
+    with scratch_directory("local") as scratch:
         source = _source_path(local, scratch, fetcher)
         try:
             check_local_hash(local, source)

@@ -5,12 +5,12 @@ that wheel, pinned by its hash, with no network and no compiler."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan.cache.built_wheels import BuiltWheels
+from layerplan.cache.scratch import scratch_directory
 from layerplan.dockerfile.errors import OfflineError
 from layerplan.fetch import Fetcher
 from layerplan.install.errors import ImpureWheelError
@@ -59,7 +59,7 @@ def fetch_wheelhouse(
 
     for wheel, sdist in zip(source, fetched[len(binary) :], strict=True):
         item = wheel.item
-        with tempfile.TemporaryDirectory(prefix=f"layerplan-sdist-{item.name}-") as scratch:
+        with scratch_directory(f"sdist-{item.name}") as scratch:
             try:
                 built = wheel_from_sdist(
                     sdist.path, name=str(item.name), version=item.version, sha256=sdist.sha256, url=sdist.url,

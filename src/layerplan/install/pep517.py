@@ -30,6 +30,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from layerplan import _toml
 from layerplan.cache.atomic import atomic_directory
+from layerplan.cache.scratch import scratch_directory
+from layerplan.cache.temps import scratch_prefix
 from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.install.errors import BuildError, ImpureWheelError
 
@@ -176,7 +178,7 @@ def build_wheel(
     """
     source = Path(source).resolve()
     label = name or _project_name(source)
-    out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
+    out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix=scratch_prefix("wheel")))
     settings = dict(config_settings) if config_settings else None
     wheel = _build_distribution(source, "wheel", out_dir, label, source_date_epoch, settings, env_cache)
     try:
@@ -365,12 +367,12 @@ def local_wheel(
         )
     if not source.is_file():
         raise BuildError(f"{name or source.name}: {source} does not exist", path=source)
-    with tempfile.TemporaryDirectory(prefix="layerplan-sdist-") as unpacked:
+    with scratch_directory("sdist") as unpacked:
         try:
-            tree = unpack_sdist(source, Path(unpacked))
+            tree = unpack_sdist(source, unpacked)
         except (tarfile.TarError, zipfile.BadZipFile, OSError) as error:
             raise BuildError(f"{name or source.name}: cannot unpack {source.name}: {error}", path=source) from error
-        out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="layerplan-wheel-"))
+        out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix=scratch_prefix("wheel")))
         return build_wheel(
             tree, out_dir, name=name, source_date_epoch=source_date_epoch, require_pure=require_pure, env_cache=env_cache
         )

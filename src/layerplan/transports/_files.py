@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from layerplan.cache.temps import TempPlace, sibling_prefix
 from layerplan.errors import ConfigError
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.errors import OutputError
 
-__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "split_path_ref", "writing"]
+__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "siblings_of", "split_path_ref", "writing"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -31,6 +32,17 @@ class LocalTransport:
 
     def __str__(self) -> str:
         return self.spec
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        """None by default (the engine); a file or directory output names its own."""
+        return ()
+
+
+def siblings_of(target: str) -> TempPlace:
+    """The temporaries ``atomic_write`` (or a layout's staging) makes beside the output
+    ``target``: its own only, never another file's of the same directory."""
+    path = Path(target).absolute()
+    return TempPlace(directory=path.parent, prefix=sibling_prefix(path.name))
 
 
 def split_path_ref(rest: str) -> tuple[Path, str | None]:

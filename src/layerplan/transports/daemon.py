@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from layerplan.cache.scratch import scratch_file
 from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
@@ -113,15 +113,13 @@ def read_from_daemon(
         raise BaseImageError(f"the Docker engine has no image {name!r}", hint="docker pull it first") from exc
     except docker.errors.APIError as exc:
         raise DaemonError(f"cannot read image {name!r} from the Docker engine: {exc}", hint=_HINT) from exc
-    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".layerplan-docker-save-", suffix=".tar")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    # Locked while the image is used (its layers are read from it lazily), so a sweep by
+    # another build leaves it; a killed build's goes in the next build's sweep.
+    with scratch_file("docker-save", directory=workdir, suffix=".tar") as (_, tmp):
+        with open(tmp, "wb") as out:
             for chunk in found.save(chunk_size=_CHUNK):
                 out.write(chunk)
-        yield read_docker_archive(Path(tmp), platform=platform)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        yield read_docker_archive(tmp, platform=platform)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

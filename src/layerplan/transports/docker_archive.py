@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from layerplan.cache.atomic import atomic_write
+from layerplan.cache.temps import TempPlace
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.image.manifest import build_manifest
@@ -27,7 +28,7 @@ from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import LocalTransport, refuse_directory, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, writing
 from layerplan.transports._layout import blob_name
 from layerplan.transports.oci_archive import stream_layout_tar
 from layerplan.transports.protocol import OutputResult, TransportContext
@@ -153,6 +154,9 @@ class DockerArchive(LocalTransport):
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
         yield read_docker_archive(Path(self.target), tag=self.tag, platform=platform)
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        return (siblings_of(self.target),)
 
     def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
         with writing(self.kind, self.target):

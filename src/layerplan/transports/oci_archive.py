@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from layerplan.cache.atomic import atomic_write
+from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import LocalTransport, refuse_directory, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
@@ -99,6 +100,9 @@ class OciArchive(LocalTransport):
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
         yield read_oci_archive(Path(self.target), ref_name=self.ref_name, platform=platform)
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        return (siblings_of(self.target),)
 
     def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
         with writing(self.kind, self.target):

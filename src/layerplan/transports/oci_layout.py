@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 
 try:
     import fcntl
@@ -23,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar
 
-from layerplan.cache.atomic import TEMP_MARKER, atomic_write, fsync_dir
+from layerplan.cache.atomic import atomic_write, fsync_dir, locked_temp_dir
+from layerplan.cache.temps import TempPlace, sibling_prefix
 from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.oci.descriptor import Descriptor
-from layerplan.transports._files import LocalTransport, refuse_file, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_file, siblings_of, split_path_ref, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     blob_name,
@@ -96,7 +96,8 @@ def _write_oci_layout(image: Image, directory: Path, ref_name: str | None) -> De
         return image.manifest_descriptor({"org.opencontainers.image.ref.name": ref_name} if ref_name else None)
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}{TEMP_MARKER}"))
+    # Locked like every temporary, so a sweep by another build never takes a live one.
+    tmp, lock = locked_temp_dir(directory.parent, sibling_prefix(directory.name))
     try:
         _write_blobs(image, tmp)
         (tmp / "oci-layout").write_bytes(LAYOUT_FILE)
@@ -110,6 +111,8 @@ def _write_oci_layout(image: Image, directory: Path, ref_name: str | None) -> De
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
     fsync_dir(directory.parent)
     return image.manifest_descriptor({"org.opencontainers.image.ref.name": ref_name} if ref_name else None)
 
@@ -171,6 +174,12 @@ class OciLayout(LocalTransport):
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
         yield read_oci_layout(Path(self.target), ref_name=self.ref_name, platform=platform)
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        """Beside the layout (a new one is staged there), and in it (``index.json``, blobs)."""
+        root = Path(self.target).absolute()
+        inside = (root, root / "blobs" / "sha256")
+        return (siblings_of(self.target), *(TempPlace(directory=d) for d in inside))
 
     def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
         with writing(self.kind, self.target):

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.oci.reference import ImageReference
@@ -119,6 +120,10 @@ class ImageSink(Protocol):
         Never leaves a half-written output. Raise ``OutputError`` (or a ``RegistryError``,
         ``DaemonError``) on failure.
         """
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        """Where :meth:`write` makes its temporaries (none for a push or a load), for the
+        sweep of those a killed build left (``cache.sweep``)."""
 
 
 class TransportKind(Protocol):

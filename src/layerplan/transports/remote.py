@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, ClassVar
 
+from layerplan.cache.scratch import scratch_directory
+from layerplan.cache.temps import TempPlace
 from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform, resolve_manifest
@@ -84,8 +85,8 @@ def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor
     def open_blob() -> IO[bytes]:
         # get_blob verifies and resumes into a file; the open file outlives its directory
         # (POSIX), so nothing is left behind however the reader ends.
-        with tempfile.TemporaryDirectory(prefix="layerplan-pull-", ignore_cleanup_errors=True) as tmp:
-            part = Path(tmp) / "blob"
+        with scratch_directory("pull") as tmp:
+            part = tmp / "blob"
             client.get_blob(repository, descriptor.digest, part, size=descriptor.size)
             return part.open("rb")
 
@@ -142,6 +143,9 @@ class Registry:
         image = pull_image(context.clients.get(self.reference.registry), self.reference, platform)
         remember_pulled(context.locations, image)
         yield image
+
+    def temp_places(self) -> tuple[TempPlace, ...]:
+        return ()  # a push writes nothing here
 
     def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
         from layerplan.registry import push_image
