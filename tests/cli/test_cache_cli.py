@@ -113,3 +113,31 @@ def test_prune_of_a_missing_cache_removes_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "would remove (dry run, nothing removed): nothing" in result.stdout
     assert not (tmp_path / "none").exists()
+
+
+def test_cache_info_and_prune_speak_json(tmp_path: Path) -> None:
+    """`cache info --json` counts what `cache info` counts; `prune --json` says what went."""
+    import json
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    blob = cache / "wheels" / "sha256" / ("ab" * 32) / "x-1.0-py3-none-any.whl"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"w" * 1234)
+
+    def cli(*args: str) -> dict[str, object]:
+        result = subprocess.run([sys.executable, "-m", "layerplan", "cache", *args, "--cache-dir", str(cache), "--json"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        document: dict[str, object] = json.loads(result.stdout)
+        return document
+
+    info = cli("info")
+    assert info["root"] == str(cache) and info["total_bytes"] == 1234
+    assert sum(area["bytes"] for area in info["areas"].values()) == 1234  # type: ignore[attr-defined]
+    dry = cli("prune", "--all", "--dry-run")
+    assert dry["dry_run"] is True and dry["freed_bytes"] == 1234 and dry["left"] is None
+    assert blob.exists()
+    done = cli("prune", "--all")
+    assert done["freed_bytes"] == 1234 and done["left"]["total_bytes"] == 0  # type: ignore[index]
+    assert not blob.exists()

@@ -28,6 +28,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from layerplan._units import format_size
@@ -56,6 +57,14 @@ class PruneResult:
     def of(self, name: str) -> AreaUsage:
         """What went from the area called ``name``."""
         return next((area for area in self.removed if area.name == name), AreaUsage(name=name))
+
+    def to_json(self) -> dict[str, Any]:
+        """What went (or would go), per area, in bytes: part of ``cache prune --json``."""
+        return {
+            "dry_run": self.dry_run,
+            "removed": {area.name: {"count": area.count, "bytes": area.size} for area in self.removed if area.count},
+            "freed_bytes": self.freed_size,
+        }
 
     def describe(self) -> str:
         """One line per area something went from, and the total."""

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from layerplan._units import format_size
 from layerplan.cache.blobs import read_key
@@ -67,6 +67,16 @@ class CacheReport:
     def of(self, name: str) -> AreaUsage:
         """The usage of the area called ``name`` (zero when it has none)."""
         return next((area for area in self.areas if area.name == name), AreaUsage(name=name))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``cache info --json`` document (sizes in bytes)."""
+        return {
+            "schema": "layerplan.cache/1",
+            "root": str(self.root),
+            "areas": {area.name: {"count": area.count, "bytes": area.size} for area in self.areas},
+            "unreferenced_blobs": {"count": self.unreferenced.count, "bytes": self.unreferenced.size},
+            "total_bytes": self.total_size,
+        }
 
     def describe(self) -> str:
         """A few human-readable lines: one per area, and the total in bytes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="cache_action", metavar="ACTION", required=True)
     info = actions.add_parser("info", help="where the cache is, and what each area holds")
     info.add_argument("--cache-dir", type=Path, help="the cache (default: $LAYERPLAN_CACHE_DIR or ~/.cache/layerplan)")
+    info.add_argument("--json", action="store_true", help="print the areas, counts and bytes as JSON")
     info.set_defaults(handler=run_info)
     prune = actions.add_parser("prune", help="remove old or unreferenced entries (default: unused for 30 days)")
     prune.add_argument("--cache-dir", type=Path, help="the cache (default: $LAYERPLAN_CACHE_DIR or ~/.cache/layerplan)")
@@ -32,6 +34,7 @@ def register(commands: Any) -> None:
     prune.add_argument("--unreferenced", action="store_true", help="remove blobs no layer key points to")
     prune.add_argument("--all", action="store_true", help="remove every entry, whatever its age")
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed; remove nothing")
+    prune.add_argument("--json", action="store_true", help="print what was removed, and what is left, as JSON")
     prune.set_defaults(handler=run_prune)
 
 
@@ -47,7 +50,11 @@ _days.__name__ = "number of days (0 or more)"  # what argparse names in "invalid
 
 
 def run_info(args: argparse.Namespace) -> int:
-    print(Store(args.cache_dir).report().describe())
+    report = Store(args.cache_dir).report()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.describe())
     return 0
 
 
@@ -69,14 +76,21 @@ def run_prune(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         say=_say,
     )
+    # What killed builds left in $TMPDIR is not in the cache, but it is the cache's kind
+    # of debris, and a prune is where one expects it to go.
+    swept = sweep(scratch_places()) if not args.dry_run else None
+    left = store.report() if not args.dry_run else None
+    if args.json:
+        document: dict[str, object] = {"schema": "layerplan.cache-prune/1", **result.to_json()}
+        document["scratch_removed"] = {"count": swept.count if swept else 0, "bytes": swept.size if swept else 0}
+        document["left"] = left.to_json() if left else None
+        print(json.dumps(document, indent=2))
+        return 0
     print(result.describe())
-    if not args.dry_run:
-        # What killed builds left in $TMPDIR is not in the cache, but it is the cache's kind
-        # of debris, and a prune is where one expects it to go.
-        swept = sweep(scratch_places())
-        if swept.count:
-            print(swept.describe().removeprefix("layerplan: "))
-        print(store.report().describe())
+    if swept and swept.count:
+        print(swept.describe().removeprefix("layerplan: "))
+    if left:
+        print(left.describe())
     return 0
 
 
