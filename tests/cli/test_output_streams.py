@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from memregistry import MemRegistry, memregistry  # noqa: F401
 from synthbase import SyntheticBase, synthetic_base  # noqa: F401
 
@@ -75,18 +77,18 @@ def test_a_quiet_build_still_prints_its_warnings(
     assert pinned[0] in report.stderr.splitlines()
 
 
-def test_a_registry_output_without_a_tag_says_it_pushes_latest(
+def test_a_registry_output_without_a_tag_is_pushed_as_the_project_version(
     memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path  # noqa: F811
 ) -> None:
     base_ref = seed_base(memregistry, synthetic_base)
-    common = ("build", str(EXAMPLE), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "-q")
+    common = ("build", str(EXAMPLE), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "--json")
     untagged = run(*common, "-o", f"registry:{memregistry.address}/team/app")
     assert untagged.returncode == 0, untagged.stderr
-    assert f"warning: output registry:{memregistry.address}/team/app names no tag: pushed as team/app:latest (add :TAG)" in untagged.stderr.splitlines()
-    memregistry.manifest("team/app", "latest")  # it is there, as said
-    tagged = run(*common, "-o", f"registry:{memregistry.address}/team/app:1.0")
-    assert tagged.returncode == 0, tagged.stderr
-    assert "names no tag" not in tagged.stderr
+    (output,) = json.loads(untagged.stdout)["outputs"]
+    assert output["spec"] == f"registry:{memregistry.address}/team/app:0.1.0"  # example-project's version
+    memregistry.manifest("team/app", "0.1.0")
+    with pytest.raises(KeyError):  # an untagged push does not move :latest
+        memregistry.manifest("team/app", "latest")
 
 
 def test_every_command_help_ends_with_examples() -> None:

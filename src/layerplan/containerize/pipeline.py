@@ -21,7 +21,7 @@ from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
-from layerplan.transports import ClientPool, OutputResult, Registry, TransportContext, remember_pulled
+from layerplan.transports import ClientPool, OutputResult, TransportContext, remember_pulled
 from layerplan.urls import public_url
 
 if TYPE_CHECKING:  # loaded only when an sdist needs compiling
@@ -38,9 +38,6 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
     warnings: list[str] = []
     if not base.pinned and base.reference is not None:
         warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}")
-    for sink in resolved.outputs:
-        if isinstance(sink, Registry) and sink.tag_implied:
-            warnings.append(f"output {sink.spec} names no tag: pushed as {sink.reference.repository}:latest (add :TAG)")
     plan = plan_build(resolved)
     materialized = materialize_build(resolved, plan)
     cache = BlobCache(resolved.cache_dir)

@@ -43,7 +43,10 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
                 key=settings.origin("outputs"),
                 hint="put {name} in it, e.g. registry:ghcr.io/org/{name}:{version} or oci-archive:dist/{name}.tar",
             )
-    outputs = _outputs(request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path)
+    outputs = _outputs(
+        request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path,
+        untagged=fill("{version}", "outputs"),
+    )  # fmt: skip
     if request.need_base and not config.base:
         raise ConfigError(
             "no base image",
@@ -105,8 +108,11 @@ def lock_path(text: str | None, project_root: Path, origin: str | None) -> Path 
     )
 
 
-def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> tuple[ImageSink, ...]:
-    from layerplan.transports import parse_output  # the OCI stack: only with outputs to parse
+def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path, *, untagged: str) -> tuple[ImageSink, ...]:
+    """The outputs, parsed. A registry output without a tag is pushed as the project's
+    version (``untagged``; ``latest`` without one), as archives are named ``NAME:VERSION``:
+    a silent ``:latest`` is overwritten by every build of every branch."""
+    from layerplan.transports import Registry, parse_output  # the OCI stack: only with outputs to parse
 
     texts = [*request.extra_outputs, *(configured or request.default_outputs)]
     if request.need_outputs and not texts:
@@ -116,7 +122,11 @@ def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path) -> 
             key="tool.layerplan.outputs",
             hint=f"pass --output {_OUTPUT_FORMS}, or set outputs in [tool.layerplan] or the build tool's image table",
         )
-    return tuple(parse_output(text) for text in dict.fromkeys(texts))
+    sinks = [parse_output(text) for text in dict.fromkeys(texts)]
+    return tuple(
+        parse_output(f"{sink.spec}:{untagged}") if isinstance(sink, Registry) and sink.tag_implied else sink
+        for sink in sinks
+    )
 
 
 def _template(name: str, version: str | None) -> Callable[[str, str], str]:

@@ -117,7 +117,7 @@ class Registry:
 
     @property
     def tag_implied(self) -> bool:
-        """The spec names no tag: the push goes to ``:latest``, which the build says."""
+        """The spec names no tag (the resolution gives a push the project's version)."""
         return ":" not in self.spec.partition(":")[2].rsplit("/", 1)[-1]
 
     @classmethod
