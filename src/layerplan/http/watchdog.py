@@ -40,12 +40,13 @@ class Stall:
     host: str
     """Who is being waited for (``127.0.0.1:5000``, ``pypi.org``)."""
     what: str
-    """The request in words: ``PUT blob sha256:ab12cd34ef56``."""
+    """The request in words: ``PUT blob ab12cd34ef56``."""
     seconds: float
 
     def line(self) -> str:
-        """``waiting for 127.0.0.1:5000 (PUT blob sha256:ab12cd34ef56, 10 s)``."""
-        return f"waiting for {self.host} ({self.what}, {self.seconds:.0f} s)"
+        """``waiting for 127.0.0.1:5000 (PUT blob ab12cd34ef56, 10 s)``."""
+        shown = f"{self.seconds:.0f}" if self.seconds >= 10 else f"{self.seconds:.1f}"
+        return f"waiting for {self.host} ({self.what}, {shown} s)"
 
 
 def print_stall(stall: Stall) -> None:
@@ -65,13 +66,15 @@ def stall_threshold() -> float:
 class Watch:
     """One request being watched: call ``moved()`` whenever it makes progress."""
 
-    __slots__ = ("_clock", "host", "last", "next_notice", "what")
+    __slots__ = ("_clock", "host", "last", "next_notice", "stall_from", "what")
 
     def __init__(self, host: str, what: str, clock: Callable[[], float], after: float) -> None:
         self.host = host
         self.what = what
         self._clock = clock
         self.last = clock()
+        self.stall_from = self.last
+        """The ``last`` that ``next_notice`` counts from (the checker's copy)."""
         self.next_notice = after
 
     def moved(self) -> None:
@@ -92,9 +95,12 @@ class Watchdog:
         after: float | None = None,
         notify: Callable[[Stall], None] = print_stall,
         clock: Callable[[], float] = time.monotonic,
+        background: bool = True,
     ) -> None:
-        """``after`` defaults to ``stall_threshold()``."""
+        """``after`` defaults to ``stall_threshold()``. ``background=False``: no checking
+        thread; the caller calls ``check`` (tests, with their own ``clock``)."""
         self.after = after if after is not None else stall_threshold()
+        self._background = background
         self._notify = notify
         self._clock = clock
         self._watches: dict[int, Watch] = {}
@@ -109,7 +115,7 @@ class Watchdog:
         key = next(self._ids)
         with self._lock:
             self._watches[key] = watch
-            if self._thread is None:
+            if self._thread is None and self._background:
                 self._thread = threading.Thread(target=self._run, name="layerplan-watchdog", daemon=True)
                 self._thread.start()
         try:
@@ -124,10 +130,11 @@ class Watchdog:
         due: list[Stall] = []
         with self._lock:
             for watch in self._watches.values():
-                waited = now - watch.last
-                if waited < self.after:
-                    watch.next_notice = self.after  # it moved since: a new stall starts over
-                elif waited >= watch.next_notice:
+                last = watch.last
+                if last != watch.stall_from:  # it moved since: a new stall starts over
+                    watch.stall_from, watch.next_notice = last, self.after
+                waited = now - last
+                if waited >= watch.next_notice:
                     due.append(Stall(host=watch.host, what=watch.what, seconds=waited))
                     while watch.next_notice <= waited:
                         watch.next_notice *= 2

@@ -116,12 +116,15 @@ class BlobUpload:
                     raise self._lost_for_good(error, lost) from error
                 wait = policy.delay(lost)  # a registry that restarted may need a moment
             except RegistryError as error:
-                # A monolithic upload's requests were retried one by one already.
-                if chunk_size is None or not error.temporary:
-                    raise
-                failures.append(error)
-                if len(failures) >= max(policy.attempts, 1):
-                    raise self._failing_for_good(failures) from error
+                # A monolithic upload's requests were retried one by one already; a chunked
+                # upload starts over after a temporary failure, within the policy.
+                again = chunk_size is not None and error.temporary
+                failures = [*failures, error] if again else [error]
+                if not again or len(failures) >= max(policy.attempts, 1):
+                    said = self._failing_for_good(failures)
+                    if said is error:
+                        raise
+                    raise said from error
                 wait = policy.delay(len(failures))
             log.info("%s: starting over in %.2fs", self._where, wait)
             policy.sleep(wait)
@@ -224,21 +227,29 @@ class BlobUpload:
         return UploadSessionLost(gave_up, method=error.method)
 
     def _failing_for_good(self, failures: list[RegistryError]) -> RegistryError:
-        """The last failure, said as what kept failing when every try failed the same way."""
+        """The last failure, said as what kept failing when every try got no answer the same
+        way: ``the connection was reset on every PATCH of the blob's upload (5 tries; ...)``."""
         last = failures[-1]
-        if not all(isinstance(f, RegistryConnectionError) for f in failures):
-            return last
         dropped = [f for f in failures if isinstance(f, RegistryConnectionError)]
-        methods = {f.method for f in dropped}
-        reasons = {f.reason for f in dropped}
-        if len(methods) != 1 or len(reasons) != 1 or not isinstance(last, RegistryConnectionError):
+        if len(dropped) != len(failures) or not isinstance(last, RegistryConnectionError):
             return last
-        method, reason = methods.pop(), reasons.pop()
+        reasons = {f.reason or "" for f in dropped}
+        if len({f.method for f in dropped}) != 1:
+            return last
+        if len(reasons) == 1:
+            reason = reasons.pop()
+        elif all(r.startswith("the connection was") for r in reasons):  # reset, or closed: both hang-ups
+            reason = "the connection was reset or closed"
+        else:
+            return last
+        tries = sum(f.tries for f in dropped)  # a monolithic PUT: its own retries
+        if tries < 2:
+            return last
         return RegistryConnectionError(
-            f"{self._where}: {reason} on every {method} of the blob's upload ({len(failures)} tries; last: {last.cause})",
-            method=method, reason=reason, cause=last.cause, tries=len(failures), registry=self._transport.registry,
-            hint=f"{self._transport.registry} answered the upload's other requests; check the network and any proxy "
-            f"in front of the registry (its request size limit or timeouts)",
+            f"{self._where}: {reason} on every {last.method} of the blob's upload ({tries} tries; last: {last.cause})",
+            method=last.method, reason=reason, cause=last.cause, tries=tries, registry=self._transport.registry,
+            hint=f"{self._transport.registry} answers other requests; check the network and any proxy in front "
+            "of the registry (its request size limit or timeouts)",
         )  # fmt: skip
 
 
