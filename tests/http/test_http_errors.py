@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
+
+import pytest
 import requests
 
 from layerplan.http import ReadAgain, TransportError, reason, redact, root_cause
@@ -48,3 +53,32 @@ def test_transport_error_is_one_line_without_secrets() -> None:
     assert "pw" not in str(error) and "secret" not in str(error)
     once = TransportError(method="HEAD", url="http://h/x", cause=requests.exceptions.SSLError("bad"), attempts=1)
     assert once.summary == "TLS failed (bad)"
+
+
+def _hang_up(*, reset: bool) -> str:
+    """A loopback server that reads one request and hangs up: RST with ``reset``, else FIN."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def serve() -> None:
+        with server:
+            connection, _ = server.accept()
+            request = b""
+            while b"\r\n\r\n" not in request or len(request.split(b"\r\n\r\n", 1)[1]) < 1000:
+                request += connection.recv(65536)  # all of it: unread data would make any close a reset
+            if reset:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}/v2/"
+
+
+@pytest.mark.parametrize(
+    ("reset", "said"), [(True, "the connection was reset"), (False, "the connection was closed without an answer")]
+)
+def test_a_connection_dropped_after_connecting_is_not_could_not_connect(reset: bool, said: str) -> None:
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.patch(_hang_up(reset=reset), data=b"x" * 1000, timeout=10)
+    assert reason(caught.value) == said

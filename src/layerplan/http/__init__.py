@@ -2,7 +2,7 @@
 
 One session factory (``new_session``: user agent, pool size, default timeouts), one
 ``RetryPolicy`` and one retry loop (``retrying``; ``exchange`` for a request and its
-body). Imports nothing of layerplan but ``errors``: fetch/ and registry/ sit above it.
+body), and a ``Watchdog`` that tells of requests that stall. Imports nothing of layerplan but ``errors``: fetch/ and registry/ sit above it.
 """
 
 from layerplan.http.errors import TransportError, reason, redact, root_cause
@@ -18,6 +18,7 @@ from layerplan.http.retry import (
     retrying,
 )
 from layerplan.http.session import DEFAULT_POOL_SIZE, USER_AGENT, Timeouts, new_session
+from layerplan.http.watchdog import Stall, Watchdog
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -27,9 +28,11 @@ __all__ = [
     "OnRetry",
     "ReadAgain",
     "RetryPolicy",
+    "Stall",
     "Timeouts",
     "TransportError",
     "TryAgain",
+    "Watchdog",
     "exchange",
     "is_transient",
     "new_session",

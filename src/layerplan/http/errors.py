@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import http.client
+
 import requests
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from layerplan.errors import LayerplanError
 from layerplan.http.retry import ReadAgain
@@ -27,7 +30,8 @@ def redact(url: str) -> str:
 
 
 def reason(error: BaseException) -> str:
-    """A short human reason for a transport failure (``could not connect``, ``timed out``...)."""
+    """A short human reason for a transport failure (``could not connect``, ``the connection
+    was reset``, ``timed out``...)."""
     if isinstance(error, _CUT_SHORT):
         return "the connection dropped mid-transfer"
     if isinstance(error, requests.exceptions.SSLError):
@@ -35,8 +39,30 @@ def reason(error: BaseException) -> str:
     if isinstance(error, requests.Timeout):
         return "timed out"
     if isinstance(error, requests.ConnectionError):
+        if _inner(error, ReadTimeoutError) is not None:  # a body read that timed out is wrapped so
+            return "timed out"
+        # urllib3 says ``ProtocolError`` once a connection was made: the server (or a proxy)
+        # hung up on the request, which is not the same fix as a registry that is not there.
+        dropped = _inner(error, ProtocolError)
+        if dropped is not None:
+            if _inner(dropped, http.client.RemoteDisconnected) is not None:
+                return "the connection was closed without an answer"
+            return "the connection was reset"
         return "could not connect"
     return "request failed"
+
+
+def _inner(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first error of type ``kind`` in ``error``'s chain (causes, and wrapped arguments)."""
+    seen: BaseException | None = error
+    for _ in range(20):  # chains are short; the bound only guards against a cycle
+        if seen is None or isinstance(seen, kind):
+            return seen
+        inner = seen.__cause__ or seen.__context__
+        if inner is None and seen.args and isinstance(seen.args[-1], BaseException):
+            inner = seen.args[-1]  # requests and urllib3 wrap the inner error as an argument
+        seen = inner
+    return None
 
 
 def root_cause(error: BaseException) -> str:
@@ -74,7 +100,8 @@ class TransportError(LayerplanError):
 
     @property
     def reason(self) -> str:
-        """``could not connect``, ``timed out``, ``TLS failed``, ``the connection dropped mid-transfer``."""
+        """``could not connect``, ``the connection was reset``, ``timed out``, ``TLS failed``,
+        ``the connection dropped mid-transfer``..."""
         return reason(self.cause)
 
     @property

@@ -13,16 +13,18 @@ import os
 import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
-from layerplan.http import ReadAgain, RetryPolicy, retrying
+from layerplan.http import ReadAgain, RetryPolicy, TransportError
 from layerplan.oci import Digest
 from layerplan.oci.descriptor import MediaType
 from layerplan.registry.auth import scope
 from layerplan.registry.credentials import Credentials, DockerConfigKeychain, Keychain
 from layerplan.registry.errors import (
     BlobVerificationError,
+    RegistryConnectionError,
     RegistryError,
     RegistryNotFoundError,
     error_from_response,
@@ -41,6 +43,7 @@ MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 """The OCI distribution spec's manifest size registries must accept; more is refused."""
 
 _READ_SIZE = 1024 * 1024
+T = TypeVar("T")
 
 
 def _media_type(response: requests.Response, data: bytes, where: str) -> str:
@@ -49,8 +52,8 @@ def _media_type(response: requests.Response, data: bytes, where: str) -> str:
         return header
     try:
         manifest = FetchedManifest(data, header, Digest.of_bytes(data)).json()
-    except ValueError as error:
-        raise RegistryError(f"{where}: the manifest is not JSON ({error})") from error
+    except ValueError as error:  # a body cut short without the framing telling: read it again
+        raise NotWhatWasSent(RegistryError(f"{where}: the manifest is not JSON ({error})")) from error
     declared = manifest.get("mediaType")
     if declared in ACCEPTED_MANIFEST_TYPES:
         return str(declared)
@@ -114,32 +117,28 @@ class RegistryClient:
         ref = str(reference)
         where = f"get manifest {self.registry}/{repository}{'@' if ':' in ref else ':'}{ref}"
 
-        def read(response: requests.Response) -> tuple[requests.Response, bytes]:
+        wanted = Digest.parse(ref) if ":" in ref else None
+
+        def read(response: requests.Response) -> FetchedManifest:
             if response.status_code != 200:
                 error = error_from_response(response, action=where, registry=self.registry)
                 if isinstance(error, RegistryNotFoundError) and error.hint is None:
                     error.hint = f"check that {repository}:{ref} exists on {self.registry}"
                 raise error
-            return response, self._read_limited(response, MAX_MANIFEST_SIZE, where)
+            data = self._read_limited(response, MAX_MANIFEST_SIZE, where)
+            digest = digest_of(data, wanted.algorithm if wanted else "sha256")
+            announced = response.headers.get("Docker-Content-Digest")
+            for expected in (wanted, _parse_digest(announced)):
+                if expected is not None and expected.algorithm == digest.algorithm and expected != digest:
+                    raise NotWhatWasSent(BlobVerificationError(
+                        f"{where}: content has digest {digest}, expected {expected}", registry=self.registry
+                    ))  # fmt: skip
+            return FetchedManifest(data, _media_type(response, data, where), digest)
 
-        response, data = self.transport.exchange(
-            "GET",
-            f"/v2/{repository}/manifests/{ref}",
-            read,
-            scopes=[scope(repository, "pull")],
-            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
-            stream=True,
+        return self._get(
+            f"/v2/{repository}/manifests/{ref}", read, repository, headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)}
         )
-        media_type = _media_type(response, data, where)
-        wanted = Digest.parse(ref) if ":" in ref else None
-        digest = digest_of(data, wanted.algorithm if wanted else "sha256")
-        announced = response.headers.get("Docker-Content-Digest")
-        for expected in (wanted, _parse_digest(announced)):
-            if expected is not None and expected.algorithm == digest.algorithm and expected != digest:
-                raise BlobVerificationError(
-                    f"{where}: content has digest {digest}, expected {expected}", registry=self.registry
-                )
-        return FetchedManifest(data, media_type, digest)
+
 
     def get_image_manifest(
         self, repository: str, reference: str | Digest, platform: Platform | str
@@ -223,20 +222,18 @@ class RegistryClient:
                     raise ReadAgain(f"body cut short at {written} of {size} bytes")
                 actual = Digest(digest.algorithm, hasher.hexdigest())
                 if actual != digest or (size is not None and written != size):
-                    raise BlobVerificationError(
+                    raise NotWhatWasSent(BlobVerificationError(
                         f"{where}: got {written} bytes with digest {actual}, expected {digest}"
                         + (f" ({size} bytes)" if size is not None else ""),
                         registry=self.registry,
-                    )
+                    ))  # fmt: skip
                 os.replace(tmp_name, dest)
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
             return written
 
-        return self.transport.exchange(
-            "GET", f"/v2/{repository}/blobs/{digest}", download, scopes=[scope(repository, "pull")], stream=True
-        )
+        return self._get(f"/v2/{repository}/blobs/{digest}", download, repository)
 
     def read_blob(self, repository: str, digest: Digest, *, max_size: int = 64 * 1024 * 1024) -> bytes:
         """A small blob (an image config) in memory, verified. A body cut short is read again."""
@@ -245,14 +242,29 @@ class RegistryClient:
         def read(response: requests.Response) -> bytes:
             if response.status_code != 200:
                 raise error_from_response(response, action=where, registry=self.registry)
-            return self._read_limited(response, max_size, where)
+            data = self._read_limited(response, max_size, where)
+            if digest_of(data, digest.algorithm) != digest:
+                raise NotWhatWasSent(
+                    BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
+                )
+            return data
 
-        data = self.transport.exchange(
-            "GET", f"/v2/{repository}/blobs/{digest}", read, scopes=[scope(repository, "pull")], stream=True
-        )
-        if digest_of(data, digest.algorithm) != digest:
-            raise BlobVerificationError(f"{where}: content does not match its digest", registry=self.registry)
-        return data
+        return self._get(f"/v2/{repository}/blobs/{digest}", read, repository)
+
+    def _get(
+        self, path: str, handle: Callable[[requests.Response], T], repository: str, *, headers: dict[str, str] | None = None
+    ) -> T:
+        """A GET whose body ``handle`` reads and verifies, retried with the body; a body that
+        stays unlike its digest on every try is reported as such, not as a broken connection."""
+        try:
+            return self.transport.exchange(
+                "GET", path, handle, scopes=[scope(repository, "pull")], headers=headers, stream=True
+            )
+        except RegistryConnectionError as error:
+            failed = error.__cause__
+            if isinstance(failed, TransportError) and isinstance(failed.cause, NotWhatWasSent):
+                raise failed.cause.error from error
+            raise
 
     def _read_limited(self, response: requests.Response, limit: int, where: str) -> bytes:
         """The body, refused beyond ``limit`` bytes. A read that breaks off raises
@@ -296,20 +308,23 @@ class RegistryClient:
 
         The content is hashed on the way and checked against ``digest`` and ``size``
         before the upload is committed (``BlobVerificationError`` otherwise). A chunked
-        upload that fails midway temporarily is started over, within the retry policy.
-        Returns the number of bytes sent.
+        upload that fails midway temporarily is started over, within the retry policy;
+        an upload whose session the registry lost is started over from a fresh POST
+        (``upload.MAX_SESSION_RESTARTS``). Returns the number of bytes sent.
         """
         upload = BlobUpload(self.transport, repository, digest, size, head=lambda: self.head_blob(repository, digest))
-        if size <= self.monolithic_limit:
-            return upload.monolithic(opener)
-        # A PATCH is never repeated (it could append twice), so the loop that retries
-        # single requests cannot help it: the whole upload starts over, under the same policy.
-        return retrying(
-            lambda attempt: upload.chunked(opener, self.chunk_size),
-            policy=self.transport.retry,
-            retryable=lambda error: isinstance(error, RegistryError) and error.temporary,
-            what=f"push blob {digest.short} to {self.registry}/{repository}",
-        )
+        chunked = size > self.monolithic_limit
+        return upload.push(opener, chunk_size=self.chunk_size if chunked else None, policy=self.transport.retry)
+
+
+class NotWhatWasSent(ReadAgain):
+    """A body read whole that is not what was announced (digest, size, not JSON): one cut
+    short without the framing telling (no ``Content-Length``) looks like this, so it is
+    read again; ``error`` is what to report when every try reads the same."""
+
+    def __init__(self, error: RegistryError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _parse_digest(text: str | None) -> Digest | None:

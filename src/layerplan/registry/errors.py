@@ -61,7 +61,29 @@ class RegistryAuthError(RegistryError):
 
 
 class RegistryConnectionError(RegistryError):
-    """No HTTP answer: connection refused, DNS failure, TLS failure, timeout."""
+    """No HTTP answer: connection refused, reset or closed, DNS failure, TLS failure, timeout.
+
+    ``method`` is the request that got none, ``reason`` the kind of failure (``could
+    not connect``, ``the connection was reset``, ...), ``cause`` the innermost error in
+    words, ``tries`` how often it was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        reason: str | None = None,
+        cause: str | None = None,
+        tries: int = 1,
+        registry: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, registry=registry, hint=hint)
+        self.method = method
+        self.reason = reason
+        self.cause = cause
+        self.tries = tries
 
     @property
     def temporary(self) -> bool:

@@ -4,23 +4,27 @@ HTTPS by default; plain HTTP only for a loopback registry or one the user named 
 insecure (like Docker's ``--insecure-registry``). Every request runs in
 ``layerplan.http.exchange``, so a refused or dropped connection, a timeout, a 5xx or 429,
 and a body cut short are retried under the one ``RetryPolicy``. A 401 is answered once
-by the ``Authenticator`` within the same attempt, and the request sent again.
+by the ``Authenticator`` within the same attempt, and the request sent again. Each
+request is watched (``layerplan.http.Watchdog``): one that makes no progress for a while
+is reported as ``waiting for REGISTRY (what, N s)``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from layerplan.http import RetryPolicy, Timeouts, TransportError, exchange, new_session
+from layerplan.http import RetryPolicy, Timeouts, TransportError, exchange, new_session, root_cause
+from layerplan.http.watchdog import Watch, Watchdog
 from layerplan.registry.auth import Authenticator
 from layerplan.registry.credentials import Credentials
 from layerplan.registry.errors import RegistryConnectionError
 
-__all__ = ["Transport", "api_host", "is_loopback", "scheme_for"]
+__all__ = ["Transport", "api_host", "describe", "is_loopback", "scheme_for"]
 
 T = TypeVar("T")
 
@@ -54,6 +58,52 @@ def _keep(response: requests.Response) -> requests.Response:
     return response
 
 
+_SHARED_WATCHDOG: Watchdog | None = None
+
+
+def _shared_watchdog() -> Watchdog:
+    """One watchdog (one checking thread) for every client of the process."""
+    global _SHARED_WATCHDOG
+    if _SHARED_WATCHDOG is None:
+        _SHARED_WATCHDOG = Watchdog()
+    return _SHARED_WATCHDOG
+
+
+_API_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs/uploads|blobs)/(?P<ref>[^/]*)$")
+
+
+def describe(method: str, url: str) -> str:
+    """A request in words for messages: ``GET manifest app:v1``, ``PUT blob ab12cd34ef56``,
+    ``PATCH upload to app``; the path for anything else."""
+    path = urlsplit(url).path
+    match = _API_PATH.match(path)
+    if match is None:
+        return f"{method} {path}"
+    name, kind, ref = match["name"], match["kind"], match["ref"]
+    if kind == "blobs/uploads":
+        return f"{method} upload to {name}"
+    short = ref.split(":", 1)[1][:12] if ":" in ref else ref
+    if kind == "blobs":
+        return f"{method} blob {short}"
+    return f"{method} manifest {name}{'@' if ':' in ref else ':'}{short}"
+
+
+def _track_reads(response: requests.Response, watch: Watch) -> None:
+    """Each read of a streamed body counts as progress: requests reads through
+    ``response.raw.read``, so that one bound method is wrapped, on this response only."""
+    raw = response.raw
+    read = getattr(raw, "read", None)
+    if read is None:
+        return
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        data = read(*args, **kwargs)
+        watch.moved()
+        return data
+
+    setattr(raw, "read", tracked)  # noqa: B010 -- an instance attribute, on purpose
+
+
 class Transport:
     """Sends requests to one registry (``host[:port]``) and hands over their answers.
 
@@ -70,12 +120,16 @@ class Transport:
         credentials: Callable[[], Credentials | None] | Credentials | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
-        """``credentials`` is a zero-argument callable returning ``Credentials | None``."""
+        """``credentials`` is a zero-argument callable returning ``Credentials | None``.
+        ``watchdog`` reports requests that stall (default: one shared by the process,
+        printing on stderr)."""
         self.registry = registry
         self.base_url = f"{scheme_for(registry, insecure_hosts)}://{api_host(registry)}"
         self.retry = retry or RetryPolicy()
         self.session = session or new_session(timeouts=_TIMEOUTS)
+        self.watchdog = watchdog or _shared_watchdog()
         fixed = credentials
         source = fixed if callable(fixed) else (lambda: fixed)
         self.auth = Authenticator(registry, source, self._send_unauthenticated)
@@ -96,22 +150,31 @@ class Transport:
         body: bytes | None = None,
         stream: bool = False,
         retry: bool = True,
+        what: str | None = None,
     ) -> T:
         """Send with auth and return ``handle(response)``; the request and the reading of
         its answer are retried as one (see ``layerplan.http.exchange``), ``handle`` may
-        raise ``ReadAgain``. ``retry=False`` for requests that must not repeat."""
+        raise ``ReadAgain``. ``retry=False`` for requests that must not repeat. ``what``
+        names the request when it stalls (default: ``describe(method, url)``)."""
         url = self.url(path_or_url)
 
-        def send() -> requests.Response:
-            return self._send_authenticated(
-                method, url, scopes, headers, params=params, data=body, stream=stream
-            )
+        with self.watchdog.watch(self.registry, what or describe(method, url)) as watch:
 
-        policy = self.retry if retry else self.retry.once()
-        try:
-            return exchange(send, handle, method=method, url=url, policy=policy)
-        except TransportError as error:
-            raise self._connection_error(error) from error
+            def send() -> requests.Response:
+                watch.moved()  # a new try starts its own wait
+                response = self._send_authenticated(
+                    method, url, scopes, headers, params=params, data=body, stream=stream
+                )
+                watch.moved()
+                if stream:
+                    _track_reads(response, watch)
+                return response
+
+            policy = self.retry if retry else self.retry.once()
+            try:
+                return exchange(send, handle, method=method, url=url, policy=policy)
+            except TransportError as error:
+                raise self._connection_error(error) from error
 
     def request(
         self,
@@ -123,10 +186,12 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         retry: bool = True,
+        what: str | None = None,
     ) -> requests.Response:
         """Send with auth and retries and return the response, its (small) body read."""
         return self.exchange(
-            method, path_or_url, _keep, scopes=scopes, headers=headers, params=params, body=body, retry=retry
+            method, path_or_url, _keep, scopes=scopes, headers=headers, params=params, body=body, retry=retry,
+            what=what,
         )
 
     def _send_authenticated(
@@ -161,6 +226,7 @@ class Transport:
 
     def _connection_error(self, error: TransportError) -> RegistryConnectionError:
         cause = error.cause
+        dropped = error.reason.startswith("the connection was")  # reset or closed after connecting
         if isinstance(cause, requests.exceptions.SSLError):
             hint = (
                 f"if {self.registry} serves plain HTTP or a self-signed certificate, "
@@ -168,10 +234,13 @@ class Transport:
             )
         elif isinstance(cause, requests.Timeout):
             hint = f"is the registry at {self.registry} up and reachable?"
-        elif isinstance(cause, requests.ConnectionError):
+        elif isinstance(cause, requests.ConnectionError) and not dropped:
             hint = f"is the registry running at {self.registry}?"
             if self.base_url.startswith("https:"):
                 hint += " for plain HTTP use --insecure-registry"
-        else:  # answers cut short, every time
+        else:  # connections dropped, answers cut short, every time
             hint = f"the connection to {self.registry} keeps breaking off; check the network or a proxy in between"
-        return RegistryConnectionError(error.message, registry=self.registry, hint=hint)
+        return RegistryConnectionError(
+            error.message, registry=self.registry, hint=hint, method=error.method, reason=error.reason,
+            cause=root_cause(cause), tries=error.attempts,
+        )
