@@ -71,6 +71,8 @@ _STRINGS = (
     "--hash",
     "name[extra",
     "a" * 300 + ".whl",
+    "./" + "d" * 300,
+    "./" + "d" * 300 + "/x-1.0.tar.gz",
     "ñame-1.0.tar.gz",
 )
 
