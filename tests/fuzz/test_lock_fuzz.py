@@ -1,16 +1,17 @@
 """Fuzz every lockfile reader with structure-aware mutations of real lockfiles.
 
 Seeds are files written by the real tools (``tests/fuzz/seeds.py``). Per format, three
-tests run ``CASES`` inputs each (default 100; a deterministic set, so CI sees the same
-inputs every run):
+tests run ``CASES`` inputs each, ``CASES // 2`` for the CLI (default 100: 250 inputs per
+format; a deterministic set, so CI sees the same inputs every run):
 
 * ``test_structure``: the parsed file with keys deleted, values of the wrong type,
   duplicated entries, renamed keys, nested values, broken versions, markers, hashes,
   paths and URLs with credentials (``tests/fuzz/mutations.py``), written back;
 * ``test_bytes``: the raw file truncated, cut, with bytes, lines and snippets inserted
   (merge-conflict markers, deep nesting, duplicate keys, invalid UTF-8);
-* ``test_cli``: a fifth as many structure mutations through ``layerplan plan --no-index``
-  (in this process): exit 0, or exit 2 with one line, nothing written, no credential.
+* ``test_cli``: half as many structure mutations through ``layerplan plan --no-index``
+  (in this process): exit 0, or exit 2 with one line, nothing written, no credential;
+  ``test_cli_process`` checks the same from a real ``layerplan`` process, once per format.
 
 The oracle is in ``tests/fuzz/oracle.py``. Longer runs, on demand::
 
@@ -23,7 +24,10 @@ every failure in a file instead of stopping at the first.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +37,7 @@ from hypothesis import strategies as st
 
 from layerplan.lockfiles import LockFormat, read_lock
 from layerplan.planning import available_formats
-from tests.fuzz.mutations import mutated_bytes, mutated_tree, to_text
+from tests.fuzz.mutations import SECRET, mutated_bytes, mutated_tree, to_text
 from tests.fuzz.oracle import CASES, FUZZ, check_cli, check_read
 from tests.fuzz.seeds import FORMATS, Format
 
@@ -98,3 +102,25 @@ def test_cli(name: str, data: st.DataObject, seed_dirs: dict[Path, Path], tmp_pa
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAYERPLAN_CACHE_DIR", str(cache))
         check_cli(["plan", str(path.parent), "--lock", str(path), "--no-index"], cache, path)
+
+
+@pytest.mark.parametrize("name", list(_BY_NAME))
+def test_cli_process(name: str, seed_dirs: dict[Path, Path], tmp_path: Path) -> None:
+    """The same promise from a real ``layerplan`` process: a lock cut in half (an
+    interrupted write) with a credentialed URL at the cut is exit 2, one line on stderr,
+    nothing on stdout, no traceback, no credential."""
+    lock_format = _BY_NAME[name]
+    project = tmp_path / "basic"
+    shutil.copytree(seed_dirs[lock_format.seeds[0].path.parent], project)
+    text = lock_format.seeds[0].text
+    (project / lock_format.filename).write_text(
+        text[: len(text) // 2] + f"\nhttps://fuzz:{SECRET}@pypi.example/simple\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "layerplan", "plan", str(project), "--lock", str(project / lock_format.filename), "--no-index"],
+        capture_output=True, text=True, env={**os.environ, "LAYERPLAN_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {project / lock_format.filename}:") and result.stderr.count("\n") == 1
+    assert SECRET not in result.stderr and "Traceback" not in result.stderr
