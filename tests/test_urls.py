@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from layerplan.urls import has_credentials, public_url
+from layerplan.urls import has_credentials, public_text, public_url
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,17 @@ from layerplan.urls import has_credentials, public_url
 def test_public_url(url: str, shown: str) -> None:
     assert public_url(url) == shown
     assert has_credentials(url) == (url != shown and "://" in url)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("invalid marker 'https://u:TOKEN@pkgs.example/simple'", "invalid marker 'https://pkgs.example/simple'"),
+        ("{'': 'https://TOKEN@h/x', 'b': \"git+ssh://me:pw@h:22/r\"}", "{'': 'https://h/x', 'b': \"git+ssh://h:22/r\"}"),
+        ("https://u:p@ss@word@pkgs.example/simple", "https://pkgs.example/simple"),
+        ("sha256:0a1https://u:TOKEN@h/simple", "sha256:0a1https://h/simple"),
+        ("a@b.example and https://h/path@v1 and user@host:repo", "a@b.example and https://h/path@v1 and user@host:repo"),
+    ],
+)
+def test_public_text_drops_the_credentials_of_every_url_in_a_text(text: str, shown: str) -> None:
+    assert public_text(text) == shown

@@ -52,6 +52,8 @@ def load_toml(path: Path, error: type[LayerplanError]) -> tuple[dict[str, Any], 
     text = read_text(path, error)
     try:
         return tomllib.loads(text), text
+    except RecursionError as exc:  # tomli's own limits (400 levels, 1000 key parts) raise this
+        raise _too_deep(path, text, error, exc) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -65,8 +67,54 @@ def load_json(path: Path, error: type[LayerplanError]) -> tuple[Any, str]:
     text = read_text(path, error)
     try:
         return json.loads(text), text
+    except RecursionError as exc:  # json's parser recurses per array/object level
+        raise _too_deep(path, text, error, exc) from None
     except json.JSONDecodeError as exc:
         raise error(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+
+
+def _too_deep(path: Path, text: str, error: type[LayerplanError], exc: RecursionError) -> LayerplanError:
+    """A parser gave up on nesting (no lock tool writes more than a few levels)."""
+    reason = str(exc).partition(" while ")[0] if "allowed" in str(exc) else "too many levels of arrays or tables"
+    return error(
+        f"nested too deeply ({reason})",
+        path=path,
+        line=_deep_line(text),
+        hint="the file is damaged or was not written by a lock tool; restore or regenerate it",
+    )
+
+
+def _deep_line(text: str, limit: int = 100) -> int | None:
+    """The first line where brackets outside strings and comments nest ``limit`` deep, or
+    where a key has ``limit`` dotted parts: a best guess at the culprit, for the message."""
+    depth, line, quote, escaped, comment = 0, 1, "", False, False
+    for char in text:
+        if char == "\n":
+            line, comment = line + 1, False
+            continue
+        if comment:
+            continue
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth >= limit:
+                return line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    for number, row in enumerate(text.splitlines(), start=1):
+        if row.count(".") >= limit:
+            return number
+    return None
 
 
 def line_of(text: str, needle: str, start_line: int = 1) -> int | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from layerplan.urls import public_text
+
 __all__ = [
     "ConfigError",
     "DiskFullError",
@@ -25,6 +27,11 @@ __all__ = [
 ]
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+_MESSAGE_LIMIT = 500
+"""Characters of a message shown before it is cut (the hint is always shown whole)."""
+_KEY_LIMIT = 200
 
 
 class LayerplanError(Exception):
@@ -56,15 +63,22 @@ class LayerplanError(Exception):
         if self.path is not None:
             parts.append(f"{self.path}:{self.line}" if self.line else str(self.path))
         if self.key:
-            parts.append(f"`{self.key}`")
+            key = self.key if len(self.key) <= _KEY_LIMIT else f"{self.key[:_KEY_LIMIT]}..."
+            parts.append(f"`{key}`")
         return " ".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        # No credential, whatever URL a quoted value holds (CI logs are widely read);
+        # removed before the cut, which could otherwise split a URL and keep its password.
+        message = public_text(self.message)
+        if len(message) > _MESSAGE_LIMIT:  # a quoted value can be megabytes (a damaged file)
+            message = f"{message[:_MESSAGE_LIMIT]}... ({len(message) - _MESSAGE_LIMIT} more characters)"
+        text = f"{self.where}: {message}" if self.where else message
         if self.hint:
             text += f" (hint: {self.hint})"
-        # One line, whatever a quoted value or a wrapped library message holds.
-        return text.replace("\r", "\\r").replace("\n", "\\n")
+        # One line, whatever a quoted value or a wrapped library message holds; the key
+        # and the hint may quote the file too.
+        return public_text(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class ProjectError(LayerplanError):

@@ -140,10 +140,17 @@ def _local_digests(install_set: InstallSet, lock_dir: Path) -> dict[str, str]:
                     path=lock_dir,
                     hint="point the lock at the package's own directory, or re-lock",
                 )
-            if tree.is_dir():
-                digests[item.name] = tree_digest(tree, boundary=_boundary(tree, lock_dir))
-            elif tree.is_file():
-                digests[item.name] = tree_digest(tree.parent, [Path(tree.name)])
+            try:
+                if tree.is_dir():
+                    digests[item.name] = tree_digest(tree, boundary=_boundary(tree, lock_dir))
+                elif tree.is_file():
+                    digests[item.name] = tree_digest(tree.parent, [Path(tree.name)])
+            except OSError as exc:  # e.g. a name longer than the system allows
+                raise ProjectError(
+                    f"{item.name}: cannot read its source {item.source.path!r}: {exc.strerror}",
+                    path=lock_dir,
+                    hint="point the lock at the package's own directory, or re-lock",
+                ) from None
     return digests
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["has_credentials", "public_url"]
+__all__ = ["has_credentials", "public_text", "public_url"]
 
 _SCP_LIKE = re.compile(r"^(?P<user>[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
 """git's ``[user@]host:path`` form (``git@github.com:org/app.git``); a bare one-word
@@ -32,6 +32,25 @@ def public_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s'\"<>@]*@")
+"""``scheme://user[:password]@`` anywhere in a text (the netloc ends at ``/``, a space or a
+quote; a password with a raw ``@`` is covered up to the last ``@`` before the host)."""
+
+
+def public_text(text: str) -> str:
+    """``text`` with the credentials of every URL in it removed (``scheme://host...``).
+
+    For messages that quote a value the user wrote, which may hold a URL anywhere (a
+    misplaced index URL in a ``markers`` field is quoted back as written).
+    """
+    if "@" not in text:
+        return text
+    previous = None
+    while previous != text:  # a password holding a raw ``@`` takes more than one pass
+        previous, text = text, _USERINFO_IN_TEXT.sub(r"\g<scheme>", text)
+    return text
 
 
 def has_credentials(url: str) -> bool:

@@ -191,7 +191,10 @@ def _from_filename(filename: str) -> tuple[NormalizedName | None, str | None]:
 def _from_pyproject(directory: Path) -> tuple[NormalizedName | None, str | None]:
     """``[project] name`` and static ``version`` of a local tree, when it has them."""
     pyproject = directory / "pyproject.toml"
-    if not pyproject.is_file():
+    try:
+        if not pyproject.is_file():
+            return None, None
+    except OSError:  # a name the system refuses (too long): no tree there
         return None, None
     data, _ = load_toml(pyproject, LockfileError)
     project = data.get("project", {})

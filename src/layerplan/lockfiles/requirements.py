@@ -63,6 +63,8 @@ _OPTIONS_WITH_VALUE = {
     "--use-feature": "ignored", "--progress-bar": "ignored",
 }  # fmt: skip
 _FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
+_MAX_INCLUDE_DEPTH = 50
+"""``-r`` chains deeper than this are refused (pip has no limit, but recursion does)."""
 # Options pip allows after a requirement on the same line.
 _PER_REQUIREMENT = {"--hash": "hash", "--config-settings": "ignored", "-C": "ignored", "--global-option": "ignored"}
 
@@ -221,9 +223,19 @@ def _include(entries: Entries, value: str, line: int, state: _State, stack: tupl
     if target in chain:
         cycle = " -> ".join(p.name for p in chain[chain.index(target) :] + (target,))
         raise entries.error(f"include cycle: {cycle}", line=line, hint="remove one of the -r lines")
-    if not target.exists():
+    if len(chain) >= _MAX_INCLUDE_DEPTH:  # each level is a few Python frames: stop well before RecursionError
+        raise entries.error(
+            f"includes nested too deeply (more than {_MAX_INCLUDE_DEPTH} levels of -r)",
+            line=line,
+            hint="include the files from fewer levels",
+        )
+    try:
+        exists, is_file = target.exists(), target.is_file()
+    except OSError as exc:  # a name the system refuses (too long)
+        raise entries.error(f"cannot read included file {value!r}: {exc.strerror}", line=line, hint="check the -r path") from None
+    if not exists:
         raise entries.error(f"included file not found: {value}", line=line, hint="check the -r path")
-    if not target.is_file():
+    if not is_file:
         raise entries.error(f"included path is not a regular file: {value}", line=line, hint="-r takes a requirements file")
     _read_file(target, state, chain)
 

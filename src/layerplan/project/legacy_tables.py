@@ -14,8 +14,9 @@ from typing import Any
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidName, canonicalize_name
 
+from layerplan.errors import ProjectError
 from layerplan.project.poetry_constraint import poetry_constraint
 
 __all__ = ["pdm_dev_groups", "poetry_dependencies", "poetry_extras", "poetry_groups", "poetry_scripts"]
@@ -33,21 +34,29 @@ def _python_marker(constraint: str) -> str | None:
     return " or ".join(f"({p})" for p in parts)
 
 
-def _poetry_requirements(name: str, spec: Any, include_optional: bool) -> list[Requirement]:
+def _poetry_requirements(name: str, spec: Any, include_optional: bool, key: str) -> list[Requirement]:
     """``name = "^1.0"`` / ``{version, extras, markers, python, optional}`` / a list of those.
 
     A list (multiple constraints) becomes one requirement per entry, each with its own
-    marker, so the walker can pick the locked version that fits the target.
+    marker, so the walker can pick the locked version that fits the target. Lenient, as
+    Poetry's own reading of these tables: what cannot be read (a marker that does not
+    parse, extras that are not names) is left out; only a name that is no package name is
+    an error (``ProjectError`` with ``key`` and no path: the reader adds it).
     """
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName:
+        raise ProjectError(f"invalid package name {name!r}", key=key, hint="name a package on PyPI or an index") from None
     out = []
     for entry in spec if isinstance(spec, list) else [spec]:
         table = entry if isinstance(entry, dict) else {"version": entry}
         if table.get("optional") and not include_optional:
             continue  # only installed through [tool.poetry.extras]
-        extras = sorted(table.get("extras", ()))
+        raw_extras = table.get("extras", ())
+        extras = sorted(e for e in raw_extras if isinstance(e, str)) if isinstance(raw_extras, list) else []
         version = table.get("version")
         allowed = poetry_constraint(version) if isinstance(version, str) else None
-        markers = [f"({table['markers']})"] if table.get("markers") else []
+        markers = [f"({table['markers']})"] if isinstance(table.get("markers"), str) and table["markers"] else []
         if isinstance(table.get("python"), str):
             python = _python_marker(table["python"])
             if python:
@@ -64,8 +73,13 @@ def _poetry_requirements(name: str, spec: Any, include_optional: bool) -> list[R
     return out
 
 
-def poetry_dependencies(poetry: Mapping[str, Any], *, include_optional: bool = False) -> tuple[Requirement, ...]:
-    """``[tool.poetry.dependencies]`` without ``python`` (and without optional ones)."""
+def poetry_dependencies(
+    poetry: Mapping[str, Any], *, include_optional: bool = False, key: str = "tool.poetry.dependencies"
+) -> tuple[Requirement, ...]:
+    """``[tool.poetry.dependencies]`` without ``python`` (and without optional ones).
+
+    Raises ``ProjectError`` (with the key, without a path) for a name that is no package name.
+    """
     table = poetry.get("dependencies", {})
     if not isinstance(table, dict):
         return ()
@@ -73,7 +87,7 @@ def poetry_dependencies(poetry: Mapping[str, Any], *, include_optional: bool = F
         requirement
         for name, spec in table.items()
         if name.lower() != "python"
-        for requirement in _poetry_requirements(name, spec, include_optional)
+        for requirement in _poetry_requirements(name, spec, include_optional, f"{key}.{name}")
     )
 
 
@@ -92,9 +106,11 @@ def poetry_groups(poetry: Mapping[str, Any]) -> dict[str, tuple[Requirement, ...
     groups: dict[str, tuple[Requirement, ...]] = {}
     for name, table in (poetry.get("group") or {}).items():
         if isinstance(table, dict):
-            groups[canonicalize_name(name)] = poetry_dependencies(table)
+            groups[canonicalize_name(name)] = poetry_dependencies(table, key=f"tool.poetry.group.{name}.dependencies")
     if isinstance(poetry.get("dev-dependencies"), dict):
-        groups.setdefault("dev", poetry_dependencies({"dependencies": poetry["dev-dependencies"]}))
+        groups.setdefault(
+            "dev", poetry_dependencies({"dependencies": poetry["dev-dependencies"]}, key="tool.poetry.dev-dependencies")
+        )
     return groups
 
 

@@ -25,6 +25,9 @@ from layerplan.project.shapes import check_shapes
 
 __all__ = ["read_project", "workspace_of", "workspace_root_of"]
 
+_MAX_GROUP_DEPTH = 50
+"""``include-group`` chains deeper than this are refused (no project has one)."""
+
 
 def read_project(path: Path | str) -> Project:
     """Read the project at ``path`` (a directory or its ``pyproject.toml``).
@@ -84,9 +87,14 @@ def read_project(path: Path | str) -> Project:
         for extra, reqs in table.get("optional-dependencies", {}).items()
     }
     if isinstance(poetry, dict) and poetry and "dependencies" not in table:
-        dependencies = dependencies or poetry_dependencies(poetry)
-        groups = {**poetry_groups(poetry), **groups}
-        optional = optional or poetry_extras(poetry)
+        try:
+            dependencies = dependencies or poetry_dependencies(poetry)
+            groups = {**poetry_groups(poetry), **groups}
+            optional = optional or poetry_extras(poetry)
+        except ProjectError as exc:  # the legacy tables know the key, not the file
+            leaf = (exc.key or "").rsplit(".", 1)[-1]
+            exc.path, exc.line = pyproject, line_of(text, f"{leaf} =") or line_of(text, leaf)
+            raise
     if isinstance(tool.get("pdm"), dict):
         groups = {**pdm_dev_groups(tool["pdm"]), **groups}
     scripts = _scripts(table, pyproject, text) or poetry_scripts(poetry if isinstance(poetry, dict) else {})
@@ -216,12 +224,21 @@ def _dependency_groups(groups: Any, path: Path, text: str) -> dict[str, tuple[Re
     if not isinstance(groups, dict):
         raise ProjectError("[dependency-groups] must be a table", path=path, key="dependency-groups")
     normalised: dict[str, Any] = {canonicalize_name(name): entries for name, entries in groups.items()}
+    # Each group is expanded once (a chain of n groups costs n, not n squared).
+    expanded: dict[str, tuple[Requirement, ...]] = {}
 
     def expand(name: str, seen: tuple[str, ...]) -> tuple[Requirement, ...]:
+        if name in expanded:
+            return expanded[name]
         if name in seen:
             raise ProjectError(f"dependency group {name!r} includes itself", path=path, key=f"dependency-groups.{name}")
         if name not in normalised:
             raise ProjectError(f"included dependency group {name!r} does not exist", path=path, key="dependency-groups")
+        if len(seen) >= _MAX_GROUP_DEPTH:  # each level is a Python frame: stop well before RecursionError
+            raise ProjectError(
+                f"dependency groups include each other more than {_MAX_GROUP_DEPTH} levels deep",
+                path=path, line=line_of(text, f"{name} ="), key=f"dependency-groups.{name}",
+            )  # fmt: skip
         out: list[Requirement] = []
         if not isinstance(normalised[name], list):
             raise ProjectError(
@@ -230,10 +247,17 @@ def _dependency_groups(groups: Any, path: Path, text: str) -> dict[str, tuple[Re
             )  # fmt: skip
         for entry in normalised[name]:
             if isinstance(entry, dict) and "include-group" in entry:
-                out.extend(expand(canonicalize_name(entry["include-group"]), (*seen, name)))
+                included = entry["include-group"]
+                if not isinstance(included, str):
+                    raise ProjectError(
+                        f"`include-group` must be a group name (a string), not {included!r}",
+                        path=path, line=line_of(text, "include-group"), key=f"dependency-groups.{name}",
+                    )  # fmt: skip
+                out.extend(expand(canonicalize_name(included), (*seen, name)))
             else:
                 out.extend(_requirements([entry], f"dependency-groups.{name}", path, text))
-        return tuple(out)
+        expanded[name] = tuple(out)
+        return expanded[name]
 
     return {name: expand(name, ()) for name in normalised}
 
@@ -249,10 +273,10 @@ def _source_paths(root: Path, name: str, data: Mapping[str, Any]) -> tuple[Path,
     wheel = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
     packages = wheel.get("packages") if isinstance(wheel, dict) else None
     if isinstance(packages, list) and packages:
-        return tuple(Path(p) for p in packages if (root / p).exists())
+        return tuple(Path(p) for p in packages if _exists(root / p))
     import_name = canonicalize_name(name).replace("-", "_")
     for candidate in (Path("src") / import_name, Path(import_name), Path(f"{import_name}.py"), Path("src")):
-        if (root / candidate).exists():
+        if _exists(root / candidate):
             return (candidate,)
     return ()
 
@@ -268,8 +292,9 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
             if member_dir.resolve() in excluded or not (member_dir / "pyproject.toml").is_file():
                 continue
             member_data, _ = load_toml(member_dir / "pyproject.toml", ProjectError)
-            member_name = member_data.get("project", {}).get("name")
-            if not member_name:
+            member_project = member_data.get("project", {})
+            member_name = member_project.get("name") if isinstance(member_project, dict) else None
+            if not isinstance(member_name, str) or not member_name:
                 raise ProjectError(
                     "workspace member has no [project] name",
                     path=member_dir / "pyproject.toml",
@@ -279,13 +304,31 @@ def _workspace_members(root: Path, data: Mapping[str, Any], path: Path, text: st
     return tuple(members)
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, but a name the system refuses (too long) is simply not there."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _glob(root: Path, pattern: str, key: str, path: Path, text: str) -> list[Path]:
-    """``root.glob(pattern)``, with a pattern pathlib refuses (empty, ``.``, ``a**``)
-    reported as the ``tool.uv.workspace`` key it came from."""
+    """``root.glob(pattern)``, with a pattern pathlib refuses (empty, ``.``, ``a**``, a part
+    longer than the system allows) reported as the ``tool.uv.workspace`` key it came from.
+    A ``..`` part is refused too: members live under the root (as uv requires), and
+    ``../../**`` would walk the whole file system."""
+    if ".." in pattern.replace("\\", "/").split("/"):
+        raise ProjectError(
+            f"{pattern!r} leads out of the workspace root",
+            path=path,
+            line=line_of(text, f"{key} =") or line_of(text, key),
+            key=f"tool.uv.workspace.{key}",
+            hint="workspace members live under the workspace root; depend on a package elsewhere with a path source",
+        )
     try:
         return list(root.glob(pattern))
-    except (ValueError, IndexError, NotImplementedError) as error:
-        detail = str(error) if isinstance(error, ValueError) and str(error) else "not a usable glob"
+    except (ValueError, IndexError, NotImplementedError, OSError) as error:
+        detail = str(error) if isinstance(error, (ValueError, OSError)) and str(error) else "not a usable glob"
         raise ProjectError(
             f"{pattern!r} is not a workspace glob: {detail}",
             path=path,
