@@ -1,4 +1,5 @@
-"""`layerplan watch --exec`, without an engine: the synthetic base, an OCI layout output.
+"""`layerplan watch` without an engine: `--exec` on the synthetic base with an OCI layout
+output, and the mistakes that stop a watch before it builds.
 
 The command runs after each build with the new image's digest in its environment; an
 OCI layout written inside the project starts no build of its own.
@@ -7,11 +8,15 @@ OCI layout written inside the project starts no build of its own.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from synthbase import SyntheticBase, synthetic_base  # noqa: F401 - the fixture
 
-from tests.cli.watch_session import RESULT, Session
+from tests.cli.watch_session import RESULT, Session, env
 from tests.direct_build.helpers import copy_example
 
 FIRST_BUILD_SECONDS = 240
@@ -47,3 +52,25 @@ def test_exec_runs_after_each_build_with_the_new_digest(tmp_path: Path, syntheti
         assert session.process.wait(REBUILD_SECONDS) == 130
     finally:
         session.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/missing", "-o", "docker:app:dev"], "project path does not exist"),
+        (["{example}", "-o", "oci:{tmp}/out", "--run-container", "app"], "`--run-container`: --run-container runs the image in the Docker engine, and no output loads it there (hint: add -o docker:NAME:TAG)"),
+        (["{example}", "--package", "a", "--package", "b"], "`--package`: 2 --package options"),
+        (["{example}", "--debounce", "soon"], "'soon' is not a whole number of milliseconds"),
+        (["{example}", "--run-container", "app", "--exec", "true"], "not allowed with argument"),
+    ],
+)
+def test_mistakes_stop_the_watch_before_any_build(tmp_path: Path, args: list[str], message: str) -> None:
+    example = copy_example(tmp_path / "example")
+    result = subprocess.run(
+        [sys.executable, "-m", "layerplan", "watch", *(a.format(tmp=tmp_path, example=example) for a in args)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env(),
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and message in line

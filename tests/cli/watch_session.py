@@ -13,11 +13,17 @@ from typing import IO
 
 import pytest
 
-__all__ = ["RESULT", "Session"]
+__all__ = ["RESULT", "Session", "env"]
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = re.compile(r"^\d\d:\d\d:\d\d (built|unchanged) [0-9a-f]{12} in [0-9.]+ s: ")
 """The line a watch prints after each build."""
+
+
+def env() -> dict[str, str]:
+    """The environment of a `layerplan` subprocess: this checkout's sources first, whatever
+    the working directory (a relative PYTHONPATH would not follow it)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
 
 
 class Session:
@@ -30,7 +36,7 @@ class Session:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])},
+            env=env(),
         )
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
         self.seen: list[tuple[str, str]] = []

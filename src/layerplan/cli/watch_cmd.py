@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from layerplan.cli.after_build import CommandRunner, ContainerRunner
     from layerplan.cli.watch_inputs import WatchedInputs
     from layerplan.containerize.report import BuildReport
+    from layerplan.errors import LayerplanError
 
 __all__ = ["register"]
 
@@ -85,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     import watchfiles
 
     from layerplan.cli.after_build import CommandRunner, ContainerRunner
-    from layerplan.cli.watch_inputs import fallback_inputs
 
     request_from_args(args)  # a bad flag is an error now, not on every rebuild; each build makes its own
     runner: ContainerRunner | CommandRunner | None = None
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.exec_command:
         runner = CommandRunner(args.exec_command)
     loop = _Loop(args, runner)
-    inputs = loop.inputs() or fallback_inputs(args.project)
+    inputs = _first_inputs(args)
     watcher = _Watcher(watchfiles, inputs, args.debounce)
     try:
         # Watching starts before the first build, so a save made during it is not missed.
@@ -111,6 +111,36 @@ def run(args: argparse.Namespace) -> int:
         watcher.close()
         if runner is not None:
             runner.close()
+
+
+def _first_inputs(args: argparse.Namespace) -> WatchedInputs:
+    """What to watch from the start. A project that cannot be read yet (a broken
+    pyproject.toml) is watched as its directory, so that fixing it rebuilds; a project
+    directory that is not there, or a --run-container with no docker: output, is an error
+    now (exit 2), before any build."""
+    from layerplan.cli.watch_inputs import fallback_inputs, watched_inputs
+    from layerplan.errors import LayerplanError
+
+    try:
+        inputs = watched_inputs(request_from_args(args))
+    except LayerplanError:
+        pyproject = args.project / "pyproject.toml" if args.project.is_dir() else args.project
+        if not pyproject.is_file():
+            raise
+        return fallback_inputs(args.project)
+    if args.run_container and not any(spec.startswith("docker:") for spec in inputs.outputs):
+        raise _no_docker_output()
+    return inputs
+
+
+def _no_docker_output() -> LayerplanError:
+    from layerplan.errors import ConfigError
+
+    return ConfigError(
+        "--run-container runs the image in the Docker engine, and no output loads it there",
+        key="--run-container",
+        hint="add -o docker:NAME:TAG",
+    )
 
 
 class _Watcher:
@@ -187,7 +217,6 @@ class _Loop:
 
     def _act(self, report: BuildReport, seconds: float) -> None:
         from layerplan.cli.after_build import ContainerRunner
-        from layerplan.errors import ConfigError
 
         unchanged = report.image_digest == self.last_digest
         print(_result_line(report, seconds, unchanged=unchanged), flush=True)
@@ -196,12 +225,8 @@ class _Loop:
             return
         if isinstance(self.runner, ContainerRunner):
             loaded = [o.location for o in report.outputs if o.kind == "docker"]
-            if not loaded:
-                raise ConfigError(
-                    "--run-container runs the image from the Docker engine, and no output loads it there",
-                    key="--run-container",
-                    hint="add -o docker:NAME:TAG",
-                )
+            if not loaded:  # the project's tables changed their outputs since the start
+                raise _no_docker_output()
             self.runner.start(loaded[0])
         else:
             self.runner.start(report)

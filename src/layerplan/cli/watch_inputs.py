@@ -37,6 +37,8 @@ class WatchedInputs:
     """Absolute, existing, none inside another."""
     excluded: tuple[Path, ...] = ()
     """Absolute: the cache and file outputs."""
+    outputs: tuple[str, ...] = ()
+    """The build's output specs, as configured (flags, else the project's tables)."""
 
     def wants(self, path: Path) -> bool:
         """True when a change to ``path`` (absolute) can change the image."""
@@ -71,7 +73,9 @@ def watched_inputs(request: Request) -> WatchedInputs:
     places += [lock_dir / p.source.path for p in lock.packages if p.source.kind in _LOCAL_KINDS and p.source.path]
     excluded = [resolved.cache_dir]
     excluded += [Path(spec.partition(":")[2]) for spec in config.outputs if spec.startswith(_FILE_OUTPUTS)]
-    return WatchedInputs(roots=_outermost(places), excluded=tuple(_absolute(p) for p in excluded))
+    return WatchedInputs(
+        roots=_outermost(places), excluded=tuple(_absolute(p) for p in excluded), outputs=tuple(config.outputs)
+    )
 
 
 def fallback_inputs(project: Path) -> WatchedInputs:
