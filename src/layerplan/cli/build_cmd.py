@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from layerplan.cli.options import add_base_options, add_target_options, examples, label, non_empty, request_from_args
+from layerplan.cli.options import add_image_options, add_target_options, examples, request_from_args
 
 __all__ = ["register"]
 
@@ -27,24 +27,10 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
-    add_base_options(
-        parser,
-        base_help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE "
-        "(default: tool.layerplan.base); the target is read from it",
-    )
-    parser.add_argument(
-        "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
-        help="oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF (repeatable)",
-    )
-    parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
-    parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")
+    add_image_options(parser)
     parser.add_argument(
         "--all-packages", action="store_true",
         help="build every workspace member that has an entrypoint or a [tool.layerplan] of its own",
-    )
-    parser.add_argument(
-        "--builder", type=non_empty, metavar="IMAGE",
-        help="image to compile sdists that need a compiler in, through the Docker engine (default: the base image)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON (docs/build.md)")

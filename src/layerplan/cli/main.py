@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from layerplan import __version__
-from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd
+from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd, watch_cmd
 from layerplan.errors import LayerplanError, disk_full
 
 __all__ = ["main"]
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     plan_cmd.register(commands)
     build_cmd.register(commands)
+    watch_cmd.register(commands)
     dockerfile_cmd.register(commands)
     cache_cmd.register(commands)
     return parser

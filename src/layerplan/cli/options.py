@@ -14,7 +14,7 @@ from typing import Any
 from layerplan.errors import ConfigError
 from layerplan.resolution import Request, command_line_layer
 
-__all__ = ["add_base_options", "add_target_options", "examples", "non_empty", "request_from_args"]
+__all__ = ["add_base_options", "add_image_options", "add_target_options", "examples", "non_empty", "request_from_args"]
 
 # option (PlanConfig field) -> (flag, argparse dest)
 _FLAGS = {
@@ -82,6 +82,26 @@ def add_base_options(parser: argparse.ArgumentParser, *, base_help: str) -> None
     parser.add_argument(
         "--insecure-registry", action="append", default=[], dest="insecure", metavar="HOST:PORT",
         help="reach this registry over plain HTTP (loopback registries always are)",
+    )
+
+
+def add_image_options(parser: argparse.ArgumentParser) -> None:
+    """What a direct build makes and where it goes: the base, the outputs, tags, labels and
+    the sdist builder (``build`` and ``watch``)."""
+    add_base_options(
+        parser,
+        base_help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE "
+        "(default: tool.layerplan.base); the target is read from it",
+    )
+    parser.add_argument(
+        "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
+        help="oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF (repeatable)",
+    )
+    parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
+    parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")
+    parser.add_argument(
+        "--builder", type=non_empty, metavar="IMAGE",
+        help="image to compile sdists that need a compiler in, through the Docker engine (default: the base image)",
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from layerplan.errors import ProjectError
 
-__all__ = ["IGNORED_NAMES", "tree_digest"]
+__all__ = ["IGNORED_NAMES", "ignored_name", "tree_digest"]
 
 IGNORED_NAMES = frozenset(
     {"__pycache__", ".git", ".hg", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
@@ -28,7 +28,9 @@ IGNORED_NAMES = frozenset(
 _CHUNK = 1 << 20
 
 
-def _ignored(name: str) -> bool:
+def ignored_name(name: str) -> bool:
+    """True for a file or directory name no source digest reads (and so no rebuild follows):
+    VCS and tool directories, virtual environments, bytecode, build output, egg-info."""
     return name in IGNORED_NAMES or name.endswith((".pyc", ".pyo", ".egg-info"))
 
 
@@ -50,7 +52,7 @@ def _files(root: Path, relative: Path, boundary: Path, seen: set[Path]) -> Itera
         return
     seen.add(real)
     for entry in sorted(os.scandir(real), key=lambda e: e.name):
-        if not _ignored(entry.name):
+        if not ignored_name(entry.name):
             yield from _files(root, relative / entry.name, boundary, seen)
 
 
