@@ -19,22 +19,23 @@ def register(commands: Any) -> None:
         help="build the image directly from the plan: reproducible layers, only changed blobs pushed",
         description="Build the project's image without a Dockerfile or a daemon and send it to each output.",
         epilog=examples(
-            ("layerplan build --base python:3.12-slim -o registry:ghcr.io/org/app:1.0", "build and push"),
-            ("layerplan build -o docker:app:dev", "load into the local Docker engine"),
+            ("layerplan build --base python:3.12-slim -o docker://ghcr.io/org/app:1.0", "build and push"),
+            ("layerplan build -o docker-daemon:app:dev", "load into the local Docker engine"),
             ("layerplan build -o oci-archive:dist/app.tar -q", "write an OCI archive, print the digest"),
-            ("layerplan build --package api --package worker -o 'registry:ghcr.io/org/{name}:{version}'", "two workspace members"),
+            ("layerplan build --package api --package worker -o 'docker://ghcr.io/org/{name}:{version}'", "two workspace members"),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
     add_base_options(
         parser,
-        base_help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE "
-        "(default: tool.layerplan.base); the target is read from it",
+        base_help="base image, spelled as in skopeo: REF or docker://REF (a registry), docker-daemon:NAME, "
+        "oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE (default: tool.layerplan.base); "
+        "the target is read from it",
     )
     parser.add_argument(
         "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
-        help="oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF (repeatable)",
+        help="docker://REF (push), docker-daemon:REF (load), oci:DIR, oci-archive:FILE or docker-archive:FILE (repeatable)",
     )
     parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
     parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")
