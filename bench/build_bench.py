@@ -415,7 +415,7 @@ class LayerplanApproach(Approach):
             "--base",
             self.images.bench_base,
             "--output",
-            f"registry:{self.ref}:{tag}",
+            f"docker://{self.ref}:{tag}",
             "--cache-dir",
             str(self.cache_dir),
             "--json",

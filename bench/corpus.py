@@ -387,7 +387,7 @@ def check_run(done: Completed, project: Project, step: Step) -> None:
 def build_once(project: Project, settings: Settings, project_dir: Path, cache: Path, ref: str,
                env: dict[str, str]) -> tuple[Completed, dict[str, Any] | None]:
     argv = [*settings.layerplan, "build", str(project_dir), *target_args(project, settings),
-            "--output", f"registry:{ref}", "--cache-dir", str(cache), "--json"]
+            "--output", f"docker://{ref}", "--cache-dir", str(cache), "--json"]
     done = run_command(argv, env=env, cwd=project_dir)
     report = None
     if done.returncode == 0:
@@ -459,7 +459,7 @@ def run_project(project: Project, settings: Settings) -> Result:
     log(f"{project.name}: build (cold) -> {ref}")
     done, report = build_once(project, settings, project_dir, cache, ref, env)
     result.build.command = shlex.join([*settings.layerplan, "build", str(project_dir),
-                                       *target_args(project, settings), "--output", f"registry:{ref}",
+                                       *target_args(project, settings), "--output", f"docker://{ref}",
                                        "--cache-dir", str(cache), "--json"])
     result.build.seconds = done.seconds
     if report is not None:

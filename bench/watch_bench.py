@@ -5,7 +5,7 @@ Run (needs the test engine: `bash scripts/test-engine.sh start`, then
 
     .venv/bin/python bench/watch_bench.py [--edits 5] [--debounce 300] [--base REF]
 
-On a temporary copy of example-project, `layerplan watch --run-container NAME -o docker:...`
+On a temporary copy of example-project, `layerplan watch --run-container NAME -o docker-daemon:...`
 builds the image and starts the container. Then, --edits times, one line of the app's
 source is changed (the string the app prints) and the clock runs from the moment the file
 is written and closed to the moment the *new* container's first line (with the new string)
@@ -95,7 +95,7 @@ def main() -> int:
     name = f"layerplan-watch-bench-{uuid.uuid4().hex[:8]}"
     image = f"layerplan-watch-bench:{name.rsplit('-', 1)[1]}"
     watch = Watch([
-        str(project), "--base", args.base, "-o", f"docker:{image}", "--run-container", name,
+        str(project), "--base", args.base, "-o", f"docker-daemon:{image}", "--run-container", name,
         "--cache-dir", str(work / "cache"), "--debounce", str(args.debounce),
     ])
     source = project / "src" / "layerplan_example" / "cli.py"

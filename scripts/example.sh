@@ -19,8 +19,8 @@ image="$LAYERPLAN_TEST_REGISTRY/layerplan-example:latest"
 .venv/bin/layerplan plan example-project --base "$LAYERPLAN_TEST_BASE"
 .venv/bin/layerplan build example-project \
   --base "$LAYERPLAN_TEST_BASE" \
-  --output "registry:$image" \
-  --output "docker:layerplan-example:latest" \
+  --output "docker://$image" \
+  --output "docker-daemon:layerplan-example:latest" \
   "$@"
 echo "--- docker run --rm --network none layerplan-example:latest"
 docker run --rm --network none layerplan-example:latest

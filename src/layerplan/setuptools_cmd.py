@@ -49,13 +49,13 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         (
             "base=",
             None,
-            ("base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE "
+            ("base image: REF or docker://REF, docker-daemon:NAME, oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE "
             "[default: tool.layerplan.base]"),
         ),
         (
             "output=",
             "o",
-            ("comma-separated outputs: oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF, docker:REF "
+            ("comma-separated outputs: docker://REF, docker-daemon:REF, oci:DIR, oci-archive:FILE, docker-archive:FILE "
             "[default: tool.layerplan.outputs, else oci-archive:dist/NAME-VERSION-image.tar]"),
         ),
         ("platform=", None, "target os/arch, e.g. linux/arm64 [default: the base image's]"),

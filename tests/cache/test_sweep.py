@@ -120,7 +120,7 @@ def test_an_output_sweep_takes_only_that_outputs_temporaries(tmp_path: Path) -> 
     places = [
         *parse_output(f"oci-archive:{dist / 'app.tar'}").temp_places(),
         *parse_output(f"oci:{dist / 'layout'}").temp_places(),
-        *parse_output("registry:127.0.0.1:5000/x:1").temp_places(),
+        *parse_output("docker://127.0.0.1:5000/x:1").temp_places(),
     ]
     assert sweep(places).count == 4
     assert not any(p.exists() for p in (mine, staging, inside, index))

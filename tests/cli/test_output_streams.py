@@ -82,10 +82,10 @@ def test_a_registry_output_without_a_tag_is_pushed_as_the_project_version(
 ) -> None:
     base_ref = seed_base(memregistry, synthetic_base)
     common = ("build", str(EXAMPLE), "--base", base_ref, "--cache-dir", str(tmp_path / "cache"), "--json")
-    untagged = run(*common, "-o", f"registry:{memregistry.address}/team/app")
+    untagged = run(*common, "-o", f"docker://{memregistry.address}/team/app")
     assert untagged.returncode == 0, untagged.stderr
     (output,) = json.loads(untagged.stdout)["outputs"]
-    assert output["spec"] == f"registry:{memregistry.address}/team/app:0.1.0"  # example-project's version
+    assert output["spec"] == f"docker://{memregistry.address}/team/app:0.1.0"  # example-project's version
     memregistry.manifest("team/app", "0.1.0")
     with pytest.raises(KeyError):  # an untagged push does not move :latest
         memregistry.manifest("team/app", "latest")

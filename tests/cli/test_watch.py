@@ -49,7 +49,7 @@ def test_watch_rebuilds_on_each_edit_runs_the_new_image_and_survives_a_broken_bu
     project = copy_example(tmp_path / "example")
     image = f"layerplan-watch-test:{container_name.rsplit('-', 1)[1]}"
     session = Session(
-        [str(project), "--base", base_image, "-o", f"docker:{image}", "--run-container", container_name,
+        [str(project), "--base", base_image, "-o", f"docker-daemon:{image}", "--run-container", container_name,
          "--cache-dir", str(tmp_path / "cache"), "--debounce", "200"],
         cwd=tmp_path,
     )

@@ -57,8 +57,8 @@ def test_exec_runs_after_each_build_with_the_new_digest(tmp_path: Path, syntheti
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["{tmp}/missing", "-o", "docker:app:dev"], "project path does not exist"),
-        (["{example}", "-o", "oci:{tmp}/out", "--run-container", "app"], "`--run-container`: --run-container runs the image in the Docker engine, and no output loads it there (hint: add -o docker:NAME:TAG)"),
+        (["{tmp}/missing", "-o", "docker-daemon:app:dev"], "project path does not exist"),
+        (["{example}", "-o", "oci:{tmp}/out", "--run-container", "app"], "`--run-container`: --run-container runs the image in the Docker engine, and no output loads it there (hint: add -o docker-daemon:NAME:TAG)"),
         (["{example}", "--package", "a", "--package", "b"], "`--package`: 2 --package options"),
         (["{example}", "--debounce", "soon"], "'soon' is not a whole number of milliseconds"),
         (["{example}", "--run-container", "app", "--exec", "true"], "not allowed with argument"),

@@ -42,7 +42,7 @@ EPOCH = 1700000000
 def example_build(tmp_path_factory: pytest.TempPathFactory, synthetic_base: SyntheticBase) -> ExampleBuild:  # noqa: F811
     root = tmp_path_factory.mktemp("example-build")
     project = copy_example(root / "example")
-    base = synthetic_base.specs["oci-layout"]
+    base = synthetic_base.specs["oci"]
     env = {"SOURCE_DATE_EPOCH": str(EPOCH)}
     report = build_json(project, base, f"oci:{root / 'oci'}", cache=root / "cache", env=env)
     return ExampleBuild(project=project, cache=root / "cache", base=base, output=root / "oci", report=report, env=env)

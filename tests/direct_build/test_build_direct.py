@@ -76,7 +76,7 @@ def test_code_change_pushes_only_the_app_layer(
     base_ref = seed_base(memregistry, synthetic_base)
     (base_layer,) = synthetic_base.image.layers
     project = copy_example(tmp_path / "example")
-    target = f"registry:{memregistry.address}/team/example:1"
+    target = f"docker://{memregistry.address}/team/example:1"
 
     first = build_json(project, base_ref, target, cache=example_build.cache, env=example_build.env)
     # first push: the base layer is mounted from its repository, every other blob uploaded once
@@ -264,7 +264,7 @@ def test_every_kind_of_local_package_is_installed(tmp_path: Path, synthetic_base
     project = tmp_path / "uv-sources"
     shutil.copytree(UV_SOURCES, project)
     report = build_json(
-        project, synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache", extra=("--python", "3.11")
+        project, synthetic_base.specs["oci"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache", extra=("--python", "3.11")
     )
     image, _ = read_oci_layout(tmp_path / "image")
     (local,) = [layer for layer in ours(report) if layer["kind"] == "local"]
@@ -279,7 +279,7 @@ def test_every_kind_of_local_package_is_installed(tmp_path: Path, synthetic_base
     vendored = project / "vendor" / "wheels" / "wheel_file_pkg-0.1.0-py3-none-any.whl"
     vendored.write_bytes(vendored.read_bytes() + b"\0")
     result = layerplan(
-        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--python", "3.11",
+        "build", str(project), "--base", synthetic_base.specs["oci"], "--python", "3.11",
         "--output", f"oci:{tmp_path / 'image2'}", "--cache-dir", str(tmp_path / "cache2"),
     )
     assert result.returncode == 2, result.stderr
@@ -309,7 +309,7 @@ def test_a_token_in_the_git_remote_is_not_published(tmp_path: Path, synthetic_ba
     ):
         subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
     result = layerplan(
-        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'image'}",
+        "build", str(project), "--base", synthetic_base.specs["oci"], "--output", f"oci:{tmp_path / 'image'}",
         "--cache-dir", str(tmp_path / "cache"), "--json",
     )
     assert result.returncode == 0, result.stderr
@@ -330,7 +330,7 @@ def test_a_warm_cache_never_ships_stale_code(tmp_path: Path, synthetic_base: Syn
     readme in the wheel's metadata) still rebuilds the app layer: with a warm cache the
     image is the one a cold cache gives, never the old code."""
     project = Path(shutil.copytree(PYMODULES, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
-    base = synthetic_base.specs["oci-layout"]
+    base = synthetic_base.specs["oci"]
 
     def build(cache: str) -> dict[str, Any]:
         return build_json(project, base, f"oci:{tmp_path / cache / 'image'}", cache=tmp_path / cache)
@@ -358,7 +358,7 @@ def test_a_setup_py_project_without_pyproject_builds(tmp_path: Path, synthetic_b
     import tarfile
 
     project = Path(shutil.copytree(SETUP_PY_ONLY, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
-    report = build_json(project, synthetic_base.specs["oci-layout"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache")
+    report = build_json(project, synthetic_base.specs["oci"], f"oci:{tmp_path / 'image'}", cache=tmp_path / "cache")
     image, _ = read_oci_layout(tmp_path / "image")
     assert image.config["config"]["Entrypoint"] == ["/app/.venv/bin/greet-tool"]
     app = layer_by_name(report)["app"]
@@ -380,7 +380,7 @@ def test_an_sdist_that_needs_compiling_without_a_builder_is_one_line(
     """No engine to compile in, or a base given as files (no --builder): one line that
     names the way out, no traceback, nothing written."""
     project = Path(shutil.copytree(COMPILED_SDIST, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
-    args = ["build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'image'}",
+    args = ["build", str(project), "--base", synthetic_base.specs["oci"], "--output", f"oci:{tmp_path / 'image'}",
             "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
     env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"} if case == "no engine" else {}
     if case == "no engine":

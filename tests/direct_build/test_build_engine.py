@@ -36,7 +36,7 @@ def first_build(
     SOURCE_DATE_EPOCH of the engine-free tests' build (so the two can be compared)."""
     project = copy_example(tmp_path_factory.mktemp("first") / "example")
     ref = f"{registry}/layerplan-test/example:first"
-    report = build_json(project, base_image, f"registry:{ref}", cache=shared_cache, env=example_build.env)
+    report = build_json(project, base_image, f"docker://{ref}", cache=shared_cache, env=example_build.env)
     return {"project": project, "ref": ref, "report": report, "env": example_build.env}
 
 
@@ -117,7 +117,7 @@ def test_archives_load_into_docker_and_skopeo(tmp_path: Path, first_build: dict,
 
 
 def test_load_into_the_engine(first_build: dict, base_image: str, shared_cache: Path, docker_client) -> None:
-    build_json(first_build["project"], base_image, "docker:layerplan-test/loaded:1", cache=shared_cache, env=first_build["env"])
+    build_json(first_build["project"], base_image, "docker-daemon:layerplan-test/loaded:1", cache=shared_cache, env=first_build["env"])
     output = docker_client.containers.run("layerplan-test/loaded:1", remove=True, network_mode="none").decode()
     assert output.startswith(EXPECTED_OUTPUT)
 
@@ -128,7 +128,7 @@ def test_the_synthetic_base_gives_the_same_target_and_layers(
     """What the engine-free tests build on stands in for the real base: the same target read
     from its files, and byte-identical layers on top of it (two cold builds, two caches)."""
     plans = []
-    for base in (base_image, synthetic_base.specs["oci-layout"]):
+    for base in (base_image, synthetic_base.specs["oci"]):
         result = layerplan("plan", str(first_build["project"]), "--base", base, "--cache-dir", str(shared_cache), "--json")
         assert result.returncode == 0, result.stderr
         plans.append(json.loads(result.stdout))
@@ -147,6 +147,6 @@ def test_the_synthetic_base_gives_the_same_target_and_layers(
 def test_a_setup_py_project_runs_its_script(tmp_path: Path, base_image: str, docker_client) -> None:
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "setup-py-only"
     project = Path(shutil.copytree(fixture, tmp_path / "app"))
-    build_json(project, base_image, "docker:layerplan-test/setup-py-only:1", cache=tmp_path / "cache")
+    build_json(project, base_image, "docker-daemon:layerplan-test/setup-py-only:1", cache=tmp_path / "cache")
     output = docker_client.containers.run("layerplan-test/setup-py-only:1", remove=True, network_mode="none").decode()
     assert output == "greet-tool says hello on py3\n"

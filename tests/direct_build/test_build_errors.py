@@ -39,7 +39,7 @@ def example(tmp_path: Path) -> Path:
 def test_base_without_python(tmp_path: Path, example: Path) -> None:
     layer = make_layer([FileSpec("etc", "dir"), FileSpec("etc/hostname", data=b"box\n")])
     write_oci_layout(make_image([layer], {"architecture": "amd64", "os": "linux", "config": {"Env": [f"PATH={PATH}"]}}), tmp_path / "no-python")
-    result = layerplan("build", str(example), "--base", f"oci-layout:{tmp_path / 'no-python'}", "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(tmp_path / "cache"))
+    result = layerplan("build", str(example), "--base", f"oci:{tmp_path / 'no-python'}", "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(tmp_path / "cache"))
     assert_one_line_error(result, "Python")
     assert not (tmp_path / "out").exists()
 
@@ -53,7 +53,7 @@ def test_hash_mismatch_keeps_nothing(tmp_path: Path, example: Path, synthetic_ba
     good = wheel_hash.group(1)
     lock.write_text(text.replace(good, "0" * 64))
     cache = tmp_path / "cache"
-    base = synthetic_base.specs["oci-layout"]
+    base = synthetic_base.specs["oci"]
     result = layerplan("build", str(example), "--base", base, "--output", f"oci:{tmp_path / 'out'}", "--cache-dir", str(cache))
     assert_one_line_error(result, "annotated", "hash")
     assert not (tmp_path / "out").exists()
@@ -88,8 +88,8 @@ def test_missing_base_and_output_are_named(tmp_path: Path, example: Path) -> Non
 
 def test_a_base_spec_that_names_nothing_is_one_line(tmp_path: Path, example: Path) -> None:
     out, cache = f"oci:{tmp_path / 'out'}", str(tmp_path / "cache")
-    missing = layerplan("build", str(example), "--base", f"oci-layout:{tmp_path}/missing", "--output", out, "--cache-dir", cache)
-    assert_one_line_error(missing, "does not exist", "oci-layout:DIR")
+    missing = layerplan("build", str(example), "--base", f"oci:{tmp_path}/missing", "--output", out, "--cache-dir", cache)
+    assert_one_line_error(missing, "does not exist", "oci:DIR")
     bad = layerplan("build", str(example), "--base", "ftp://x", "--output", out, "--cache-dir", cache)
     assert_one_line_error(bad, "invalid base image 'ftp://x'")
     assert not (tmp_path / "out").exists()

@@ -18,7 +18,7 @@ BASIC = ROOT / "tests" / "fixtures" / "locks" / "basic"
 
 
 def test_every_lock_format_builds_the_same_layers(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
-    base_image = synthetic_base.specs["oci-layout"]
+    base_image = synthetic_base.specs["oci"]
     project = tmp_path / "basic"
     shutil.copytree(BASIC, project)
     cache = tmp_path / "cache"

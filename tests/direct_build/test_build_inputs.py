@@ -80,7 +80,7 @@ def make_project(directory: Path, entries: dict[str, bytes], *, url: str | None 
 
 def build(project: Path, base: SyntheticBase, out: Path, cache: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return layerplan(
-        "build", str(project), "--base", base.specs["oci-layout"], "--output", f"oci:{out}", "--cache-dir", str(cache), env=env
+        "build", str(project), "--base", base.specs["oci"], "--output", f"oci:{out}", "--cache-dir", str(cache), env=env
     )
 
 

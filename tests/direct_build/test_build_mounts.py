@@ -59,11 +59,11 @@ def test_a_second_service_mounts_every_shared_layer(example_build: ExampleBuild,
     cache = linked_cache(example_build, tmp_path / "cache")
     a, b = service(tmp_path / "service-a", "service-a"), service(tmp_path / "service-b", "service-b")
     registry = memregistry.address
-    first = build_json(a, example_build.base, f"registry:{registry}/team/service-a:1", cache=cache, env=example_build.env)
+    first = build_json(a, example_build.base, f"docker://{registry}/team/service-a:1", cache=cache, env=example_build.env)
     assert all(blob["status"] == "pushed" for blob in statuses(first).values())  # a local base: nothing to mount
     memregistry.reset_log()
 
-    second = build_json(b, example_build.base, f"registry:{registry}/team/service-b:1", cache=cache, env=example_build.env)
+    second = build_json(b, example_build.base, f"docker://{registry}/team/service-b:1", cache=cache, env=example_build.env)
 
     shared = {layer["digest"] for layer in second["layers"]} & {layer["digest"] for layer in first["layers"]}
     assert len(shared) == len(second["layers"]) - 1  # every layer but the app: base, dependencies, local package
@@ -85,10 +85,10 @@ def test_a_second_service_mounts_every_shared_layer(example_build: ExampleBuild,
 
     # what a user reads: the third service mounts everything, the table says so
     memregistry.reset_log()
-    result = layerplan("build", str(b), "--base", example_build.base, "--output", f"registry:{registry}/team/service-c:1",
+    result = layerplan("build", str(b), "--base", example_build.base, "--output", f"docker://{registry}/team/service-c:1",
                        "--cache-dir", str(cache), env=example_build.env)
     assert result.returncode == 0, result.stderr
-    line = re.search(rf"registry:{registry}/team/service-c:1: (.*)", result.stdout)
+    line = re.search(rf"docker://{registry}/team/service-c:1: (.*)", result.stdout)
     assert line is not None, result.stdout
     assert re.fullmatch(rf"0 blob\(s\) pushed \(0 B\), 0 already there, {len(blobs)} mounted \(\d+(\.\d+)? MB\)", line.group(1)), line.group(1)
     assert memregistry.uploaded_bytes() == {}
@@ -102,7 +102,7 @@ def test_a_declined_mount_falls_back_to_the_next_repository_then_to_an_upload(
     projects = {name: service(tmp_path / name, name) for name in ("service-a", "service-b", "service-c")}
 
     def push(name: str) -> dict[str, Any]:
-        return build_json(projects[name], example_build.base, f"registry:{registry}/team/{name}:1", cache=cache, env=example_build.env)
+        return build_json(projects[name], example_build.base, f"docker://{registry}/team/{name}:1", cache=cache, env=example_build.env)
 
     push("service-a")
     second = push("service-b")
@@ -145,7 +145,7 @@ def test_a_base_pulled_once_is_mounted_from_its_repository_later(
     memregistry.seed("library/python", "3.11-bookworm", synthetic_base.image.manifest_bytes, synthetic_base.image.blobs())
     build_json(example_build.project, f"{registry}/library/python:3.11-bookworm", f"oci:{tmp_path / 'oci'}", cache=cache, env=example_build.env)
 
-    report = build_json(example_build.project, example_build.base, f"registry:{registry}/team/app:1", cache=cache, env=example_build.env)
+    report = build_json(example_build.project, example_build.base, f"docker://{registry}/team/app:1", cache=cache, env=example_build.env)
 
     (base_layer,) = synthetic_base.image.layers
     blob = statuses(report)[digest_of(base_layer)]
@@ -160,8 +160,8 @@ def test_the_real_registry_mounts_shared_layers_and_the_cache_shows_the_records(
     cache = linked_cache(example_build, tmp_path / "cache")
     prefix = f"layerplan-test/mounts-{uuid.uuid4().hex[:12]}"
     a, b = service(tmp_path / "service-a", "service-a"), service(tmp_path / "service-b", "service-b")
-    first = build_json(a, example_build.base, f"registry:{registry}/{prefix}/service-a:1", cache=cache, env=example_build.env)
-    second = build_json(b, example_build.base, f"registry:{registry}/{prefix}/service-b:1", cache=cache, env=example_build.env)
+    first = build_json(a, example_build.base, f"docker://{registry}/{prefix}/service-a:1", cache=cache, env=example_build.env)
+    second = build_json(b, example_build.base, f"docker://{registry}/{prefix}/service-b:1", cache=cache, env=example_build.env)
 
     blobs = statuses(second)
     shared = {layer["digest"] for layer in second["layers"]} & {layer["digest"] for layer in first["layers"]}

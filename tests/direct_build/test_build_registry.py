@@ -35,7 +35,7 @@ def seed_base(registry: MemRegistry, base: SyntheticBase) -> str:
 
 def push(example: ExampleBuild, base: str, target: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return layerplan(
-        "build", str(example.project), "--base", base, "--output", f"registry:{target}",
+        "build", str(example.project), "--base", base, "--output", f"docker://{target}",
         "--cache-dir", str(example.cache), "--json", env={**example.env, **(env or {})},
     )
 
@@ -184,10 +184,10 @@ def test_the_real_registry_sees_the_same_push(
         check=True, capture_output=True, timeout=120,
     )
     real = build_json(example_build.project, f"{registry}/{repository}/python:{BASE_TAG}",
-                      f"registry:{registry}/{repository}/app:1", cache=example_build.cache, env=example_build.env)
+                      f"docker://{registry}/{repository}/app:1", cache=example_build.cache, env=example_build.env)
     memregistry.seed(f"{repository}/python", BASE_TAG, synthetic_base.image.manifest_bytes, synthetic_base.image.blobs())
     memory = build_json(example_build.project, f"{memregistry.address}/{repository}/python:{BASE_TAG}",
-                        f"registry:{memregistry.address}/{repository}/app:1", cache=example_build.cache, env=example_build.env)
+                        f"docker://{memregistry.address}/{repository}/app:1", cache=example_build.cache, env=example_build.env)
     assert _push_summary(memory) == _push_summary(real)
     assert _push_summary(real)["blobs"][0][1] == "mounted"
     inspect = subprocess.run(

@@ -66,13 +66,13 @@ def first_build(tmp_path_factory: pytest.TempPathFactory, synthetic_base: Synthe
     """A cold build of a clone of the fixture: an empty cache, the synthetic base."""
     root = tmp_path_factory.mktemp("sdist-first")
     project = clone(root / "sdist-only")
-    base = synthetic_base.specs["oci-layout"]
+    base = synthetic_base.specs["oci"]
     report = build_json(project, base, f"oci:{root / 'oci'}", cache=root / "cache")
     return SdistBuild(project=project, cache=root / "cache", base=base, output=root / "oci", report=report)
 
 
 def test_plan_shows_it_as_built_from_source(synthetic_base: SyntheticBase, tmp_path: Path) -> None:
-    base = synthetic_base.specs["oci-layout"]
+    base = synthetic_base.specs["oci"]
     shown = layerplan("plan", str(FIXTURE), "--base", base, "--cache-dir", str(tmp_path / "cache"), "--json")
     assert shown.returncode == 0, shown.stderr
     plan = json.loads(shown.stdout)
@@ -170,7 +170,7 @@ def test_a_tampered_sdist_is_one_line(server: LoopbackServer, synthetic_base: Sy
     project = clone(tmp_path / "sdist-only")
     point_lock_at(project, url)
     result = layerplan(
-        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'oci'}",
+        "build", str(project), "--base", synthetic_base.specs["oci"], "--output", f"oci:{tmp_path / 'oci'}",
         "--cache-dir", str(tmp_path / "cache"),
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
@@ -191,7 +191,7 @@ def test_an_sdist_whose_build_fails_is_one_line_ending_with_the_reason(
     project = clone(tmp_path / "sdist-only")
     point_lock_at(project, url, broken.read_bytes())
     result = layerplan(
-        "build", str(project), "--base", synthetic_base.specs["oci-layout"], "--output", f"oci:{tmp_path / 'oci'}",
+        "build", str(project), "--base", synthetic_base.specs["oci"], "--output", f"oci:{tmp_path / 'oci'}",
         "--cache-dir", str(tmp_path / "cache"),
     )  # fmt: skip
     assert result.returncode == 2, result.stderr

@@ -30,7 +30,7 @@ def test_the_image_imports_and_runs_the_package_built_from_source(tmp_path: Path
     project = tmp_path / "sdist-only"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("regenerate.sh"))
     tag = f"layerplan-test/sdist-only:{os.getpid()}"
-    report = build_json(project, base_image, f"docker:{tag}", cache=tmp_path / "cache")
+    report = build_json(project, base_image, f"docker-daemon:{tag}", cache=tmp_path / "cache")
     try:
         (built,) = report["built_from_source"]
         assert (built["name"], built["status"]) == ("docopt", "built")

@@ -30,7 +30,7 @@ def first(tmp_path_factory: pytest.TempPathFactory, base_image: str, builder_ima
     tmp = tmp_path_factory.mktemp("compiled")
     project = clone(tmp)
     report = build_json(
-        project, base_image, "docker:layerplan-test/compiled-sdist:1", cache=tmp / "cache", extra=("--builder", builder_image)
+        project, base_image, "docker-daemon:layerplan-test/compiled-sdist:1", cache=tmp / "cache", extra=("--builder", builder_image)
     )
     return {"project": project, "report": report, "tmp": tmp}
 

@@ -16,8 +16,9 @@ TARGET = Target(python_version=(3, 11), os="linux", arch="amd64", libc=Libc("gli
 def test_the_engine_runs_a_registry_or_engine_base_not_files() -> None:
     assert _engine_name("python:3.12-bookworm") == "python:3.12-bookworm"
     assert _engine_name("127.0.0.1:5000/python:3.11-bookworm@sha256:" + "a" * 64).endswith("a" * 64)
-    assert _engine_name("docker://my-base:1") == "my-base:1"
-    assert _engine_name("oci-layout:/tmp") is None
+    assert _engine_name("docker://my-base:1") == "my-base:1"  # a registry, as in skopeo
+    assert _engine_name("docker-daemon:my-base:1") == "my-base:1"
+    assert _engine_name("oci:/tmp") is None
     assert _engine_name("oci-archive:/etc/hostname") is None
 
 

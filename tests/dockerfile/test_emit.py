@@ -282,3 +282,10 @@ def test_cli_flavour_choices_match_the_emitter() -> None:
     from layerplan.dockerfile import FLAVOURS
 
     assert FLAVOUR_CHOICES == FLAVOURS
+
+
+def test_a_docker_slash_slash_base_is_the_same_from_line_as_a_bare_reference() -> None:
+    """skopeo's `docker://REF` names the registry image REF: FROM takes it without the prefix."""
+    from layerplan.dockerfile.emit import qualify_base
+
+    assert qualify_base("docker://python:3.12-slim") == qualify_base("python:3.12-slim") == "docker.io/library/python:3.12-slim"

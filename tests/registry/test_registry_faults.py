@@ -98,7 +98,7 @@ class Run:
             (self.upstream.docker_config / "config.json").write_text(json.dumps({"auths": auths}))
             login = {"DOCKER_CONFIG": str(self.upstream.docker_config)}
         result = layerplan(
-            "build", str(self.example.project), "--base", self.base, "--output", f"registry:{target}",
+            "build", str(self.example.project), "--base", self.base, "--output", f"docker://{target}",
             "--cache-dir", str(self.example.cache), "--json", env={**self.example.env, **login, **(env or {})},
         )  # fmt: skip
         _no_secret_no_traceback(result)

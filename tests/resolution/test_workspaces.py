@@ -67,7 +67,7 @@ def test_two_services_share_their_common_layer(monorepo: Path, tmp_path: Path, s
     reports = {}
     for service in ("api", "worker"):
         result = layerplan(
-            "build", monorepo, "--package", service, "--base", synthetic_base.specs["oci-layout"],
+            "build", monorepo, "--package", service, "--base", synthetic_base.specs["oci"],
             "--output", f"oci:{tmp_path / service}", "--cache-dir", tmp_path / "cache", "--json",
         )
         assert result.returncode == 0, result.stderr
@@ -85,7 +85,7 @@ def test_each_service_image_runs(monorepo: Path, tmp_path: Path, base_image: str
     for service, line in (("api", "api ok: xn--bcher-kva.example"), ("worker", "worker ok: xn--bcher-kva.example 1.0 kB")):
         tag = f"layerplan-test/monorepo-{service}:{os.getpid()}"
         result = layerplan(
-            "build", monorepo, "--package", service, "--base", base_image, "--output", f"docker:{tag}",
+            "build", monorepo, "--package", service, "--base", base_image, "--output", f"docker-daemon:{tag}",
             "--cache-dir", tmp_path / "cache",
         )
         assert result.returncode == 0, result.stderr
@@ -100,7 +100,7 @@ def test_one_command_builds_every_service(monorepo: Path, tmp_path: Path, synthe
     """--all-packages: the members with an entrypoint or their own [tool.layerplan] (api,
     worker; not the library), outputs named per member, shared layers built once."""
     result = layerplan(
-        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci-layout"],
+        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci"],
         "--output", f"oci:{tmp_path}/images/{{name}}-{{version}}", "--cache-dir", tmp_path / "cache", "--json",
     )
     assert result.returncode == 0, result.stderr
@@ -117,7 +117,7 @@ def test_one_command_builds_every_service(monorepo: Path, tmp_path: Path, synthe
 
 def test_several_members_need_outputs_that_name_them(monorepo: Path, tmp_path: Path, synthetic_base: SyntheticBase) -> None:
     result = layerplan(
-        "build", monorepo, "--package", "api", "--package", "worker", "--base", synthetic_base.specs["oci-layout"],
+        "build", monorepo, "--package", "api", "--package", "worker", "--base", synthetic_base.specs["oci"],
         "--output", f"oci:{tmp_path}/image", "--cache-dir", tmp_path / "cache",
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
@@ -131,7 +131,7 @@ def test_a_relative_cache_dir_works_for_a_members_build(monorepo: Path, tmp_path
     """The cache directory is decided once, absolute: the backend building a member's
     wheel runs elsewhere (a relative one made it fail with FileNotFoundError)."""
     result = layerplan(
-        "build", monorepo, "--package", "api", "--base", synthetic_base.specs["oci-layout"],
+        "build", monorepo, "--package", "api", "--base", synthetic_base.specs["oci"],
         "--output", "oci:image", "--cache-dir", "cache", cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -145,8 +145,8 @@ def test_one_command_pushes_both_services_and_mounts_what_they_share(
     repositories of one registry; the second service's shared layers are mounted, not
     uploaded -- in the JSON report and on the wire (the registry's own count)."""
     result = layerplan(
-        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci-layout"],
-        "--output", f"registry:{memregistry.address}/mono/{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
+        "build", monorepo, "--all-packages", "--base", synthetic_base.specs["oci"],
+        "--output", f"docker://{memregistry.address}/mono/{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
     )
     assert result.returncode == 0, result.stderr
     api, worker = json.loads(result.stdout)["builds"]
@@ -169,7 +169,7 @@ def test_both_pushed_services_run(monorepo: Path, tmp_path: Path, base_image: st
     suffix = os.getpid()
     result = layerplan(
         "build", monorepo, "--all-packages", "--base", base_image,
-        "--output", f"registry:{registry}/layerplan-test/mono-{suffix}-{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
+        "--output", f"docker://{registry}/layerplan-test/mono-{suffix}-{{name}}:{{version}}", "--cache-dir", tmp_path / "cache", "--json",
     )
     assert result.returncode == 0, result.stderr
     api, worker = json.loads(result.stdout)["builds"]

@@ -100,7 +100,7 @@ class SyntheticBase:
     def specs(self) -> dict[str, str]:
         """``--base`` values naming it: OCI layout, OCI archive, docker-archive."""
         return {
-            "oci-layout": f"oci-layout:{self.layout}",
+            "oci": f"oci:{self.layout}",
             "oci-archive": f"oci-archive:{self.archive}",
             "docker-archive": f"docker-archive:{self.docker_archive}",
         }

@@ -99,8 +99,6 @@ def test_load_into_daemon_then_read_back(app_image: Image, docker_client: Any, t
         detected, symlinks = detect_platform(saved)
         assert (detected.python_path, detected.libc_version) == ("/usr/bin/python3.11", "2.36")
         assert "/lib" in symlinks
-    with parse_source(f"docker://{tag}").open(None, engine) as again:
-        assert again.digest == saved.digest  # the synthesised manifest is canonical
 
 
 def test_docker_save_archive_as_base(app_image: Image, tmp_path: Path, docker_client: Any, tag: str) -> None:

@@ -219,7 +219,7 @@ def test_local_base_sources(tmp_path: Path, image: Image) -> None:
     write_oci_archive(image, tmp_path / "img.oci.tar", ref_name="v1")
     write_docker_archive(image, tmp_path / "img.docker.tar", tags=["app:1", "app:2"])
     for spec, kind in (
-        (f"oci-layout:{tmp_path}/layout", "oci"),
+        (f"oci:{tmp_path}/layout", "oci"),
         (f"oci:{tmp_path}/layout:v1", "oci"),
         (f"oci-archive:{tmp_path}/img.oci.tar:v1", "oci-archive"),
         (f"docker-archive:{tmp_path}/img.docker.tar", "docker-archive"),
@@ -230,7 +230,7 @@ def test_local_base_sources(tmp_path: Path, image: Image) -> None:
         with source.open(None, TransportContext()) as base:
             assert base.config == image.config, spec
     with pytest.raises(ConfigError, match="does not exist"):
-        parse_source(f"oci-layout:{tmp_path}/missing")
+        parse_source(f"oci:{tmp_path}/missing")
     with pytest.raises(BaseImageError, match="not the requested linux/arm64"), parse_source(
         f"oci-archive:{tmp_path}/img.oci.tar"
     ).open(Platform.parse("linux/arm64"), TransportContext()):
@@ -238,8 +238,9 @@ def test_local_base_sources(tmp_path: Path, image: Image) -> None:
 
 
 def test_a_spec_without_a_source_prefix_is_a_registry_reference() -> None:
-    # as today: only the listed prefixes are local; `docker:`, `registry:` and unknown
-    # words are image names (docker.io/library/docker:24 is the Docker CLI's image)
+    # only the listed prefixes are transports; `docker:`, `registry:` (old output
+    # spellings) and unknown words are image names (docker.io/library/docker:24 is the
+    # Docker CLI's image)
     for spec, reference in (
         ("python:3.12-slim", "docker.io/library/python:3.12-slim"),
         ("docker:24", "docker.io/library/docker:24"),
@@ -257,16 +258,16 @@ def test_a_spec_without_a_source_prefix_is_a_registry_reference() -> None:
 
 
 def test_an_unknown_or_empty_output_is_one_clear_error(tmp_path: Path) -> None:
-    hint = "use oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
-    for spec in ("ftp:/x", "oci-layout:/x", "oci:", "registry", "docker-daemon:app", ""):
+    hint = "use oci:DIR, oci-archive:FILE, docker-archive:FILE, docker://REF or docker-daemon:REF"
+    for spec in ("ftp:/x", "oci-layout:/x", "oci:", "registry", "docker://", "docker-daemon:", "docker:", ""):
         with pytest.raises(ConfigError) as caught:
             parse_output(spec)
         assert str(caught.value) == f"`--output`: invalid output {spec!r} (hint: {hint})"
-    with pytest.raises(ConfigError, match="invalid image reference in output 'registry:Bad/Name'"):
-        parse_output("registry:Bad/Name")
+    with pytest.raises(ConfigError, match="invalid image reference in output 'docker://Bad/Name'"):
+        parse_output("docker://Bad/Name")
     with pytest.raises(ConfigError, match="cannot push to a digest"):
-        parse_output("registry:127.0.0.1:5000/app@sha256:" + "a" * 64)
-    assert parse_output("docker:app").kind == "docker"
+        parse_output("docker://127.0.0.1:5000/app@sha256:" + "a" * 64)
+    assert parse_output("docker-daemon:app").kind == "docker"
     assert str(parse_output(f"oci-archive:{tmp_path}/x.tar")) == f"oci-archive:{tmp_path}/x.tar"
 
 

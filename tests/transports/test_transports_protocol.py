@@ -72,11 +72,9 @@ def round_trip(sink: ImageSink, source: ImageSource, image: Image, context: Tran
 
 def test_every_kind_is_in_the_table_once() -> None:
     sinks = [kind.sink_prefix for kind in KINDS if kind.sink_prefix]
-    assert sinks == ["oci", "oci-archive", "docker-archive", "registry", "docker"]
+    assert sinks == ["oci:", "oci-archive:", "docker-archive:", "docker://", "docker-daemon:"]
     prefixes = [prefix for kind in KINDS for prefix in kind.source_prefixes]
-    assert sorted(prefixes) == sorted(
-        ["oci-layout:", "oci:", "oci-archive:", "docker-archive:", "docker-daemon:", "docker://"]
-    )
+    assert sorted(prefixes) == sorted(["oci:", "oci-archive:", "docker-archive:", "docker-daemon:", "docker://"])
 
 
 def test_parsing_specs_does_not_load_the_registry_stack() -> None:
@@ -84,7 +82,7 @@ def test_parsing_specs_does_not_load_the_registry_stack() -> None:
     registry stack (``requests``) loads only when a registry is used."""
     code = (
         "import sys; from layerplan.transports import parse_output, parse_source; "
-        "parse_output('registry:r.example/app:1'); parse_source('python:3.12-slim'); "
+        "parse_output('docker://r.example/app:1'); parse_source('python:3.12-slim'); "
         "print(sorted(m for m in ('requests', 'docker', 'layerplan.registry') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
@@ -97,8 +95,8 @@ def test_parsing_specs_does_not_load_the_registry_stack() -> None:
 @pytest.mark.parametrize(
     ("output", "base"),
     [
-        ("oci:{dir}/layout", "oci-layout:{dir}/layout:example.com/team/app:1"),
-        ("oci:{dir}/layout", "oci:{dir}/layout"),
+        ("oci:{dir}/layout", "oci:{dir}/layout:example.com/team/app:1"),
+        ("oci:{dir}/layout", "oci:{dir}/layout"),  # one image: no ref name needed
         ("oci-archive:{dir}/image.tar", "oci-archive:{dir}/image.tar:example.com/team/app:1"),
         ("docker-archive:{dir}/image.tar", "docker-archive:{dir}/image.tar:example.com/team/app:1"),
     ],
@@ -152,7 +150,7 @@ def tag(docker_client: Any) -> Iterator[str]:
 
 @pytest.mark.engine
 def test_engine_round_trip(image: Image, docker_client: Any, tag: str) -> None:
-    sink, source = parse_output(f"docker:{tag}"), parse_source(f"docker-daemon:{tag}")
+    sink, source = parse_output(f"docker-daemon:{tag}"), parse_source(f"docker-daemon:{tag}")
     assert isinstance(sink, DockerEngine) and isinstance(source, DockerEngine)
     back = round_trip(sink, source, image, TransportContext(docker=docker_client))
     # `docker save` (20.10) stores plain tar layers, so the synthesised manifest differs;
@@ -160,8 +158,6 @@ def test_engine_round_trip(image: Image, docker_client: Any, tag: str) -> None:
     assert back.config == image.config
     assert docker_client.images.get(tag).id == str(image.config_descriptor.digest)
     assert [layer.diff_id for layer in back.layers] == [layer.diff_id for layer in image.layers]
-    with parse_source(f"docker://{tag}").open(None, TransportContext(docker=docker_client)) as again:
-        assert again.digest == back.digest
 
 
 def unique(registry: str, name: str) -> str:
@@ -171,7 +167,7 @@ def unique(registry: str, name: str) -> str:
 @pytest.mark.engine
 def test_registry_round_trip(image: Image, registry: str) -> None:
     ref = unique(registry, "protocol")
-    sink, source = parse_output(f"registry:{ref}"), parse_source(ref)
+    sink, source = parse_output(f"docker://{ref}"), parse_source(ref)
     assert isinstance(sink, Registry) and isinstance(source, Registry) and source.remote and not source.pinned
     context = TransportContext(clients=ClientPool())
     result = sink.write(image, context)
@@ -191,7 +187,7 @@ def test_registry_copy_keeps_the_digest_and_mounts(base_image: str, registry: st
     downloaded (not even into the cache that wraps it), and the copy is byte-identical."""
     source = parse_source(base_image)
     target = unique(registry, "copy")
-    sink = parse_output(f"registry:{target}")
+    sink = parse_output(f"docker://{target}")
     context = TransportContext()
     cache = BlobCache(tmp_path / "cache")
     with source.open(None, context) as pulled:
@@ -212,13 +208,13 @@ def test_a_pull_and_a_push_tell_the_context_where_blobs_are(image: Image, memreg
     registry, locations = memregistry.address, BlobLocations(tmp_path / "cache")
     context = TransportContext(locations=locations)
     blobs = [layer.digest for layer in image.layers] + [image.config_descriptor.digest]
-    parse_output(f"registry:{registry}/team/service-a:1").write(image, TransportContext())  # remembers nothing
+    parse_output(f"docker://{registry}/team/service-a:1").write(image, TransportContext())  # remembers nothing
     assert [locations.repositories(registry, digest) for digest in blobs] == [()] * 3
 
     with parse_source(f"{registry}/team/service-a:1").open(None, context):
         assert [locations.repositories(registry, digest) for digest in blobs] == [("team/service-a",)] * 3
     memregistry.reset_log()
-    result = parse_output(f"registry:{registry}/team/service-b:1").write(image, context)
+    result = parse_output(f"docker://{registry}/team/service-b:1").write(image, context)
 
     assert [(b.status, b.mounted_from) for b in result.blobs] == [("mounted", "team/service-a")] * 3
     assert (result.bytes_uploaded, result.bytes_mounted) == (0, sum(b.size for b in result.blobs))
@@ -229,7 +225,7 @@ def test_a_pull_and_a_push_tell_the_context_where_blobs_are(image: Image, memreg
 @pytest.mark.engine
 def test_pulled_layers_open_through_the_cache_once(image: Image, registry: str, tmp_path: Path) -> None:
     ref = ImageReference.parse(unique(registry, "cached"))
-    parse_output(f"registry:{ref}").write(image, TransportContext())
+    parse_output(f"docker://{ref}").write(image, TransportContext())
     session = RecordingSession()
     from layerplan.registry import RegistryClient
 

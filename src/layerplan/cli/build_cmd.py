@@ -19,10 +19,10 @@ def register(commands: Any) -> None:
         help="build the image directly from the plan: reproducible layers, only changed blobs pushed",
         description="Build the project's image without a Dockerfile or a daemon and send it to each output.",
         epilog=examples(
-            ("layerplan build --base python:3.12-slim -o registry:ghcr.io/org/app:1.0", "build and push"),
-            ("layerplan build -o docker:app:dev", "load into the local Docker engine"),
+            ("layerplan build --base python:3.12-slim -o docker://ghcr.io/org/app:1.0", "build and push"),
+            ("layerplan build -o docker-daemon:app:dev", "load into the local Docker engine"),
             ("layerplan build -o oci-archive:dist/app.tar -q", "write an OCI archive, print the digest"),
-            ("layerplan build --package api --package worker -o 'registry:ghcr.io/org/{name}:{version}'", "two workspace members"),
+            ("layerplan build --package api --package worker -o 'docker://ghcr.io/org/{name}:{version}'", "two workspace members"),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -90,12 +90,13 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     the sdist builder (``build`` and ``watch``)."""
     add_base_options(
         parser,
-        base_help="base image: REF, docker://NAME, oci-layout:DIR, oci-archive:FILE, docker-archive:FILE "
-        "(default: tool.layerplan.base); the target is read from it",
+        base_help="base image, spelled as in skopeo: REF or docker://REF (a registry), docker-daemon:NAME, "
+        "oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE (default: tool.layerplan.base); "
+        "the target is read from it",
     )
     parser.add_argument(
         "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
-        help="oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF (repeatable)",
+        help="docker://REF (push), docker-daemon:REF (load), oci:DIR, oci-archive:FILE or docker-archive:FILE (repeatable)",
     )
     parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
     parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")

@@ -51,9 +51,9 @@ def register(commands: Any) -> None:
             "or run a command with the new image. A failing build prints its error and the watch goes on."
         ),
         epilog=examples(
-            ("layerplan watch --base python:3.12-slim -o docker:app:dev --run-container app", "rebuild, load and restart container `app`"),
-            ("layerplan watch -o registry:localhost:5000/app:dev --exec 'kubectl rollout restart deploy/app'", "push, then run a command"),
-            ("layerplan watch -o docker:app:dev --exec 'docker run --rm --network none $LAYERPLAN_IMAGE'", "run each new image once"),
+            ("layerplan watch --base python:3.12-slim -o docker-daemon:app:dev --run-container app", "rebuild, load and restart container `app`"),
+            ("layerplan watch -o docker://localhost:5000/app:dev --exec 'kubectl rollout restart deploy/app'", "push, then run a command"),
+            ("layerplan watch -o docker-daemon:app:dev --exec 'docker run --rm --network none $LAYERPLAN_IMAGE'", "run each new image once"),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -62,7 +62,7 @@ def register(commands: Any) -> None:
     after = parser.add_mutually_exclusive_group()
     after.add_argument(
         "--run-container", type=non_empty, metavar="NAME",
-        help="after each build, replace container NAME with one of the new image (needs a docker:REF output); "
+        help="after each build, replace container NAME with one of the new image (needs a docker-daemon:REF output); "
         "its output is shown prefixed with [NAME]",
     )
     after.add_argument(
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 def _first_inputs(args: argparse.Namespace) -> WatchedInputs:
     """What to watch from the start. A project that cannot be read yet (a broken
     pyproject.toml) is watched as its directory, so that fixing it rebuilds; a project
-    directory that is not there, or a --run-container with no docker: output, is an error
+    directory that is not there, or a --run-container with no docker-daemon: output, is an error
     now (exit 2), before any build."""
     from layerplan.cli.watch_inputs import fallback_inputs, watched_inputs
     from layerplan.errors import LayerplanError
@@ -128,9 +128,14 @@ def _first_inputs(args: argparse.Namespace) -> WatchedInputs:
         if not pyproject.is_file():
             raise
         return fallback_inputs(args.project)
-    if args.run_container and not any(spec.startswith("docker:") for spec in inputs.outputs):
+    if args.run_container and not any(_loads_into_engine(spec) for spec in inputs.outputs):
         raise _no_docker_output()
     return inputs
+
+
+def _loads_into_engine(spec: str) -> bool:
+    """``docker-daemon:REF``, or its old spelling ``docker:REF`` (not ``docker://``, a registry)."""
+    return spec.startswith("docker-daemon:") or (spec.startswith("docker:") and not spec.startswith("docker://"))
 
 
 def _no_docker_output() -> LayerplanError:
@@ -139,7 +144,7 @@ def _no_docker_output() -> LayerplanError:
     return ConfigError(
         "--run-container runs the image in the Docker engine, and no output loads it there",
         key="--run-container",
-        hint="add -o docker:NAME:TAG",
+        hint="add -o docker-daemon:NAME:TAG",
     )
 
 

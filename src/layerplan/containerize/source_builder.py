@@ -93,16 +93,16 @@ def container_builder(
 
 
 def _engine_name(base: str) -> str | None:
-    """How the engine names the base: a registry reference as written (the engine pulls
-    it), ``docker://NAME`` as NAME; a file or directory (``oci-layout:``, archives) is
-    none of its images."""
+    """How the engine names the base: a registry reference as written, without a
+    ``docker://`` (the engine pulls it), ``docker-daemon:NAME`` as NAME; a file or
+    directory (``oci:``, archives) is none of its images."""
     from layerplan.transports.daemon import DockerEngine
     from layerplan.transports.kinds import parse_source
     from layerplan.transports.remote import Registry
 
     source = parse_source(base)
     if isinstance(source, Registry):
-        return base
+        return str(source)
     if isinstance(source, DockerEngine):
         return source.target
     return None

@@ -79,10 +79,11 @@ def default_base(target: Target) -> str:
 
 
 def qualify_base(reference: str) -> str:
-    """``reference`` with its registry spelled out (buildah and kaniko need it); raise
-    ``DockerfileError`` when it is not an image reference."""
+    """``reference`` with its registry spelled out (buildah and kaniko need it), without
+    a ``docker://`` (skopeo's spelling of the same image); raise ``DockerfileError`` when
+    it is not an image reference."""
     try:
-        return str(ImageReference.parse(reference))
+        return str(ImageReference.parse(reference.removeprefix("docker://")))
     except ValueError as error:
         raise DockerfileError(f"base image: {error}", key="--base", hint="e.g. python:3.12-slim or registry.example/python:3.12") from None
 

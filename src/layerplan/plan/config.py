@@ -70,7 +70,7 @@ class PlanConfig:
     base: str | None = None
     """Base image reference (used by ``layerplan build``)."""
     outputs: tuple[str, ...] = ()
-    """Output specs (``oci:DIR``, ``registry:REF``...) used by ``layerplan build``."""
+    """Output specs (``oci:DIR``, ``docker://REF``...) used by ``layerplan build``."""
     tags: tuple[str, ...] = ()
     """Names for archive outputs (``docker-archive`` RepoTags, the OCI ref name); default ``NAME:VERSION``."""
     insecure_registries: tuple[str, ...] = ()

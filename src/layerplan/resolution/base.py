@@ -31,7 +31,8 @@ class BaseImage:
 
     image: Image
     name: str
-    """As the user wrote it (``python:3.12-slim``)."""
+    """As the user wrote it (``python:3.12-slim``), in the current spelling; a registry
+    base without its ``docker://``, since both spellings name the same image."""
     reference: ImageReference | None
     """The registry reference, pinned to the digest used; ``None`` for local sources."""
     pinned: bool
@@ -65,7 +66,7 @@ def open_base_image(
         detected, symlinks = base_platform(image, cache)
         yield BaseImage(
             image=image,
-            name=spec,
+            name=str(source),
             reference=source.reference.with_digest(image.digest) if source.reference else None,
             pinned=source.pinned,
             platform=detected,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["lock_path", "resolve_build"]
 
-_OUTPUT_FORMS = "oci:DIR, oci-archive:FILE, docker-archive:FILE, registry:REF or docker:REF"
+_OUTPUT_FORMS = "docker://REF, docker-daemon:REF, oci:DIR, oci-archive:FILE or docker-archive:FILE"
 
 
 @contextlib.contextmanager
@@ -41,7 +41,7 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
             raise ConfigError(
                 f"{shared[0]!r} would be written by every member built",
                 key=settings.origin("outputs"),
-                hint="put {name} in it, e.g. registry:ghcr.io/org/{name}:{version} or oci-archive:dist/{name}.tar",
+                hint="put {name} in it, e.g. docker://ghcr.io/org/{name}:{version} or oci-archive:dist/{name}.tar",
             )
     outputs = _outputs(
         request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path,
@@ -131,7 +131,7 @@ def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path, *, 
 
 def _template(name: str, version: str | None) -> Callable[[str, str], str]:
     """Fills ``{name}`` and ``{version}`` in an output or a tag (one per workspace member:
-    ``registry:ghcr.io/org/{name}:{version}``), with the image-name spellings of both."""
+    ``docker://ghcr.io/org/{name}:{version}``), with the image-name spellings of both."""
     values = {"name": _default_tag(name, version).split(":")[0], "version": _default_tag(name, version).split(":")[1]}
 
     def fill(text: str, option: str) -> str:
@@ -143,7 +143,7 @@ def _template(name: str, version: str | None) -> Callable[[str, str], str]:
             raise ConfigError(
                 f"{text!r}: only {{name}} and {{version}} can be filled in ({error})",
                 key=option,
-                hint="e.g. registry:ghcr.io/org/{name}:{version}",
+                hint="e.g. docker://ghcr.io/org/{name}:{version}",
             ) from None
 
     return fill

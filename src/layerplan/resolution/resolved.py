@@ -82,7 +82,7 @@ class ResolvedBuild:
     """Every fact of one build, decided once; nothing downstream re-reads configuration.
 
     Valid while the ``resolve_build`` block that made it is open: the base image's
-    layers open lazily (a ``docker-daemon`` base lives in a temporary file).
+    layers open lazily (a ``docker-daemon:`` base lives in a temporary file).
     """
 
     project: Project

@@ -1,11 +1,12 @@
 """Where images come from and go to: one protocol, one small class per kind.
 
-``parse_source(spec)`` gives an ``ImageSource`` (a base image: registry reference,
-``oci-layout:``, ``oci-archive:``, ``docker-archive:``, ``docker-daemon:``/``docker://``)
-whose ``open(platform, context)`` yields a ``layerplan.image.Image``;
-``parse_output(spec)`` gives an ``ImageSink`` (``oci:``, ``oci-archive:``,
-``docker-archive:``, ``registry:``, ``docker:``) whose ``write(image, context)`` writes,
-pushes or loads it and returns an ``OutputResult``. ``kinds.KINDS`` is the table.
+Specs are spelled as in skopeo. ``parse_source(spec)`` gives an ``ImageSource`` (a base
+image: ``docker://REF`` or a bare reference, ``docker-daemon:``, ``oci:``,
+``oci-archive:``, ``docker-archive:``) whose ``open(platform, context)`` yields a
+``layerplan.image.Image``; ``parse_output(spec)`` gives an ``ImageSink`` (``docker://``,
+``docker-daemon:``, ``oci:``, ``oci-archive:``, ``docker-archive:``) whose
+``write(image, context)`` writes, pushes or loads it and returns an ``OutputResult``.
+``kinds.KINDS`` is the table, ``kinds.OLD_SPELLINGS`` the deprecated prefixes.
 The ``read_*``/``write_*`` functions are the kinds' file formats, usable on their own.
 """
 
@@ -18,7 +19,7 @@ from layerplan.transports.docker_archive import (
     write_docker_archive,
 )
 from layerplan.transports.errors import DaemonError, OutputError
-from layerplan.transports.kinds import KINDS, OUTPUT_KINDS, OUTPUT_USAGE, parse_output, parse_source
+from layerplan.transports.kinds import KINDS, OLD_SPELLINGS, OUTPUT_KINDS, OUTPUT_USAGE, parse_output, parse_source
 from layerplan.transports.oci_archive import OciArchive, read_oci_archive, write_oci_archive
 from layerplan.transports.oci_layout import OciLayout, read_oci_layout, write_oci_layout
 from layerplan.transports.protocol import (
@@ -29,12 +30,14 @@ from layerplan.transports.protocol import (
     TransportContext,
     TransportKind,
 )
-from layerplan.transports.remote import Registry, pull_image, remember_pulled
+from layerplan.transports.remote import REGISTRY_PREFIX, Registry, pull_image, remember_pulled
 
 __all__ = [
     "KINDS",
+    "OLD_SPELLINGS",
     "OUTPUT_KINDS",
     "OUTPUT_USAGE",
+    "REGISTRY_PREFIX",
     "BlobResult",
     "ClientPool",
     "DaemonError",

@@ -58,7 +58,7 @@ def split_path_ref(rest: str) -> tuple[Path, str | None]:
     raise ConfigError(
         f"base image source {rest!r} does not exist",
         key="base",
-        hint="give an existing path: oci-layout:DIR, oci-archive:FILE or docker-archive:FILE",
+        hint="give an existing path: oci:DIR, oci-archive:FILE or docker-archive:FILE",
     )
 
 

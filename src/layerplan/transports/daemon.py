@@ -124,13 +124,13 @@ def read_from_daemon(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DockerEngine(LocalTransport):
-    """The Docker engine: base ``docker-daemon:NAME`` (or ``docker://NAME``: the engine
-    here, not a registry as in skopeo), output ``docker:REF`` (load, tagged REF)."""
+    """The Docker engine, spelled as in skopeo: base ``docker-daemon:NAME``, output
+    ``docker-daemon:REF`` (load, tagged REF). ``kind`` stays ``docker``, as reports say."""
 
     kind: ClassVar[str] = "docker"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-daemon:", "docker://")
-    sink_prefix: ClassVar[str | None] = "docker"
-    usage: ClassVar[str] = "docker:REF"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-daemon:",)
+    sink_prefix: ClassVar[str | None] = "docker-daemon:"
+    usage: ClassVar[str] = "docker-daemon:REF"
 
     tag: str | None = None
     """Output only: the name the engine tags the loaded image with."""

@@ -135,7 +135,7 @@ class DockerArchive(LocalTransport):
 
     kind: ClassVar[str] = "docker-archive"
     source_prefixes: ClassVar[tuple[str, ...]] = ("docker-archive:",)
-    sink_prefix: ClassVar[str | None] = "docker-archive"
+    sink_prefix: ClassVar[str | None] = "docker-archive:"
     usage: ClassVar[str] = "docker-archive:FILE"
 
     tag: str | None = None

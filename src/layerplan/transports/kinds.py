@@ -1,13 +1,19 @@
 """The table of transports, and the two parsers that read specs with it.
 
-A base image spec starts with a source prefix (``oci-layout:``, ``docker://``...) or is
-a bare image reference, which names a registry. An output spec is ``KIND:TARGET``. Each
-class says how it is spelled (``source_prefixes``, ``sink_prefix``, ``usage``); adding a
-kind is one module and one line in ``KINDS``.
+Specs are spelled as skopeo (containers-image) spells them, so a spec means the same in
+both tools: ``docker://REF`` is a registry, ``docker-daemon:REF`` the local engine,
+``oci:DIR[:REF]`` a layout, ``oci-archive:FILE`` and ``docker-archive:FILE`` tar files.
+A base image may also be a bare reference, which names a registry. Each class says how
+it is spelled (``source_prefixes``, ``sink_prefix``, ``usage``); adding a kind is one
+module and one line in ``KINDS``.
+
+Old spellings whose meaning did not change (``oci-layout:``, ``registry:``, ``docker:``)
+still work: each is rewritten to the new one here, with one warning per spec and run.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from layerplan.errors import ConfigError
@@ -18,7 +24,7 @@ from layerplan.transports.oci_layout import OciLayout
 from layerplan.transports.protocol import ImageSink, ImageSource, TransportKind
 from layerplan.transports.remote import Registry
 
-__all__ = ["KINDS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source"]
+__all__ = ["KINDS", "OLD_SPELLINGS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source"]
 
 KINDS: tuple[TransportKind, ...] = (OciLayout, OciArchive, DockerArchive, Registry, DockerEngine)
 """Every transport, in the order hints list them."""
@@ -28,18 +34,30 @@ _SINKS: Mapping[str, TransportKind] = {kind.sink_prefix: kind for kind in KINDS 
 _BARE_SOURCE: TransportKind = Registry
 """What a spec without a source prefix names: an image reference (``python:3.12-slim``)."""
 
+_OLD_SOURCES: Mapping[str, str] = {"oci-layout:": "oci:"}
+_OLD_SINKS: Mapping[str, str] = {"registry:": "docker://", "docker:": "docker-daemon:"}
+OLD_SPELLINGS: Mapping[str, str] = {**_OLD_SOURCES, **_OLD_SINKS}
+"""Deprecated prefix -> its skopeo spelling (``oci-layout:`` for bases, the others for
+outputs). ``docker://`` is not here: as a base it meant the engine and now, as in
+skopeo, means a registry."""
+
 OUTPUT_KINDS: tuple[str, ...] = tuple(_SINKS)
-"""``oci``, ``oci-archive``, ``docker-archive``, ``registry``, ``docker``."""
+"""The output prefixes: ``oci:``, ``oci-archive:``, ``docker-archive:``, ``docker://``, ``docker-daemon:``."""
 _USAGES = [kind.usage for kind in KINDS if kind.sink_prefix]
 OUTPUT_USAGE = f"{', '.join(_USAGES[:-1])} or {_USAGES[-1]}"
-"""``oci:DIR, oci-archive:FILE, ..., or docker:REF``: what ``--output`` accepts, for hints."""
+"""``oci:DIR, oci-archive:FILE, ..., or docker-daemon:REF``: what ``--output`` accepts, for hints."""
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
 
 
 def parse_source(text: str) -> ImageSource:
     """The base image source ``text`` names: a transport by its prefix, else a registry.
 
+    An old spelling (``oci-layout:DIR``) is read as the new one, with a warning.
     Raise ``ConfigError`` (key ``base``) for a missing local path or an invalid reference.
     """
+    text = _current_spelling(text, _SOURCES, _OLD_SOURCES)
     for prefix, kind in _SOURCES.items():
         if text.startswith(prefix):
             return kind.parse_source(text, text[len(prefix) :])
@@ -47,14 +65,35 @@ def parse_source(text: str) -> ImageSource:
 
 
 def parse_output(text: str) -> ImageSink:
-    """The output ``text`` names (``KIND:TARGET``).
+    """The output ``text`` names (``PREFIX`` + target: ``oci:DIR``, ``docker://REF``...).
 
-    Raise ``ConfigError`` (key ``--output``) naming the allowed forms for an unknown kind
-    or empty target, and the kind's own error for a target it cannot take (a file where
-    a directory goes, a registry digest) -- checked now, so a bad output costs no build.
+    An old spelling (``registry:REF``, ``docker:REF``) is read as the new one, with a
+    warning. Raise ``ConfigError`` (key ``--output``) naming the allowed forms for an
+    unknown kind or empty target, and the kind's own error for a target it cannot take
+    (a file where a directory goes, a registry digest) -- checked now, so a bad output
+    costs no build.
     """
-    name, sep, target = text.partition(":")
-    kind = _SINKS.get(name)
-    if not sep or kind is None or not target:
-        raise ConfigError(f"invalid output {text!r}", key="--output", hint=f"use {OUTPUT_USAGE}")
-    return kind.parse_sink(text, target)
+    text = _current_spelling(text, _SINKS, _OLD_SINKS)
+    for prefix, kind in _SINKS.items():
+        if text.startswith(prefix) and text[len(prefix) :]:
+            return kind.parse_sink(text, text[len(prefix) :])
+    raise ConfigError(f"invalid output {text!r}", key="--output", hint=f"use {OUTPUT_USAGE}")
+
+
+def _current_spelling(text: str, current: Mapping[str, object], old: Mapping[str, str]) -> str:
+    """``text`` with an old prefix replaced by its new one (warned about once per ``text``
+    and run: a spec parsed by a front end and again by the build says it once)."""
+    if any(text.startswith(prefix) for prefix in current):
+        return text  # `docker://` is current; the old `docker:` must not take it
+    for prefix, new in old.items():
+        if text.startswith(prefix) and text[len(prefix) :]:
+            rewritten = new + text[len(prefix) :]
+            with _warned_lock:
+                first = text not in _warned
+                _warned.add(text)
+            if first:
+                from layerplan.console import warn
+
+                warn(f"{text!r} uses the old spelling {prefix!r}; write {rewritten!r} (as skopeo spells it)")
+            return rewritten
+    return text

@@ -81,7 +81,7 @@ class OciArchive(LocalTransport):
 
     kind: ClassVar[str] = "oci-archive"
     source_prefixes: ClassVar[tuple[str, ...]] = ("oci-archive:",)
-    sink_prefix: ClassVar[str | None] = "oci-archive"
+    sink_prefix: ClassVar[str | None] = "oci-archive:"
     usage: ClassVar[str] = "oci-archive:FILE"
 
     ref_name: str | None = None

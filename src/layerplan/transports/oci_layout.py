@@ -150,12 +150,13 @@ def read_oci_layout(directory: Path, *, ref_name: str | None = None, platform: P
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OciLayout(LocalTransport):
-    """An OCI image layout directory: base ``oci-layout:DIR[:REF]`` (or ``oci:``), output
-    ``oci:DIR`` (the image named after the first ``--tag``, else ``latest``)."""
+    """An OCI image layout directory: base ``oci:DIR[:REF]`` (``REF``: the image's ref name
+    in the layout, as in skopeo), output ``oci:DIR`` (the image named after the first
+    ``--tag``, else ``latest``)."""
 
     kind: ClassVar[str] = "oci"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("oci-layout:", "oci:")
-    sink_prefix: ClassVar[str | None] = "oci"
+    source_prefixes: ClassVar[tuple[str, ...]] = ("oci:",)
+    sink_prefix: ClassVar[str | None] = "oci:"
     usage: ClassVar[str] = "oci:DIR"
 
     ref_name: str | None = None

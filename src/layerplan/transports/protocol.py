@@ -5,7 +5,8 @@ publishers (``pkg/publish/{layout,tarball,daemon,default}.go``): one small class
 kind (``OciLayout``, ``OciArchive``, ``DockerArchive``, ``DockerEngine``, ``Registry``),
 each parsed from a spec (``kinds.parse_source`` / ``kinds.parse_output``), each giving
 or taking the same ``layerplan.image.Image``. ``str()`` of a source or sink is the spec
-as the user wrote it.
+as the user wrote it, in the current spelling (``kinds`` rewrites an old one); a registry
+source's is its bare reference, however it was written.
 """
 
 from __future__ import annotations
@@ -132,11 +133,13 @@ class TransportKind(Protocol):
 
     @property
     def source_prefixes(self) -> tuple[str, ...]:
-        """Base image specs it reads, by prefix (``oci-layout:``); empty for a sink-only kind."""
+        """Base image specs it reads, by prefix, as skopeo spells them (``oci:``); empty
+        for a sink-only kind. Old spellings are ``kinds``' business."""
 
     @property
     def sink_prefix(self) -> str | None:
-        """The output kind it writes (``oci`` for ``oci:DIR``); ``None`` for a source-only kind."""
+        """The prefix of the outputs it writes (``oci:`` for ``oci:DIR``); ``None`` for a
+        source-only kind."""
 
     @property
     def usage(self) -> str:
@@ -146,4 +149,4 @@ class TransportKind(Protocol):
         """The source ``spec`` names (``rest``: after the prefix); raise ``ConfigError``."""
 
     def parse_sink(self, spec: str, rest: str) -> ImageSink:
-        """The sink ``spec`` names (``rest``: after ``kind:``); raise ``ConfigError``."""
+        """The sink ``spec`` names (``rest``: after the prefix); raise ``ConfigError``."""

@@ -36,7 +36,7 @@ from layerplan.transports.protocol import BlobResult, OutputResult, TransportCon
 if TYPE_CHECKING:
     from layerplan.registry import KnownLocations, RegistryClient
 
-__all__ = ["Registry", "pull_image", "remember_pulled"]
+__all__ = ["REGISTRY_PREFIX", "Registry", "pull_image", "remember_pulled"]
 
 
 def pull_image(client: RegistryClient, reference: ImageReference, platform: Platform | None = None) -> Image:
@@ -93,20 +93,33 @@ def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor
     return open_blob
 
 
+REGISTRY_PREFIX = "docker://"
+"""How skopeo (and layerplan) spells a registry: ``docker://ghcr.io/org/app:1``."""
+
+_ENGINE_HINT = (
+    "docker:// names a registry (as in skopeo); for an image in the local Docker engine use docker-daemon:NAME"
+)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Registry:
-    """An image in a registry: base ``REF`` (any spec without a transport prefix),
-    output ``registry:REF`` (a push; REF must have a tag, not a digest)."""
+    """An image in a registry: base ``docker://REF`` or a bare ``REF`` (the same image),
+    output ``docker://REF`` (a push; REF must have a tag, not a digest)."""
 
     kind: ClassVar[str] = "registry"
-    source_prefixes: ClassVar[tuple[str, ...]] = ()
-    """None: a bare reference is a registry source (``kinds.parse_source``)."""
-    sink_prefix: ClassVar[str | None] = "registry"
-    usage: ClassVar[str] = "registry:REF"
+    source_prefixes: ClassVar[tuple[str, ...]] = (REGISTRY_PREFIX,)
+    """And a bare reference: any spec without a transport prefix (``kinds.parse_source``)."""
+    sink_prefix: ClassVar[str | None] = REGISTRY_PREFIX
+    usage: ClassVar[str] = "docker://REF"
     remote: ClassVar[bool] = True
 
     spec: str
+    """A base's bare reference as written (``docker://`` and bare name the same image, so
+    it is annotated and reported the same); an output's ``docker://REF``."""
     reference: ImageReference
+    prefixed: bool = False
+    """A base written ``docker://REF``: before skopeo's spelling it named the local engine,
+    so a base not found says where an engine image goes."""
 
     def __str__(self) -> str:
         return self.spec
@@ -118,7 +131,8 @@ class Registry:
     @property
     def tag_implied(self) -> bool:
         """The spec names no tag (the resolution gives a push the project's version)."""
-        return ":" not in self.spec.partition(":")[2].rsplit("/", 1)[-1]
+        written = self.spec.removeprefix(REGISTRY_PREFIX)
+        return ":" not in written.rsplit("/", 1)[-1] and "@" not in written
 
     @classmethod
     def parse_source(cls, spec: str, rest: str) -> Registry:
@@ -126,7 +140,7 @@ class Registry:
             reference = ImageReference.parse(rest)
         except ValueError as exc:
             raise ConfigError(f"invalid base image {spec!r}: {exc}", key="base") from None
-        return cls(spec=spec, reference=reference)
+        return cls(spec=rest, reference=reference, prefixed=spec.startswith(REGISTRY_PREFIX))
 
     @classmethod
     def parse_sink(cls, spec: str, rest: str) -> Registry:
@@ -136,11 +150,19 @@ class Registry:
             raise ConfigError(f"invalid image reference in output {spec!r}: {exc}", key="--output") from None
         if reference.digest is not None:
             raise ConfigError(f"cannot push to a digest: {spec!r}", key="--output", hint="push to a tag (REF:TAG)")
-        return cls(spec=spec, reference=reference)
+        return cls(spec=f"{REGISTRY_PREFIX}{rest}", reference=reference)
 
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
-        image = pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+        from layerplan.registry import RegistryAuthError, RegistryNotFoundError
+
+        try:
+            image = pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+        except (RegistryNotFoundError, RegistryAuthError) as error:
+            # Docker Hub answers 401, not 404, for a repository that does not exist.
+            if self.prefixed:
+                error.hint = f"{_ENGINE_HINT}; {error.hint}" if error.hint else _ENGINE_HINT
+            raise
         remember_pulled(context.locations, image)
         yield image
 
