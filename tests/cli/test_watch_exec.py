@@ -27,7 +27,7 @@ def test_exec_runs_after_each_build_with_the_new_digest(tmp_path: Path, syntheti
     project = copy_example(tmp_path / "example")
     digests = tmp_path / "digests.txt"
     session = Session(
-        [str(project), "--base", synthetic_base.specs["oci-layout"], "-o", f"oci:{project / 'image'}",
+        [str(project), "--base", synthetic_base.specs["oci"], "-o", f"oci:{project / 'image'}",
          "--cache-dir", str(tmp_path / "cache"), "--debounce", "100",
          "--exec", f'echo "$LAYERPLAN_IMAGE_DIGEST $LAYERPLAN_IMAGE" >> {digests}; echo ran-exec'],
         cwd=tmp_path,

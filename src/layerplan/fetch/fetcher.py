@@ -42,7 +42,7 @@ from layerplan.fetch.index import IndexFile, SimpleIndex, select
 from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, WantedFile, filename_from_url, parse_hashes
 from layerplan.http import ReadAgain, TransportError, redact
 
-__all__ = ["FetchStats", "Fetcher", "fetch_files"]
+__all__ = ["FetchStats", "Fetcher", "fetch_files", "plain_http_notice"]
 
 _CHUNK = 256 * 1024
 
@@ -399,19 +399,29 @@ class Fetcher:
         """Warn once per host that files come over plain ``http://``. Not an error: the
         lock's hashes still decide what is kept, but anyone on the path sees (and can
         stall or swap) what is fetched, and an unhashed lookup would trust the page."""
-        parts = urlsplit(url)
-        if parts.scheme != "http":
+        notice = plain_http_notice(url)
+        if notice is None:
             return
-        host = parts.hostname or ""
+        host = urlsplit(url).hostname or ""
         with self._counts_lock:
             if host in self._plain_http_hosts:
                 return
             self._plain_http_hosts.add(host)
-        warn(
-            f"{redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "
-            "check every file, but the traffic can be read and tampered with on the way; prefer https://",
-            self.console,
-        )
+        warn(notice, self.console)
+
+
+def plain_http_notice(url: str) -> str | None:
+    """The warning for fetching ``url``, or None: plain ``http://`` to another machine. A
+    loopback host (a local devpi, a test index) has no one on the path, so, as pip trusts
+    ``localhost``, it gets none."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host == "localhost" or host == "::1" or host.startswith("127."):
+        return None
+    return (
+        f"{redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "
+        "check every file, but the traffic can be read and tampered with on the way; prefer https://"
+    )
 
 
 def fetch_files(
