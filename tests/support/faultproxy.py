@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from memregistry import _PORTS_USED  # one set of used ports: a new server never takes an old one's
+from memregistry import serve_on_a_new_port  # one set of used ports: a new server never takes an old one's
 
 __all__ = ["FaultProxy", "Rule", "proxy", "registry_error"]
 
@@ -87,14 +87,7 @@ class FaultProxy:
         class Handler(_Handler):
             proxy = owner
 
-        taken: list[_Server] = []
-        server = _Server(("127.0.0.1", 0), Handler)
-        while server.server_address[1] in _PORTS_USED:
-            taken.append(server)
-            server = _Server(("127.0.0.1", 0), Handler)
-        for old in taken:
-            old.server_close()
-        _PORTS_USED.add(server.server_address[1])
+        server = serve_on_a_new_port(Handler, _Server)
         self._server = server
         self.address = f"127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="faultproxy", daemon=True)

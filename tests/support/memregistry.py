@@ -148,6 +148,27 @@ class _Error(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
+def serve_on_a_new_port(
+    handler: type[BaseHTTPRequestHandler], server_class: type[ThreadingHTTPServer] | None = None
+) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1, on a port no test server of this session had before.
+
+    Builds remember where blobs are per registry address (the store's locations): a new
+    registry on an old one's port would look like it lost their blobs, and tests sharing a
+    cache would see mounts they did not ask for. Ports already used are held until a free
+    one comes."""
+    make = server_class or _Server
+    taken: list[ThreadingHTTPServer] = []
+    server = make(("127.0.0.1", 0), handler)
+    while server.server_address[1] in _PORTS_USED:
+        taken.append(server)
+        server = make(("127.0.0.1", 0), handler)
+    for old in taken:
+        old.server_close()
+    _PORTS_USED.add(server.server_address[1])
+    return server
+
+
 class MemRegistry:
     """The registry; ``with MemRegistry() as r:`` serves it on ``r.address`` (``127.0.0.1:PORT``)."""
 
@@ -174,7 +195,7 @@ class MemRegistry:
         self._sessions: dict[str, _Session] = {}
         self._tokens: dict[str, set[tuple[str, str]]] = {}
         self._lock = threading.RLock()
-        self._server: _Server | None = None
+        self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -185,17 +206,7 @@ class MemRegistry:
         class Handler(_Handler):
             owner = registry
 
-        # Builds remember where blobs are per registry address (the store's locations): a
-        # new registry on an old one's port would look like it lost their blobs, and tests
-        # sharing a cache would see mounts they did not ask for. Held until one is free.
-        taken: list[_Server] = []
-        server = _Server(("127.0.0.1", 0), Handler)
-        while server.server_address[1] in _PORTS_USED:
-            taken.append(server)
-            server = _Server(("127.0.0.1", 0), Handler)
-        for old in taken:
-            old.server_close()
-        _PORTS_USED.add(server.server_address[1])
+        server = serve_on_a_new_port(Handler)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="memregistry", daemon=True)
         self._thread.start()

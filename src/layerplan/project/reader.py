@@ -317,25 +317,23 @@ def _glob(root: Path, pattern: str, key: str, path: Path, text: str) -> list[Pat
     longer than the system allows) reported as the ``tool.uv.workspace`` key it came from.
     A ``..`` part is refused too: members live under the root (as uv requires), and
     ``../../**`` would walk the whole file system."""
+
+    def refused(problem: str, hint: str) -> ProjectError:
+        return ProjectError(
+            f"{pattern!r} {problem}", path=path, line=line_of(text, f"{key} =") or line_of(text, key),
+            key=f"tool.uv.workspace.{key}", hint=hint,
+        )  # fmt: skip
+
     if ".." in pattern.replace("\\", "/").split("/"):
-        raise ProjectError(
-            f"{pattern!r} leads out of the workspace root",
-            path=path,
-            line=line_of(text, f"{key} =") or line_of(text, key),
-            key=f"tool.uv.workspace.{key}",
-            hint="workspace members live under the workspace root; depend on a package elsewhere with a path source",
+        raise refused(
+            "leads out of the workspace root",
+            "workspace members live under the workspace root; depend on a package elsewhere with a path source",
         )
     try:
         return list(root.glob(pattern))
     except (ValueError, IndexError, NotImplementedError, OSError) as error:
         detail = str(error) if isinstance(error, (ValueError, OSError)) and str(error) else "not a usable glob"
-        raise ProjectError(
-            f"{pattern!r} is not a workspace glob: {detail}",
-            path=path,
-            line=line_of(text, f"{key} =") or line_of(text, key),
-            key=f"tool.uv.workspace.{key}",
-            hint='give directories relative to the workspace root, e.g. "packages/*"',
-        ) from None
+        raise refused(f"is not a workspace glob: {detail}", 'give directories relative to the workspace root, e.g. "packages/*"') from None
 
 
 def _image_target(data: Mapping[str, Any], path: Path, text: str) -> Mapping[str, Any] | None:
