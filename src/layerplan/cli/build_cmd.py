@@ -46,6 +46,11 @@ def register(commands: Any) -> None:
         "--builder", type=non_empty, metavar="IMAGE",
         help="image to compile sdists that need a compiler in, through the Docker engine (default: the base image)",
     )
+    parser.add_argument(
+        "--cache-from", action="append", default=[], dest="cache_from", metavar="REF",
+        help="reuse this image's layers whose keys match instead of building them (repeatable; "
+        "default: each registry output's previous image)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON (docs/build.md)")
     parser.set_defaults(handler=run)

@@ -31,6 +31,7 @@ _FLAGS = {
     "insecure_registries": ("--insecure-registry", "insecure"),
     "labels": ("--label", "labels"),
     "builder": ("--builder", "builder"),
+    "cache_from": ("--cache-from", "cache_from"),
 }
 
 
