@@ -49,9 +49,12 @@ class BuiltLayer:
     status: CacheStatus
     """``built`` here, ``cached`` (the local cache had it) or ``reused`` (a cache image had it)."""
     created_by: str
-    build_key: str
+    build_key: str | None
     """The layer's key in the local cache (:meth:`LayerBuilder.cache_key`), which the
-    manifest records so a later build can reuse the layer from the registry."""
+    manifest records so a later build can reuse the layer from the registry; ``None`` for
+    the app layer, which is never reused from there: its key holds the digest of the
+    app's wheel, which differs between front ends (hatch's in-process wheel, a PEP 517
+    build) that make the very same layer, so recording it would make their images differ."""
     reused_from: str | None = None
     """The cache image a ``reused`` layer comes from."""
 
@@ -170,8 +173,8 @@ class LayerBuilder:
         return self._app_digest
 
     def build_all(self) -> list[BuiltLayer]:
-        """Every file layer of the plan in order: from the local cache, else from a cache
-        image (``reuse``), else built; fetches what the built ones need.
+        """Every file layer of the plan in order: from the local cache, else (but the app's)
+        from a cache image (``reuse``), else built; fetches what the built ones need.
 
         The app layer is looked up last: its key needs the app's wheel, which is still
         building in the background while the other layers are fetched and built.
@@ -194,8 +197,7 @@ class LayerBuilder:
                 name = app.planned.name
                 keys[name] = self.cache_key(app)
                 hits[name] = cached_layer(self.cache, keys[name])
-                self._reuse_if_missing(name, keys[name], hits, reused)
-                if hits[name] is None and name not in reused:
+                if hits[name] is None:
                     futures[name] = pool.submit(self._build_one, app, wheels)
             fresh = {key: future.result() for key, future in futures.items()}
         return [self._result(layer, keys[layer.planned.name], hits, reused, fresh) for layer in file_layers]
@@ -218,14 +220,15 @@ class LayerBuilder:
     ) -> BuiltLayer:
         name, created_by = layer.planned.name, describe_layer(layer.planned, self.plan)
         hit = hits[name]
+        build_key = key if layer.planned.kind != "app" else None
         if hit is not None:
-            return BuiltLayer(planned=layer.planned, layer=hit, status="cached", created_by=created_by, build_key=key)
+            return BuiltLayer(planned=layer.planned, layer=hit, status="cached", created_by=created_by, build_key=build_key)
         if name in reused:
             return BuiltLayer(
-                planned=layer.planned, layer=reused[name].layer, status="reused", created_by=created_by, build_key=key,
+                planned=layer.planned, layer=reused[name].layer, status="reused", created_by=created_by, build_key=build_key,
                 reused_from=reused[name].source,
             )  # fmt: skip
-        return BuiltLayer(planned=layer.planned, layer=fresh[name], status="built", created_by=created_by, build_key=key)
+        return BuiltLayer(planned=layer.planned, layer=fresh[name], status="built", created_by=created_by, build_key=build_key)
 
     def _build_one(self, layer: MaterializedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
         with scratch_directory(layer.planned.name) as tmp:

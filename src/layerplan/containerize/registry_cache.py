@@ -1,9 +1,9 @@
 """The registry as a layer cache: layers of earlier images, found by their keys.
 
-Every layer layerplan builds is pushed with two annotations on its manifest descriptor:
-``dev.layerplan.key``, the plan's key (what ``layerplan plan --json`` shows), and
-``dev.layerplan.build-key``, the key of the local layer cache (the plan's key plus what
-else decides the bytes: the time stamp, bytecode, the app wheel's digest). A build whose
+Every layer layerplan builds is pushed with annotations on its manifest descriptor:
+``dev.layerplan.key``, the plan's key (what ``layerplan plan --json`` shows), and, but
+for the app layer, ``dev.layerplan.build-key``, the key of the local layer cache (the
+plan's key plus what else decides the bytes: the time stamp, bytecode). A build whose
 local cache lacks a layer looks its build key up in the cache images (``cache-from``,
 else each registry output's previous image): a hit is the earlier image's layer as it
 is, with no wheel downloaded and nothing built.
@@ -47,9 +47,10 @@ BUILD_KEY_ANNOTATION = "dev.layerplan.build-key"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def layer_annotations(plan_key: str, build_key: str) -> dict[str, str]:
-    """The annotations of one of layerplan's layers in the manifest."""
-    return {BUILD_KEY_ANNOTATION: build_key, KEY_ANNOTATION: plan_key}
+def layer_annotations(plan_key: str, build_key: str | None) -> dict[str, str]:
+    """The annotations of one of layerplan's layers in the manifest (the app layer has no
+    build key: see ``BuiltLayer.build_key``)."""
+    return {KEY_ANNOTATION: plan_key, **({BUILD_KEY_ANNOTATION: build_key} if build_key else {})}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
