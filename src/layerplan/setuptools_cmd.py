@@ -61,6 +61,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         ("platform=", None, "target os/arch, e.g. linux/arm64 [default: the base image's]"),
         ("tag=", None, "comma-separated names for archive outputs [default: NAME:VERSION]"),
         ("lock=", None, "lockfile [default: tool.layerplan.lock, else auto-detected]"),
+        ("cache-from=", None, "comma-separated images whose matching layers are reused [default: each registry output]"),
         ("cache-dir=", None, "layer and wheel cache [default: $LAYERPLAN_CACHE_DIR or ~/.cache/layerplan]"),
     ]
 
@@ -71,10 +72,12 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
         self.tag: str | None = None
         self.lock: str | None = None
         self.cache_dir: str | None = None
+        self.cache_from: str | None = None
 
     def finalize_options(self) -> None:
         self.outputs = _split(self.output)
         self.tags = _split(self.tag)
+        self.cache_refs = _split(self.cache_from)
 
     @property
     def project_root(self) -> Path:
@@ -99,6 +102,7 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
                     "platform": ("--platform", self.platform),
                     "tags": ("--tag", self.tags),
                     "lock": ("--lock", self.lock),
+                    "cache_from": ("--cache-from", self.cache_refs),
                 },
                 origin="setup.py build_image",
                 cwd=root,

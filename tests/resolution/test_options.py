@@ -126,3 +126,21 @@ def test_a_relative_lock_is_looked_for_in_the_project_then_here(tmp_path: Path) 
     missing = plan("install/missing.txt")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert f"tried {project / 'install' / 'missing.txt'} and {elsewhere / 'install' / 'missing.txt'}" in missing.stderr
+
+
+def test_cache_from_is_an_option_of_every_place(project: Path) -> None:
+    """``cache-from``: the flag, the tables, setup.cfg; without it, each registry output."""
+    resolved = resolve(project, outputs=("--output", ("registry:reg.example/team/app:1", "oci:out")))
+    assert [(str(c.reference), c.explicit) for c in resolved.cache_from] == [("reg.example/team/app:1", False)]
+    resolved = resolve(project, cache_from=("--cache-from", ("reg.example/team/app:main", "registry:reg.example/b:2")))
+    assert [(str(c.reference), c.explicit) for c in resolved.cache_from] == [
+        ("reg.example/team/app:main", True), ("reg.example/b:2", True)
+    ]
+    (project / "setup.cfg").write_text("[build_image]\ncache-from = reg.example/a:1, reg.example/b:1\n")
+    assert [str(c.reference) for c in resolve(project).cache_from] == ["reg.example/a:1", "reg.example/b:1"]
+    assert resolve(project).settings.origin("cache_from") == "setup.cfg [build_image] cache-from"
+    (project / "setup.cfg").unlink()
+    text = (project / "pyproject.toml").read_text().replace('mode = "image"', 'mode = "image"\ncache-from = ["Not A Ref!"]')
+    (project / "pyproject.toml").write_text(text)
+    with pytest.raises(ConfigError, match=r"`tool.hatch.build.targets.image.cache-from`: must be a list of image references"):
+        resolve(project)

@@ -31,6 +31,7 @@ _FLAGS = {
     "insecure_registries": ("--insecure-registry", "insecure"),
     "labels": ("--label", "labels"),
     "builder": ("--builder", "builder"),
+    "cache_from": ("--cache-from", "cache_from"),
 }
 
 
@@ -87,7 +88,7 @@ def add_base_options(parser: argparse.ArgumentParser, *, base_help: str) -> None
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
     """What a direct build makes and where it goes: the base, the outputs, tags, labels and
-    the sdist builder (``build`` and ``watch``)."""
+    the sdist builder, the registry layer cache (``build`` and ``watch``)."""
     add_base_options(
         parser,
         base_help="base image, spelled as in skopeo: REF or docker://REF (a registry), docker-daemon:NAME, "
@@ -103,6 +104,11 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--builder", type=non_empty, metavar="IMAGE",
         help="image to compile sdists that need a compiler in, through the Docker engine (default: the base image)",
+    )
+    parser.add_argument(
+        "--cache-from", action="append", default=[], dest="cache_from", metavar="REF",
+        help="reuse this image's layers whose keys match instead of building them (repeatable; "
+        "default: each registry output's previous image)",
     )
 
 

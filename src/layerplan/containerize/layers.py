@@ -31,12 +31,13 @@ from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPl
 from layerplan.plan.model import LayerPlan, PlannedLayer
 
 if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
+    from layerplan.containerize.registry_cache import ReusedLayer
     from layerplan.containerize.source_builder import ContainerBuilder
     from layerplan.install.sdist_wheel import SdistWheel
 
 __all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
 
-CacheStatus = Literal["built", "cached"]
+CacheStatus = Literal["built", "cached", "reused"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,7 +47,16 @@ class BuiltLayer:
     planned: PlannedLayer
     layer: ImageLayer
     status: CacheStatus
+    """``built`` here, ``cached`` (the local cache had it) or ``reused`` (a cache image had it)."""
     created_by: str
+    build_key: str | None
+    """The layer's key in the local cache (:meth:`LayerBuilder.cache_key`), which the
+    manifest records so a later build can reuse the layer from the registry; ``None`` for
+    the app layer, which is never reused from there: its key holds the digest of the
+    app's wheel, which differs between front ends (hatch's in-process wheel, a PEP 517
+    build) that make the very same layer, so recording it would make their images differ."""
+    reused_from: str | None = None
+    """The cache image a ``reused`` layer comes from."""
 
 
 def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
@@ -99,6 +109,7 @@ class LayerBuilder:
         app_wheel: Callable[[Path], Path],
         compile_bytecode: bool,
         source_builder: Callable[[str], ContainerBuilder] | None = None,
+        reuse: Callable[[str], ReusedLayer | None] | None = None,
     ) -> None:
         self.materialized = materialized
         self.plan = materialized.plan
@@ -114,6 +125,9 @@ class LayerBuilder:
         """Makes the builder of sdists that need compiling (the argument says which one
         asked); called at most once, and only when one does."""
         self._container_builder: ContainerBuilder | None = None
+        self.reuse = reuse
+        """Finds a layer the local cache lacks in a cache image, by its build key (see
+        ``registry_cache``); asked before anything is fetched for the layer."""
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
         self.compile_bytecode = compile_bytecode
@@ -159,15 +173,20 @@ class LayerBuilder:
         return self._app_digest
 
     def build_all(self) -> list[BuiltLayer]:
-        """Every file layer of the plan in order, cached ones reused; fetches what is missing.
+        """Every file layer of the plan in order: from the local cache, else (but the app's)
+        from a cache image (``reuse``), else built; fetches what the built ones need.
 
         The app layer is looked up last: its key needs the app's wheel, which is still
         building in the background while the other layers are fetched and built.
         """
         file_layers = [layer for layer in self.materialized.layers if layer.planned.kind != "config"]
         others = [layer for layer in file_layers if layer.planned.kind != "app"]
-        hits = {layer.planned.name: cached_layer(self.cache, self.cache_key(layer)) for layer in others}
-        missing = [layer for layer in others if hits[layer.planned.name] is None]
+        keys = {layer.planned.name: self.cache_key(layer) for layer in others}
+        hits = {layer.planned.name: cached_layer(self.cache, keys[layer.planned.name]) for layer in others}
+        reused: dict[str, ReusedLayer] = {}
+        for layer in others:
+            self._reuse_if_missing(layer.planned.name, keys[layer.planned.name], hits, reused)
+        missing = [layer for layer in others if hits[layer.planned.name] is None and layer.planned.name not in reused]
         wheels = self._fetch([wheel for layer in missing for wheel in layer.remote])
         # Layers are independent: build them side by side (gzip and the bytecode compiler
         # run outside the GIL), biggest first so the longest one starts at once.
@@ -175,19 +194,41 @@ class LayerBuilder:
         with ThreadPoolExecutor(max(1, min(len(file_layers), os.cpu_count() or 1)), thread_name_prefix="layerplan-layer") as pool:
             futures = {layer.planned.name: pool.submit(self._build_one, layer, wheels) for layer in order}
             for app in (layer for layer in file_layers if layer.planned.kind == "app"):
-                hits[app.planned.name] = cached_layer(self.cache, self.cache_key(app))
-                if hits[app.planned.name] is None:
-                    futures[app.planned.name] = pool.submit(self._build_one, app, wheels)
+                name = app.planned.name
+                keys[name] = self.cache_key(app)
+                hits[name] = cached_layer(self.cache, keys[name])
+                if hits[name] is None:
+                    futures[name] = pool.submit(self._build_one, app, wheels)
             fresh = {key: future.result() for key, future in futures.items()}
-        return [
-            BuiltLayer(
-                planned=layer.planned,
-                layer=hit if (hit := hits[layer.planned.name]) is not None else fresh[layer.planned.name],
-                status="cached" if hit is not None else "built",
-                created_by=describe_layer(layer.planned, self.plan),
-            )
-            for layer in file_layers
-        ]
+        return [self._result(layer, keys[layer.planned.name], hits, reused, fresh) for layer in file_layers]
+
+    def _reuse_if_missing(
+        self, name: str, key: str, hits: Mapping[str, ImageLayer | None], reused: dict[str, ReusedLayer]
+    ) -> None:
+        if hits[name] is None and self.reuse is not None:
+            found = self.reuse(key)
+            if found is not None:
+                reused[name] = found
+
+    def _result(
+        self,
+        layer: MaterializedLayer,
+        key: str,
+        hits: Mapping[str, ImageLayer | None],
+        reused: Mapping[str, ReusedLayer],
+        fresh: Mapping[str, ImageLayer],
+    ) -> BuiltLayer:
+        name, created_by = layer.planned.name, describe_layer(layer.planned, self.plan)
+        hit = hits[name]
+        build_key = key if layer.planned.kind != "app" else None
+        if hit is not None:
+            return BuiltLayer(planned=layer.planned, layer=hit, status="cached", created_by=created_by, build_key=build_key)
+        if name in reused:
+            return BuiltLayer(
+                planned=layer.planned, layer=reused[name].layer, status="reused", created_by=created_by, build_key=build_key,
+                reused_from=reused[name].source,
+            )  # fmt: skip
+        return BuiltLayer(planned=layer.planned, layer=fresh[name], status="built", created_by=created_by, build_key=build_key)
 
     def _build_one(self, layer: MaterializedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
         with scratch_directory(layer.planned.name) as tmp:

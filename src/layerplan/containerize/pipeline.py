@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
+from layerplan.containerize.registry_cache import RegistryLayerCache, layer_annotations
 from layerplan.containerize.report import BuildReport, LayerResult
 from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
@@ -51,6 +52,15 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
             store=Store(resolved.cache_dir).built_wheels, needed_by=needed_by,
         )  # fmt: skip
 
+    context = TransportContext(
+        clients=ClientPool(config.insecure_registries), locations=Store(resolved.cache_dir).locations
+    )
+    # The registry as a layer cache: what the local cache lacks may be in an earlier
+    # image (cache-from, else each registry output's own), read only on a miss.
+    registry_cache = RegistryLayerCache(
+        resolved.cache_from, clients=context.clients, blobs=cache, platform=base.image.platform,
+        locations=context.locations,
+    )  # fmt: skip
     builder = LayerBuilder(
         materialized,
         cache=cache,
@@ -60,20 +70,21 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         app_wheel=app_wheel.get,
         compile_bytecode=config.compile_bytecode,
         source_builder=source_builder,
+        reuse=registry_cache.find,
     )
     built = builder.build_all()
     described = _annotations(plan, resolved.project.root)
     image = assemble_image(
         base.image,
-        [NewLayer(layer=b.layer, created_by=b.created_by) for b in built],
+        [
+            NewLayer(layer=b.layer, created_by=b.created_by, annotations=layer_annotations(b.planned.key, b.build_key))
+            for b in built
+        ],
         runtime=_runtime(plan, described),
         epoch=resolved.epoch,
         annotations=image_annotations(
             epoch=resolved.epoch, base_name=base.name, base_digest=base.image.digest, extra=described
         ),
-    )
-    context = TransportContext(
-        clients=ClientPool(config.insecure_registries), locations=Store(resolved.cache_dir).locations
     )
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
@@ -88,7 +99,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         layers=_layer_results(base, built),
         outputs=tuple(results),
         built_from_source=tuple(builder.from_source),
-        warnings=(*warnings, *plan.warnings, *builder.warnings),
+        warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
     )
 
 
@@ -152,6 +163,7 @@ def _layer_results(base: BaseImage, built: list[BuiltLayer]) -> tuple[LayerResul
             status=b.status,
             created_by=b.created_by,
             key=b.planned.key,
+            reused_from=b.reused_from,
         )
         for b in built
     ]

@@ -26,10 +26,13 @@ class LayerResult:
     digest: str
     size: int
     status: str
-    """``base``, ``built`` or ``cached``."""
+    """``base``, ``built``, ``cached`` (the local cache had it) or ``reused`` (a cache
+    image had it: see ``reused_from``)."""
     created_by: str = ""
     key: str | None = None
     """The plan's key of the layer (``layerplan plan --json`` shows the same); ``None`` for base layers."""
+    reused_from: str | None = None
+    """The cache image (``registry/repository:tag``) a ``reused`` layer is taken from."""
 
 
 def _source_build_json(build: SdistWheel) -> dict[str, Any]:
@@ -76,7 +79,7 @@ class BuildReport:
             "layers": [
                 {
                     "name": l.name, "kind": l.kind, "key": l.key, "digest": l.digest, "size": l.size,
-                    "status": l.status, "created_by": l.created_by,
+                    "status": l.status, "from": l.reused_from, "created_by": l.created_by,
                 }
                 for l in self.layers
             ],
@@ -117,7 +120,7 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     if pushes:
         table.add_column("push", no_wrap=True)
-    styles = {"built": "yellow", "cached": "green", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
+    styles = {"built": "yellow", "cached": "green", "reused": "blue", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
     base_layers = [l for l in report.layers if l.status == "base"]
     if base_layers:
         row: list[str | Text] = [f"base ({len(base_layers)} layers)", "base", format_size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
@@ -134,6 +137,12 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             row.append(Text(status, style=styles.get(status, "")))
         table.add_row(*row)
     print_table(console, table)
+    sources: dict[str, int] = {}
+    for layer in report.layers:
+        if layer.reused_from is not None:
+            sources[layer.reused_from] = sources.get(layer.reused_from, 0) + 1
+    for source, count in sources.items():
+        console.print(f"{count} layer(s) reused from {source}")
     for output in report.outputs:
         if output.blobs:
             console.print(

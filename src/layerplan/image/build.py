@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from layerplan.cache.store import BlobCache, CachedLayer
@@ -26,6 +27,8 @@ class NewLayer:
 
     layer: Layer
     created_by: str
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """The layer descriptor's annotations in the manifest (replacing any it had)."""
 
 
 def cached_layer(cache: BlobCache, key: str) -> Layer | None:
@@ -72,8 +75,8 @@ def assemble_image(
     """``base`` plus ``layers`` and ``runtime``, as an OCI image.
 
     The config extends the base's (see ``extend_config``); the manifest lists the
-    base's layers (as they are, renamed to OCI media types) then the new ones. Same
-    inputs, same manifest digest.
+    base's layers (as they are, renamed to OCI media types) then the new ones, each with
+    its ``annotations``. Same inputs, same manifest digest.
     """
     config = extend_config(
         base.config_json,
@@ -81,7 +84,11 @@ def assemble_image(
         runtime=runtime or RuntimeConfig(),
         epoch=epoch,
     )
-    all_layers = (*base.layers, *(n.layer for n in layers))
+    new = (
+        dataclasses.replace(n.layer, descriptor=dataclasses.replace(n.layer.descriptor, annotations=dict(n.annotations)))
+        for n in layers
+    )
+    all_layers = (*base.layers, *new)
     manifest = build_manifest(
         config=config, layers=[layer.descriptor for layer in all_layers], annotations=annotations
     )

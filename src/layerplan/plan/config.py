@@ -75,6 +75,9 @@ class PlanConfig:
     """Names for archive outputs (``docker-archive`` RepoTags, the OCI ref name); default ``NAME:VERSION``."""
     insecure_registries: tuple[str, ...] = ()
     """``HOST:PORT`` registries reached over plain HTTP (loopback ones always are)."""
+    cache_from: tuple[str, ...] = ()
+    """Images (``REF``) whose layers ``layerplan build`` reuses when their keys match;
+    default: each registry output's own reference (its previous image)."""
     builder: str | None = None
     """The image whose containers compile locked sdists that need a compiler (through
     the Docker engine); default: the base image."""
@@ -237,6 +240,20 @@ def _image_names(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _cache_refs(value: Any) -> tuple[str, ...]:
+    """Image references; one holding ``{name}``/``{version}`` is filled, then parsed, by the
+    resolution (as outputs are)."""
+    refs = _strings(value)
+    for ref in refs:
+        if "{" in ref:
+            continue
+        try:
+            ImageReference.parse(ref.removeprefix("registry:"))
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+    return refs
+
+
 def _python(value: Any) -> str:
     text = _string(value).strip()
     parse_python(text)
@@ -287,6 +304,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
     "tags": ("tags", _image_names, "a list of image names such as \"my-app:1.0\""),
     "insecure-registries": ("insecure_registries", _strings, "a list of HOST:PORT strings"),
+    "cache-from": ("cache_from", _cache_refs, "a list of image references such as \"ghcr.io/org/app:1.0\""),
     "builder": ("builder", _string, "an image reference the Docker engine can run, such as \"python:3.12-bookworm\""),
 }
 OPTION_KEYS = frozenset(_OPTIONS)

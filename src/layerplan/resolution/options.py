@@ -187,6 +187,7 @@ _SETUP_CFG_KEYS = {
     "tag": ("tags", True),
     "lock": ("lock", False),
     "builder": ("builder", False),
+    "cache-from": ("cache_from", True),
 }
 
 

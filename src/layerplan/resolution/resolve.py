@@ -13,7 +13,7 @@ from layerplan.cache.store import BlobCache
 from layerplan.errors import ConfigError, LockfileError
 from layerplan.planning import load_lock
 from layerplan.resolution.project import resolve_project
-from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
+from layerplan.resolution.resolved import CacheImage, Request, ResolvedBuild, ResolvedProject
 from layerplan.resolution.target import decide_target, requested_platform
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
         request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path,
         untagged=fill("{version}", "outputs"),
     )  # fmt: skip
+    cache_from = _cache_images(
+        tuple(fill(ref, "cache_from") for ref in config.cache_from), outputs, settings.origin("cache_from") or "cache-from"
+    )
     if request.need_base and not config.base:
         raise ConfigError(
             "no base image",
@@ -80,6 +83,7 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
             base=base,
             outputs=outputs,
             tags=tuple(fill(tag, "tags") for tag in config.tags) or (_default_tag(app.display_name, request.app_version or app.version),),
+            cache_from=cache_from,
             cache_dir=first.cache_dir,
             epoch=first.epoch,
             app_wheel=first.app_wheel,
@@ -127,6 +131,27 @@ def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path, *, 
         parse_output(f"{sink.spec}:{untagged}") if isinstance(sink, Registry) and sink.tag_implied else sink
         for sink in sinks
     )
+
+
+def _cache_images(refs: tuple[str, ...], outputs: tuple[ImageSink, ...], origin: str) -> tuple[CacheImage, ...]:
+    """The images named by ``cache-from`` (``REF``, ``docker://REF`` or the old
+    ``registry:REF``); without any, each
+    registry output's own reference: its previous image holds the layers a rebuild needs."""
+    from layerplan.oci.reference import ImageReference
+    from layerplan.transports import Registry
+
+    if not refs:
+        return tuple(
+            dict.fromkeys(CacheImage(reference=s.reference, explicit=False) for s in outputs if isinstance(s, Registry))
+        )
+    images = []
+    for ref in dict.fromkeys(refs):
+        try:
+            reference = ImageReference.parse(ref.removeprefix("docker://").removeprefix("registry:"))
+        except ValueError as exc:
+            raise ConfigError(f"invalid cache image {ref!r}: {exc}", key=origin, hint="give REF, e.g. ghcr.io/org/app:1.0") from None
+        images.append(CacheImage(reference=reference, explicit=True))
+    return tuple(images)
 
 
 def _template(name: str, version: str | None) -> Callable[[str, str], str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from layerplan.oci.reference import ImageReference
 from layerplan.plan.config import PlanConfig
 from layerplan.project import Project
 from layerplan.resolution.options import OptionLayer, Settings
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # the image and transport stacks load only when a build opens
     from layerplan.target import Target
     from layerplan.transports import ImageSink
 
-__all__ = ["AppWheelSource", "Request", "ResolvedBuild", "ResolvedProject"]
+__all__ = ["AppWheelSource", "CacheImage", "Request", "ResolvedBuild", "ResolvedProject"]
 
 AppWheelSource = Union[Path, Callable[[Path], Path], None]
 """The project's wheel when the front end makes it: a file, or a function that builds it
@@ -62,6 +63,16 @@ class Request:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class CacheImage:
+    """An image whose layers a build may reuse instead of building them (``cache-from``)."""
+
+    reference: ImageReference
+    explicit: bool
+    """Named by ``cache-from``: failing to read it is a warning. Otherwise it is a registry
+    output's own reference, which a first push does not find: that is silent."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ResolvedProject:
     """The first half of a resolved build: what needs neither the lock nor the base."""
 
@@ -100,6 +111,9 @@ class ResolvedBuild:
     outputs: tuple[ImageSink, ...]
     tags: tuple[str, ...]
     """Names for archive outputs: the option, else ``NAME:VERSION`` (``NAME:latest``)."""
+    cache_from: tuple[CacheImage, ...] = ()
+    """Where a direct build looks for layers its local cache lacks: ``cache-from``, else
+    each registry output's reference."""
     cache_dir: Path
     epoch: int
     app_wheel: AppWheelSource
