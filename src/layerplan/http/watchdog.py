@@ -23,11 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from layerplan.events import Stall
 
 __all__ = [
-    "DEFAULT_AFTER", "AFTER_ENV", "Stall", "Watch", "Watchdog", "print_stall", "route_stalls", "routed", "stall_threshold",
+    "DEFAULT_AFTER", "AFTER_ENV", "Stall", "Watch", "Watchdog", "print_stall", "route_stalls", "routed", "shared_watchdog",
+    "stall_threshold", "track_reads",
 ]
 
 DEFAULT_AFTER = 10.0
@@ -156,3 +158,33 @@ class Watchdog:
         while True:
             time.sleep(interval)
             self.check(self._clock())
+
+
+_SHARED: Watchdog | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_watchdog() -> Watchdog:
+    """One watchdog (one checking thread) for every client of the process: registries,
+    indexes and downloads."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = Watchdog()
+        return _SHARED
+
+
+def track_reads(response: Any, watch: Watch) -> None:
+    """Each read of a streamed ``requests`` body counts as progress: requests reads
+    through ``response.raw.read``, so that one bound method is wrapped, on this response only."""
+    raw = response.raw
+    read = getattr(raw, "read", None)
+    if read is None:
+        return
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        data = read(*args, **kwargs)
+        watch.moved()
+        return data
+
+    setattr(raw, "read", tracked)  # noqa: B010 -- an instance attribute, on purpose
