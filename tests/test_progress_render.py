@@ -74,3 +74,20 @@ def test_a_terminal_gets_one_display_with_a_row_per_stage() -> None:
     for row in ("resolve", "base", "layer dep-numpy", "push registry:r/app:1"):
         assert row in last
     assert "built 14.2 MB" in last and "sent 1 blobs (5.0 MB)" in last and "5.0/5.0 MB" in last
+
+
+def test_a_stage_that_turned_out_to_be_no_work_shows_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    skipped: list[Event] = [
+        StageStarted(stage="sdist netifaces", detail="netifaces-0.11.0.tar.gz"),
+        StageFinished(stage="sdist netifaces", summary="wheel built", skipped=True),
+    ]
+    with show_progress(console=Console(file=io.StringIO(), force_terminal=False)) as progress:
+        for event in skipped:
+            progress(event)
+    assert capsys.readouterr().err == ""
+    out = io.StringIO()
+    with show_progress(console=Console(file=out, force_terminal=True, width=150, color_system=None)) as progress:
+        for event in [StageStarted(stage="resolve"), *skipped, StageFinished(stage="resolve", summary="3 layers")]:
+            progress(event)
+    final = out.getvalue().split("\r\x1b[2K")[-1]  # the last frame drawn
+    assert "netifaces" not in final and "3 layers" in final

@@ -7,8 +7,9 @@ many threads at once (layers build side by side, blobs upload in parallel, the w
 has a thread of its own): a sink must be thread-safe.
 
 Stage names say what and which: ``resolve``, ``base``, ``fetch``, ``layer NAME``,
-``push OUTPUT``, ``write OUTPUT``. Work that is skipped (a cached layer, a blob the
-registry has) emits nothing: a stage that starts is work that is done.
+``sdist NAME`` (a wheel built from source), ``push OUTPUT``, ``write OUTPUT``. Work that
+is skipped (a cached layer, a blob the registry has) emits nothing: a stage that starts is
+work that is done, or one that finishes ``skipped`` when that was learnt only on the way.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class StageFinished:
     summary: str = ""
     bytes: int | None = None
     timings: tuple[tuple[str, float], ...] = ()
+    skipped: bool = False
+    """It turned out to be no work (a wheel found in the store): show nothing of it."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

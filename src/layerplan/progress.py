@@ -97,6 +97,9 @@ class _Lines:
                 self._advanced(event, now)
             elif isinstance(event, StageFinished):
                 begun = self._begun.pop(event.stage, None)
+                if event.skipped:
+                    self._bytes.pop(event.stage, None)
+                    return
                 seconds = now - begun if begun is not None else None
                 text = f"{event.stage}: {event.summary or 'done'}"
                 moved = self._bytes.pop(event.stage, 0)
@@ -197,6 +200,9 @@ class _Live:
             self._totals[task] += event.total_bytes if isinstance(event, StageAdvanced) else 0
             self._moved[task] += event.bytes if isinstance(event, StageAdvanced) else 0
             total, moved = self._totals[task], self._moved[task]
+        if isinstance(event, StageFinished) and event.skipped:
+            progress.remove_task(task)
+            return
         if isinstance(event, StageAdvanced):
             progress.update(task, total=total or None, completed=moved)
             if event.detail:

@@ -228,7 +228,16 @@ class LayerBuilder:
         # wheel for the target: the index lookup finds that out, and takes its sdist then.
         looked_up = [(wheel, file) for wheel, file in zip(with_wheel, fetched, strict=False) if not file.filename.endswith(".whl")]
         for wheel, sdist in [*looked_up, *zip(from_source, fetched[len(wanted) :], strict=True)]:
+            stage = f"sdist {wheel.item.name}"
+            self.progress(StageStarted(stage=stage, detail=sdist.filename))
+            started = time.monotonic()
             built = self._wheel_from_sdist(wheel, sdist)
+            self.progress(
+                StageFinished(
+                    stage=stage, summary=f"wheel built ({built.backend})", skipped=built.cached,
+                    timings=(("build", time.monotonic() - started),),
+                )  # fmt: skip
+            )
             self.from_source.append(built)
             wheels[str(wheel.item.name)] = built.wheel
         return wheels
