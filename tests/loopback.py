@@ -12,6 +12,8 @@ Failures are consumed one per hit of a route:
 - ``429``: Too Many Requests with ``Retry-After: 1``
 - ``404``: Not Found
 - ``cut``: 200 with the full ``Content-Length``, half the body, then the connection closes
+- ``hold``: 200 with the full ``Content-Length``, half the body, then nothing until
+  ``server.resume`` is set (a server that stalls mid-body)
 
 ``LoopbackServer(listening=False)`` holds its port without accepting, so connections are
 refused until ``listen()``: call it from a retry policy's ``sleep`` to test a refused
@@ -67,6 +69,8 @@ class LoopbackServer:
         self.seen: list[tuple[str, str, dict[str, str]]] = []
         """(method, path, headers) of every request, in order."""
         self.lock = threading.Lock()
+        self.resume = threading.Event()
+        """Lets ``hold`` responses finish."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,6 +105,12 @@ class LoopbackServer:
                     self.send_header(name, value)
                 self.end_headers()
                 if self.command == "HEAD":
+                    return
+                if failure == "hold":
+                    self.wfile.write(route.body[: len(route.body) // 2])
+                    self.wfile.flush()
+                    server.resume.wait(60)
+                    self.wfile.write(route.body[len(route.body) // 2 :])
                     return
                 if failure == "cut":
                     self.wfile.write(route.body[: len(route.body) // 2])

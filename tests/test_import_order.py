@@ -7,7 +7,7 @@
                       -> fetch -> planning -> materialize -> install
     OCI stack         image -> registry -> transports
     plumbing          cache (the one store), http
-    basics            errors, _toml, _units, console, oci (types), reproducible
+    basics            errors, _toml, _units, console, events, progress, oci (types), reproducible
 
 Within a stack, a module imports only modules at or below its own level; the packaging
 and OCI stacks never import each other; nothing imports a front end. So data flows one
@@ -22,7 +22,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "layerplan"
 # stack -> its levels, lowest first; names on one level may import each other
 STACKS: dict[str, list[list[str]]] = {
-    "basics": [["errors", "_toml", "_units", "console", "oci", "reproducible", "urls", "__init__"]],
+    "basics": [["errors", "_toml", "_units", "console", "events", "progress", "oci", "reproducible", "urls", "__init__"]],
     "plumbing": [["cache", "http"]],
     "packaging": [
         ["project"], ["lockfiles"], ["target"], ["selection"], ["plan"], ["plugins"],

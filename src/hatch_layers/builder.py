@@ -89,10 +89,14 @@ class ImageBuilder(BuilderInterface[ImageBuilderConfig, PluginManager]):
         archive = directory / f"{self.project_id}-image.tar"
         quiet = self.app.verbosity < 0
         self.app.display_waiting(f"Building the image of {self.metadata.core.name} {self.metadata.version}")
-        report = build_image(
-            self._request(extra_outputs=(f"oci-archive:{archive}",) if config.archive else ()),
-            quiet=quiet,
-        )
+        from layerplan.progress import show_progress
+
+        with show_progress(quiet=quiet, verbose=self.app.verbosity > 0) as progress:
+            report = build_image(
+                self._request(extra_outputs=(f"oci-archive:{archive}",) if config.archive else ()),
+                quiet=quiet,
+                progress=progress,
+            )
         from layerplan.console import diagnostics, warn_each
 
         warn_each(report.warnings)

@@ -115,7 +115,11 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
                 cache_dir=Path(self.cache_dir) if self.cache_dir else None,
             )
             self.announce(f"building the image of {self.distribution.get_name()} with layerplan", level=2)
-            report = build_image(request, quiet=not self.verbose)
+            from layerplan.progress import show_progress
+
+            # distutils' verbosity: 0 with -q, 1 by default, 2 and more with -v
+            with show_progress(quiet=not self.verbose, verbose=self.verbose > 1) as progress:
+                report = build_image(request, quiet=not self.verbose, progress=progress)
         except LayerplanError as exc:
             raise BuildImageError(str(exc)) from None
         self._print(report)

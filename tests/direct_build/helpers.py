@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,12 @@ def build_json(project: Path, base: str, *outputs: str, cache: Path, extra: tupl
     assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
+
+
+def not_progress(stderr: str) -> str:
+    """``stderr`` without the build's progress lines (``[  1.2s] ...``, docs/cli.md Output):
+    what is left are the warnings and the error."""
+    return "".join(line for line in stderr.splitlines(keepends=True) if not re.match(r"\[ *\d+\.\ds\] ", line))
 
 
 def pushed_layers(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,13 +19,13 @@ from ocifiles import FileSpec, make_image, make_layer, write_oci_layout
 from synthbase import PATH, SyntheticBase
 
 from tests.direct_build.conftest import ExampleBuild
-from tests.direct_build.helpers import build_json, copy_example, layerplan
+from tests.direct_build.helpers import build_json, copy_example, layerplan, not_progress
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = not_progress(result.stderr).strip().splitlines()  # the build's progress lines come first
     assert len(lines) == 1, result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from synthbase import SyntheticBase
 
-from tests.direct_build.helpers import layerplan
+from tests.direct_build.helpers import layerplan, not_progress
 from tests.install.conftest import _make_wheel
 
 PYPROJECT = """\
@@ -87,7 +87,7 @@ def build(project: Path, base: SyntheticBase, out: Path, cache: Path, env: dict[
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = not_progress(result.stderr).strip().splitlines()  # the build's progress lines come first
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]

@@ -23,7 +23,7 @@ from ocifiles import digest_of
 from synthbase import SyntheticBase
 
 from tests.direct_build.conftest import ExampleBuild
-from tests.direct_build.helpers import build_json, layerplan
+from tests.direct_build.helpers import build_json, layerplan, not_progress
 
 BASE_REPOSITORY, BASE_TAG = "library/python", "3.11-bookworm"
 
@@ -43,7 +43,7 @@ def push(example: ExampleBuild, base: str, target: str, env: dict[str, str] | No
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = not_progress(result.stderr).strip().splitlines()  # the build's progress lines come first
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]

@@ -59,7 +59,6 @@ def make_fetcher(tmp_path, sleeps):  # type: ignore[no-untyped-def]
     def make(**kwargs):  # type: ignore[no-untyped-def]
         retry = RetryPolicy(attempts=kwargs.pop("attempts", 4), backoff=0.01, sleep=kwargs.pop("sleep", sleeps.append))
         http = HttpClient(retry=retry)
-        kwargs.setdefault("quiet", True)
         return Fetcher(kwargs.pop("cache_dir", tmp_path / "cache"), http=http, **kwargs)
 
     return make

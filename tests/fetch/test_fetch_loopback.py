@@ -176,3 +176,34 @@ def test_a_size_larger_than_the_lock_says_stops_the_download(server, make_fetche
     url = server.serve_file(f"/files/{NAME}", BODY)
     with pytest.raises(HashMismatchError):
         make_fetcher().fetch([WantedFile.from_url("demo", url, [SHA], size=10)])
+
+
+def test_a_download_that_stalls_says_what_it_waits_for(server, tmp_path):  # type: ignore[no-untyped-def]
+    """Index and download requests are watched like the registry's: a body that stops
+    coming is a ``Stall`` naming the host and the file (nothing else of the URL)."""
+    import threading
+
+    from layerplan.fetch import Fetcher
+    from layerplan.fetch.http import HttpClient
+    from layerplan.http import Stall, Watchdog
+
+    body = os.urandom(200_000)
+    url = server.serve_file("/files/slow-1.0-py3-none-any.whl", body, failures=["hold"])
+    stalls: list[Stall] = []
+    noticed = threading.Event()
+
+    def notify(stall: Stall) -> None:
+        stalls.append(stall)
+        noticed.set()
+
+    fetcher = Fetcher(tmp_path / "cache", http=HttpClient(watchdog=Watchdog(after=0.1, notify=notify)))
+    wanted = WantedFile.from_url("slow", url, ["sha256:" + hashlib.sha256(body).hexdigest()])
+    done = threading.Thread(target=fetcher.fetch, args=([wanted],))
+    done.start()
+    try:
+        assert noticed.wait(30), "no stall reported"
+    finally:
+        server.resume.set()
+    done.join(30)
+    assert stalls[0].host == server.address and stalls[0].what == "GET slow-1.0-py3-none-any.whl"
+    assert fetcher.stats.downloads == 1

@@ -9,6 +9,7 @@ import pytest
 from packaging.tags import Tag
 from rich.console import Console
 
+from layerplan.events import Event, StageAdvanced, StageFinished, StageStarted
 from layerplan.fetch import HashMismatchError, IndexFile, NoMatchingFileError, WantedFile, tag_rank
 from layerplan.fetch.cache import WheelCache
 from layerplan.fetch.index import page_url, select
@@ -91,15 +92,19 @@ def test_cache_paths_are_checked(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert cache.find(A) is None and cache.known_name(A) is None
 
 
-def test_progress_bar_shows_on_a_terminal_only(server, make_fetcher, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_are_a_fetch_stage_and_cache_hits_say_nothing(server, make_fetcher, tmp_path) -> None:  # type: ignore[no-untyped-def]
     body = b"x" * 1000
     url = server.serve_file("/files/x-1.0-py3-none-any.whl", body)
     wanted = WantedFile.from_url("x", url, ["sha256:" + hashlib.sha256(body).hexdigest()])
+    events: list[Event] = []
     out = io.StringIO()
-    make_fetcher(quiet=False, console=Console(file=out, force_terminal=True, width=100)).fetch([wanted])
-    assert "Fetching 1/1 files" in out.getvalue()
-    quiet = io.StringIO()
-    not_a_terminal = Console(file=quiet, force_terminal=False)
-    make_fetcher(quiet=False, cache_dir=tmp_path / "other", console=not_a_terminal).fetch([wanted])
-    assert "Fetching" not in quiet.getvalue()
-    assert quiet.getvalue() == ""
+    fetcher = make_fetcher(console=Console(file=out, force_terminal=False), progress=events.append)
+    fetcher.fetch([wanted])
+    assert events[0] == StageStarted(stage="fetch")
+    assert sum(e.bytes for e in events if isinstance(e, StageAdvanced)) == 1000
+    assert sum(e.total_bytes for e in events if isinstance(e, StageAdvanced)) == 1000
+    assert events[-1] == StageFinished(stage="fetch", summary="1 file, 1.0 kB", bytes=1000)
+    assert out.getvalue() == ""  # a loopback index is plain http:// but gets no warning
+    events.clear()
+    fetcher.fetch([wanted])  # cached: no work, no stage (no "0/0 files" flash)
+    assert events == []

@@ -22,7 +22,7 @@ WHEELS = {
 @pytest.fixture(scope="session")
 def real_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``name -> wheel path`` of small real wheels, fetched (and verified) once per session."""
-    fetcher = Fetcher(tmp_path_factory.mktemp("wheel-cache"), quiet=True)
+    fetcher = Fetcher(tmp_path_factory.mktemp("wheel-cache"))
     wanted = []
     for name, version in WHEELS.items():
         files = fetcher.index.files(PYPI_SIMPLE, name) or ()

@@ -86,3 +86,15 @@ def test_requests_are_described_for_messages() -> None:
     assert describe("HEAD", f"http://r:5000/v2/team/app/blobs/{digest}") == "HEAD blob abababababab"
     assert describe("PATCH", "http://r:5000/v2/team/app/blobs/uploads/1234?_state=x") == "PATCH upload to team/app"
     assert describe("GET", "http://r:5000/v2/") == "GET /v2/"
+
+
+def test_the_bytes_told_as_they_go_add_up_to_what_was_sent_after_a_restart(faults: FaultProxy) -> None:
+    """``on_bytes`` (the build's push progress) takes back what a failed try counted."""
+    faults.add(Rule("PATCH", UPLOADS, "status", status=404, body=registry_error("BLOB_UPLOAD_UNKNOWN"), times=1))
+    image = make_image([{"app/data.bin": os.urandom(5000)}])
+    client = RegistryClient(faults.address, monolithic_limit=1024, chunk_size=1024,
+                            retry=RetryPolicy(attempts=3, backoff=0.01, sleep=[].append))  # fmt: skip
+    told: list[int] = []
+    report = push_image(client, ImageReference.parse(f"{faults.address}/team/app:1"), image.image(), on_bytes=told.append)
+    assert any(n < 0 for n in told)  # the restart took back what the lost session read
+    assert sum(told) == report.bytes_uploaded > 5000

@@ -14,6 +14,8 @@ import pytest
 
 from engine import base_image  # noqa: F401 - the fixture
 
+from tests.direct_build.helpers import not_progress
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example-project"
 BASIC = ROOT / "tests" / "fixtures" / "locks" / "basic"
@@ -30,9 +32,10 @@ def layerplan(*args: str | Path, cwd: Path | None = None) -> subprocess.Complete
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    said = not_progress(result.stderr)  # a build says what it did before it failed
+    assert said.count("\n") == 1 and said.startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr
-    return result.stderr
+    return said
 
 
 @pytest.mark.engine

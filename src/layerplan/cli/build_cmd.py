@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from layerplan.cli.options import add_image_options, add_target_options, examples, request_from_args
+from layerplan.cli.options import add_image_options, add_target_options, add_verbose_option, examples, request_from_args
+
+if TYPE_CHECKING:
+    from layerplan.resolution import Request
 
 __all__ = ["register"]
 
@@ -32,7 +35,8 @@ def register(commands: Any) -> None:
         "--all-packages", action="store_true",
         help="build every workspace member that has an entrypoint or a [tool.layerplan] of its own",
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the image digest (no progress; warnings still)")
+    add_verbose_option(parser)
     parser.add_argument("--json", action="store_true", help="print the build report as JSON (docs/build.md)")
     parser.set_defaults(handler=run)
 
@@ -41,14 +45,22 @@ def run(args: argparse.Namespace) -> int:
     """Build, then print the summary (table, JSON, or just the digest)."""
     # Imported here: `layerplan plan` must not pay for the HTTP and image stacks.
     from layerplan.console import results, warn_each
-    from layerplan.containerize import build_image, print_report
+    from layerplan.containerize import BuildReport, build_image, print_report
+    from layerplan.progress import show_progress
     from layerplan.resolution.project import buildable_members
+
+    quiet = args.quiet or args.json
+
+    def build(request: Request) -> BuildReport:
+        # Progress on stderr only, so stdout stays the digest, the JSON or the table.
+        with show_progress(verbose=args.verbose, quiet=quiet) as progress:
+            return build_image(request, quiet=quiet, progress=progress)
 
     members = list(dict.fromkeys(args.packages))
     if args.all_packages:
         members = list(dict.fromkeys([*members, *buildable_members(args.project)]))
     if len(members) <= 1:
-        report = build_image(request_from_args(args, package=members[0] if members else None), quiet=args.quiet or args.json)
+        report = build(request_from_args(args, package=members[0] if members else None))
         warn_each(report.warnings)
         if args.json:
             json.dump(report.to_json(), sys.stdout, indent=2)
@@ -62,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     # (and uploaded) by the first and found in the cache (and the registry) by the next.
     reports = []
     for member in members:
-        report = build_image(request_from_args(args, package=member, one_of_several=True), quiet=args.quiet or args.json)
+        report = build(request_from_args(args, package=member, one_of_several=True))
         reports.append(report)
         warn_each(f"{member}: {warning}" for warning in report.warnings)
         if args.quiet:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
 from layerplan.target import DEFAULT_PLATFORM
-from layerplan.cli.options import add_base_options, add_target_options, examples, request_from_args
+from layerplan.cli.options import add_base_options, add_target_options, add_verbose_option, examples, request_from_args
 
 if TYPE_CHECKING:
     from layerplan.dockerfile import EmittedContext
@@ -59,23 +59,27 @@ def register(commands: Any) -> None:
     parser.add_argument("--force", action="store_true", help="replace the output directory if it is not empty")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the path of the written context")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON (docs/dockerfile.md)")
+    add_verbose_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the context and print what was written and how to build it."""
     from layerplan.dockerfile import DockerfileRequest, emit_context
+    from layerplan.progress import show_progress
 
-    emitted = emit_context(
-        DockerfileRequest(
-            build=request_from_args(args),
-            output=args.output,
-            flavour=args.flavour,
-            offline=args.offline,
-            force=args.force,
-            quiet=not sys.stderr.isatty(),
+    with show_progress(verbose=args.verbose, quiet=args.quiet or args.json) as progress:
+        emitted = emit_context(
+            DockerfileRequest(
+                build=request_from_args(args),
+                output=args.output,
+                flavour=args.flavour,
+                offline=args.offline,
+                force=args.force,
+                quiet=not sys.stderr.isatty(),
+            ),
+            progress=progress,
         )
-    )
     from layerplan.console import warn_each
 
     warn_each(emitted.warnings)

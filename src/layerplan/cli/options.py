@@ -14,7 +14,10 @@ from typing import Any
 from layerplan.errors import ConfigError
 from layerplan.resolution import Request, command_line_layer
 
-__all__ = ["add_base_options", "add_image_options", "add_target_options", "examples", "non_empty", "request_from_args"]
+__all__ = [
+    "add_base_options", "add_image_options", "add_target_options", "add_verbose_option", "examples", "non_empty",
+    "request_from_args",
+]
 
 # option (PlanConfig field) -> (flag, argparse dest)
 _FLAGS = {
@@ -75,6 +78,14 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         help="never ask the package index for wheel sizes the lock lacks (poetry, pdm, Pipfile, requirements)",
     )
     parser.add_argument("--cache-dir", type=Path, help="layerplan's cache (default: ~/.cache/layerplan)")
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """``-v``: the progress on stderr adds every step and its timings (docs/cli.md, Output)."""
+    parser.add_argument(
+        "--verbose", "-v", action="store_true",
+        help="show every step of the progress on stderr, with timings (-q and --json show none)",
+    )
 
 
 def add_base_options(parser: argparse.ArgumentParser, *, base_help: str) -> None:

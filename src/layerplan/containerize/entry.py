@@ -16,17 +16,23 @@ from layerplan.cache.store import Store
 from layerplan.cache.sweep import Swept, cache_places, scratch_places, sweep
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
+from layerplan.events import Progress, StageStarted, no_progress
+from layerplan.http.watchdog import route_stalls
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolved import Request
 
 __all__ = ["build_image"]
 
 
-def build_image(request: Request, *, quiet: bool = False) -> BuildReport:
-    """Build the image ``request`` describes and deliver it; raise ``LayerplanError`` on bad input."""
+def build_image(request: Request, *, quiet: bool = False, progress: Progress = no_progress) -> BuildReport:
+    """Build the image ``request`` describes and deliver it; raise ``LayerplanError`` on bad input.
+
+    ``progress`` hears of every stage (``layerplan.events``), and of the requests that
+    stall while the build runs; ``quiet`` drops the line about swept temporaries."""
     request = dataclasses.replace(request, need_base=True, need_outputs=True, allow_missing_wheels=False)
+    progress(StageStarted(stage="resolve", detail=str(request.project)))
     project = resolve_project(request)
-    with Store(project.cache_dir).lease(say=_say):
+    with route_stalls(progress), Store(project.cache_dir).lease(say=_say):
         swept = sweep((*cache_places(project.cache_dir), *scratch_places()))
         # The app's wheel starts building in the background before the lock and the base are
         # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
@@ -35,10 +41,10 @@ def build_image(request: Request, *, quiet: bool = False) -> BuildReport:
             from layerplan.containerize.pipeline import run_build
             from layerplan.resolution.resolve import resolve_build
 
-            with resolve_build(request, resolved_project=project) as resolved:
+            with resolve_build(request, resolved_project=project, progress=progress) as resolved:
                 swept += sweep(place for sink in resolved.outputs for place in sink.temp_places())
                 _tell(swept, quiet)
-                return run_build(resolved, app_wheel, quiet=quiet)
+                return run_build(resolved, app_wheel, progress=progress)
 
 
 def _say(line: str) -> None:

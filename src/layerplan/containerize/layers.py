@@ -11,14 +11,17 @@ import dataclasses
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from layerplan._units import format_size
 from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.store import BlobCache, Store
+from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
 from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
@@ -110,8 +113,12 @@ class LayerBuilder:
         compile_bytecode: bool,
         source_builder: Callable[[str], ContainerBuilder] | None = None,
         reuse: Callable[[str], ReusedLayer | None] | None = None,
+        progress: Progress = no_progress,
     ) -> None:
+        """``progress`` hears of each layer built (``layer NAME``: install, compile,
+        compress); a layer taken from the cache is not work and says nothing."""
         self.materialized = materialized
+        self.progress = progress
         self.plan = materialized.plan
         self.cache = cache
         self.fetcher = fetcher
@@ -231,13 +238,24 @@ class LayerBuilder:
         return BuiltLayer(planned=layer.planned, layer=fresh[name], status="built", created_by=created_by, build_key=build_key)
 
     def _build_one(self, layer: MaterializedLayer, wheels: Mapping[str, Path]) -> ImageLayer:
+        stage = f"layer {layer.planned.name}"
+        self.progress(StageStarted(stage=stage, detail=layer.planned.kind, total_bytes=layer.planned.estimated_size))
+        timings: dict[str, float] = {}
         with scratch_directory(layer.planned.name) as tmp:
             staging = tmp / "root"
             staging.mkdir()
-            self._populate(layer, staging, wheels, tmp)
-            return build_layer_into_cache(
+            self._populate(layer, staging, wheels, tmp, timings)
+            self.progress(StageAdvanced(stage=stage, detail="compress"))
+            started = time.monotonic()
+            built = build_layer_into_cache(
                 staging, self.cache, options=self.options, key=self.cache_key(layer), built_for=layer.key
             )
+            timings["compress"] = time.monotonic() - started
+        size = built.descriptor.size
+        self.progress(
+            StageFinished(stage=stage, summary=f"built {format_size(size)}", bytes=size, timings=tuple(timings.items()))
+        )
+        return built
 
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
         """Download (or find in the cache) the wheel of every registry package, or its sdist
@@ -251,7 +269,16 @@ class LayerBuilder:
         # wheel for the target: the index lookup finds that out, and takes its sdist then.
         looked_up = [(wheel, file) for wheel, file in zip(with_wheel, fetched, strict=False) if not file.filename.endswith(".whl")]
         for wheel, sdist in [*looked_up, *zip(from_source, fetched[len(wanted) :], strict=True)]:
+            stage = f"sdist {wheel.item.name}"
+            self.progress(StageStarted(stage=stage, detail=sdist.filename))
+            started = time.monotonic()
             built = self._wheel_from_sdist(wheel, sdist)
+            self.progress(
+                StageFinished(
+                    stage=stage, summary=f"wheel built ({built.backend})", skipped=built.cached,
+                    timings=(("build", time.monotonic() - started),),
+                )  # fmt: skip
+            )
             self.from_source.append(built)
             wheels[str(wheel.item.name)] = built.wheel
         return wheels
@@ -279,7 +306,25 @@ class LayerBuilder:
                 )
                 return self._container_builder.wheel(source, indexes=self.materialized.indexes, scratch=Path(scratch))
 
-    def _populate(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
+    def _populate(
+        self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path, timings: dict[str, float]
+    ) -> None:
+        """Install the layer's files into ``staging`` (and compile them); ``timings`` gets
+        the seconds each step took."""
+        stage = f"layer {layer.planned.name}"
+        self.progress(StageAdvanced(stage=stage, detail="install"))
+        started = time.monotonic()
+        self._install(layer, staging, wheels, scratch)
+        timings["install"] = time.monotonic() - started
+        if self.interpreter is not None and layer.planned.kind != "environment":
+            self.progress(StageAdvanced(stage=stage, detail="compile"))
+            started = time.monotonic()
+            result = compile_tree(staging, self.venv, interpreter=self.interpreter)
+            timings["compile"] = time.monotonic() - started
+            if result.failed:
+                self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
+
+    def _install(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
         kind = layer.planned.kind
         if kind == "environment":
             if not self.plan.target.python_path:
@@ -295,10 +340,6 @@ class LayerBuilder:
         for local in layer.local:
             wheel = self._local_wheel(local, scratch)
             install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",))
-        if self.interpreter is not None:
-            result = compile_tree(staging, self.venv, interpreter=self.interpreter)
-            if result.failed:
-                self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
 
     def _local_wheel(self, local: LocalSource, scratch: Path) -> Path:
         """Build (or take) the wheel of a local package: path, directory, workspace member, git, URL."""

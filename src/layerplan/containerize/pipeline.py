@@ -6,23 +6,27 @@ with the resolved build (the base is open, the target decided).
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from layerplan._units import format_size
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.registry_cache import RegistryLayerCache, layer_annotations
 from layerplan.containerize.report import BuildReport, LayerResult
+from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
 from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
+from layerplan.image.model import Image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
-from layerplan.transports import ClientPool, OutputResult, TransportContext, remember_pulled
+from layerplan.transports import ClientPool, ImageSink, OutputResult, TransportContext, remember_pulled
 from layerplan.urls import public_url
 
 if TYPE_CHECKING:  # loaded only when an sdist needs compiling
@@ -31,8 +35,9 @@ if TYPE_CHECKING:  # loaded only when an sdist needs compiling
 __all__ = ["run_build"]
 
 
-def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = False) -> BuildReport:
-    """Plan for the resolved target, build missing layers, assemble, deliver."""
+def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progress = no_progress) -> BuildReport:
+    """Plan for the resolved target, build missing layers, assemble, deliver; ``progress``
+    hears of each stage (it finishes ``resolve``, which ``build_image`` started)."""
     base = resolved.base
     assert base is not None  # a direct build is resolved with need_base
     config = resolved.config
@@ -41,8 +46,10 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}")
     plan = plan_build(resolved)
     materialized = materialize_build(resolved, plan)
+    file_layers = sum(1 for layer in plan.layers if layer.kind != "config")
+    progress(StageFinished(stage="resolve", summary=f"{file_layers} layers for {plan.target.describe()}"))
     cache = BlobCache(resolved.cache_dir)
-    fetcher = Fetcher(resolved.cache_dir, quiet=quiet, indexes=materialized.indexes)
+    fetcher = Fetcher(resolved.cache_dir, indexes=materialized.indexes, progress=progress)
 
     def source_builder(needed_by: str) -> ContainerBuilder:
         from layerplan.containerize.source_builder import container_builder
@@ -71,6 +78,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         compile_bytecode=config.compile_bytecode,
         source_builder=source_builder,
         reuse=registry_cache.find,
+        progress=progress,
     )
     built = builder.build_all()
     described = _annotations(plan, resolved.project.root)
@@ -89,7 +97,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
     remember_pulled(context.locations, base.image)
-    results: list[OutputResult] = [sink.write(image, context, tags=resolved.tags) for sink in resolved.outputs]
+    results = [_deliver(sink, image, context, resolved.tags, progress) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),
@@ -101,6 +109,39 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         built_from_source=tuple(builder.from_source),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
     )
+
+
+def _deliver(sink: ImageSink, image: Image, context: TransportContext, tags: tuple[str, ...], progress: Progress) -> OutputResult:
+    """Write one output as the ``push OUTPUT`` (a registry, with its bytes) or ``write
+    OUTPUT`` stage."""
+    stage = f"push {sink}" if sink.kind == "registry" else f"write {sink}"
+    progress(StageStarted(stage=stage))
+
+    def sent(nbytes: int) -> None:
+        progress(StageAdvanced(stage=stage, bytes=nbytes))
+
+    result = sink.write(image, dataclasses.replace(context, sent=sent), tags=tags)
+    progress(StageFinished(stage=stage, summary=_delivered(result), bytes=result.bytes_uploaded if result.blobs else None))
+    return result
+
+
+def _delivered(result: OutputResult) -> str:
+    """``sent 2 blobs (14.2 MB), 5 already present`` for a push, ``written`` or ``loaded as
+    IMAGE`` otherwise."""
+    if result.kind == "docker":
+        return f"loaded as {result.location}"
+    if not result.blobs:
+        return "written"
+    parts = [f"sent {_blobs(result.count('pushed'))} ({format_size(result.bytes_uploaded)})"]
+    if result.count("mounted"):
+        parts.append(f"{_blobs(result.count('mounted'))} mounted ({format_size(result.bytes_mounted)})")
+    if result.count("present"):
+        parts.append(f"{_blobs(result.count('present'))} already present")
+    return ", ".join(parts)
+
+
+def _blobs(count: int) -> str:
+    return f"{count} blob{'s' if count != 1 else ''}"
 
 
 def _runtime(plan: LayerPlan, described: dict[str, str]) -> RuntimeConfig:

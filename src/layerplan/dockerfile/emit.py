@@ -33,6 +33,7 @@ from layerplan.dockerfile.wheelhouse import WheelhouseFile, fetch_wheelhouse
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.store import Store
+from layerplan.events import Progress, no_progress
 from layerplan.fetch import Fetcher
 from layerplan.materialize import MaterializedLayer, MaterializedPlan
 from layerplan.oci.reference import ImageReference
@@ -56,7 +57,7 @@ class DockerfileRequest:
     force: bool = False
     """Replace a non-empty output directory."""
     quiet: bool = True
-    """No download progress bar."""
+    """No line while it waits for the cache (a ``cache prune`` running)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -88,14 +89,17 @@ def qualify_base(reference: str) -> str:
         raise DockerfileError(f"base image: {error}", key="--base", hint="e.g. python:3.12-slim or registry.example/python:3.12") from None
 
 
-def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) -> EmittedContext:
+def emit_context(
+    request: DockerfileRequest, *, fetcher: Fetcher | None = None, progress: Progress = no_progress
+) -> EmittedContext:
     """Resolve and plan the project, then write its build context to ``request.output``.
 
     The base is the configured one (its target read from it, as a direct build does),
     else ``python:X.Y-slim`` for the target. The directory appears whole or not at all.
     Raise ``LayerplanError`` subclasses: bad project, lock or options,
     ``OutputDirError``, ``LocalBuildError`` for a local package or the app that cannot
-    be built, ``FetchError``/``OfflineError`` for ``--offline``.
+    be built, ``FetchError``/``OfflineError`` for ``--offline``. ``progress`` hears of
+    the downloads (the ``fetch`` stage).
     """
     with (
         resolve_build(dataclasses.replace(request.build, allow_missing_wheels=True)) as resolved,
@@ -117,7 +121,7 @@ def emit_context(request: DockerfileRequest, *, fetcher: Fetcher | None = None) 
             if fetcher is not None:
                 return fetcher
             if not own_fetcher:
-                own_fetcher.append(Fetcher(resolved.cache_dir, quiet=request.quiet, indexes=materialized.indexes))
+                own_fetcher.append(Fetcher(resolved.cache_dir, indexes=materialized.indexes, progress=progress))
             return own_fetcher[0]
 
         try:

@@ -14,21 +14,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TransferSpeedColumn,
-)
-
+from layerplan._units import format_size
 from layerplan.console import warn
+from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
 from layerplan.fetch.cache import WheelCache, default_cache_dir
 from layerplan.fetch.errors import (
     DownloadError,
@@ -41,6 +34,9 @@ from layerplan.fetch.http import HttpClient
 from layerplan.fetch.index import IndexFile, SimpleIndex, select
 from layerplan.fetch.model import PYPI_SIMPLE, FetchedFile, WantedFile, filename_from_url, parse_hashes
 from layerplan.http import ReadAgain, TransportError, redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["FetchStats", "Fetcher", "fetch_files", "plain_http_notice"]
 
@@ -61,47 +57,61 @@ class FetchStats:
     """Body bytes received."""
 
 
-class _Progress:
-    """One rich progress row over all files' bytes; a no-op when disabled."""
+class _Tally:
+    """The fetch stage's events: started at the first real download (cache hits are no
+    work, so a build with everything cached says nothing), bytes as they arrive, and one
+    finished event with what was downloaded."""
 
-    def __init__(self, console: Console, enabled: bool, count: int, total: int | None) -> None:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
         self._lock = threading.Lock()
-        self._total = total
-        self._count = count
-        self._done = 0
-        self.bar = Progress(
-            TextColumn("Fetching {task.fields[files]} files"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=console,
-            disable=not enabled,
-        )
-        self.task: TaskID = self.bar.add_task("fetch", total=total, files=f"0/{count}")
+        self._started = False
+        self.files = 0
+        self.bytes = 0
+
+    def _start(self) -> None:
+        # under self._lock
+        if not self._started:
+            self._started = True
+            # No totals: which files are cached is learnt file by file; each download adds its size.
+            self._progress(StageStarted(stage="fetch"))
 
     def advance(self, nbytes: int) -> None:
-        self.bar.advance(self.task, nbytes)
+        with self._lock:
+            self._start()
+            self.bytes += nbytes
+        self._progress(StageAdvanced(stage="fetch", bytes=nbytes))
 
     def grow(self, nbytes: int) -> None:
-        """Add a file whose size was unknown until its download started."""
+        """A download starts: its size joins the total."""
         with self._lock:
-            self._total = (self._total or 0) + nbytes
-            self.bar.update(self.task, total=self._total)
+            self._start()
+        self._progress(StageAdvanced(stage="fetch", total_bytes=nbytes))
 
-    def file_done(self) -> None:
+    def downloaded(self, filename: str, size: int) -> None:
         with self._lock:
-            self._done += 1
-            self.bar.update(self.task, files=f"{self._done}/{self._count}")
+            self._start()
+            self.files += 1
+        self._progress(StageAdvanced(stage="fetch", count=1, detail=f"{filename} ({format_size(size)})"))
+
+    def finish(self) -> None:
+        with self._lock:
+            started = self._started
+        if started:
+            self._progress(
+                StageFinished(stage="fetch", summary=f"{self.files} file{'s' if self.files != 1 else ''}, {format_size(self.bytes)}", bytes=self.bytes)
+            )
 
 
 class Fetcher:
     """Fetches ``WantedFile``s into a ``WheelCache``. Reusable; ``fetch_one`` may be
-    called from several threads, ``fetch`` calls should not overlap (one progress bar).
+    called from several threads, ``fetch`` calls should not overlap (one fetch stage).
 
     ``indexes`` are the lock's index URLs in priority order (default: PyPI); a wanted
     file that names its own index uses only that one. ``require_hashes`` refuses files
-    that the lock gives no hash for (the default). ``quiet`` (or a non-terminal
-    ``console``) hides the progress bar.
+    that the lock gives no hash for (the default). ``progress`` hears of the downloads
+    (``layerplan.events``: a ``fetch`` stage, only when something is downloaded);
+    ``console`` is where warnings go (default: stderr).
     """
 
     def __init__(
@@ -110,22 +120,22 @@ class Fetcher:
         *,
         indexes: Sequence[str] = (),
         jobs: int = 8,
-        quiet: bool = False,
         require_hashes: bool = True,
         http: HttpClient | None = None,
         console: Console | None = None,
+        progress: Progress = no_progress,
     ) -> None:
         self.cache = WheelCache(cache_dir if cache_dir is not None else default_cache_dir())
         self.indexes = tuple(indexes) or (PYPI_SIMPLE,)
         self.jobs = max(1, jobs)
-        self.quiet = quiet
         self.require_hashes = require_hashes
         self.http = http or HttpClient(pool_size=max(self.jobs, 10))
         self.index = SimpleIndex(self.http)
-        self.console = console or Console(stderr=True)
+        self.console = console
+        self.progress = progress
         self._counts = {"downloads": 0, "cache_hits": 0}
         self._counts_lock = threading.Lock()
-        self._progress: _Progress | None = None
+        self._progress: _Tally | None = None
         self._url_locks: dict[str, threading.Lock] = {}
         self._plain_http_hosts: set[str] = set()
         self.cache.clean_temp()
@@ -154,11 +164,9 @@ class Fetcher:
         downloads finished; files fetched by then stay cached.
         """
         unique = list(dict.fromkeys(wanted))
-        total_known = sum(w.size or 0 for w in unique)
-        enabled = not self.quiet and self.console.is_terminal
-        self._progress = _Progress(self.console, enabled, len(unique), total_known or None)
+        self._progress = tally = _Tally(self.progress)
         try:
-            with self._progress.bar, ThreadPoolExecutor(self.jobs, thread_name_prefix="layerplan-fetch") as pool:
+            with ThreadPoolExecutor(self.jobs, thread_name_prefix="layerplan-fetch") as pool:
                 futures: dict[WantedFile, Future[FetchedFile]] = {w: pool.submit(self.fetch_one, w) for w in unique}
                 try:
                     done = {w: f.exception() for w, f in futures.items()}
@@ -167,6 +175,7 @@ class Fetcher:
                     raise
         finally:
             self._progress = None
+            tally.finish()
         for item in wanted:
             if (error := done[item]) is not None:
                 raise error
@@ -174,11 +183,7 @@ class Fetcher:
 
     def fetch_one(self, wanted: WantedFile) -> FetchedFile:
         """Fetch one file (see ``fetch``)."""
-        try:
-            return self._fetch_one(wanted)
-        finally:
-            if self._progress is not None:
-                self._progress.file_done()
+        return self._fetch_one(wanted)
 
     def _fetch_one(self, wanted: WantedFile) -> FetchedFile:
         allowed = parse_hashes(wanted.hashes)
@@ -283,6 +288,7 @@ class Fetcher:
             return self._copy_local(wanted, url, filename, allowed, size)
         self._note_plain_http(url)
         progress = self._progress
+        announced_once: list[int] = []  # a retry reads the same file again: its size counts once
 
         def handle(response: requests.Response) -> FetchedFile:
             if response.status_code != 200:
@@ -295,8 +301,10 @@ class Fetcher:
                     f"{wanted.label}: download of {redact(url)} failed with HTTP {response.status_code}", hint=hint
                 )
             length = response.headers.get("Content-Length")
-            if progress is not None and size is None and length and length.isdigit():
-                progress.grow(int(length))
+            announced = size if size is not None else int(length) if length and length.isdigit() else None
+            if progress is not None and announced is not None and not announced_once:
+                announced_once.append(announced)
+                progress.grow(announced)
 
             def chunks() -> Iterator[bytes]:
                 for chunk in response.iter_content(_CHUNK):
@@ -385,6 +393,8 @@ class Fetcher:
                 progress.advance(-received)
             raise
         self._count("downloads")
+        if progress is not None:
+            progress.downloaded(filename, received)
         return FetchedFile(
             wanted=wanted,
             path=path,
@@ -430,11 +440,11 @@ def fetch_files(
     cache_dir: Path | None = None,
     indexes: Sequence[str] = (),
     jobs: int = 8,
-    quiet: bool = False,
     require_hashes: bool = True,
+    progress: Progress = no_progress,
 ) -> tuple[FetchedFile, ...]:
     """Fetch ``wanted`` with a fresh ``Fetcher`` (see there); results in input order."""
-    fetcher = Fetcher(cache_dir, indexes=indexes, jobs=jobs, quiet=quiet, require_hashes=require_hashes)
+    fetcher = Fetcher(cache_dir, indexes=indexes, jobs=jobs, require_hashes=require_hashes, progress=progress)
     try:
         return fetcher.fetch(wanted)
     finally:

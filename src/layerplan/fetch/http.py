@@ -3,7 +3,8 @@
 Sessions, retries and their errors are ``layerplan.http``'s; this wrapper adds what the
 fetcher reports: every request is counted in ``stats`` (retries included), so callers and
 tests can tell a cache hit (no request) from a download, and one session serves the index
-lookups and the downloads of a ``Fetcher``'s threads.
+lookups and the downloads of a ``Fetcher``'s threads. Every request is watched, as the
+registry's are: one that makes no progress says ``waiting for HOST (GET FILE, N s)``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
 from layerplan.http import DEFAULT_POOL_SIZE, Attempt, RetryPolicy, exchange, new_session
+from layerplan.http.watchdog import Watchdog, shared_watchdog, track_reads
 
 __all__ = ["HttpClient", "HttpStats"]
 
@@ -44,8 +47,11 @@ class HttpClient:
     """GETs for index pages and file downloads through one ``layerplan.http`` session,
     retried under ``retry`` and counted in ``stats``. ``pool_size``: threads sharing it."""
 
-    def __init__(self, *, retry: RetryPolicy | None = None, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self, *, retry: RetryPolicy | None = None, pool_size: int = DEFAULT_POOL_SIZE, watchdog: Watchdog | None = None
+    ) -> None:
         self.retry = retry or RetryPolicy()
+        self.watchdog = watchdog or shared_watchdog()
         self.stats = HttpStats()
         self.session = new_session(pool_size=pool_size)
 
@@ -75,11 +81,30 @@ class HttpClient:
         Raises ``layerplan.http.TransportError`` when no attempt got an answer.
         """
 
-        def send() -> requests.Response:
-            self.stats.add(requests=1)
-            return self.session.get(url, headers=headers, stream=stream)
+        with self.watchdog.watch(*_described(url)) as watch:
 
-        def count_retry(attempt: Attempt, delay: float, error: BaseException) -> None:
-            self.stats.add(retries=1)
+            def send() -> requests.Response:
+                self.stats.add(requests=1)
+                watch.moved()  # a new try starts its own wait
+                response = self.session.get(url, headers=headers, stream=stream)
+                watch.moved()
+                if stream:
+                    track_reads(response, watch)
+                return response
 
-        return exchange(send, handle, method="GET", url=url, policy=self.retry, on_retry=count_retry)
+            def count_retry(attempt: Attempt, delay: float, error: BaseException) -> None:
+                self.stats.add(retries=1)
+
+            return exchange(send, handle, method="GET", url=url, policy=self.retry, on_retry=count_retry)
+
+
+def _described(url: str) -> tuple[str, str]:
+    """Host and request for a stall line: ``files.pythonhosted.org``, ``GET numpy-2.1.whl``.
+    Only the host and the last part of the path: a private index may carry a token in
+    its user info or its path."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    last = [segment for segment in parts.path.split("/") if segment]
+    return host, f"GET {last[-1] if last else '/'}"

@@ -8,8 +8,9 @@ daemon thread looks at it a few times per threshold and tells ``notify`` of each
 that has not moved for ``after`` seconds, then again each time the wait doubles. Nothing
 is said while requests move.
 
-``notify`` gets a ``Stall`` value, not text, so that a front end may show it as it
-likes (the CLI prints one line on stderr; an event stream would send it as an event).
+``notify`` gets a ``Stall`` value (an event of ``layerplan.events``), not text, so that a
+front end may show it as it likes: a build routes it into its event stream
+(``route_stalls``), anything else prints one line on stderr.
 ``check(now)`` is the whole decision, without the thread, so tests need no clock.
 """
 
@@ -22,9 +23,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DEFAULT_AFTER", "AFTER_ENV", "Stall", "Watch", "Watchdog", "print_stall", "stall_threshold"]
+from layerplan.events import Stall
+
+__all__ = [
+    "DEFAULT_AFTER", "AFTER_ENV", "Stall", "Watch", "Watchdog", "print_stall", "route_stalls", "routed", "shared_watchdog",
+    "stall_threshold", "track_reads",
+]
 
 DEFAULT_AFTER = 10.0
 """Seconds without progress before a request is reported as waiting."""
@@ -33,25 +39,30 @@ AFTER_ENV = "LAYERPLAN_STALL_NOTICE_AFTER"
 for a moment instead of ten seconds). Not a user setting, not documented as one."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Stall:
-    """A request that has made no progress for ``seconds``."""
-
-    host: str
-    """Who is being waited for (``127.0.0.1:5000``, ``pypi.org``)."""
-    what: str
-    """The request in words: ``PUT blob ab12cd34ef56``."""
-    seconds: float
-
-    def line(self) -> str:
-        """``waiting for 127.0.0.1:5000 (PUT blob ab12cd34ef56, 10 s)``."""
-        shown = f"{self.seconds:.0f}" if self.seconds >= 10 else f"{self.seconds:.1f}"
-        return f"waiting for {self.host} ({self.what}, {shown} s)"
-
-
 def print_stall(stall: Stall) -> None:
-    """The default ``notify``: the stall's line on stderr."""
+    """The fallback ``notify``: the stall's line on stderr."""
     print(stall.line(), file=sys.stderr, flush=True)
+
+
+_ROUTE: list[Callable[[Stall], None]] = []
+
+
+@contextmanager
+def route_stalls(notify: Callable[[Stall], None]) -> Iterator[None]:
+    """Send the stalls of watchdogs made with the default ``notify`` (the registry
+    clients' shared one) to ``notify`` while the block runs (a build's event stream);
+    outside any block they are printed (``print_stall``)."""
+    _ROUTE.append(notify)
+    try:
+        yield
+    finally:
+        _ROUTE.remove(notify)
+
+
+def routed(stall: Stall) -> None:
+    """The default ``notify``: to the innermost ``route_stalls``, else ``print_stall``."""
+    route = _ROUTE[-1] if _ROUTE else print_stall
+    route(stall)
 
 
 def stall_threshold() -> float:
@@ -93,7 +104,7 @@ class Watchdog:
         self,
         *,
         after: float | None = None,
-        notify: Callable[[Stall], None] = print_stall,
+        notify: Callable[[Stall], None] = routed,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,
     ) -> None:
@@ -147,3 +158,33 @@ class Watchdog:
         while True:
             time.sleep(interval)
             self.check(self._clock())
+
+
+_SHARED: Watchdog | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_watchdog() -> Watchdog:
+    """One watchdog (one checking thread) for every client of the process: registries,
+    indexes and downloads."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = Watchdog()
+        return _SHARED
+
+
+def track_reads(response: Any, watch: Watch) -> None:
+    """Each read of a streamed ``requests`` body counts as progress: requests reads
+    through ``response.raw.read``, so that one bound method is wrapped, on this response only."""
+    raw = response.raw
+    read = getattr(raw, "read", None)
+    if read is None:
+        return
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        data = read(*args, **kwargs)
+        watch.moved()
+        return data
+
+    setattr(raw, "read", tracked)  # noqa: B010 -- an instance attribute, on purpose

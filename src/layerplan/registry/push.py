@@ -86,6 +86,7 @@ def push_image(
     max_workers: int = DEFAULT_WORKERS,
     on_blob: Callable[[BlobReport], None] | None = None,
     locations: KnownLocations | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> PushReport:
     """Push ``image`` (its layers, config, then manifest) to ``ref``; return what each blob did.
 
@@ -94,7 +95,9 @@ def push_image(
     first, then the repositories ``locations`` knows, most recent first, at most
     ``mounts.MAX_MOUNT_TRIES``; a mount the registry declines (or that the credentials
     may not read from) moves on to the next, and then to an upload from the blob's
-    opener. ``on_blob`` is called (from worker threads) as each blob is settled. Once
+    opener. ``on_blob`` is called (from worker threads) as each blob is settled, and
+    ``on_bytes`` with each piece of an upload as it is read to be sent (a try that starts
+    over first takes back what the failed one counted). Once
     every blob is there, ``locations`` learns that ``ref``'s repository holds them all
     and forgets the candidates that declined; then the manifest is stored under
     ``ref``'s tag, or its digest when ``ref`` has no tag.
@@ -120,7 +123,8 @@ def push_image(
     blobs.append((image.config_descriptor, lambda: io.BytesIO(config), image.origin))
 
     def settle(desc: Descriptor, opener: Opener, origin: ImageReference | None) -> _Settled:
-        settled = _settle_blob(client, repository, desc, opener, lambda: mount_candidates(desc.digest, origin, ref, locations))
+        counted = _counted(opener, on_bytes) if on_bytes is not None else opener
+        settled = _settle_blob(client, repository, desc, counted, lambda: mount_candidates(desc.digest, origin, ref, locations))
         if on_blob is not None:
             on_blob(settled.report)
         return settled
@@ -142,6 +146,44 @@ def push_image(
     client.put_manifest(repository, ref.tag or manifest_digest, image.manifest, image.media_type)
     reports = tuple(s.report for s in settled)
     return PushReport(reference=ref.with_digest(manifest_digest), manifest_digest=manifest_digest, blobs=reports)
+
+
+class _CountedStream:
+    """A blob's stream that tells ``on_bytes`` of what is read from it."""
+
+    def __init__(self, stream: BinaryIO, on_bytes: Callable[[int], None], read_so_far: list[int]) -> None:
+        self._stream = stream
+        self._on_bytes = on_bytes
+        self._read = read_so_far
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._read[0] += len(data)
+            self._on_bytes(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _CountedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _counted(opener: Opener, on_bytes: Callable[[int], None]) -> Opener:
+    read_so_far = [0]
+
+    def open_counted() -> BinaryIO:
+        stream = opener()
+        if read_so_far[0]:  # a new try from the start: what the last one read is not sent
+            on_bytes(-read_so_far[0])
+            read_so_far[0] = 0
+        return cast(BinaryIO, _CountedStream(stream, on_bytes, read_so_far))
+
+    return open_counted
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

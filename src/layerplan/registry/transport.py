@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from layerplan.http import RetryPolicy, Timeouts, TransportError, exchange, new_session, root_cause
-from layerplan.http.watchdog import Watch, Watchdog
+from layerplan.http.watchdog import Watchdog, shared_watchdog, track_reads
 from layerplan.registry.auth import Authenticator
 from layerplan.registry.credentials import Credentials
 from layerplan.registry.errors import RegistryConnectionError
@@ -58,17 +58,6 @@ def _keep(response: requests.Response) -> requests.Response:
     return response
 
 
-_SHARED_WATCHDOG: Watchdog | None = None
-
-
-def _shared_watchdog() -> Watchdog:
-    """One watchdog (one checking thread) for every client of the process."""
-    global _SHARED_WATCHDOG
-    if _SHARED_WATCHDOG is None:
-        _SHARED_WATCHDOG = Watchdog()
-    return _SHARED_WATCHDOG
-
-
 _API_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs/uploads|blobs)/(?P<ref>[^/]*)$")
 
 
@@ -86,22 +75,6 @@ def describe(method: str, url: str) -> str:
     if kind == "blobs":
         return f"{method} blob {short}"
     return f"{method} manifest {name}{'@' if ':' in ref else ':'}{short}"
-
-
-def _track_reads(response: requests.Response, watch: Watch) -> None:
-    """Each read of a streamed body counts as progress: requests reads through
-    ``response.raw.read``, so that one bound method is wrapped, on this response only."""
-    raw = response.raw
-    read = getattr(raw, "read", None)
-    if read is None:
-        return
-
-    def tracked(*args: Any, **kwargs: Any) -> Any:
-        data = read(*args, **kwargs)
-        watch.moved()
-        return data
-
-    setattr(raw, "read", tracked)  # noqa: B010 -- an instance attribute, on purpose
 
 
 class Transport:
@@ -129,7 +102,7 @@ class Transport:
         self.base_url = f"{scheme_for(registry, insecure_hosts)}://{api_host(registry)}"
         self.retry = retry or RetryPolicy()
         self.session = session or new_session(timeouts=_TIMEOUTS)
-        self.watchdog = watchdog or _shared_watchdog()
+        self.watchdog = watchdog or shared_watchdog()
         fixed = credentials
         source = fixed if callable(fixed) else (lambda: fixed)
         self.auth = Authenticator(registry, source, self._send_unauthenticated)
@@ -167,7 +140,7 @@ class Transport:
                 )
                 watch.moved()
                 if stream:
-                    _track_reads(response, watch)
+                    track_reads(response, watch)
                 return response
 
             policy = self.retry if retry else self.retry.once()

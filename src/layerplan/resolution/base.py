@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from layerplan.cache.store import BlobCache, Store
 from layerplan.errors import LayerplanError
+from layerplan.events import Progress, StageFinished, StageStarted, no_progress
 from layerplan.image.cached import cached_image
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
@@ -45,14 +46,20 @@ class BaseImage:
 
 @contextlib.contextmanager
 def open_base_image(
-    spec: str, platform: Platform, cache: BlobCache, clients: ClientPool, *, key: str = "base"
+    spec: str,
+    platform: Platform,
+    cache: BlobCache,
+    clients: ClientPool,
+    *,
+    key: str = "base",
+    progress: Progress = no_progress,
 ) -> Iterator[BaseImage]:
     """Yield the base image named by ``spec`` for ``platform``, with what it runs.
 
     ``key`` names the setting that chose it, for errors (``--base``). Registry layers are
     not downloaded to open it: each opens through the blob cache, fetched on first use
     (the platform scan, once per base digest), so a push to the same registry never
-    downloads them.
+    downloads them. ``progress`` hears of the ``base`` stage (manifest, config, scan).
     """
     try:
         source = parse_source(spec)
@@ -60,10 +67,18 @@ def open_base_image(
         if error.key == "base":
             error.key = key
         raise
+    progress(StageStarted(stage="base", detail=spec))
     with source.open(platform, TransportContext(clients=clients)) as image:
         if source.remote:
             image = cached_image(image, cache)
         detected, symlinks = base_platform(image, cache)
+        libc = f" {detected.libc_family}" if detected.libc_family else ""
+        progress(
+            StageFinished(
+                stage="base",
+                summary=f"{image.digest.short}: Python {detected.python_version}, {detected.os}/{detected.arch}{libc}",
+            )
+        )
         yield BaseImage(
             image=image,
             name=str(source),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from layerplan.cache.store import BlobCache
 from layerplan.errors import ConfigError, LockfileError
+from layerplan.events import Progress, no_progress
 from layerplan.planning import load_lock
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolved import CacheImage, Request, ResolvedBuild, ResolvedProject
@@ -25,11 +26,14 @@ _OUTPUT_FORMS = "docker://REF, docker-daemon:REF, oci:DIR, oci-archive:FILE or d
 
 
 @contextlib.contextmanager
-def resolve_build(request: Request, *, resolved_project: ResolvedProject | None = None) -> Iterator[ResolvedBuild]:
+def resolve_build(
+    request: Request, *, resolved_project: ResolvedProject | None = None, progress: Progress = no_progress
+) -> Iterator[ResolvedBuild]:
     """Decide every fact of the build ``request`` asks for; the base image stays open
     while the block runs. ``resolved_project`` is ``resolve_project(request)`` when the
     caller made it already. Raise ``LayerplanError`` subclasses for bad input, before any
-    slow work where it can be known then (no base, no output, a bad option)."""
+    slow work where it can be known then (no base, no output, a bad option). ``progress``
+    hears of the ``base`` stage."""
     first = resolved_project or resolve_project(request)
     project, app, settings = first.project, first.app, first.settings
     config = settings.config
@@ -70,6 +74,7 @@ def resolve_build(request: Request, *, resolved_project: ResolvedProject | None 
                     BlobCache(first.cache_dir),
                     ClientPool(config.insecure_registries),
                     key=settings.origin("base") or "base",
+                    progress=progress,
                 )
             )
         decision = decide_target(settings, app.requires_python, base.platform if base else None, config.base)

@@ -11,7 +11,7 @@ source's is its bare reference, however it was written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +39,8 @@ class TransportContext:
     locations: KnownLocations | None = None
     """Where blobs were seen (the store's ``locations``): a pull records what it read, a push
     mounts from it and records what it did; ``None``: remember nothing."""
+    sent: Callable[[int], None] | None = None
+    """Told of the bytes a push sends, as they go (the build's progress); ``None``: nobody asks."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -173,7 +173,7 @@ class Registry:
         from layerplan.registry import push_image
 
         client = context.clients.get(self.reference.registry)
-        report = push_image(client, self.reference, image, locations=context.locations)
+        report = push_image(client, self.reference, image, locations=context.locations, on_bytes=context.sent)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
             BlobResult(
