@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ def first_build(
     """The example on the real base, pushed to the real registry; an empty cache, and the
     SOURCE_DATE_EPOCH of the engine-free tests' build (so the two can be compared)."""
     project = copy_example(tmp_path_factory.mktemp("first") / "example")
-    ref = f"{registry}/layerplan-test/example:first"
+    # A tag of its own: a ref pushed by an earlier run would be this build's registry
+    # cache (its layers "reused"), and this build must be the cold one.
+    ref = f"{registry}/layerplan-test/example:first-{uuid.uuid4().hex[:12]}"
     report = build_json(project, base_image, f"docker://{ref}", cache=shared_cache, env=example_build.env)
     return {"project": project, "ref": ref, "report": report, "env": example_build.env}
 
