@@ -19,6 +19,7 @@ from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
+from layerplan.image.referrer import Artifact
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
@@ -89,7 +90,18 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
     remember_pulled(context.locations, base.image)
-    results: list[OutputResult] = [sink.write(image, context, tags=resolved.tags) for sink in resolved.outputs]
+    referrers: tuple[Artifact, ...] = ()
+    if config.sbom:
+        from layerplan.sbom.attach import sbom_artifacts
+
+        referrers = sbom_artifacts(
+            plan, image, {b.planned.name: b.layer for b in built}, local={b.planned.name for b in built if b.status != "reused"},
+            epoch=resolved.epoch, base_name=base.name, base_digest=str(base.image.digest),
+            reused_licenses=registry_cache.licenses,
+        )  # fmt: skip
+    results: list[OutputResult] = [
+        sink.write(image, context, tags=resolved.tags, referrers=referrers) for sink in resolved.outputs
+    ]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),
@@ -99,6 +111,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
         layers=_layer_results(base, built),
         outputs=tuple(results),
         built_from_source=tuple(builder.from_source),
+        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
     )
 

@@ -10,15 +10,16 @@ component pinned by digest, with an ``pkg:oci`` purl.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from layerplan import __version__
 from layerplan.sbom.formats import MEDIA_TYPES
-from layerplan.sbom.model import SbomDocument, SbomPackage
+from layerplan.sbom.model import License, SbomDocument, SbomPackage
 from layerplan.sbom.timestamps import iso_utc
 from layerplan.sbom.oci_purl import oci_purl
 
-__all__ = ["MEDIA_TYPE", "render_cyclonedx"]
+__all__ = ["MEDIA_TYPE", "licenses_in_layers", "render_cyclonedx"]
 
 MEDIA_TYPE = MEDIA_TYPES["cyclonedx"]
 
@@ -94,3 +95,25 @@ def render_cyclonedx(document: SbomDocument) -> bytes:
         "dependencies": sorted(dependencies, key=lambda d: str(d["ref"])),
     }
     return json.dumps(bom, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
+def licenses_in_layers(data: bytes, layer_digests: Collection[str]) -> dict[str, License]:
+    """Normalized name -> license of the components a CycloneDX SBOM of ours places in one
+    of ``layer_digests`` (``layerplan:layer:digest``): how a build that reuses layers from a
+    cache image states the licenses the cold build read from them. Anything unreadable: ``{}``."""
+    try:
+        bom = json.loads(data)
+        found: dict[str, License] = {}
+        for component in bom.get("components") or []:
+            properties = {p.get("name"): p.get("value") for p in component.get("properties") or []}
+            licenses = component.get("licenses") or []
+            if properties.get("layerplan:layer:digest") not in layer_digests or len(licenses) != 1:
+                continue
+            (entry,) = licenses
+            if isinstance(entry.get("expression"), str):
+                found[str(component["name"])] = License(value=entry["expression"], expression=True)
+            elif isinstance((entry.get("license") or {}).get("name"), str):
+                found[str(component["name"])] = License(value=entry["license"]["name"], expression=False)
+        return found
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return {}
