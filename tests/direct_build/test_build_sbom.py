@@ -156,3 +156,24 @@ def test_the_distribution_registry_gets_the_referrers_tag(
             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}, timeout=30,
         ).json()  # fmt: skip
         assert manifest["subject"]["digest"] == report["digest"] and manifest["artifactType"] == entry["artifactType"]
+
+
+def test_a_fresh_runner_states_the_licenses_of_reused_layers(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """Layers reused from a cache image are never downloaded; their packages' licenses
+    come from that image's own SBOM, so the SBOM is the one the cold build wrote."""
+    first = build_json(
+        example_build.project, example_build.base, f"docker://{memregistry.address}/team/lic:1", cache=example_build.cache,
+        env=example_build.env,
+    )  # fmt: skip
+    again = build_json(
+        example_build.project, example_build.base, f"docker://{memregistry.address}/team/lic:1",
+        cache=tmp_path / "fresh-cache", env=example_build.env,
+    )  # fmt: skip
+    assert {layer["status"] for name, layer in layer_by_name(again).items() if name != "app"} == {"reused"}
+    assert again["digest"] == first["digest"] and again["sbom"] == first["sbom"]
+    cdx = next(s for s in again["sbom"] if s["artifact_type"] == CDX)
+    manifest = json.loads(memregistry.manifest("team/lic", cdx["digest"])[0])
+    bom = json.loads(memregistry.blobs[manifest["layers"][0]["digest"]])
+    assert "licenses" in {c["name"]: c for c in bom["components"]}["numpy"]
