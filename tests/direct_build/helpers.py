@@ -61,8 +61,10 @@ def sbom_blob_digests(registry: Any, repository: str, report: dict[str, Any]) ->
     return digests
 
 
-def image_uploads(registry: Any, repository: str, report: dict[str, Any]) -> dict[str, int]:
-    """``registry.uploaded_bytes()`` without the SBOMs' blobs: what the image itself sent."""
+def image_uploads(registry: Any, repository: str, report: dict[str, Any], *, only_there: bool = False) -> dict[str, int]:
+    """``registry.uploaded_bytes()`` (to every repository, or ``only_there``: to ``repository``)
+    without the blobs of the SBOMs ``report``'s push attached in ``repository``: what the image itself sent."""
     sboms = sbom_blob_digests(registry, repository, report)
     assert sboms, "a push attaches its SBOMs"
-    return {digest: size for digest, size in registry.uploaded_bytes().items() if digest not in sboms}
+    uploaded = registry.uploaded_bytes(repository) if only_there else registry.uploaded_bytes()
+    return {digest: size for digest, size in uploaded.items() if digest not in sboms}

@@ -7,15 +7,12 @@ from collections.abc import Callable, Collection, Mapping
 from layerplan.image.model import Image, Layer
 from layerplan.image.referrer import Artifact, make_artifact
 from layerplan.plan.model import LayerPlan
-from layerplan.sbom.formats import FORMATS, MEDIA_TYPES
+from layerplan.sbom.formats import FILE_NAMES, FORMATS, MEDIA_TYPES
 from layerplan.sbom.metadata import read_licenses
 from layerplan.sbom.model import License, describe, render
 from layerplan.sbom.timestamps import iso_utc
 
-__all__ = ["FILE_NAMES", "sbom_artifacts"]
-
-FILE_NAMES = {"cyclonedx": "sbom.cdx.json", "spdx": "sbom.spdx.json"}
-"""The blobs' ``org.opencontainers.image.title`` (what ``oras pull`` names the file)."""
+__all__ = ["sbom_artifacts"]
 
 
 def sbom_artifacts(
