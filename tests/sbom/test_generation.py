@@ -143,3 +143,11 @@ def test_sbom_command_refuses_a_bad_format_in_one_line() -> None:
     result = sbom_cli("--format", "swid")
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_sbom_command_refuses_a_directory_as_output(tmp_path: Path) -> None:
+    result = sbom_cli("-o", str(tmp_path))
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "is a directory" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from layerplan.cli.options import add_base_options, add_target_options, examples, request_from_args
+from layerplan.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from layerplan.resolution import plan_build, resolve_build
     from layerplan.sbom.model import describe, render
 
+    if args.output is not None and args.output.is_dir():
+        raise ConfigError(f"{args.output} is a directory", key="--output", hint="name the file to write, e.g. -o sbom.cdx.json")
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels)
     with resolve_build(request) as resolved:
         plan = plan_build(resolved)
@@ -66,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
         from layerplan.cache.atomic import atomic_write
         from layerplan.console import diagnostics
 
-        with atomic_write(args.output.absolute(), durable=False) as stream:
-            stream.write(data)
+        try:
+            with atomic_write(args.output.absolute(), durable=False) as stream:
+                stream.write(data)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {args.output}: {exc.strerror or exc}", key="--output", hint="choose a writable path"
+            ) from exc
         diagnostics().print(f"{args.format} SBOM of the plan written to {args.output}")
     warn_each(plan.warnings)
     return 0
