@@ -5,6 +5,8 @@ API). Engine-free but the last: the example on the synthetic base."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -177,3 +179,14 @@ def test_a_fresh_runner_states_the_licenses_of_reused_layers(
     manifest = json.loads(memregistry.manifest("team/lic", cdx["digest"])[0])
     bom = json.loads(memregistry.blobs[manifest["layers"][0]["digest"]])
     assert "licenses" in {c["name"]: c for c in bom["components"]}["numpy"]
+
+
+def test_the_licenses_are_the_same_read_from_the_wheels_or_from_the_layers(example_build: ExampleBuild, tmp_path: Path) -> None:
+    """A warm build reads a license from the cached wheel's METADATA; without the wheels
+    it reads the installed copy in the layer: the same file, the same SBOM."""
+    cache = tmp_path / "cache"
+    shutil.copytree(example_build.cache, cache, copy_function=os.link, ignore=shutil.ignore_patterns("wheels", "locations"))
+    report = build_json(example_build.project, example_build.base, f"oci:{tmp_path / 'oci'}", cache=cache, env=example_build.env)
+    assert {layer["status"] for layer in layer_by_name(report).values()} == {"cached"}
+    assert not (cache / "wheels").exists() or not any((cache / "wheels").iterdir())
+    assert beside(tmp_path / "oci") == beside(example_build.output)

@@ -92,12 +92,12 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, quiet: bool = Fal
     remember_pulled(context.locations, base.image)
     referrers: tuple[Artifact, ...] = ()
     if config.sbom:
-        from layerplan.sbom.attach import sbom_artifacts
+        from layerplan.sbom.attach import locked_wheel_in, sbom_artifacts
 
         referrers = sbom_artifacts(
             plan, image, {b.planned.name: b.layer for b in built}, local={b.planned.name for b in built if b.status != "reused"},
             epoch=resolved.epoch, base_name=base.name, base_digest=str(base.image.digest),
-            reused_licenses=registry_cache.licenses,
+            reused_licenses=registry_cache.licenses, wheel_path=locked_wheel_in(Store(resolved.cache_dir).wheels),
         )  # fmt: skip
     results: list[OutputResult] = [
         sink.write(image, context, tags=resolved.tags, referrers=referrers) for sink in resolved.outputs
