@@ -34,7 +34,7 @@ from ocifiles import (
 from synthbase import SyntheticBase
 
 from tests.direct_build.conftest import EPOCH, ExampleBuild
-from tests.direct_build.helpers import build_json, copy_example, layer_by_name, layerplan
+from tests.direct_build.helpers import build_json, copy_example, image_uploads, layer_by_name, layerplan
 
 BASE_REPOSITORY, BASE_TAG = "library/python", "3.11-bookworm"
 
@@ -83,7 +83,7 @@ def test_code_change_pushes_only_the_app_layer(
     config_one, _ = memregistry.manifest("team/example", "1")
     expected = {layer["digest"]: layer["size"] for layer in ours(first)}
     expected[first["config_digest"]] = json.loads(config_one)["config"]["size"]
-    assert memregistry.uploaded_bytes() == expected
+    assert image_uploads(memregistry, "team/example", first) == expected  # and the SBOMs
     assert [r.query for r in memregistry.calls("POST", "/team/example/blobs/uploads/") if "mount" in r.query] == [
         {"mount": digest_of(base_layer), "from": BASE_REPOSITORY}
     ]
@@ -101,16 +101,21 @@ def test_code_change_pushes_only_the_app_layer(
     manifest_bytes, _ = memregistry.manifest("team/example", "1")
     manifest = json.loads(manifest_bytes)
     assert digest_of(manifest_bytes) == second["digest"]
-    # only the app layer and the config went up, and the manifest last
-    assert memregistry.uploaded_bytes() == {
+    # only the app layer and the config went up (and the new image's SBOMs), and the manifest last
+    assert image_uploads(memregistry, "team/example", second) == {
         layers["app"]["digest"]: layers["app"]["size"],
         second["config_digest"]: manifest["config"]["size"],
     }
     (push,) = second["outputs"]
-    assert push["bytes_uploaded"] == sum(memregistry.uploaded_bytes().values())
+    assert push["bytes_uploaded"] == sum(image_uploads(memregistry, "team/example", second).values())
     assert [b["status"] for b in push["blobs"]].count("pushed") == 2
-    assert memregistry.requests[-1].method == "PUT" and memregistry.requests[-1].path == "/v2/team/example/manifests/1"
-    assert len(memregistry.calls("PUT", "/manifests/")) == 1
+    # the image's manifest after its blobs; then its SBOMs, and the referrers tag listing them
+    puts = [r.path for r in memregistry.calls("PUT", "/manifests/")]
+    assert puts[0] == "/v2/team/example/manifests/1" and len(puts) == 4
+    assert puts[-1] == f"/v2/team/example/manifests/sha256-{second['digest'].split(':')[1]}"
+    image_put = next(i for i, r in enumerate(memregistry.requests) if r.path == "/v2/team/example/manifests/1")
+    image_blobs = {layers["app"]["digest"], second["config_digest"]}
+    assert all(i < image_put for i, r in enumerate(memregistry.requests) if r.query.get("digest") in image_blobs)
     # the registry's manifest differs from the first one only in the app layer
     before = [layer["digest"] for layer in json.loads(config_one)["layers"]]
     after = [layer["digest"] for layer in manifest["layers"]]

@@ -26,7 +26,7 @@ from synthbase import SyntheticBase
 from layerplan.oci import Digest
 from layerplan.registry import RegistryClient
 from tests.direct_build.conftest import ExampleBuild
-from tests.direct_build.helpers import build_json, copy_example, layerplan
+from tests.direct_build.helpers import build_json, copy_example, image_uploads, layerplan
 
 
 def service(directory: Path, name: str) -> Path:
@@ -76,10 +76,10 @@ def test_a_second_service_mounts_every_shared_layer(example_build: ExampleBuild,
     (output,) = second["outputs"]
     assert output["bytes_uploaded"] == app["size"] + config["size"]
     assert output["bytes_mounted"] == sum(blob["size"] for digest, blob in blobs.items() if digest in shared)
-    # the registry agrees: service-b received its app layer and config, and nothing shared
-    assert memregistry.uploaded_bytes() == {app["digest"]: app["size"], config["digest"]: config["size"]}
+    # the registry agrees: service-b received its app layer and config, and nothing shared (and its SBOMs)
+    assert image_uploads(memregistry, "team/service-b", second) == {app["digest"]: app["size"], config["digest"]: config["size"]}
     assert sorted(r.query["mount"] for r in memregistry.calls("POST", "/team/service-b/blobs/uploads/") if "mount" in r.query) == sorted(shared)
-    manifest_puts = memregistry.calls("PUT", "/manifests/")
+    manifest_puts = memregistry.calls("PUT", "/manifests/1$")
     assert [(r.path, r.status) for r in manifest_puts] == [("/v2/team/service-b/manifests/1", 201)]
     assert all(memregistry.has_blob("team/service-b", digest) for digest in blobs)
 
@@ -91,7 +91,8 @@ def test_a_second_service_mounts_every_shared_layer(example_build: ExampleBuild,
     line = re.search(rf"docker://{registry}/team/service-c:1: (.*)", result.stdout)
     assert line is not None, result.stdout
     assert re.fullmatch(rf"0 blob\(s\) pushed \(0 B\), 0 already there, {len(blobs)} mounted \(\d+(\.\d+)? MB\)", line.group(1)), line.group(1)
-    assert memregistry.uploaded_bytes() == {}
+    assert f"docker://{registry}/team/service-c:1: 2 SBOM(s) attached (tag sha256-" in result.stdout
+    assert set(memregistry.uploaded_bytes()).isdisjoint(blobs)  # only the SBOMs went up (small, uploaded, not mounted)
 
 
 def test_a_declined_mount_falls_back_to_the_next_repository_then_to_an_upload(
@@ -125,7 +126,7 @@ def test_a_declined_mount_falls_back_to_the_next_repository_then_to_an_upload(
     pushed = {d: b["size"] for d, b in blobs.items() if b["status"] == "pushed"}
     assert pushed == {in_neither: blobs[in_neither]["size"], app_digest(third): blobs[app_digest(third)]["size"],
                       third["config_digest"]: blobs[third["config_digest"]]["size"]}
-    assert memregistry.uploaded_bytes() == pushed
+    assert image_uploads(memregistry, "team/service-c", third) == pushed
     (output,) = third["outputs"]
     assert output["bytes_uploaded"] == sum(pushed.values())
     assert sum(1 for b in blobs.values() if b["status"] == "mounted") == len(blobs) - 3

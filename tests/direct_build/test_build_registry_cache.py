@@ -18,7 +18,7 @@ from memregistry import MemRegistry
 from ocifiles import check_image, digest_of, read_oci_layout
 
 from tests.direct_build.conftest import ExampleBuild
-from tests.direct_build.helpers import build_json, copy_example, layer_by_name, layerplan
+from tests.direct_build.helpers import build_json, copy_example, image_uploads, layer_by_name, layerplan
 
 KEY = "dev.layerplan.key"
 BUILD_KEY = "dev.layerplan.build-key"
@@ -83,9 +83,9 @@ def test_a_fresh_runner_reuses_every_layer_but_the_changed_app(
     for name in layers:
         if name != "app":
             assert memregistry.calls("GET", layers[name]["digest"]) == [], name
-    # only the app layer and the config went up
+    # only the app layer and the config went up (and the new image's SBOMs)
     manifest_bytes, _ = memregistry.manifest("team/app", "2")
-    assert memregistry.uploaded_bytes() == {
+    assert image_uploads(memregistry, "team/app", second) == {
         layers["app"]["digest"]: layers["app"]["size"],
         second["config_digest"]: json.loads(manifest_bytes)["config"]["size"],
     }
@@ -240,4 +240,4 @@ def test_a_file_output_gets_every_reused_blob(example_build: ExampleBuild, memre
     push = next(output for output in report["outputs"] if output["kind"] == "registry")
     statuses = {blob["digest"]: blob["status"] for blob in push["blobs"]}
     assert {statuses[layer["digest"]] for layer in reused} == {"mounted"}
-    assert set(memregistry.uploaded_bytes()) == {layers["app"]["digest"], report["config_digest"]}
+    assert set(image_uploads(memregistry, "team/other", report)) == {layers["app"]["digest"], report["config_digest"]}

@@ -64,6 +64,7 @@ _ROUTES = [
     ("blob", re.compile(rf"^/v2/(?P<name>{_NAME})/blobs/(?P<ref>[^/]+)$")),
     ("manifest", re.compile(rf"^/v2/(?P<name>{_NAME})/manifests/(?P<ref>[^/]+)$")),
     ("tags", re.compile(rf"^/v2/(?P<name>{_NAME})/tags/list$")),
+    ("referrers", re.compile(rf"^/v2/(?P<name>{_NAME})/referrers/(?P<ref>[^/]+)$")),
 ]
 
 
@@ -180,11 +181,16 @@ class MemRegistry:
         password: str = "layerplan-secret",
         service: str = "memregistry",
         monolithic_post: bool = False,
+        referrers_api: bool = False,
     ) -> None:
         """``monolithic_post``: accept a whole blob in the ``POST ?digest=`` that opens an upload
-        (the spec allows it; distribution 2.8 ignores the body and opens a session, as here by default)."""
+        (the spec allows it; distribution 2.8 ignores the body and opens a session, as here by default).
+        ``referrers_api``: answer a manifest PUT with a ``subject`` with ``OCI-Subject`` and
+        serve ``/v2/<name>/referrers/<digest>`` (OCI distribution 1.1); by default, like
+        distribution 2.8, neither (clients keep the referrers tag instead)."""
         self.auth, self.username, self.password, self.service = auth, username, password, service
         self.monolithic_post = monolithic_post
+        self.referrers_api = referrers_api
         self.blobs: dict[str, bytes] = {}
         self.repos: dict[str, _Repo] = {}
         self.requests: list[Request] = []
@@ -371,6 +377,11 @@ class MemRegistry:
                 if kind == "blob":
                     self._authorize(handler, name, pull if method in ("GET", "HEAD") else push)
                     return self._blob(method, name, match.group("ref"))
+                if kind == "referrers" and self.referrers_api and method == "GET":
+                    self._authorize(handler, name, pull)
+                    return self._referrers(name, match.group("ref"))
+                if kind == "referrers":
+                    raise _Error(404, "NOT_FOUND", f"no route for {parts.path}")
                 if kind == "tags":
                     self._authorize(handler, name, pull)
                     with self._lock:
@@ -430,7 +441,30 @@ class MemRegistry:
             repo.manifests[digest] = (body, media_type)
             if not _DIGEST.match(ref):
                 repo.tags[ref] = digest
-        return 201, {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}, b""
+        headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
+        subject = manifest.get("subject")
+        if self.referrers_api and isinstance(subject, dict) and subject.get("digest"):
+            headers["OCI-Subject"] = str(subject["digest"])
+        return 201, headers, b""
+
+    def _referrers(self, name: str, subject: str) -> tuple[int, dict[str, str], bytes]:
+        """The image index of the manifests in ``name`` whose ``subject`` is ``subject``."""
+        with self._lock:
+            stored = list(self.repos.get(name, _Repo()).manifests.items())
+        entries = []
+        for digest, (data, media_type) in sorted(stored):
+            manifest = json.loads(data)
+            if (manifest.get("subject") or {}).get("digest") != subject:
+                continue
+            entry = {"mediaType": media_type, "digest": digest, "size": len(data)}
+            artifact_type = manifest.get("artifactType") or (manifest.get("config") or {}).get("mediaType")
+            if artifact_type:
+                entry["artifactType"] = artifact_type
+            if manifest.get("annotations"):
+                entry["annotations"] = manifest["annotations"]
+            entries.append(entry)
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}
+        return 200, {"Content-Type": "application/vnd.oci.image.index.v1+json"}, json.dumps(index).encode()
 
     # ---- blobs
 

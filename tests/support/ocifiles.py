@@ -215,7 +215,7 @@ def write_docker_archive(image: ImageFiles, path: Path, *, tag: str) -> Path:
 
 
 def _select(index: Mapping[str, Any], ref_name: str | None) -> Mapping[str, Any]:
-    manifests = index["manifests"]
+    manifests = [m for m in index["manifests"] if not m.get("artifactType")]  # an SBOM is not an image
     if ref_name is not None:
         manifests = [m for m in manifests if (m.get("annotations") or {}).get(REF_NAME) == ref_name]
     assert len(manifests) == 1, f"expected one image named {ref_name!r} in the index, found {len(manifests)}"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from layerplan import __version__
-from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd, watch_cmd
+from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd, sbom_cmd, watch_cmd
 from layerplan.errors import LayerplanError, disk_full
 
 __all__ = ["main"]
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.register(commands)
     watch_cmd.register(commands)
     dockerfile_cmd.register(commands)
+    sbom_cmd.register(commands)
     cache_cmd.register(commands)
     return parser
 

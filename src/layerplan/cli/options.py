@@ -35,6 +35,7 @@ _FLAGS = {
     "labels": ("--label", "labels"),
     "builder": ("--builder", "builder"),
     "cache_from": ("--cache-from", "cache_from"),
+    "sbom": ("--no-sbom", "sbom"),
 }
 
 
@@ -120,6 +121,10 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
         "--cache-from", action="append", default=[], dest="cache_from", metavar="REF",
         help="reuse this image's layers whose keys match instead of building them (repeatable; "
         "default: each registry output's previous image)",
+    )
+    parser.add_argument(
+        "--no-sbom", action="store_const", const=False, default=None, dest="sbom",
+        help="attach no SBOM to the image (default: CycloneDX and SPDX, as OCI referrers; tool.layerplan.sbom)",
     )
 
 

@@ -5,7 +5,7 @@ The same inputs the build fingerprints (``project.sources``): the project (its
 lockfile's directory (the workspace, where local members live) and every local
 (``path``/``directory``/``editable``) package the lock names. A change under a name the
 digests skip (``.git``, ``.venv``, ``__pycache__``, ``dist``, ``build``, ``*.egg-info``...)
-rebuilds nothing, and neither does one in the cache or in a file output written inside
+rebuilds nothing, and neither does one in the cache or in a file output (or its SBOMs) written inside
 the project (nor in the temporaries it is staged in) -- else each build would start the next.
 """
 
@@ -22,6 +22,7 @@ from layerplan.project.sources import ignored_name
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolve import lock_path
 from layerplan.resolution.resolved import Request
+from layerplan.sbom.formats import FILE_NAMES
 
 __all__ = ["WatchedInputs", "fallback_inputs", "watched_inputs"]
 
@@ -72,7 +73,9 @@ def watched_inputs(request: Request) -> WatchedInputs:
         places.append(workspace.pyproject_path)  # its tables are options of the build
     places += [lock_dir / p.source.path for p in lock.packages if p.source.kind in _LOCAL_KINDS and p.source.path]
     excluded = [resolved.cache_dir]
-    excluded += [Path(spec.partition(":")[2]) for spec in config.outputs if spec.startswith(_FILE_OUTPUTS)]
+    files = [spec.partition(":")[2] for spec in config.outputs if spec.startswith(_FILE_OUTPUTS)]
+    # and the SBOMs the build writes beside an oci:/oci-archive: output
+    excluded += [Path(target) for target in files] + [Path(f"{t}.{name}") for t in files for name in FILE_NAMES.values()]
     return WatchedInputs(
         roots=_outermost(places), excluded=tuple(_absolute(p) for p in excluded), outputs=tuple(config.outputs)
     )

@@ -23,6 +23,7 @@ from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.model import Image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
+from layerplan.image.referrer import Artifact
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
@@ -97,7 +98,16 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
     remember_pulled(context.locations, base.image)
-    results = [_deliver(sink, image, context, resolved.tags, progress) for sink in resolved.outputs]
+    referrers: tuple[Artifact, ...] = ()
+    if config.sbom:
+        from layerplan.sbom.attach import locked_wheel_in, sbom_artifacts
+
+        referrers = sbom_artifacts(
+            plan, image, {b.planned.name: b.layer for b in built}, local={b.planned.name for b in built if b.status != "reused"},
+            epoch=resolved.epoch, base_name=base.name, base_digest=str(base.image.digest),
+            reused_licenses=registry_cache.licenses, wheel_path=locked_wheel_in(Store(resolved.cache_dir).wheels),
+        )  # fmt: skip
+    results = [_deliver(sink, image, context, resolved.tags, progress, referrers) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
         config_digest=str(image.config_descriptor.digest),
@@ -107,11 +117,15 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         layers=_layer_results(base, built),
         outputs=tuple(results),
         built_from_source=tuple(builder.from_source),
+        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
     )
 
 
-def _deliver(sink: ImageSink, image: Image, context: TransportContext, tags: tuple[str, ...], progress: Progress) -> OutputResult:
+def _deliver(
+    sink: ImageSink, image: Image, context: TransportContext, tags: tuple[str, ...], progress: Progress,
+    referrers: tuple[Artifact, ...],
+) -> OutputResult:
     """Write one output as the ``push OUTPUT`` (a registry, with its bytes) or ``write
     OUTPUT`` stage."""
     stage = f"push {sink}" if sink.kind == "registry" else f"write {sink}"
@@ -120,7 +134,7 @@ def _deliver(sink: ImageSink, image: Image, context: TransportContext, tags: tup
     def sent(nbytes: int) -> None:
         progress(StageAdvanced(stage=stage, bytes=nbytes))
 
-    result = sink.write(image, dataclasses.replace(context, sent=sent), tags=tags)
+    result = sink.write(image, dataclasses.replace(context, sent=sent), tags=tags, referrers=referrers)
     progress(StageFinished(stage=stage, summary=_delivered(result), bytes=result.bytes_uploaded if result.blobs else None))
     return result
 

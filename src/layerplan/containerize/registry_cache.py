@@ -18,8 +18,9 @@ downloads it through the blob cache, verified against its digest.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,11 @@ from layerplan.image.cached import cached_image
 from layerplan.image.errors import BaseImageError
 from layerplan.image.model import Image
 from layerplan.image.model import Layer as ImageLayer
+from layerplan.oci.digest import Digest
 from layerplan.oci.platform import Platform
 from layerplan.registry.errors import RegistryAuthError, RegistryError, RegistryNotFoundError
 from layerplan.resolution.resolved import CacheImage
+from layerplan.sbom.model import License
 from layerplan.transports import ClientPool
 from layerplan.transports.remote import pull_image, remember_pulled
 
@@ -44,6 +47,8 @@ KEY_ANNOTATION = "dev.layerplan.key"
 BUILD_KEY_ANNOTATION = "dev.layerplan.build-key"
 """The local layer cache's key of the layer: what a later build matches on."""
 
+_MAX_SBOM = 16 * 1024 * 1024
+"""A cache image's SBOM bigger than this is not read."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -88,6 +93,7 @@ class RegistryLayerCache:
         self.locations = locations
         self.warnings: list[str] = []
         self._layers: dict[str, ReusedLayer] | None = None
+        self._opened: list[tuple[CacheImage, Image]] = []
 
     def find(self, build_key: str) -> ReusedLayer | None:
         """The cache images' layer of ``build_key`` (the first image that has it); ``None``."""
@@ -98,9 +104,35 @@ class RegistryLayerCache:
             for cache in self.images:
                 image = self._open(cache)
                 if image is not None:
+                    self._opened.append((cache, image))
                     for key, layer in self._index(cache, image).items():
                         self._layers.setdefault(key, ReusedLayer(layer=layer, source=str(cache.reference)))
         return self._layers.get(build_key)
+
+    def licenses(self, layer_digests: Collection[str]) -> dict[str, License]:
+        """The licenses the cache images' own CycloneDX SBOMs state for the packages of
+        ``layer_digests`` (layers this build reused from them and so never reads): the
+        same the build that made those layers read from their files. A cache image without
+        an SBOM (or one that cannot be read) gives none."""
+        from layerplan.registry.referrers import find_referrers
+        from layerplan.sbom.cyclonedx import MEDIA_TYPE, licenses_in_layers
+
+        found: dict[str, License] = {}
+        wanted = set(layer_digests)
+        for cache, image in self._opened:
+            if not wanted & {str(layer.digest) for layer in image.layers}:
+                continue
+            reference = cache.reference
+            client = self.clients.get(reference.registry)
+            try:
+                for digest in find_referrers(client, reference.repository, image.digest, MEDIA_TYPE):
+                    manifest = json.loads(client.get_manifest(reference.repository, digest).data)
+                    blob = Digest.parse(str(manifest["layers"][0]["digest"]))
+                    for name, license in licenses_in_layers(client.read_blob(reference.repository, blob, max_size=_MAX_SBOM), wanted).items():
+                        found.setdefault(name, license)
+            except (RegistryError, ValueError, KeyError, IndexError, TypeError):
+                continue  # the licenses are left out; the SBOM is still written
+        return found
 
     def _open(self, cache: CacheImage) -> Image | None:
         reference = cache.reference

@@ -66,6 +66,8 @@ class BuildReport:
     outputs: tuple[OutputResult, ...]
     built_from_source: tuple[SdistWheel, ...] = ()
     """The packages whose wheels came from their sdists, for the layers this build made."""
+    sboms: tuple[tuple[str, str], ...] = ()
+    """The SBOMs attached to the image: (artifact type, artifact manifest digest)."""
     warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +92,8 @@ class BuildReport:
                     "location": o.location,
                     "bytes_uploaded": o.bytes_uploaded,
                     "bytes_mounted": o.bytes_mounted,
+                    "sboms": list(o.sboms),
+                    "sbom_via": o.sbom_via,
                     "blobs": [
                         {
                             "digest": b.digest, "size": b.size, "status": b.status, "bytes_uploaded": b.bytes_uploaded,
@@ -101,6 +105,7 @@ class BuildReport:
                 for o in self.outputs
             ],
             "built_from_source": [_source_build_json(build) for build in self.built_from_source],
+            "sbom": [{"artifact_type": kind, "digest": digest} for kind, digest in self.sboms],
             "warnings": list(self.warnings),
         }
 
@@ -154,6 +159,9 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")
         else:
             console.print(f"{output.spec}: written")
+    for output in report.outputs:
+        if output.sbom_via:
+            console.print(f"{output.spec}: {len(output.sboms)} SBOM(s) attached ({output.sbom_via})")
     for built in report.built_from_source:
         requirements = ", ".join(built.build_requirements) or "nothing"
         console.print(

@@ -67,6 +67,8 @@ class PlanConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     compile_bytecode: bool = True
+    sbom: bool = True
+    """``layerplan build`` attaches CycloneDX and SPDX SBOMs to the image (OCI referrers)."""
     base: str | None = None
     """Base image reference (used by ``layerplan build``)."""
     outputs: tuple[str, ...] = ()
@@ -300,6 +302,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "env": ("env", _env, "a table of string values"),
     "labels": ("labels", _labels, "a table of string values"),
     "compile-bytecode": ("compile_bytecode", _bool, "true or false"),
+    "sbom": ("sbom", _bool, "true or false"),
     "base": ("base", _string, "an image reference"),
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
     "tags": ("tags", _image_names, "a list of image names such as \"my-app:1.0\""),

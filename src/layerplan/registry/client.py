@@ -9,11 +9,12 @@ them into an image push. Every read is retried, body included, by the one loop o
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 
@@ -162,6 +163,15 @@ class RegistryClient:
 
     def put_manifest(self, repository: str, reference: str | Digest, data: bytes, media_type: str) -> Digest:
         """Store ``data`` under a tag (or its digest); return its digest, as the registry confirms."""
+        return self._put_manifest(repository, reference, data, media_type)[0]
+
+    def put_referrer(self, repository: str, data: bytes, media_type: str) -> bool:
+        """Store an artifact manifest (one with a ``subject``) under its digest; True when the
+        registry says it indexed it for its subject (the ``OCI-Subject`` header: it has the
+        referrers API), False when the referrers tag is the caller's to maintain."""
+        return self._put_manifest(repository, Digest.of_bytes(data), data, media_type)[1]
+
+    def _put_manifest(self, repository: str, reference: str | Digest, data: bytes, media_type: str) -> tuple[Digest, bool]:
         digest = Digest.of_bytes(data)
         where = f"push manifest {self.registry}/{repository}:{reference}"
         response = self.transport.request(
@@ -179,7 +189,7 @@ class RegistryClient:
             raise BlobVerificationError(
                 f"{where}: registry stored digest {confirmed}, the manifest's is {digest}", registry=self.registry
             )
-        return digest
+        return digest, bool(response.headers.get("OCI-Subject"))
 
     # ------------------------------------------------------------------ blobs: read
 
@@ -234,6 +244,24 @@ class RegistryClient:
             return written
 
         return self._get(f"/v2/{repository}/blobs/{digest}", download, repository)
+
+    def get_referrers(self, repository: str, subject: Digest) -> dict[str, Any] | None:
+        """The referrers API's index of the manifests whose ``subject`` is ``subject``;
+        ``None`` when the registry has no referrers API (it answers 404)."""
+        where = f"list referrers of {subject.short} in {self.registry}/{repository}"
+
+        def read(response: requests.Response) -> dict[str, Any] | None:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise error_from_response(response, action=where, registry=self.registry)
+            try:
+                index = json.loads(self._read_limited(response, MAX_MANIFEST_SIZE, where))
+            except ValueError as exc:
+                raise RegistryError(f"{where}: not JSON ({exc})", registry=self.registry) from exc
+            return index if isinstance(index, dict) else None
+
+        return self._get(f"/v2/{repository}/referrers/{subject}", read, repository)
 
     def read_blob(self, repository: str, digest: Digest, *, max_size: int = 64 * 1024 * 1024) -> bytes:
         """A small blob (an image config) in memory, verified. A body cut short is read again."""

@@ -4,17 +4,19 @@ path specs, and write failures."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from layerplan.cache.atomic import atomic_write
 from layerplan.cache.temps import TempPlace, sibling_prefix
 from layerplan.errors import ConfigError
+from layerplan.image.referrer import Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.errors import OutputError
 
-__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "siblings_of", "split_path_ref", "writing"]
+__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "siblings_of", "split_path_ref", "write_beside", "writing"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +45,23 @@ def siblings_of(target: str) -> TempPlace:
     ``target``: its own only, never another file's of the same directory."""
     path = Path(target).absolute()
     return TempPlace(directory=path.parent, prefix=sibling_prefix(path.name))
+
+
+def write_beside(target: str, artifacts: Sequence[Artifact]) -> tuple[str, ...]:
+    """Each artifact's document as ``<target>.<its title>`` (``dist/image.sbom.spdx.json``),
+    written atomically; the paths, in order.
+
+    Beside the layout, not in its ``index.json``: a second entry there would make
+    ``skopeo copy oci:DIR`` (no ``:REF``) refuse the layout as holding several images.
+    ``oras attach --oci-layout`` can add them as referrers when wanted (docs/sbom.md).
+    """
+    written = []
+    for artifact in artifacts:
+        path = Path(f"{Path(target).absolute()}.{artifact.title}")
+        with atomic_write(path) as out:
+            out.write(artifact.payload)
+        written.append(str(path))
+    return tuple(written)
 
 
 def split_path_ref(rest: str) -> tuple[Path, str | None]:

@@ -71,7 +71,8 @@ def load_layout(
     platforms. Raise ``BaseImageError`` saying what the layout holds when nothing fits.
     """
     index = _parse(read("index.json"), "index.json", source)
-    entries = list(index.get("manifests") or [])
+    # An artifact about an image (an SBOM ``oras attach --oci-layout`` added) is not an image to pick.
+    entries = [e for e in index.get("manifests") or [] if isinstance(e, dict) and not e.get("artifactType")]
     if ref_name is not None:
         names = [str((e.get("annotations") or {}).get(REF_NAME) or "") for e in entries]
         entries = [e for e, name in zip(entries, names) if name == ref_name]

@@ -16,6 +16,7 @@ from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
+from layerplan.image.referrer import Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.docker_archive import read_docker_archive, stream_docker_archive
 from layerplan.transports._files import LocalTransport
@@ -152,7 +153,10 @@ class DockerEngine(LocalTransport):
         with read_from_daemon(self.target, platform=platform, client=context.docker) as image:
             yield image
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        del referrers  # the Docker engine (and its archive format) keeps no referrers
         load_into_daemon(image, tags=[self.tag or self.target], client=context.docker)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
 

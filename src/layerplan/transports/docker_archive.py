@@ -24,6 +24,7 @@ from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform
 from layerplan.image.manifest import build_manifest
 from layerplan.image.model import Image, Layer
+from layerplan.image.referrer import Artifact
 from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
@@ -158,7 +159,10 @@ class DockerArchive(LocalTransport):
     def temp_places(self) -> tuple[TempPlace, ...]:
         return (siblings_of(self.target),)
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        del referrers  # the Docker engine (and its archive format) keeps no referrers
         with writing(self.kind, self.target):
             write_docker_archive(image, Path(self.target), tags=tags)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)

@@ -16,11 +16,12 @@ from layerplan.cache.atomic import atomic_write
 from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
+from layerplan.image.referrer import Artifact
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, write_beside, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
@@ -104,7 +105,12 @@ class OciArchive(LocalTransport):
     def temp_places(self) -> tuple[TempPlace, ...]:
         return (siblings_of(self.target),)
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
         with writing(self.kind, self.target):
             write_oci_archive(image, Path(self.target), ref_name=tags[0] if tags else "latest")
-        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
+            beside = write_beside(self.target, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+        )

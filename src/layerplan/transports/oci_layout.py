@@ -27,8 +27,9 @@ from layerplan.cache.temps import TempPlace, sibling_prefix
 from layerplan.image.errors import BaseImageError, ImageError
 from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
+from layerplan.image.referrer import Artifact
 from layerplan.oci.descriptor import Descriptor
-from layerplan.transports._files import LocalTransport, refuse_file, siblings_of, split_path_ref, writing
+from layerplan.transports._files import LocalTransport, refuse_file, siblings_of, split_path_ref, write_beside, writing
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     blob_name,
@@ -182,7 +183,12 @@ class OciLayout(LocalTransport):
         inside = (root, root / "blobs" / "sha256")
         return (siblings_of(self.target), *(TempPlace(directory=d) for d in inside))
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
         with writing(self.kind, self.target):
             write_oci_layout(image, Path(self.target), ref_name=tags[0] if tags else "latest")
-        return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
+            beside = write_beside(self.target, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+        )

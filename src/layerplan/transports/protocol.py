@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
+from layerplan.image.referrer import Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.clients import ClientPool
 
@@ -64,6 +65,12 @@ class OutputResult:
     location: str
     blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
     """Registry pushes only: every blob, layers then config."""
+    sboms: tuple[str, ...] = ()
+    """Where the image's SBOMs went: the artifact manifests' digests (a registry) or the
+    files written beside the output (``oci:``, ``oci-archive:``)."""
+    sbom_via: str | None = None
+    """``referrers API`` (the registry indexes them by subject), ``tag sha256-<hex>`` (the
+    referrers tag, for a registry without that API) or ``files``; ``None``: none attached."""
 
     @property
     def bytes_uploaded(self) -> int:
@@ -115,10 +122,14 @@ class ImageSink(Protocol):
     def kind(self) -> str:
         """The transport's name, as the report shows it."""
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
         """Write, push or load ``image``; say what was done. ``tags`` are the build's extra
         names (the layout's ref name, a docker-archive's RepoTags); sinks that name the
-        image in their spec ignore them.
+        image in their spec ignore them. ``referrers`` are artifacts about the image (its
+        SBOMs): a registry stores them as referrers, ``oci:``/``oci-archive:`` write
+        their documents beside the output; the Docker engine and docker-archive drop them.
 
         Never leaves a half-written output. Raise ``OutputError`` (or a ``RegistryError``,
         ``DaemonError``) on failure.

@@ -28,6 +28,7 @@ from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.index import Platform, resolve_manifest
 from layerplan.image.model import Image, Opener
+from layerplan.image.referrer import Artifact
 from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
@@ -169,11 +170,16 @@ class Registry:
     def temp_places(self) -> tuple[TempPlace, ...]:
         return ()  # a push writes nothing here
 
-    def write(self, image: Image, context: TransportContext, *, tags: Sequence[str] = ()) -> OutputResult:
+    def write(
+        self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
         from layerplan.registry import push_image
+        from layerplan.registry.referrers import push_referrers
 
         client = context.clients.get(self.reference.registry)
         report = push_image(client, self.reference, image, locations=context.locations, on_bytes=context.sent)
+        # after the image: a referrer's subject must be there (and a registry may check)
+        via = push_referrers(client, self.reference.repository, referrers)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
             BlobResult(
@@ -182,4 +188,7 @@ class Registry:
             )
             for b in report.blobs
         )
-        return OutputResult(spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs,
+            sboms=tuple(str(a.digest) for a in referrers), sbom_via=via,
+        )  # fmt: skip

@@ -1,0 +1,95 @@
+"""Attach artifacts (SBOMs) to a pushed image: OCI 1.1 referrers, with the referrers tag
+scheme for registries that lack the referrers API.
+
+Each artifact's blobs go up first, then its manifest by digest. A registry with the
+referrers API answers that PUT with ``OCI-Subject`` and lists the artifact under
+``/v2/<name>/referrers/<digest>`` itself. One without it (distribution 2.x) does not:
+then the index tagged ``sha256-<hex of the subject>`` is read, the artifacts merged into
+it, and it is put back -- what ``oras`` and ``cosign`` read on such registries. That
+read-merge-put is not atomic: two builds attaching to the same image at the same moment
+may drop each other's entry (the manifests themselves stay, by digest).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
+
+from layerplan.image.referrer import Artifact, referrers_tag
+from layerplan.oci.descriptor import MediaType
+from layerplan.oci.digest import Digest, canonical_json
+from layerplan.registry.client import RegistryClient
+from layerplan.registry.errors import RegistryError, RegistryNotFoundError
+
+__all__ = ["find_referrers", "push_referrers"]
+
+
+def push_referrers(client: RegistryClient, repository: str, artifacts: Sequence[Artifact]) -> str | None:
+    """Push ``artifacts`` (all about one image, already pushed) to ``repository``; return
+    how they are found: ``referrers API`` or ``tag sha256-<hex>``; ``None`` for none.
+
+    Raises ``RegistryError`` subclasses, as a push does.
+    """
+    if not artifacts:
+        return None
+    indexed = True
+    for artifact in artifacts:
+        for digest, data in artifact.blobs:
+            if client.head_blob(repository, digest) is None:
+                client.upload_blob(repository, digest, len(data), _opener(data))
+        indexed = client.put_referrer(repository, artifact.manifest, MediaType.OCI_MANIFEST) and indexed
+    if indexed:
+        return "referrers API"
+    subjects = {artifact.subject for artifact in artifacts}
+    for subject in sorted(subjects, key=str):
+        tag = referrers_tag(subject)
+        _merge_into_tag(client, repository, tag, [a for a in artifacts if a.subject == subject])
+    return "tag " + ", ".join(referrers_tag(s) for s in sorted(subjects, key=str))
+
+
+def _opener(data: bytes) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(data)
+
+
+def _merge_into_tag(client: RegistryClient, repository: str, tag: str, artifacts: Sequence[Artifact]) -> None:
+    try:
+        existing = client.get_manifest(repository, tag)
+    except RegistryNotFoundError:
+        entries: list[dict[str, Any]] = []
+    else:
+        try:
+            index = json.loads(existing.data)
+            entries = [e for e in index.get("manifests") or [] if isinstance(e, dict)]
+        except (ValueError, AttributeError) as exc:
+            raise RegistryError(
+                f"{client.registry}/{repository}:{tag} is not an index of referrers: {exc}",
+                hint=f"delete the tag {tag} (the referrers tag scheme of the OCI image spec) and build again",
+            ) from exc
+    ours = [artifact.descriptor_json() for artifact in artifacts]
+    digests = {entry["digest"] for entry in ours}
+    merged = [e for e in entries if e.get("digest") not in digests] + ours
+    body = canonical_json({"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": merged})
+    client.put_manifest(repository, tag, body, MediaType.OCI_INDEX)
+
+
+def find_referrers(client: RegistryClient, repository: str, subject: Digest, artifact_type: str) -> list[Digest]:
+    """Digests of the manifests of ``artifact_type`` that refer to ``subject``: from the
+    referrers API, else the referrers tag; empty when there are none."""
+    index = client.get_referrers(repository, subject)
+    if index is None:
+        try:
+            index = json.loads(client.get_manifest(repository, referrers_tag(subject)).data)
+        except RegistryNotFoundError:
+            return []
+        except ValueError:
+            return []
+    found = []
+    for entry in (index or {}).get("manifests") or []:
+        if isinstance(entry, dict) and entry.get("artifactType") == artifact_type:
+            try:
+                found.append(Digest.parse(str(entry.get("digest"))))
+            except ValueError:
+                continue
+    return found
