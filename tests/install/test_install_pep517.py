@@ -83,9 +83,13 @@ def _project(root: Path, backend: str, pyproject: str | None = None) -> Path:
     return project
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["isolated", "cached-env"])
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
-def test_build_with_each_backend(tmp_path, backend):  # type: ignore[no-untyped-def]
-    wheel = build_wheel(_project(tmp_path, backend), tmp_path / "out")
+def test_build_with_each_backend(tmp_path, backend, cached):  # type: ignore[no-untyped-def]
+    """In a throwaway isolated environment and in a kept one (a direct build's): both put
+    the environment's scripts on PATH, where uv_build finds its `uv-build`."""
+    env_cache = tmp_path / "envs" if cached else None
+    wheel = build_wheel(_project(tmp_path, backend), tmp_path / "out", env_cache=env_cache)
     assert wheel.parent == tmp_path / "out" and wheel.suffix == ".whl"
     assert wheel.name.startswith(f"tiny_{backend}-0.1.0-") and is_pure(wheel)
     with zipfile.ZipFile(wheel) as archive:

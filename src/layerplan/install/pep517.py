@@ -223,6 +223,10 @@ def _build_distribution(
     try:
         if env_cache is not None and kind == "wheel":
             python = _cached_build_env(env_cache, source, runner)
+            # As an isolated environment does (build's, pip's, uv's): its scripts first on
+            # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
+            path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
+            runner = backend_runner(source_date_epoch, environ={"PATH": path})
             builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
             _ensure_wheel_requires(builder, python, source, settings)
             return Path(builder.build(kind, out_dir, settings))
