@@ -38,3 +38,12 @@ def test_public_url(url: str, shown: str) -> None:
 )
 def test_public_text_drops_the_credentials_of_every_url_in_a_text(text: str, shown: str) -> None:
     assert public_text(text) == shown
+
+
+def test_one_definition_of_this_machine() -> None:
+    from layerplan.urls import is_loopback_host
+
+    for address in ("localhost", "LOCALHOST:5000", "127.0.0.1", "127.0.0.1:5000", "127.1.2.3", "::1", "[::1]", "[::1]:5000"):
+        assert is_loopback_host(address), address
+    for address in ("ghcr.io", "pkgs.example:8080", "10.0.0.1:5000", "[2001:db8::1]:5000", "2001:db8::1", "localhost.example.com"):
+        assert not is_loopback_host(address), address

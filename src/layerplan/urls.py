@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["has_credentials", "public_text", "public_url"]
+__all__ = ["has_credentials", "is_loopback_host", "public_text", "public_url"]
 
 _SCP_LIKE = re.compile(r"^(?P<user>[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
 """git's ``[user@]host:path`` form (``git@github.com:org/app.git``); a bare one-word
@@ -56,3 +56,18 @@ def public_text(text: str) -> str:
 def has_credentials(url: str) -> bool:
     """True when ``url`` names a user or a password (``public_url`` drops them)."""
     return public_url(url) != url and "://" in url
+
+
+def is_loopback_host(address: str) -> bool:
+    """True for this machine: ``localhost``, ``127.x.y.z`` or ``::1``, as a bare host or a
+    registry address with a port (``127.0.0.1:5000``, ``[::1]:5000``). The one definition:
+    a loopback registry is reached over plain HTTP, and a loopback index is not warned
+    about for it."""
+    if address.startswith("["):
+        host = address[1 : address.find("]")] if "]" in address else address[1:]
+    elif address.count(":") > 1:
+        host = address  # a bare IPv6 address
+    else:
+        host = address.rsplit(":", 1)[0]
+    host = host.lower()
+    return host in ("localhost", "::1") or host.startswith("127.")

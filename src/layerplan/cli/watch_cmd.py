@@ -134,8 +134,11 @@ def _first_inputs(args: argparse.Namespace) -> WatchedInputs:
 
 
 def _loads_into_engine(spec: str) -> bool:
-    """``docker-daemon:REF``, or its old spelling ``docker:REF`` (not ``docker://``, a registry)."""
-    return spec.startswith("docker-daemon:") or (spec.startswith("docker:") and not spec.startswith("docker://"))
+    """The output loads the image into the Docker engine (the transports decide what a
+    spelling means, old ones included)."""
+    from layerplan.transports import parse_output
+
+    return parse_output(spec).kind == "docker"
 
 
 def _no_docker_output() -> LayerplanError:

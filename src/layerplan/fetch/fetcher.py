@@ -21,6 +21,7 @@ from urllib.request import url2pathname
 import requests
 from layerplan._units import format_size
 from layerplan.console import warn
+from layerplan.urls import is_loopback_host
 from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
 from layerplan.fetch.cache import WheelCache, default_cache_dir
 from layerplan.fetch.errors import (
@@ -425,8 +426,7 @@ def plain_http_notice(url: str) -> str | None:
     loopback host (a local devpi, a test index) has no one on the path, so, as pip trusts
     ``localhost``, it gets none."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or host == "localhost" or host == "::1" or host.startswith("127."):
+    if parts.scheme != "http" or is_loopback_host(parts.hostname or ""):
         return None
     return (
         f"{redact(url).split('/')[2]} is reached over plain http://: the lock's hashes still "

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from layerplan.oci.digest import Digest
+from layerplan.urls import is_loopback_host
 
 __all__ = ["DEFAULT_REGISTRY", "ImageReference"]
 
@@ -65,11 +66,7 @@ class ImageReference:
     @property
     def is_loopback(self) -> bool:
         """True for a registry on this machine (plain HTTP is allowed there)."""
-        if self.registry.startswith("["):  # [::1] or [::1]:5000
-            host = self.registry[: self.registry.index("]") + 1]
-        else:
-            host = self.registry.rsplit(":", 1)[0]
-        return host in ("localhost", "127.0.0.1", "[::1]") or host.startswith("127.")
+        return is_loopback_host(self.registry)
 
     def with_digest(self, digest: Digest) -> ImageReference:
         """The same repository pinned to ``digest`` (the tag is kept for display)."""

@@ -23,6 +23,7 @@ from layerplan.http.watchdog import Watchdog, shared_watchdog, track_reads
 from layerplan.registry.auth import Authenticator
 from layerplan.registry.credentials import Credentials
 from layerplan.registry.errors import RegistryConnectionError
+from layerplan.urls import is_loopback_host
 
 __all__ = ["Transport", "api_host", "describe", "is_loopback", "scheme_for"]
 
@@ -35,8 +36,7 @@ _TIMEOUTS = Timeouts(read=300.0)
 
 def is_loopback(registry: str) -> bool:
     """True for ``localhost``, ``127.x.y.z`` and ``[::1]``, with or without a port."""
-    host = registry.rsplit("]", 1)[0] + "]" if registry.startswith("[") else registry.rsplit(":", 1)[0]
-    return host in ("localhost", "[::1]") or host.startswith("127.")
+    return is_loopback_host(registry)
 
 
 # Docker Hub's images are named ``docker.io/...``, but its registry API is served by
