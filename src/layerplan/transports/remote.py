@@ -16,6 +16,7 @@ load it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.temps import TempPlace
 from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform, resolve_manifest
 from layerplan.image.model import Image, Opener
 from layerplan.image.referrer import Artifact
@@ -190,5 +192,35 @@ class Registry:
         )
         return OutputResult(
             spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs,
+            sboms=tuple(str(a.digest) for a in referrers), sbom_via=via,
+        )  # fmt: skip
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """Each platform's image by digest (blobs it shares with one pushed before are
+        found by HEAD and not sent again), then the index under the tag, then the referrers."""
+        from layerplan.registry import push_image
+        from layerplan.registry.referrers import push_referrers
+
+        client = context.clients.get(self.reference.registry)
+        by_digest = dataclasses.replace(self.reference, tag=None, digest=None)
+        seen: dict[str, BlobResult] = {}
+        for image in index.images:
+            report = push_image(client, by_digest, image, locations=context.locations, on_bytes=context.sent)
+            for b in report.blobs:
+                # A shared layer counts once: as the first platform's push left it.
+                seen.setdefault(
+                    str(b.digest),
+                    BlobResult(
+                        digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded,
+                        mounted_from=b.mounted_from,
+                    ),  # fmt: skip
+                )
+        # the index last: its tag never names a manifest the registry lacks
+        client.put_manifest(self.reference.repository, self.reference.tag or index.digest, index.manifest, index.media_type)
+        via = push_referrers(client, self.reference.repository, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=str(self.reference), blobs=tuple(seen.values()),
             sboms=tuple(str(a.digest) for a in referrers), sbom_via=via,
         )  # fmt: skip
