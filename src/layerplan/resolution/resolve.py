@@ -85,6 +85,8 @@ def resolve_build(
                 settings, app.requires_python, base.platform if base else None, config.base, platform=platform
             )
             platforms.append(PlatformBuild(target_decision=decision, base=base))
+        if len(platforms) > 1:
+            _check_outputs_hold_an_index(outputs, platforms)
         yield ResolvedBuild(
             project=project,
             app=app,
@@ -104,6 +106,19 @@ def resolve_build(
             index_sizes=request.index_sizes,
             allow_missing_wheels=request.allow_missing_wheels,
         )
+
+
+def _check_outputs_hold_an_index(outputs: tuple[ImageSink, ...], platforms: list[PlatformBuild]) -> None:
+    """A docker-archive holds one image (``docker load`` takes no index): refused before
+    any layer is built, not after."""
+    for sink in outputs:
+        if sink.kind == "docker-archive":
+            names = ", ".join(p.target.platform for p in platforms)
+            raise ConfigError(
+                f"{sink}: a docker-archive holds one platform's image, and {names} were asked for",
+                key="--output",
+                hint="write oci-archive:FILE (it holds the index), or build one --platform for the docker-archive",
+            )
 
 
 def lock_path(text: str | None, project_root: Path, origin: str | None) -> Path | None:

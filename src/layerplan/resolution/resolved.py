@@ -153,6 +153,19 @@ class ResolvedBuild:
             self, target=platform.target, target_decision=platform.target_decision, base=platform.base, platforms=(platform,)
         )
 
+    def require_one_platform(self, what: str) -> None:
+        """Raise ``ConfigError`` when several platforms were asked for: ``what`` (a
+        Dockerfile, an SBOM of the plan) is about one."""
+        if self.several_platforms:
+            from layerplan.errors import ConfigError
+
+            platforms = ", ".join(p.target.platform for p in self.platforms)
+            raise ConfigError(
+                f"{what} is for one platform, and {platforms} were asked for",
+                key=self.settings.origin("platform") or "platform",
+                hint="pass one --platform",
+            )
+
     def each_platform(self) -> tuple[ResolvedBuild, ...]:
         """The build narrowed to each platform in turn (itself when it has one)."""
         return tuple(self.for_platform(p) for p in self.platforms) if self.several_platforms else (self,)
