@@ -30,7 +30,8 @@ def pushed(tmp_path_factory: pytest.TempPathFactory, registry: str, multi_base_i
     project = copy_example(root / "example")
     ref = f"{registry}/layerplan-test/multi-example:{uuid.uuid4().hex[:12]}"
     report = build_json(
-        project, multi_base_image, f"docker://{ref}", f"oci:{root / 'oci'}", cache=root / "cache",
+        project, multi_base_image, f"docker://{ref}", f"oci:{root / 'oci'}", f"docker-daemon:{ref}-local",
+        cache=root / "cache",
         extra=("--platform", "linux/amd64,linux/arm64"),
     )  # fmt: skip
     return {"ref": ref, "report": report, "root": root}
@@ -69,6 +70,15 @@ def test_the_arm64_image_runs_under_emulation(pushed: dict[str, Any], docker_cli
     ref = f"{pushed['ref'].rsplit(':', 1)[0]}@{pushed['report']['platforms'][1]['digest']}"
     assert run(ref, "linux/arm64").startswith(EXPECTED_OUTPUT)
     assert run(ref, "linux/arm64", "-c", NUMPY_CHECK, entrypoint="/app/.venv/bin/python").split() == ["aarch64", "6"]
+
+
+def test_the_engine_loads_its_own_platform(pushed: dict[str, Any], docker_client: Any) -> None:
+    image = docker_client.images.get(f"{pushed['ref']}-local")
+    try:
+        assert image.attrs["Architecture"] == "amd64"
+        assert image.id == pushed["report"]["platforms"][0]["config_digest"]
+    finally:
+        docker_client.images.remove(f"{pushed['ref']}-local", force=True)
 
 
 def test_skopeo_copies_the_engines_platform_from_the_layout(pushed: dict[str, Any], docker_client: Any) -> None:
