@@ -213,8 +213,11 @@ def _deliver(
     def sent(nbytes: int) -> None:
         progress(StageAdvanced(stage=stage, bytes=nbytes))
 
-    deliver = sink.write_index if isinstance(image, ImageIndex) else sink.write
-    result = deliver(image, dataclasses.replace(context, sent=sent), tags=tags, referrers=referrers)  # type: ignore[arg-type]
+    context = dataclasses.replace(context, sent=sent)
+    if isinstance(image, ImageIndex):
+        result = sink.write_index(image, context, tags=tags, referrers=referrers)
+    else:
+        result = sink.write(image, context, tags=tags, referrers=referrers)
     progress(StageFinished(stage=stage, summary=_delivered(result), bytes=result.bytes_uploaded if result.blobs else None))
     return result
 
