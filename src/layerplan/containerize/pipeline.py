@@ -68,7 +68,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
             summary=", ".join(f"{_file_layers(plan)} layers for {plan.target.describe()}" for plan in plans),
         )
     )
-    made_all = [_build_platform(one, plan, app_wheel, cache, context, progress) for one, plan in planned]
+    made_all = [_build_platform(one, plan, app_wheel, cache, context, progress, several=True) for one, plan in planned]
     index = ImageIndex(images=tuple(m.image for m in made_all))
     referrers = tuple(a for m in made_all for a in m.referrers)
     results = [_deliver(sink, index, context, resolved.tags, progress, referrers) for sink in resolved.outputs]
@@ -109,7 +109,7 @@ def _file_layers(plan: LayerPlan) -> int:
 
 def _build_platform(
     resolved: ResolvedBuild, plan: LayerPlan, app_wheel: AppWheel, cache: BlobCache, context: TransportContext,
-    progress: Progress,
+    progress: Progress, *, several: bool = False,
 ) -> _PlatformImage:
     """The image of ``resolved``'s one platform: its layers from the cache or built, on its base."""
     base = resolved.base
@@ -117,7 +117,8 @@ def _build_platform(
     config = resolved.config
     warnings: list[str] = []
     if not base.pinned and base.reference is not None:
-        warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}")
+        which = f" for {plan.target.platform}" if several else ""
+        warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}{which}")
     materialized = materialize_build(resolved, plan)
     fetcher = Fetcher(resolved.cache_dir, indexes=materialized.indexes, progress=progress)
 
