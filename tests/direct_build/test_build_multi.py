@@ -9,6 +9,7 @@ in test_build_multi_engine.py.
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from synthbase import synthetic_base_image
 
 from tests.direct_build.helpers import build_json, copy_example, layerplan, not_progress
 
+COMPILED_SDIST = Path(__file__).resolve().parents[1] / "fixtures" / "compiled-sdist"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 BOTH = "linux/amd64,linux/arm64"
@@ -205,3 +207,20 @@ def test_a_docker_archive_cannot_hold_several_platforms(memregistry: MemRegistry
     )
     assert "a docker-archive holds one platform's image, and linux/amd64, linux/arm64 were asked for" in said
     assert not (tmp_path / "a.tar").exists()
+
+
+def test_an_sdist_that_needs_compiling_for_another_architecture_is_refused(tmp_path: Path) -> None:
+    """Compiling netifaces for arm64 would run an arm64 builder container under emulation:
+    the build says so in one line instead."""
+    from ocifiles import write_oci_layout
+
+    base = write_oci_layout(synthetic_base_image(architecture="arm64"), tmp_path / "arm64-base")
+    project = Path(shutil.copytree(COMPILED_SDIST, tmp_path / "app", ignore=shutil.ignore_patterns("regenerate.sh")))
+    said = one_error(
+        layerplan(
+            "build", str(project), "--base", f"oci:{base}", "--platform", "linux/arm64", "--builder", "python:3.11-bookworm",
+            "--output", f"oci:{tmp_path / 'image'}", "--cache-dir", str(tmp_path / "cache"),
+        )  # fmt: skip
+    )
+    assert "netifaces 0.11.0" in said and "for linux/arm64: this linux/amd64 machine would have to run a linux/arm64 builder container" in said
+    assert not (tmp_path / "image").exists()

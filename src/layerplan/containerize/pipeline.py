@@ -128,7 +128,8 @@ def _build_platform(
         if not plan.target.oci_platform.matches(Platform.host()):
             # A container of another architecture would run under emulation: never.
             raise BuildError(
-                f"{needed_by}: it needs compiling for {plan.target.platform}, and this machine is {Platform.host()}",
+                f"{needed_by}, for {plan.target.platform}: this {Platform.host()} machine would have to run a "
+                f"{plan.target.platform} builder container under emulation, which layerplan never does",
                 hint=f"lock a version with a wheel for {plan.target.platform}, or build that platform on a machine of it",
             )
         return container_builder(
