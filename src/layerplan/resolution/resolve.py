@@ -91,6 +91,8 @@ def resolve_build(
             cache_from=cache_from,
             cache_dir=first.cache_dir,
             epoch=first.epoch,
+            created=first.created,
+            git=first.git,
             app_wheel=first.app_wheel,
             app_version=request.app_version or app.version,
             index_sizes=request.index_sizes,
