@@ -30,7 +30,7 @@ STACKS: dict[str, list[list[str]]] = {
     ],
     "oci": [["image"], ["registry"], ["transports"]],
     "resolution": [["resolution"]],
-    "back ends": [["containerize", "dockerfile", "sbom"]],
+    "back ends": [["containerize", "dockerfile", "sbom", "provenance"]],
     "front ends": [["cli", "setuptools_cmd", "__main__"]],
 }
 STACK_RANK = {"basics": 0, "plumbing": 1, "packaging": 2, "oci": 2, "resolution": 3, "back ends": 4, "front ends": 5}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from layerplan._units import format_size
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
+from layerplan.containerize.attachments import image_attachments
 from layerplan.containerize.labels import OCI_PREFIX, describe_image
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.registry_cache import RegistryLayerCache, layer_annotations
@@ -22,7 +23,7 @@ from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.model import Image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
-from layerplan.image.referrer import Artifact
+from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
@@ -99,15 +100,10 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
     remember_pulled(context.locations, base.image)
-    referrers: tuple[Artifact, ...] = ()
-    if config.sbom:
-        from layerplan.sbom.attach import locked_wheel_in, sbom_artifacts
-
-        referrers = sbom_artifacts(
-            plan, image, {b.planned.name: b.layer for b in built}, local={b.planned.name for b in built if b.status != "reused"},
-            epoch=resolved.epoch, base_name=base.name, base_digest=str(base.image.digest),
-            reused_licenses=registry_cache.licenses, wheel_path=locked_wheel_in(Store(resolved.cache_dir).wheels),
-        )  # fmt: skip
+    referrers = image_attachments(
+        resolved, plan, image, {b.planned.name: b.layer for b in built},
+        local={b.planned.name for b in built if b.status != "reused"}, reused_licenses=registry_cache.licenses,
+    )  # fmt: skip
     results = [_deliver(sink, image, context, resolved.tags, progress, referrers) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
@@ -118,7 +114,8 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         layers=_layer_results(base, built),
         outputs=tuple(results),
         built_from_source=tuple(builder.from_source),
-        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers),
+        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type != IN_TOTO_MEDIA_TYPE),
+        provenance=next(((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type == IN_TOTO_MEDIA_TYPE), None),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
     )
 
