@@ -71,15 +71,19 @@ def provenance_artifact(resolved: ResolvedBuild, plan: LayerPlan, image: Image) 
     )  # fmt: skip
 
 
+_STATED = frozenset({"base", "outputs", "package"})
+"""Options ``externalParameters`` states on their own (as resolved)."""
+
+
 def _external(resolved: ResolvedBuild, plan: LayerPlan) -> dict[str, Any]:
     """The options that decide the image, as the user set them (defaults left out: the
     build type defines them), with paths relative to the project and no credentials."""
     settings = resolved.settings
     options = {
         name.replace("_", "-"): _public(_relative(getattr(settings.config, name), resolved.project.root))
-        for name in sorted(settings.origins)
+        for name in sorted(settings.origins) if name not in _STATED
     }
-    return {
+    stated = {
         "project": resolved.app.display_name,
         "package": resolved.package,
         "platform": plan.target.describe(),
@@ -87,6 +91,7 @@ def _external(resolved: ResolvedBuild, plan: LayerPlan) -> dict[str, Any]:
         "outputs": [_public(_relative(str(sink), resolved.project.root)) for sink in resolved.outputs],
         "options": options,
     }
+    return {key: value for key, value in stated.items() if value is not None}
 
 
 def _dependencies(resolved: ResolvedBuild, plan: LayerPlan) -> list[dict[str, Any]]:
