@@ -139,7 +139,12 @@ def _outputs(
             hint=f"pass --output {_OUTPUT_FORMS}, or set outputs in [tool.layerplan] or the build tool's image table",
         )
     sinks = [parse_output(text) for text in dict.fromkeys(texts)]
-    named = [ImageReference.parse(tag) for tag in tags]
+    named = []
+    for tag in tags:
+        try:
+            named.append(ImageReference.parse(tag))
+        except ValueError:  # a name for archives only; they say what is wrong with it
+            continue
     out: list[ImageSink] = []
     for sink in sinks:
         if isinstance(sink, Registry):
