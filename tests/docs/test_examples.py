@@ -50,26 +50,25 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXAMPLES = collect(PAGES)
 _TIMEOUT = 600
+_DISPLAY = {"COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM", "CLICOLOR_FORCE"}
 
 
 @dataclass(frozen=True)
 class Sandbox:
     bin: Path
     cache: Path
-    home: Path
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """A ``layerplan`` on PATH that runs this checkout, one warm cache, an empty HOME."""
+    """A ``layerplan`` on PATH that runs this checkout, and one cache for every example."""
     root = tmp_path_factory.mktemp("docs-examples")
     bin_dir = root / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "layerplan"
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m layerplan "$@"\n')
     shim.chmod(0o755)
-    (root / "home").mkdir()
-    return Sandbox(bin=bin_dir, cache=root / "cache", home=root / "home")
+    return Sandbox(bin=bin_dir, cache=root / "cache")
 
 
 def _engine_env(example: Example) -> dict[str, str]:
@@ -104,15 +103,15 @@ def _project_copy(example: Example, tmp_path: Path) -> Path:
 def test_docs_example(example: Example, sandbox: Sandbox, tmp_path: Path) -> None:
     extra = _engine_env(example)
     cwd = _project_copy(example, tmp_path)
-    env = {
-        "PATH": f"{sandbox.bin}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(sandbox.home),
+    # The user's environment (CA bundle, proxies, credentials, DOCKER_HOST), less what
+    # changes how output looks; this checkout's `layerplan` first on PATH.
+    env = {k: v for k, v in os.environ.items() if k not in _DISPLAY and not k.startswith("LAYERPLAN_")}
+    env.update({
+        "PATH": f"{sandbox.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "LAYERPLAN_CACHE_DIR": str(sandbox.cache),
         "TMPDIR": str(tmp_path),
-        "LANG": "C.UTF-8",
-        **{k: v for k, v in os.environ.items() if k in {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}},
         **extra,
-    }
+    })
     result = subprocess.run(
         ["bash", "--noprofile", "--norc", "-c", script_for(example)],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=_TIMEOUT,
