@@ -235,3 +235,58 @@ def test_hatch_md_lists_the_image_target_options_and_the_shared_ones() -> None:
     assert HATCH_GENERIC_KEYS <= generic, (
         f"docs/hatch.md does not list hatchling's generic key(s) {sorted(HATCH_GENERIC_KEYS - generic)}"
     )
+
+
+def _command_lines() -> list[tuple[str, list[str]]]:
+    """(where, argv) of every ``layerplan`` command in the code blocks of the pages and in
+    the ``examples:`` of every ``--help`` (run or not: a plain block must not drift either)."""
+    import shlex
+
+    from tests.docs.markdown import fenced_blocks
+
+    found: list[tuple[str, str]] = []
+    for command, parser in PARSERS.items():
+        for line in (parser.epilog or "").splitlines():
+            if line.strip().startswith("layerplan "):
+                found.append((f"`layerplan {command} --help`", line.strip()))
+    for page in [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for block in fenced_blocks(page):
+            if block.info not in ("", "sh", "bash", "shell"):  # console blocks are run instead
+                continue
+            pending = ""
+            for number, text in block.lines:
+                text = pending + text.removeprefix("$ ")
+                if text.endswith("\\"):
+                    pending = text[:-1] + " "
+                    continue
+                pending = ""
+                if text.startswith("layerplan ") and (block.info or "$ " in dict(block.lines)[number][:2]):
+                    found.append((f"{page.name}:{number}", text))
+    commands = []
+    for where, text in found:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if token in ("|", "&&", "||", ";", ">", "2>", "<") or set(token) <= set("|&;<>"):
+                if words and words[0] == "layerplan":
+                    commands.append((where, words[1:]))
+                words = [] if token != ">" else ["(redirect)"]
+            else:
+                words.append(token)
+    return commands
+
+
+@pytest.mark.parametrize("where,argv", _command_lines(), ids=[f"{w}:{' '.join(a)[:40]}" for w, a in _command_lines()])
+def test_every_documented_command_line_parses(where: str, argv: list[str]) -> None:
+    """Every ``layerplan ...`` in the docs' code blocks and in the ``--help`` examples uses
+    commands and flags the parser has (synopsis blocks, with ``[OPTION]``, are left out)."""
+    if any(word.startswith("[") or word.endswith("...") for word in argv):
+        pytest.skip("a synopsis, not a command")
+    from layerplan.cli.main import build_parser
+
+    try:
+        build_parser().parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 0, f"{where}: `layerplan {' '.join(argv)}` is not a valid command line (exit {exc.code})"
