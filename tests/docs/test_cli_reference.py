@@ -290,3 +290,17 @@ def test_every_documented_command_line_parses(where: str, argv: list[str]) -> No
         build_parser().parse_args(argv)
     except SystemExit as exc:
         assert exc.code == 0, f"{where}: `layerplan {' '.join(argv)}` is not a valid command line (exit {exc.code})"
+
+
+def test_setuptools_help_names_the_command_and_its_documented_options() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "build_image", "--help"],
+        cwd=DOCS.parent / "tests" / "fixtures" / "setuptools-app", capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Options for 'build_image' command:" in result.stdout
+    for option in setuptools_options():
+        assert option[0] in result.stdout
