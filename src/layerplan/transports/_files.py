@@ -68,13 +68,15 @@ def write_beside(target: str, artifacts: Sequence[Artifact]) -> tuple[str, ...]:
     return tuple(written)
 
 
-def write_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artifact]) -> tuple[str, ...]:
+def write_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artifact]) -> tuple[tuple[str, str], ...]:
     """:func:`write_beside` for an index: each platform's documents named after it
-    (``dist/image.linux-arm64.sbom.spdx.json``), as the platforms' SBOMs share titles."""
-    written: list[str] = []
+    (``dist/image.linux-arm64.sbom.spdx.json``), as the platforms' SBOMs share titles;
+    (artifact type, path) of each, in order."""
+    written: list[tuple[str, str]] = []
     for image in index.images:
         mine = [a for a in artifacts if a.subject == image.digest]
-        written += write_beside(f"{target}.{str(image.platform).replace('/', '-')}", mine)
+        paths = write_beside(f"{target}.{str(image.platform).replace('/', '-')}", mine)
+        written += zip((a.artifact_type for a in mine), paths)
     return tuple(written)
 
 

@@ -195,7 +195,8 @@ class OciLayout(LocalTransport):
             write_oci_layout(image, Path(self.target), ref_name=tags[0] if tags else "latest")
             beside = write_beside(self.target, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+            spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
+            attached_via="files" if beside else None,
         )
 
     def write_index(
@@ -206,5 +207,5 @@ class OciLayout(LocalTransport):
             write_oci_layout(index, Path(self.target), ref_name=tags[0] if tags else "latest")
             beside = write_beside_index(self.target, index, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+            spec=self.spec, kind=self.kind, location=self.target, attached=beside, attached_via="files" if beside else None
         )
