@@ -70,7 +70,7 @@ def multi_build(tmp_path_factory: pytest.TempPathFactory, shared_registry: MemRe
     project = copy_example(root / "example")
     memregistry.reset_log()
     report = build_json(
-        project, base, f"docker://{memregistry.address}/multi/app:1", f"oci:{root / 'oci'}", f"oci-archive:{root / 'oci.tar'}",
+        project, base, f"docker://{memregistry.address}/multi/app:1,latest", f"oci:{root / 'oci'}", f"oci-archive:{root / 'oci.tar'}",
         cache=root / "cache", extra=("--platform", BOTH), env=EPOCH,
     )  # fmt: skip
     return {"root": root, "base": base, "report": report, "uploads": memregistry.uploaded_bytes("multi/app")}
@@ -81,8 +81,12 @@ def test_one_index_with_two_manifests_and_shared_layers(multi_build: dict[str, A
     report = multi_build["report"]
     assert report["media_type"] == OCI_INDEX
     assert [p["target"] for p in report["platforms"]] == ["cpython3.11 linux/amd64 glibc-2.36", "cpython3.11 linux/arm64 glibc-2.36"]
-    data, _ = memregistry.manifest("multi/app", "1")  # the tag names the index
-    assert digest_of(data) == report["digest"]
+    for tag in ("1", "latest"):  # every tag names the index
+        data, _ = memregistry.manifest("multi/app", tag)
+        assert digest_of(data) == report["digest"]
+    # each platform's image carries its own SBOMs and provenance (referrers of its manifest)
+    for platform in report["platforms"]:
+        assert platform["provenance"] is not None and len(platform["sbom"]) == 2
     manifests = manifests_of(memregistry, "multi/app", report["digest"])
     assert sorted(manifests) == ["linux/amd64", "linux/arm64/v8"]
     # each platform's own base underneath, then the same plan's layers
