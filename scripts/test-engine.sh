@@ -11,7 +11,11 @@
 #             (user layerplan, password layerplan-secret),
 #           - the base image 127.0.0.1:5000/python:3.11-bookworm (debootstrap, cached),
 #           - the builder image 127.0.0.1:5000/python:3.11-bookworm-build (the base + gcc,
-#             libc6-dev, python3.11-dev from Debian's mirror; cached in the registry).
+#             libc6-dev, python3.11-dev from Debian's mirror; cached in the registry),
+#           - with --with-arm64: qemu-user-static binfmt (to *run* arm64 images), the arm64
+#             base 127.0.0.1:5000/python:3.11-bookworm-arm64 (debootstrap --arch=arm64 under
+#             emulation, about 3 minutes once, cached) and the two-platform index
+#             127.0.0.1:5000/python:3.11-bookworm-multi naming it and the amd64 base.
 #         Idempotent: a second start only checks that everything is up.
 # stop    stops what start started (data and caches are kept).
 # status  says what is up; exit 0 only when everything is.
@@ -43,6 +47,9 @@ REGISTRY_DATA=/var/lib/layerplan-test-registry
 AUTH_REGISTRY_DATA=/var/lib/layerplan-test-registry-auth
 DOCKERD_LOG=/var/log/layerplan-dockerd.log
 ROOTFS_TAR="$CACHE/bookworm-minbase-python3-amd64.tar"
+ARM64_ROOTFS_TAR="$CACHE/bookworm-minbase-python3-arm64.tar"
+ARM64_TAG=$BASE_TAG-arm64
+MULTI_TAG=$BASE_TAG-multi
 DEBIAN_MIRROR=${LAYERPLAN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[test-engine] %s\n' "$*" >&2; }
@@ -274,6 +281,111 @@ setup_binfmt() {
   fi
 }
 
+
+# The arm64 base: the same debootstrap as the amd64 one (python3.11 at /usr/bin, the same
+# PATH and CMD), with --arch=arm64; its second stage runs arm64 binaries through the qemu
+# binfmt handler. The image is pushed by hand (an OCI manifest whose config says
+# linux/arm64/v8: `docker import` cannot label a platform on this daemon), then an OCI
+# index naming it and the amd64 base goes under $MULTI_TAG. qemu only runs arm64 images;
+# layerplan never uses it to build one.
+build_rootfs_arm64() {
+  [ -s "$ARM64_ROOTFS_TAR" ] && return 0
+  local root="$CACHE/rootfs-arm64.tmp"
+  rm -rf "$root"
+  mkdir -p "$root"
+  log "debootstrap --arch=arm64 bookworm (minbase + python3) under qemu - about 3 minutes"
+  debootstrap --arch=arm64 --variant=minbase --include=python3,ca-certificates bookworm "$root" "$DEBIAN_MIRROR" \
+    >"$CACHE/debootstrap-arm64.log" 2>&1 || die "arm64 debootstrap failed; see $CACHE/debootstrap-arm64.log"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+    "$root"/var/log/* "$root"/tmp/* "$root"/debootstrap
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'locale.alias' -exec rm -rf {} + 2>/dev/null || true
+  tar --sort=name --numeric-owner -C "$root" -cf "$ARM64_ROOTFS_TAR.tmp" .
+  mv "$ARM64_ROOTFS_TAR.tmp" "$ARM64_ROOTFS_TAR"
+  rm -rf "$root"
+  log "arm64 rootfs cached at $ARM64_ROOTFS_TAR ($(du -h "$ARM64_ROOTFS_TAR" | cut -f1))"
+}
+
+push_arm64_and_index() {  # python3 (the host's, stdlib only) talks to the loopback registry
+  python3 - "$REGISTRY" "$BASE_REPO" "$BASE_TAG" "$ARM64_TAG" "$MULTI_TAG" "$ARM64_ROOTFS_TAR" <<'PY'
+import gzip, hashlib, json, sys, tempfile, urllib.request
+registry, repo, amd64_tag, arm64_tag, multi_tag, rootfs = sys.argv[1:]
+base = f"http://{registry}/v2/{repo}"
+OCI_MANIFEST, OCI_INDEX = "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"
+ACCEPT = ", ".join([OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"])
+
+def request(method, url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=600) as response:
+        return response.headers, response.read()
+
+def push_blob(body):
+    name = "sha256:" + hashlib.sha256(body).hexdigest()
+    headers, _ = request("POST", f"{base}/blobs/uploads/")
+    location = headers["Location"]
+    location = location if location.startswith("http") else f"http://{registry}{location}"
+    request("PUT", f"{location}{'&' if '?' in location else '?'}digest={name}", body, {"Content-Type": "application/octet-stream"})
+    return name, len(body)
+
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+with tempfile.TemporaryDirectory() as tmp:
+    layer = f"{tmp}/layer.tar.gz"
+    diff = hashlib.sha256()
+    with open(rootfs, "rb") as src, open(layer, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+            while chunk := src.read(1 << 20):
+                diff.update(chunk)
+                out.write(chunk)
+    layer_digest, layer_size = push_blob(open(layer, "rb").read())
+config = canonical({
+    "architecture": "arm64", "os": "linux", "variant": "v8", "created": "1980-01-01T00:00:00Z",
+    "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["python3"]},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff.hexdigest()]},
+    "history": [{"created": "1980-01-01T00:00:00Z", "created_by": "debootstrap --arch=arm64 --variant=minbase --include=python3,ca-certificates bookworm"}],
+})
+config_digest, config_size = push_blob(config)
+manifest = canonical({
+    "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer_size}],
+})
+request("PUT", f"{base}/manifests/{arm64_tag}", manifest, {"Content-Type": OCI_MANIFEST})
+headers, amd64 = request("GET", f"{base}/manifests/{amd64_tag}", headers={"Accept": ACCEPT})
+amd64_type = headers["Content-Type"].split(";")[0]
+index = canonical({
+    "schemaVersion": 2, "mediaType": OCI_INDEX,
+    "manifests": [
+        {"mediaType": amd64_type, "digest": "sha256:" + hashlib.sha256(amd64).hexdigest(), "size": len(amd64),
+         "platform": {"architecture": "amd64", "os": "linux"}},
+        {"mediaType": OCI_MANIFEST, "digest": "sha256:" + hashlib.sha256(manifest).hexdigest(), "size": len(manifest),
+         "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+    ],
+})
+request("PUT", f"{base}/manifests/{multi_tag}", index, {"Content-Type": OCI_INDEX})
+PY
+}
+
+ensure_arm64_base() {
+  if registry_has_multi; then
+    log "arm64 base and index $REGISTRY/$BASE_REPO:$MULTI_TAG present"
+    return 0
+  fi
+  build_rootfs_arm64
+  log "pushing $REGISTRY/$BASE_REPO:$ARM64_TAG and the index $REGISTRY/$BASE_REPO:$MULTI_TAG"
+  push_arm64_and_index || die "pushing the arm64 base or its index failed"
+  registry_has_multi || die "pushed the index but the registry does not serve $MULTI_TAG"
+}
+
+registry_has_multi() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -I \
+    -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    "http://$REGISTRY/v2/$BASE_REPO/manifests/$MULTI_TAG") || true
+  [ "$code" = 200 ]
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_start() {
@@ -288,7 +400,10 @@ cmd_start() {
   start_registries
   ensure_base_image
   ensure_builder_image
-  [ "$WITH_ARM64" = 1 ] && setup_binfmt
+  if [ "$WITH_ARM64" = 1 ]; then
+    setup_binfmt
+    ensure_arm64_base
+  fi
   log "ready in $((SECONDS - t0)) s"
   cmd_env
 }
@@ -320,14 +435,15 @@ cmd_status() {
   if registry_up "$AUTH_REGISTRY" 401; then echo "auth registry:  up ($AUTH_REGISTRY)"; else echo "auth registry:  down"; ok=1; fi
   if registry_has_base; then echo "base image:     present ($BASE)"; else echo "base image:     missing"; ok=1; fi
   if registry_has_tag "$BUILDER_TAG"; then echo "builder image:  present ($BUILDER)"; else echo "builder image:  missing"; ok=1; fi
+  if registry_has_multi; then echo "arm64 base:     present ($REGISTRY/$BASE_REPO:$MULTI_TAG)"; else echo "arm64 base:     missing (start --with-arm64)"; fi
   return "$ok"
 }
 
 cmd_env() {
-  echo "export LAYERPLAN_TEST_REGISTRY=$REGISTRY LAYERPLAN_TEST_AUTH_REGISTRY=$AUTH_REGISTRY LAYERPLAN_TEST_BASE=$BASE LAYERPLAN_TEST_BUILDER=$BUILDER DOCKER_HOST=$DOCKER_HOST"
+  echo "export LAYERPLAN_TEST_REGISTRY=$REGISTRY LAYERPLAN_TEST_AUTH_REGISTRY=$AUTH_REGISTRY LAYERPLAN_TEST_BASE=$BASE LAYERPLAN_TEST_BUILDER=$BUILDER LAYERPLAN_TEST_MULTI_BASE=$REGISTRY/$BASE_REPO:$MULTI_TAG DOCKER_HOST=$DOCKER_HOST"
 }
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 WITH_BUILDAH=0
 WITH_ARM64=0

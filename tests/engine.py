@@ -37,10 +37,12 @@ __all__ = [
     "builder_image",
     "docker_client",
     "engine_required",
+    "multi_base_image",
     "get_auth_registry",
     "get_base_image",
     "get_builder_image",
     "get_docker_client",
+    "get_multi_base_image",
     "get_registry",
     "registry",
     "unavailable",
@@ -54,6 +56,7 @@ _DEFAULTS = {
     "LAYERPLAN_TEST_AUTH_REGISTRY": "127.0.0.1:5001",
     "LAYERPLAN_TEST_BASE": "127.0.0.1:5000/python:3.11-bookworm",
     "LAYERPLAN_TEST_BUILDER": "127.0.0.1:5000/python:3.11-bookworm-build",
+    "LAYERPLAN_TEST_MULTI_BASE": "127.0.0.1:5000/python:3.11-bookworm-multi",
     "DOCKER_HOST": "unix:///var/run/docker.sock",
 }
 _HOW_TO = 'run `scripts/test-engine.sh start` as root on Debian 12, then `eval "$(scripts/test-engine.sh env)"`'
@@ -98,11 +101,11 @@ def _start_engine() -> str | None:
 
 
 @functools.cache
-def _run_start_script() -> str | None:
-    """Run ``test-engine.sh start`` once per test session; an error text, or None."""
+def _run_start_script(*flags: str) -> str | None:
+    """Run ``test-engine.sh start`` (with ``flags``) once per test session; an error text, or None."""
     try:
         result = subprocess.run(
-            ["bash", str(SCRIPT), "start"],
+            ["bash", str(SCRIPT), "start", *flags],
             capture_output=True,
             text=True,
             timeout=_START_TIMEOUT,
@@ -156,6 +159,40 @@ def get_base_image() -> str:
 def get_builder_image() -> str:
     """The builder image's reference: the base plus gcc and Python's headers."""
     return _image_in_registry("LAYERPLAN_TEST_BUILDER", "builder image")
+
+
+def get_multi_base_image() -> str:
+    """The two-platform base (an index of the amd64 base and an arm64 one), for the tests
+    that run an arm64 image under qemu. Made by ``test-engine.sh start --with-arm64`` (an
+    arm64 debootstrap, about 3 minutes once): opt-in with ``LAYERPLAN_TEST_ARM64=1``
+    (CI sets it), else the tests that need it skip, saying so."""
+    reference = _setting("LAYERPLAN_TEST_MULTI_BASE")
+    registry_part, _, rest = reference.partition("/")
+    repository, _, tag = rest.rpartition(":")
+
+    def present() -> bool:
+        try:
+            response = requests.head(
+                f"http://{registry_part}/v2/{repository}/manifests/{tag}",
+                headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+                timeout=3,
+            )
+        except requests.RequestException:
+            return False
+        return response.status_code == 200 and Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists()
+
+    if present():
+        return reference
+    if os.environ.get("LAYERPLAN_TEST_ARM64") != "1":
+        pytest.skip(
+            f"the arm64 base {reference} (or qemu binfmt) is missing; to enable: LAYERPLAN_TEST_ARM64=1, or run"
+            " `scripts/test-engine.sh start --with-arm64` as root (an arm64 debootstrap, about 3 minutes once)"
+        )
+    get_registry()  # the engine and registries first, as the other tests start them
+    error = _can_autostart() or _run_start_script("--with-arm64")
+    if error is None and present():
+        return reference
+    unavailable(f"arm64 base {reference} is not available" + (f": {error}" if error else ""))
 
 
 def _image_in_registry(setting: str, what: str) -> str:
@@ -221,6 +258,12 @@ def base_image() -> str:
 def builder_image() -> str:
     """Reference of the builder image (the base with a compiler) in the test registry."""
     return get_builder_image()
+
+
+@pytest.fixture(scope="session")
+def multi_base_image() -> str:
+    """Reference of the two-platform (amd64 + arm64) base index in the test registry."""
+    return get_multi_base_image()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine import auth_registry, base_image, builder_image, docker_client, registry  # noqa: F401
+from engine import auth_registry, base_image, builder_image, docker_client, multi_base_image, registry  # noqa: F401
 from memregistry import memregistry  # noqa: F401
 from synthbase import SyntheticBase, synthetic_base  # noqa: F401
 

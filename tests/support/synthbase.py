@@ -42,9 +42,13 @@ Version: 3.11.2-6+deb12u1
 """
 
 
-def _rootfs(python_minor: str) -> list[FileSpec]:
+_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def _rootfs(python_minor: str, architecture: str = "amd64") -> list[FileSpec]:
     """Entries of the one base layer, sorted as tar --sort=name writes them."""
     python = f"python{python_minor}"
+    triplet = f"{_MACHINES[architecture]}-linux-gnu"
     specs = [
         FileSpec("bin", "symlink", target="usr/bin"),
         FileSpec("etc", "dir"),
@@ -61,8 +65,8 @@ def _rootfs(python_minor: str) -> list[FileSpec]:
         FileSpec("usr/lib", "dir"),
         FileSpec(f"usr/lib/{python}", "dir"),
         FileSpec(f"usr/lib/{python}/os.py", data=b"# synthetic stdlib marker\n"),
-        FileSpec("usr/lib/x86_64-linux-gnu", "dir"),
-        FileSpec("usr/lib/x86_64-linux-gnu/libc.so.6", data=b"\x7fELF\x02\x01\x01\x00" + b"\0" * 56 + GLIBC_BANNER, mode=0o755),
+        FileSpec(f"usr/lib/{triplet}", "dir"),
+        FileSpec(f"usr/lib/{triplet}/libc.so.6", data=b"\x7fELF\x02\x01\x01\x00" + b"\0" * 56 + GLIBC_BANNER, mode=0o755),
         FileSpec("usr/lib64", "dir"),
         FileSpec("usr/local", "dir"),
         FileSpec("usr/local/bin", "dir"),
@@ -70,16 +74,21 @@ def _rootfs(python_minor: str) -> list[FileSpec]:
         FileSpec("var", "dir"),
         FileSpec("var/lib", "dir"),
         FileSpec("var/lib/dpkg", "dir"),
-        FileSpec("var/lib/dpkg/status", data=_DPKG_STATUS.replace("3.11", python_minor).encode()),
+        FileSpec(
+            "var/lib/dpkg/status",
+            data=_DPKG_STATUS.replace("3.11", python_minor).replace("amd64", architecture).encode(),
+        ),
     ]
     return specs
 
 
-def synthetic_base_image(*, python_minor: str = "3.11", docker_types: bool = False) -> ImageFiles:
-    """The base image: one layer, a config like ``docker import``'s (PATH, ``CMD ["python3"]``)."""
-    layer = make_layer(_rootfs(python_minor))
+def synthetic_base_image(*, python_minor: str = "3.11", docker_types: bool = False, architecture: str = "amd64") -> ImageFiles:
+    """The base image: one layer, a config like ``docker import``'s (PATH, ``CMD ["python3"]``);
+    ``architecture="arm64"`` gives the arm64 one (aarch64 library directory, variant v8)."""
+    layer = make_layer(_rootfs(python_minor, architecture))
     config = {
-        "architecture": "amd64",
+        "architecture": architecture,
+        **({"variant": "v8"} if architecture == "arm64" else {}),
         "os": "linux",
         "created": "2026-11-01T00:00:00Z",
         "config": {"Env": [f"PATH={PATH}"], "Cmd": ["python3"]},

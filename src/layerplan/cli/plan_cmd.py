@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from layerplan.cache.scratch import scratch_directory
 from layerplan.cli.options import add_base_options, add_target_options, examples, non_empty, request_from_args
-from layerplan.errors import LockfileError
+from layerplan.errors import ConfigError, LockfileError
 
 if TYPE_CHECKING:  # the planning stack loads when `plan` runs, not when any command starts
     from layerplan.plan.model import LayerPlan
@@ -33,6 +33,7 @@ def register(commands: Any) -> None:
             ("layerplan plan", "the plan of the project in this directory"),
             ("layerplan plan --base python:3.12-slim", "the target (Python, arch, libc) read from the base"),
             ("layerplan plan --platform linux/arm64 --json", "for arm64, as JSON (docs/plan-json.md)"),
+            ("layerplan plan --platform linux/amd64,linux/arm64", "per platform, and the layers they share"),
             ("layerplan plan --diff-against HEAD~1", "which layers a lock change rebuilds"),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels or bool(args.diff_against))
     with resolve_build(request) as resolved:
+        if resolved.several_platforms:
+            return _run_several(resolved, args)
         plan = plan_build(resolved)
         old = _plan_for_old_lock(resolved, plan, args.diff_against) if args.diff_against else None
     if old is not None:
@@ -93,6 +96,28 @@ def run(args: argparse.Namespace) -> int:
         from layerplan.cli import render
 
         render.print_plan(plan)
+    return 0
+
+
+def _run_several(resolved: ResolvedBuild, args: argparse.Namespace) -> int:
+    """The plan of each platform, and which layers they share (docs/multi-platform.md)."""
+    from layerplan.console import warn_each
+    from layerplan.plan.multi import multi_plan_json, shared_layers
+    from layerplan.resolution import plan_platforms
+
+    if args.diff_against:
+        raise ConfigError(
+            "--diff-against compares one platform's plans", key="--diff-against", hint="pass one --platform with it"
+        )
+    plans = [plan for _, plan in plan_platforms(resolved)]
+    if args.json:
+        json.dump(multi_plan_json(plans), sys.stdout, indent=2)
+        print()
+        warn_each(tuple(dict.fromkeys(w for plan in plans for w in plan.warnings)))
+        return 0
+    from layerplan.cli import render
+
+    render.print_platform_plans(plans, shared_layers(plans))
     return 0
 
 

@@ -14,7 +14,7 @@ from layerplan.plan.diff import LayerChange
 from layerplan.plan.model import SDIST_BUILD, LayerPlan
 from layerplan.plan.model import PlannedLayer
 
-__all__ = ["print_diff", "print_plan"]
+__all__ = ["print_diff", "print_plan", "print_platform_plans"]
 
 
 def _packages(layer: PlannedLayer) -> str:
@@ -57,8 +57,9 @@ def target_sources(plan: LayerPlan) -> str:
     return text
 
 
-def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
-    """The plan: one block per layer (name, kind, size, key; then packages and why)."""
+def print_plan(plan: LayerPlan, console: Console | None = None, *, shared: Sequence[str] = ()) -> None:
+    """The plan: one block per layer (name, kind, size, key; then packages and why);
+    a layer named in ``shared`` (the same in every platform's plan) says so."""
     console = console or results()
     version = f" {plan.project_version}" if plan.project_version else ""
     console.print(
@@ -79,7 +80,7 @@ def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
         detail = Text(contents + "\n" if contents else "")
         detail.append(layer.reason, style="dim")
         table.add_row(
-            str(number), layer.name, layer.kind, format_size(layer.estimated_size) if layer.packages else "",
+            str(number), layer.name, f"{layer.kind} (shared)" if layer.name in shared else layer.kind, format_size(layer.estimated_size) if layer.packages else "",
             layer.key[:12], detail,
         )
     print_table(console, table)
@@ -91,6 +92,19 @@ def print_plan(plan: LayerPlan, console: Console | None = None) -> None:
             sdist = item.sdist.filename if item.sdist is not None and item.sdist.filename else "its sdist"
             console.print(Text(f"{item.name} {item.version}: no wheel ({item.note}), built from {sdist} by {SDIST_BUILD}", style="dim"))
     warn_each(plan.warnings)
+
+
+def print_platform_plans(plans: Sequence[LayerPlan], shared: Sequence[str], console: Console | None = None) -> None:
+    """Each platform's plan, the layers every platform shares marked, then a summary."""
+    console = console or results()
+    for plan in plans:
+        print_plan(plan, console, shared=shared)
+        console.print()
+    platforms = ", ".join(plan.target.platform for plan in plans)
+    console.print(
+        f"{len(plans)} platforms ({platforms}) under one index; shared by all, built and uploaded once: "
+        + (", ".join(shared) or "no layer")
+    )
 
 
 def print_diff(changes: Sequence[LayerChange], old: LayerPlan, new: LayerPlan, console: Console | None = None) -> None:

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.output} is a directory", key="--output", hint="name the file to write, e.g. -o sbom.cdx.json")
     request = request_from_args(args, allow_missing_wheels=args.allow_missing_wheels)
     with resolve_build(request) as resolved:
+        resolved.require_one_platform("`layerplan sbom`")
         plan = plan_build(resolved)
         base = resolved.base
         document = describe(

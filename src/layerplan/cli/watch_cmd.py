@@ -245,7 +245,8 @@ def _result_line(report: BuildReport, seconds: float, *, unchanged: bool) -> str
     """``12:04:31 built sha256:1a2b3c4d5e6f in 0.41 s: 1 layer rebuilt (app), 2.1 kB pushed``."""
     from layerplan._units import format_size
 
-    built = [layer.name for layer in report.layers if layer.status == "built"]
+    layers = (*report.layers, *(layer for platform in report.platforms for layer in platform.layers))
+    built = list(dict.fromkeys(layer.name for layer in layers if layer.status == "built"))
     rebuilt = f"{len(built)} layer{'s' if len(built) != 1 else ''} rebuilt" + (f" ({', '.join(built)})" if built else "")
     digest = report.image_digest.removeprefix("sha256:")[:12]
     what = "unchanged" if unchanged else "built"

@@ -27,7 +27,7 @@ from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
-from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
+from layerplan.install import TargetVenv, compile_tree, find_compiler, install_wheel, local_wheel, make_venv
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
@@ -136,7 +136,11 @@ class LayerBuilder:
         """Finds a layer the local cache lacks in a cache image, by its build key (see
         ``registry_cache``); asked before anything is fetched for the layer."""
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
-        self.interpreter = find_interpreter(self.venv.python_version) if compile_bytecode else None
+        # The target's Python decides, never the host's: its 3.X.Y's compiler when the
+        # host has it (a pyc can differ between patch releases), and the key names it.
+        compiler = find_compiler(self.venv.python_version, self.plan.target.python_full_version) if compile_bytecode else None
+        self.interpreter = compiler[0] if compiler else None
+        self.compiler_version = compiler[1] if compiler else None
         self.compile_bytecode = compile_bytecode
         store = Store(cache.root)
         self.env_cache = store.build_envs
@@ -153,7 +157,9 @@ class LayerBuilder:
 
     @property
     def bytecode_state(self) -> str:
-        return "compiled" if self.compile_bytecode and self.interpreter is not None else "none"
+        if not self.compile_bytecode or self.interpreter is None:
+            return "none"
+        return f"compiled:{self.compiler_version}"
 
     def cache_key(self, layer: MaterializedLayer) -> str:
         """The plan's key plus what this builder adds to the bytes -- and, for the app, the

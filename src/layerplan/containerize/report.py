@@ -73,9 +73,25 @@ class BuildReport:
     digest_file: str | None = None
     """Where the pushed images' ``REF@DIGEST`` lines were written (``--digest-file``)."""
     warnings: tuple[str, ...] = ()
+    platforms: tuple[BuildReport, ...] = ()
+    """A multi-platform build: each platform's image (its ``outputs`` empty: the index went
+    out); ``image_digest`` is then the index's and ``layers`` is empty."""
+    shared_layers: tuple[str, ...] = ()
+    """A multi-platform build: the layers every platform's image has (one digest each)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The documented JSON report (see docs/build.md)."""
+        """The documented JSON report (see docs/build.md, docs/multi-platform.md)."""
+        document = self._json()
+        if self.platforms:
+            document["media_type"] = "application/vnd.oci.image.index.v1+json"
+            document["platforms"] = [
+                {key: value for key, value in platform._json().items() if key not in ("schema", "outputs", "warnings", "digest_file")}
+                for platform in self.platforms
+            ]
+            document["shared_layers"] = list(self.shared_layers)
+        return document
+
+    def _json(self) -> dict[str, Any]:
         return {
             "schema": "layerplan.containerize/1",
             "digest": self.image_digest,
@@ -130,7 +146,21 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     from layerplan.console import print_table, results
 
     console = console or results()
-    pushes = [o for o in report.outputs if o.blobs]
+    for platform in report.platforms:
+        console.print(Text.assemble((f"{platform.target.split()[1]} ", "bold"), platform.image_digest))
+        _print_layers(platform, console, report.outputs, shared=report.shared_layers)
+    if not report.platforms:
+        _print_layers(report, console, report.outputs)
+    _print_outputs(report, console)
+
+
+def _print_layers(report: BuildReport, console: Console, outputs: tuple[OutputResult, ...], *, shared: tuple[str, ...] = ()) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from layerplan.console import print_table
+
+    pushes = [o for o in outputs if o.blobs]
     status_of = {b.digest: b.status for o in pushes for b in o.blobs}
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
     for column, justify in (("layer", "left"), ("kind", "left"), ("size", "right"), ("digest", "left"), ("build", "left")):
@@ -148,14 +178,19 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     for layer in report.layers:
         if layer.status == "base":
             continue
-        row = [layer.name, layer.kind, format_size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
+        row = [layer.name, f"{layer.kind} (shared)" if layer.name in shared else layer.kind, format_size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
         if pushes:
             status = status_of.get(layer.digest, "-")
             row.append(Text(status, style=styles.get(status, "")))
         table.add_row(*row)
     print_table(console, table)
+
+
+def _print_outputs(report: BuildReport, console: Console) -> None:
+    from rich.text import Text
+
     sources: dict[str, int] = {}
-    for layer in report.layers:
+    for layer in (*report.layers, *(l for p in report.platforms for l in p.layers)):
         if layer.reused_from is not None:
             sources[layer.reused_from] = sources.get(layer.reused_from, 0) + 1
     for source, count in sources.items():
@@ -184,4 +219,5 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
             f"{built.name} {built.version or ''}: wheel {_source_status(built)} from {built.sdist} "
             f"(build requirements: {requirements})".replace("  ", " ")
         )
-    console.print(Text.assemble(("image ", "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))
+    kind = "index " if report.platforms else "image "
+    console.print(Text.assemble((kind, "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))

@@ -106,6 +106,7 @@ def emit_context(
         # The wheels it copies into the context come from the cache: `cache prune` waits.
         Store(resolved.cache_dir).lease(say=None if request.quiet else _say),
     ):
+        resolved.require_one_platform("a Dockerfile")
         output = check_output(request.output, force=request.force, project_root=resolved.project.root)
         plan = plan_build(resolved)
         materialized = materialize_build(resolved, plan)

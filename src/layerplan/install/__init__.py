@@ -10,7 +10,7 @@
 """
 
 from layerplan.install.pep517 import DEFAULT_SOURCE_DATE_EPOCH, build_wheel, is_pure, local_wheel
-from layerplan.install.bytecode import CompileResult, compile_tree, find_interpreter
+from layerplan.install.bytecode import CompileResult, compile_tree, find_compiler, find_interpreter
 from layerplan.install.errors import BuildError, ImpureWheelError, InstallError, UnsafeWheelError
 from layerplan.install.layout import TargetVenv, staged
 from layerplan.install.venv import make_venv, pyvenv_cfg
@@ -29,6 +29,7 @@ __all__ = [
     "build_wheel",
     "check_wheel_archive",
     "compile_tree",
+    "find_compiler",
     "find_interpreter",
     "install_wheel",
     "is_pure",

@@ -2,8 +2,12 @@
 
 A pyc is only useful to the interpreter minor version that wrote it, so compiling
 needs an interpreter of the image's ``3.X`` on the host: the running one if it
-matches, else ``python3.X`` on ``PATH``, a uv-managed or a pyenv one. Without one,
-nothing is compiled and that is reported once. The pycs are reproducible:
+matches, else ``python3.X`` on ``PATH``, a uv-managed or a pyenv one. A pyc does not
+depend on the CPU, so one host compiles for every platform. It may depend on the patch
+release (3.11.2 and 3.11.7 compile click's ``utils.py`` differently), so the one of the
+image's own ``3.X.Y`` is preferred when the host has it, and the layer's cache key names
+the version that compiled it. Without any ``3.X``, nothing is compiled and that is
+reported once. The pycs are reproducible:
 unchecked-hash headers (no mtimes), the image path as the recorded source file,
 a fixed hash seed, sorted walk.
 """
@@ -25,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from layerplan.install.errors import InstallError
 from layerplan.install.layout import TargetVenv
 
-__all__ = ["CompileResult", "compile_tree", "find_interpreter"]
+__all__ = ["CompileResult", "compile_tree", "find_compiler", "find_interpreter"]
 
 log = logging.getLogger(__name__)
 _DRIVER = Path(__file__).with_name("_compile_driver.py")
@@ -47,18 +51,17 @@ class CompileResult:
     """Why nothing was compiled."""
 
 
-def _probe(executable: str, tag: str) -> bool:
+_PROBE = "import sys; v = sys.version_info; print(sys.implementation.cache_tag, v.releaselevel, '%d.%d.%d' % v[:3])"
+
+
+def _probe(executable: str, tag: str) -> str | None:
+    """The full version (``3.11.2``) of ``executable`` when it is a final CPython of ``tag``."""
     try:
-        out = subprocess.run(
-            [executable, "-S", "-c", "import sys; print(sys.implementation.cache_tag, sys.version_info.releaselevel)"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        out = subprocess.run([executable, "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and out.stdout.split() == [tag, "final"]
+        return None
+    words = out.stdout.split()
+    return words[2] if out.returncode == 0 and len(words) == 3 and words[:2] == [tag, "final"] else None
 
 
 def _candidates(version: str) -> list[str]:
@@ -81,19 +84,33 @@ def _candidates(version: str) -> list[str]:
 
 
 @functools.cache
-def find_interpreter(version: str) -> Path | None:
-    """A CPython ``version`` (``3.X``, final release) on this host, or ``None``.
+def find_compiler(version: str, prefer: str | None = None) -> tuple[Path, str] | None:
+    """A CPython ``version`` (``3.X``, final release) on this host and its full version,
+    the one whose full version is ``prefer`` (the target's ``3.X.Y``) when there is one;
+    ``None`` when there is no ``3.X`` at all.
 
     Looks at the running interpreter, ``python3.X`` on ``PATH``, uv-managed and pyenv
     installs, ``/usr/local/bin`` and ``/usr/bin``; each candidate is run once to check it.
     """
     tag = "cpython-" + version.replace(".", "")
+    found: list[tuple[Path, str]] = []
     if sys.implementation.cache_tag == tag and sys.version_info.releaselevel == "final":
-        return Path(sys.executable)
-    for candidate in _candidates(version):
-        if os.access(candidate, os.X_OK) and _probe(candidate, tag):
-            return Path(candidate)
-    return None
+        found.append((Path(sys.executable), "%d.%d.%d" % sys.version_info[:3]))
+        if prefer is None or found[0][1] == prefer:
+            return found[0]
+    for candidate in dict.fromkeys(_candidates(version)):
+        full = _probe(candidate, tag) if os.access(candidate, os.X_OK) else None
+        if full is not None:
+            found.append((Path(candidate), full))
+            if prefer is None or full == prefer:
+                return found[-1]
+    return found[0] if found else None
+
+
+def find_interpreter(version: str) -> Path | None:
+    """A CPython ``version`` (``3.X``, final release) on this host, or ``None``."""
+    found = find_compiler(version)
+    return found[0] if found else None
 
 
 def compile_tree(

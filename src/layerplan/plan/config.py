@@ -21,7 +21,7 @@ from layerplan._toml import key_line
 from layerplan.errors import ConfigError, TargetError
 from layerplan.oci.reference import ImageReference
 from layerplan.reproducible import parse_created
-from layerplan.target import Libc, parse_platform, parse_python
+from layerplan.target import Libc, parse_platforms, parse_python
 
 __all__ = ["OPTION_KEYS", "PlanConfig", "check_option", "parse_size", "read_config", "read_options"]
 
@@ -36,7 +36,8 @@ class PlanConfig:
     python: str | None = None
     """Target Python ``X.Y`` (a base image, when given, says it too)."""
     platform: str | None = None
-    """Target ``os/arch``, e.g. ``linux/arm64``."""
+    """Target ``os/arch``, e.g. ``linux/arm64``; several, comma-separated in their order
+    (``linux/amd64,linux/arm64``: one image each, under one index)."""
     libc: str | None = None
     """Target C library, ``glibc-X.Y`` or ``musl-X.Y``."""
     lock: str | None = None
@@ -271,7 +272,10 @@ def _python(value: Any) -> str:
 
 
 def _platform(value: Any) -> str:
-    return str(parse_platform(_string(value)))
+    """One platform, or several (a list, or ``a,b`` text), as normalized ``a,b`` text:
+    ``target.parse_platforms`` is the one reader of it."""
+    texts = _strings(value) if isinstance(value, list) else (_string(value),)
+    return ",".join(str(p) for p in parse_platforms(",".join(texts)))
 
 
 def _libc(value: Any) -> str:
@@ -297,7 +301,7 @@ def _size(value: Any) -> int:
 # option -> (field, converter, what it must be)
 _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "python": ("python", _python, "a Python version such as \"3.12\""),
-    "platform": ("platform", _platform, "a platform such as \"linux/amd64\" or \"linux/arm64\""),
+    "platform": ("platform", _platform, "a platform such as \"linux/amd64\", or a list such as [\"linux/amd64\", \"linux/arm64\"]"),
     "libc": ("libc", _libc, "a C library such as \"glibc-2.36\" or \"musl-1.2\""),
     "lock": ("lock", _string, "a path string"),
     "package": ("package", _string, "a workspace member name"),

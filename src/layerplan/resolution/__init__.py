@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from layerplan.resolution.options import OptionLayer, Settings, command_line_layer
-    from layerplan.resolution.plan import PlanRequest, materialize_build, plan_build, plan_project
+    from layerplan.resolution.plan import PlanRequest, materialize_build, plan_build, plan_platforms, plan_project
     from layerplan.resolution.project import resolve_project
     from layerplan.resolution.resolve import resolve_build
-    from layerplan.resolution.resolved import Request, ResolvedBuild, ResolvedProject
+    from layerplan.resolution.resolved import PlatformBuild, Request, ResolvedBuild, ResolvedProject
     from layerplan.resolution.target import TargetDecision
 
 _MODULES = {
@@ -30,9 +30,11 @@ _MODULES = {
     "PlanRequest": "plan",
     "materialize_build": "plan",
     "plan_build": "plan",
+    "plan_platforms": "plan",
     "plan_project": "plan",
     "resolve_project": "project",
     "resolve_build": "resolve",
+    "PlatformBuild": "resolved",
     "Request": "resolved",
     "ResolvedBuild": "resolved",
     "ResolvedProject": "resolved",
@@ -42,6 +44,7 @@ _MODULES = {
 __all__ = [
     "OptionLayer",
     "PlanRequest",
+    "PlatformBuild",
     "Request",
     "ResolvedBuild",
     "ResolvedProject",
@@ -50,6 +53,7 @@ __all__ = [
     "command_line_layer",
     "materialize_build",
     "plan_build",
+    "plan_platforms",
     "plan_project",
     "resolve_build",
     "resolve_project",

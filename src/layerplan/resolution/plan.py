@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from layerplan.plan.model import LayerPlan
     from layerplan.selection import InstallItem, InstallSet
 
-__all__ = ["PlanRequest", "materialize_build", "plan_build", "plan_project"]
+__all__ = ["PlanRequest", "materialize_build", "plan_build", "plan_platforms", "plan_project"]
 
 
 def plan_build(resolved: ResolvedBuild, *, lock: Lock | None = None) -> LayerPlan:
@@ -43,6 +43,12 @@ def plan_build(resolved: ResolvedBuild, *, lock: Lock | None = None) -> LayerPla
             sizes=_index_sizes(resolved.cache_dir) if resolved.index_sizes else None,
         )
     )
+
+
+def plan_platforms(resolved: ResolvedBuild) -> tuple[tuple[ResolvedBuild, LayerPlan], ...]:
+    """Each platform of ``resolved`` (narrowed to it) with its plan, in order: each
+    platform's wheels come from the lock for that platform's target."""
+    return tuple((one, plan_build(one)) for one in resolved.each_platform())
 
 
 def materialize_build(resolved: ResolvedBuild, plan: LayerPlan) -> MaterializedPlan:

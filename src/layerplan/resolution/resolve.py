@@ -14,8 +14,8 @@ from layerplan.errors import ConfigError, LockfileError
 from layerplan.events import Progress, no_progress
 from layerplan.planning import load_lock
 from layerplan.resolution.project import resolve_project
-from layerplan.resolution.resolved import CacheImage, Request, ResolvedBuild, ResolvedProject
-from layerplan.resolution.target import decide_target, requested_platform
+from layerplan.resolution.resolved import CacheImage, PlatformBuild, Request, ResolvedBuild, ResolvedProject
+from layerplan.resolution.target import decide_target, requested_platforms
 
 if TYPE_CHECKING:
     from layerplan.transports import ImageSink
@@ -62,30 +62,40 @@ def resolve_build(
             hint="pass --base REF (e.g. python:3.12-slim) or set base in [tool.layerplan]",
         )
     with contextlib.ExitStack() as stack:
-        base = None
-        if config.base:
-            # Imported only when there is a base: `plan` without one loads no HTTP or image code.
-            from layerplan.resolution.base import ClientPool, open_base_image
+        platforms = []
+        # Each platform's target comes from its own entry of the base's index (opened once
+        # per platform); a platform the base lacks is one error naming it.
+        for platform in requested_platforms(settings):
+            base = None
+            if config.base:
+                # Imported only when there is a base: `plan` without one loads no HTTP or image code.
+                from layerplan.resolution.base import ClientPool, open_base_image
 
-            base = stack.enter_context(
-                open_base_image(
-                    config.base,
-                    requested_platform(settings),
-                    BlobCache(first.cache_dir),
-                    ClientPool(config.insecure_registries),
-                    key=settings.origin("base") or "base",
-                    progress=progress,
+                base = stack.enter_context(
+                    open_base_image(
+                        config.base,
+                        platform,
+                        BlobCache(first.cache_dir),
+                        ClientPool(config.insecure_registries),
+                        key=settings.origin("base") or "base",
+                        progress=progress,
+                    )
                 )
+            decision = decide_target(
+                settings, app.requires_python, base.platform if base else None, config.base, platform=platform
             )
-        decision = decide_target(settings, app.requires_python, base.platform if base else None, config.base)
+            platforms.append(PlatformBuild(target_decision=decision, base=base))
+        if len(platforms) > 1:
+            _check_outputs_hold_an_index(outputs, platforms)
         yield ResolvedBuild(
             project=project,
             app=app,
             settings=settings,
             lock=lock,
-            target=decision.target,
-            target_decision=decision,
-            base=base,
+            target=platforms[0].target,
+            target_decision=platforms[0].target_decision,
+            base=platforms[0].base,
+            platforms=tuple(platforms),
             outputs=outputs,
             tags=tuple(fill(tag, "tags") for tag in config.tags) or (_default_tag(app.display_name, request.app_version or app.version),),
             cache_from=cache_from,
@@ -98,6 +108,19 @@ def resolve_build(
             index_sizes=request.index_sizes,
             allow_missing_wheels=request.allow_missing_wheels,
         )
+
+
+def _check_outputs_hold_an_index(outputs: tuple[ImageSink, ...], platforms: list[PlatformBuild]) -> None:
+    """A docker-archive holds one image (``docker load`` takes no index): refused before
+    any layer is built, not after."""
+    for sink in outputs:
+        if sink.kind == "docker-archive":
+            names = ", ".join(p.target.platform for p in platforms)
+            raise ConfigError(
+                f"{sink}: a docker-archive holds one platform's image, and {names} were asked for",
+                key="--output",
+                hint="write oci-archive:FILE (it holds the index), or build one --platform for the docker-archive",
+            )
 
 
 def lock_path(text: str | None, project_root: Path, origin: str | None) -> Path | None:

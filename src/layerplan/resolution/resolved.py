@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the image and transport stacks load only when a build opens
     from layerplan.target import Target
     from layerplan.transports import ImageSink
 
-__all__ = ["AppWheelSource", "CacheImage", "Created", "Request", "ResolvedBuild", "ResolvedProject"]
+__all__ = ["AppWheelSource", "CacheImage", "Created", "PlatformBuild", "Request", "ResolvedBuild", "ResolvedProject"]
 
 AppWheelSource = Union[Path, Callable[[Path], Path], None]
 """The project's wheel when the front end makes it: a file, or a function that builds it
@@ -105,6 +106,19 @@ class ResolvedProject:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PlatformBuild:
+    """One platform of a build: its target, decided from its own entry of the base's index."""
+
+    target_decision: TargetDecision
+    base: BaseImage | None
+    """The base image opened for this platform (its manifest from the base's index)."""
+
+    @property
+    def target(self) -> Target:
+        return self.target_decision.target
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ResolvedBuild:
     """Every fact of one build, decided once; nothing downstream re-reads configuration.
 
@@ -124,6 +138,9 @@ class ResolvedBuild:
     """The target with where each of its facts came from (option, base image, default)."""
     base: BaseImage | None
     """The base image, opened for the target's platform, with what it runs."""
+    platforms: tuple[PlatformBuild, ...] = ()
+    """Every platform asked for, in order (one image each, under one index when several);
+    ``target``, ``target_decision`` and ``base`` are the first one's."""
     outputs: tuple[ImageSink, ...]
     tags: tuple[str, ...]
     """Names for archive outputs: the option, else ``NAME:VERSION`` (``NAME:latest``)."""
@@ -144,6 +161,34 @@ class ResolvedBuild:
     @property
     def config(self) -> PlanConfig:
         return self.settings.config
+
+    @property
+    def several_platforms(self) -> bool:
+        """True when the build makes an index of several platforms' images."""
+        return len(self.platforms) > 1
+
+    def for_platform(self, platform: PlatformBuild) -> ResolvedBuild:
+        """This build narrowed to one of its platforms: what the single-platform stages take."""
+        return dataclasses.replace(
+            self, target=platform.target, target_decision=platform.target_decision, base=platform.base, platforms=(platform,)
+        )
+
+    def require_one_platform(self, what: str) -> None:
+        """Raise ``ConfigError`` when several platforms were asked for: ``what`` (a
+        Dockerfile, an SBOM of the plan) is about one."""
+        if self.several_platforms:
+            from layerplan.errors import ConfigError
+
+            platforms = ", ".join(p.target.platform for p in self.platforms)
+            raise ConfigError(
+                f"{what} is for one platform, and {platforms} were asked for",
+                key=self.settings.origin("platform") or "platform",
+                hint="pass one --platform",
+            )
+
+    def each_platform(self) -> tuple[ResolvedBuild, ...]:
+        """The build narrowed to each platform in turn (itself when it has one)."""
+        return tuple(self.for_platform(p) for p in self.platforms) if self.several_platforms else (self,)
 
     @property
     def app_root(self) -> Path:

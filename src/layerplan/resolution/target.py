@@ -15,12 +15,12 @@ from packaging.specifiers import SpecifierSet
 from layerplan.errors import TargetError
 from layerplan.oci.platform import Platform
 from layerplan.resolution.options import Settings
-from layerplan.target import DEFAULT_LIBC, DEFAULT_PLATFORM, Libc, Target, default_python, parse_platform, parse_python
+from layerplan.target import DEFAULT_LIBC, DEFAULT_PLATFORM, Libc, Target, default_python, parse_platforms, parse_python
 
 if TYPE_CHECKING:  # only the facts' shape: the image stack loads when a base is opened
     from layerplan.image.platform import DetectedPlatform
 
-__all__ = ["TargetDecision", "base_target", "decide_target", "requested_platform"]
+__all__ = ["TargetDecision", "base_target", "decide_target", "requested_platform", "requested_platforms"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -41,23 +41,35 @@ class TargetDecision:
         )
 
 
+def requested_platforms(settings: Settings) -> tuple[Platform, ...]:
+    """The platforms to build, in order (one image each): the option, else the default."""
+    return parse_platforms(settings.config.platform) if settings.config.platform else (DEFAULT_PLATFORM,)
+
+
 def requested_platform(settings: Settings) -> Platform:
-    """The platform to pick from a multi-platform base: the option, else the default."""
-    return parse_platform(settings.config.platform) if settings.config.platform else DEFAULT_PLATFORM
+    """The first platform to build (the only one, unless several are asked for)."""
+    return requested_platforms(settings)[0]
 
 
 def decide_target(
-    settings: Settings, requires_python: SpecifierSet | None, base: DetectedPlatform | None, base_name: str | None
+    settings: Settings,
+    requires_python: SpecifierSet | None,
+    base: DetectedPlatform | None,
+    base_name: str | None,
+    *,
+    platform: Platform | None = None,
 ) -> TargetDecision:
-    """The target of the build; raise ``TargetError`` when an option contradicts the base."""
+    """The target of the build for ``platform`` (default: the first one asked for); raise
+    ``TargetError`` when an option contradicts the base."""
     config = settings.config
+    wanted = platform or requested_platform(settings)
     if base is None:
         return TargetDecision(
             target=Target(
                 python_version=parse_python(config.python)[0] if config.python else default_python(requires_python),
                 python_full_version=parse_python(config.python)[1] if config.python else None,
-                os=requested_platform(settings).os,
-                arch=requested_platform(settings).architecture,
+                os=wanted.os,
+                arch=wanted.architecture,
                 libc=Libc.parse(config.libc) if config.libc else DEFAULT_LIBC,
             ),
             python_from=settings.origin("python") or _default_python_reason(requires_python),
@@ -67,7 +79,6 @@ def decide_target(
     from_base = f"base image {base_name}"
     found = base_target(base, base_name or "the base image", libc=config.libc)
     if config.platform:
-        wanted = parse_platform(config.platform)
         if not wanted.matches(Platform(os=found.os, architecture=found.arch, variant=base.variant)):
             raise TargetError(
                 f"{settings.origin('platform')} asks for {wanted}, but {from_base} is {base.os}/{base.arch}",

@@ -8,6 +8,7 @@ from layerplan.target.options import (
     default_python,
     make_target,
     parse_platform,
+    parse_platforms,
     parse_python,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "default_python",
     "make_target",
     "parse_platform",
+    "parse_platforms",
     "parse_python",
 ]

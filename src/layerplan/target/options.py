@@ -23,6 +23,7 @@ __all__ = [
     "default_python",
     "make_target",
     "parse_platform",
+    "parse_platforms",
     "parse_python",
 ]
 
@@ -59,6 +60,15 @@ def parse_platform(text: str) -> Platform:
             f"unsupported platform {text!r}", hint=f"use one of {', '.join('linux/' + a for a in ARCHES)}"
         )
     return Platform(os=os_name, architecture=arch)
+
+
+def parse_platforms(text: str) -> tuple[Platform, ...]:
+    """``linux/amd64,linux/arm64`` -> both, in the order written, each once; raise
+    ``TargetError`` for an empty list or a platform :func:`parse_platform` refuses."""
+    parts = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not parts:
+        raise TargetError(f"no platform in {text!r}", hint="write OS/ARCH, e.g. linux/amd64,linux/arm64")
+    return tuple(dict.fromkeys(parse_platform(part) for part in parts))
 
 
 def default_python(requires_python: SpecifierSet | None) -> tuple[int, int]:

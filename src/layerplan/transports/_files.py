@@ -12,11 +12,15 @@ from typing import ClassVar
 from layerplan.cache.atomic import atomic_write
 from layerplan.cache.temps import TempPlace, sibling_prefix
 from layerplan.errors import ConfigError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.referrer import Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.errors import OutputError
 
-__all__ = ["LocalTransport", "refuse_directory", "refuse_file", "siblings_of", "split_path_ref", "write_beside", "writing"]
+__all__ = [
+    "LocalTransport", "refuse_directory", "refuse_file", "siblings_of", "split_path_ref", "write_beside",
+    "write_beside_index", "writing",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +65,18 @@ def write_beside(target: str, artifacts: Sequence[Artifact]) -> tuple[str, ...]:
         with atomic_write(path) as out:
             out.write(artifact.payload)
         written.append(str(path))
+    return tuple(written)
+
+
+def write_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artifact]) -> tuple[tuple[str, str], ...]:
+    """:func:`write_beside` for an index: each platform's documents named after it
+    (``dist/image.linux-arm64.sbom.spdx.json``), as the platforms' SBOMs share titles;
+    (artifact type, path) of each, in order."""
+    written: list[tuple[str, str]] = []
+    for image in index.images:
+        mine = [a for a in artifacts if a.subject == image.digest]
+        paths = write_beside(f"{target}.{str(image.platform).replace('/', '-')}", mine)
+        written += zip((a.artifact_type for a in mine), paths)
     return tuple(written)
 
 

@@ -7,12 +7,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from layerplan.image.errors import BaseImageError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform, resolve_manifest, select_manifest
 from layerplan.image.model import Image, Opener, bytes_opener
 from layerplan.oci.descriptor import Descriptor, MediaType
 from layerplan.oci.digest import Digest, canonical_json
 
-__all__ = ["LAYOUT_FILE", "REF_NAME", "blob_name", "image_blobs", "index_json", "load_layout"]
+__all__ = ["LAYOUT_FILE", "REF_NAME", "Stored", "blob_name", "image_blobs", "index_json", "load_layout"]
+
+Stored = Image | ImageIndex
+"""What a layout stores under a name: one image, or an index of one per platform (its
+``index.json`` entry then points at the index blob, as the OCI layout spec allows)."""
 
 LAYOUT_FILE = canonical_json({"imageLayoutVersion": "1.0.0"})
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -22,8 +27,11 @@ def blob_name(digest: Digest) -> str:
     return f"blobs/{digest.algorithm}/{digest.hex}"
 
 
-def image_blobs(image: Image) -> list[tuple[Digest, int, Opener]]:
-    """Every blob of ``image`` (layers, config, manifest) once, sorted by digest."""
+def image_blobs(image: Stored) -> list[tuple[Digest, int, Opener]]:
+    """Every blob of ``image`` (layers, config, manifest; each image's and the index's for
+    an index) once, sorted by digest."""
+    if isinstance(image, ImageIndex):
+        return image.blobs()
     blobs: dict[Digest, tuple[Digest, int, Opener]] = {}
     for layer in image.layers:
         blobs.setdefault(layer.digest, (layer.digest, layer.descriptor.size, layer.opener))
@@ -32,7 +40,7 @@ def image_blobs(image: Image) -> list[tuple[Digest, int, Opener]]:
     return [blobs[d] for d in sorted(blobs)]
 
 
-def index_json(image: Image, ref_name: str | None, existing: Mapping[str, Any] | None = None) -> bytes:
+def index_json(image: Stored, ref_name: str | None, existing: Mapping[str, Any] | None = None) -> bytes:
     """``index.json`` listing ``image`` under ``ref_name``; entries of ``existing`` with
     another name (or the same digest and no name) are kept, so one layout can hold several images."""
     annotations = {REF_NAME: ref_name} if ref_name else {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from layerplan.cache.scratch import scratch_file
 from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.image.referrer import Artifact
@@ -26,7 +27,7 @@ from layerplan.transports.protocol import OutputResult, TransportContext
 if TYPE_CHECKING:
     import docker  # type: ignore[import-untyped]
 
-__all__ = ["DockerEngine", "load_into_daemon", "read_from_daemon"]
+__all__ = ["DockerEngine", "engine_platform", "load_into_daemon", "read_from_daemon"]
 
 _CHUNK = 1 << 20
 _HINT = "start the Docker engine, or set DOCKER_HOST to its socket"
@@ -90,6 +91,17 @@ def load_into_daemon(image: Image, *, tags: Sequence[str], client: docker.Docker
     for item in loaded:
         names.extend(getattr(item, "tags", None) or [getattr(item, "id", str(item))])
     return names
+
+
+def engine_platform(client: docker.DockerClient | None = None) -> Platform:
+    """The platform the Docker engine runs (``docker version``'s ``Os``/``Arch``): what it
+    loads of a multi-platform build. Raise ``DaemonError`` when it cannot be asked."""
+    engine = _client(client)
+    try:
+        version = engine.version()
+    except Exception as exc:  # noqa: BLE001 - the SDK raises APIError or requests errors
+        raise DaemonError(f"cannot ask the Docker engine its platform: {exc}", hint=_HINT) from exc
+    return Platform(os=str(version.get("Os") or "linux"), architecture=str(version.get("Arch") or ""))
 
 
 @contextlib.contextmanager
@@ -159,6 +171,20 @@ class DockerEngine(LocalTransport):
         del referrers  # the Docker engine (and its archive format) keeps no referrers
         load_into_daemon(image, tags=[self.tag or self.target], client=context.docker)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """The engine keeps one image per name: it gets the image of its own platform."""
+        platform = engine_platform(context.docker)
+        image = index.image_for(platform)
+        if image is None:
+            raise DaemonError(
+                f"{self.spec}: the Docker engine runs {platform}, which this build did not make "
+                f"({', '.join(str(p) for p in index.platforms)})",
+                hint=f"add {platform.os}/{platform.architecture} to --platform, or push the index to a registry",
+            )
+        return self.write(image, context, tags=tags, referrers=[a for a in referrers if a.subject == image.digest])
 
 
 def _docker_tag(reference: str) -> str:

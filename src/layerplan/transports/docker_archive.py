@@ -21,6 +21,7 @@ from typing import IO, Any, ClassVar
 from layerplan.cache.atomic import atomic_write
 from layerplan.cache.temps import TempPlace
 from layerplan.image.errors import BaseImageError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform
 from layerplan.image.manifest import build_manifest
 from layerplan.image.model import Image, Layer
@@ -32,6 +33,7 @@ from layerplan.transports._archive import ArchiveIndex
 from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, writing
 from layerplan.transports._layout import blob_name
 from layerplan.transports.oci_archive import stream_layout_tar
+from layerplan.transports.errors import OutputError
 from layerplan.transports.protocol import OutputResult, TransportContext
 
 __all__ = ["DockerArchive", "docker_tag", "read_docker_archive", "stream_docker_archive", "write_docker_archive"]
@@ -166,3 +168,14 @@ class DockerArchive(LocalTransport):
         with writing(self.kind, self.target):
             write_docker_archive(image, Path(self.target), tags=tags)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """``docker load`` takes one platform's image: refused before anything is written."""
+        platforms = ", ".join(str(p) for p in index.platforms)
+        raise OutputError(
+            f"{self.spec}: a docker-archive holds one platform's image, this build made {platforms}",
+            key="--output",
+            hint="write oci-archive:FILE (it holds the index), or build one --platform for the docker-archive",
+        )

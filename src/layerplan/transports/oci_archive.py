@@ -21,10 +21,14 @@ from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
 from layerplan.transports._archive import ArchiveIndex
-from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, write_beside, writing
+from layerplan.image.image_index import ImageIndex
+from layerplan.transports._files import (
+    LocalTransport, refuse_directory, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
+)
 from layerplan.transports._layout import (
     LAYOUT_FILE,
     REF_NAME,
+    Stored,
     blob_name,
     image_blobs,
     index_json,
@@ -36,7 +40,7 @@ __all__ = ["OciArchive", "read_oci_archive", "stream_layout_tar", "write_oci_arc
 
 
 def stream_layout_tar(
-    image: Image, out: IO[bytes], *, ref_name: str | None, extra: Sequence[tuple[str, bytes]] = ()
+    image: Stored, out: IO[bytes], *, ref_name: str | None, extra: Sequence[tuple[str, bytes]] = ()
 ) -> None:
     """Write the layout of ``image`` as a tar to ``out`` (plus ``extra`` files at the top)."""
     tar = TarWriter(out)
@@ -56,8 +60,9 @@ def stream_layout_tar(
     tar.close()
 
 
-def write_oci_archive(image: Image, file: Path, *, ref_name: str | None = "latest") -> Descriptor:
-    """Write ``image`` as an OCI archive to ``file`` (atomically); return the manifest descriptor."""
+def write_oci_archive(image: Stored, file: Path, *, ref_name: str | None = "latest") -> Descriptor:
+    """Write ``image`` (or an index of images) as an OCI archive to ``file`` (atomically);
+    return the manifest descriptor."""
     with atomic_write(Path(file)) as out:
         stream_layout_tar(image, out, ref_name=ref_name)
     return image.manifest_descriptor({REF_NAME: ref_name} if ref_name else None)
@@ -114,4 +119,15 @@ class OciArchive(LocalTransport):
         return OutputResult(
             spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
             attached_via="files" if beside else None,
+        )
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """The layout of the index, in one tar."""
+        with writing(self.kind, self.target):
+            write_oci_archive(index, Path(self.target), ref_name=tags[0] if tags else "latest")
+            beside = write_beside_index(self.target, index, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=self.target, attached=beside, attached_via="files" if beside else None
         )

@@ -29,9 +29,13 @@ from layerplan.image.index import Platform
 from layerplan.image.model import Image, Opener
 from layerplan.image.referrer import Artifact
 from layerplan.oci.descriptor import Descriptor
-from layerplan.transports._files import LocalTransport, refuse_file, siblings_of, split_path_ref, write_beside, writing
+from layerplan.image.image_index import ImageIndex
+from layerplan.transports._files import (
+    LocalTransport, refuse_file, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
+)
 from layerplan.transports._layout import (
     LAYOUT_FILE,
+    Stored,
     blob_name,
     image_blobs,
     index_json,
@@ -44,7 +48,7 @@ __all__ = ["OciLayout", "read_oci_layout", "write_oci_layout"]
 _CHUNK = 1 << 20
 
 
-def _write_blobs(image: Image, root: Path) -> None:
+def _write_blobs(image: Stored, root: Path) -> None:
     for digest, size, opener in image_blobs(image):
         dest = root / blob_name(digest)
         if dest.is_file() and dest.stat().st_size == size:
@@ -68,8 +72,9 @@ def _writers_one_at_a_time(directory: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def write_oci_layout(image: Image, directory: Path, *, ref_name: str | None = "latest") -> Descriptor:
-    """Write ``image`` into the layout ``directory`` under ``ref_name``; return its descriptor.
+def write_oci_layout(image: Stored, directory: Path, *, ref_name: str | None = "latest") -> Descriptor:
+    """Write ``image`` (or an index of images) into the layout ``directory`` under
+    ``ref_name``; return its descriptor.
 
     ``directory`` may be missing, empty, or an existing layout (other images in it are
     kept; one with the same ``ref_name`` is replaced); concurrent writers take turns.
@@ -80,7 +85,7 @@ def write_oci_layout(image: Image, directory: Path, *, ref_name: str | None = "l
         return _write_oci_layout(image, directory, ref_name)
 
 
-def _write_oci_layout(image: Image, directory: Path, ref_name: str | None) -> Descriptor:
+def _write_oci_layout(image: Stored, directory: Path, ref_name: str | None) -> Descriptor:
     if directory.is_dir() and any(directory.iterdir()):
         if not (directory / "oci-layout").is_file():
             raise ImageError(
@@ -192,4 +197,15 @@ class OciLayout(LocalTransport):
         return OutputResult(
             spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
             attached_via="files" if beside else None,
+        )
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """``index.json`` names the index blob (the OCI layout spec's multi-platform form)."""
+        with writing(self.kind, self.target):
+            write_oci_layout(index, Path(self.target), ref_name=tags[0] if tags else "latest")
+            beside = write_beside_index(self.target, index, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=self.target, attached=beside, attached_via="files" if beside else None
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from layerplan.cache.temps import TempPlace
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
@@ -151,6 +152,14 @@ class ImageSink(Protocol):
         Never leaves a half-written output. Raise ``OutputError`` (or a ``RegistryError``,
         ``DaemonError``) on failure.
         """
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """Write, push or load the images of several platforms: as one index where the kind
+        can hold one (a registry, ``oci:``, ``oci-archive:``), the engine's own platform
+        into the Docker engine; ``referrers`` are about the platforms' images (each its
+        ``subject``). Raise ``OutputError`` where the kind holds one image only."""
 
     def temp_places(self) -> tuple[TempPlace, ...]:
         """Where :meth:`write` makes its temporaries (none for a push or a load), for the

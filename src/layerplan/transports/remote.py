@@ -28,6 +28,7 @@ from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.temps import TempPlace
 from layerplan.errors import ConfigError
 from layerplan.image.errors import BaseImageError
+from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform, resolve_manifest
 from layerplan.image.model import Image, Opener
 from layerplan.image.referrer import Artifact
@@ -224,5 +225,36 @@ class Registry:
         )
         return OutputResult(
             spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs, tags=self.tags,
+            attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=via,
+        )  # fmt: skip
+
+    def write_index(
+        self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
+    ) -> OutputResult:
+        """Each platform's image by digest (blobs it shares with one pushed before are
+        found by HEAD and not sent again), then the index under the tag, then the referrers."""
+        from layerplan.registry import push_image
+        from layerplan.registry.referrers import push_referrers
+
+        client = context.clients.get(self.reference.registry)
+        by_digest = dataclasses.replace(self.reference, tag=None, digest=None)
+        seen: dict[str, BlobResult] = {}
+        for image in index.images:
+            report = push_image(client, by_digest, image, locations=context.locations, on_bytes=context.sent)
+            for b in report.blobs:
+                # A shared layer counts once: as the first platform's push left it.
+                seen.setdefault(
+                    str(b.digest),
+                    BlobResult(
+                        digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded,
+                        mounted_from=b.mounted_from,
+                    ),  # fmt: skip
+                )
+        # the index last: its tags never name a manifest the registry lacks
+        for tag in self.tags or (self.reference.tag or str(index.digest),):
+            client.put_manifest(self.reference.repository, tag, index.manifest, index.media_type)
+        via = push_referrers(client, self.reference.repository, referrers)
+        return OutputResult(
+            spec=self.spec, kind=self.kind, location=str(self.reference), blobs=tuple(seen.values()), tags=self.tags,
             attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=via,
         )  # fmt: skip
