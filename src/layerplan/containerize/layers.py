@@ -27,7 +27,9 @@ from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import LayerOptions
-from layerplan.install import TargetVenv, compile_tree, find_interpreter, install_wheel, local_wheel, make_venv
+from layerplan.install import TargetVenv, find_interpreter, install_wheel, local_wheel, make_venv
+from layerplan.install.compiled import compile_layer
+from layerplan.install.wheel import InstalledWheel
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
@@ -98,6 +100,14 @@ _SDIST_RANK = 1 << 30
 """After every wheel."""
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class LayerBuilder:
     """Builds the file layers of one materialized plan into the blob cache."""
 
@@ -141,6 +151,10 @@ class LayerBuilder:
         store = Store(cache.root)
         self.env_cache = store.build_envs
         self.built_wheels = store.built_wheels
+        self.bytecode = store.bytecode
+        self._wheel_sha256: dict[Path, str] = {}
+        """sha256 of each registry wheel fetched (or built from its sdist), by path: the
+        key of its bytecode in the store."""
         self.warnings: list[str] = []
         self._app_digest: str | None = None
         self.from_source: list[SdistWheel] = []
@@ -160,7 +174,7 @@ class LayerBuilder:
         digest of the wheel the backend built: the plan can only guess which files the
         backend takes (a ``py-modules`` module, the readme, package data...), the wheel is
         what the layer holds, so a cache hit is never stale code."""
-        text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}"
+        text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}:{self.options.compression.identity}"
         if layer.planned.kind == "app":
             text += f":wheel={self._app_wheel_digest()}"
         if any(remote.sdist is not None for remote in layer.remote):
@@ -265,6 +279,7 @@ class LayerBuilder:
         from_source = [wheel for wheel in remote if wheel.sdist is not None]
         fetched = self.fetcher.fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
         wheels = {str(file.wanted.name): file.path for file in fetched[: len(wanted)]}
+        self._wheel_sha256.update((file.path, file.sha256) for file in fetched[: len(wanted)] if file.filename.endswith(".whl"))
         # A lock of hashes only (requirements, Pipfile.lock) cannot say a package has no
         # wheel for the target: the index lookup finds that out, and takes its sdist then.
         looked_up = [(wheel, file) for wheel, file in zip(with_wheel, fetched, strict=False) if not file.filename.endswith(".whl")]
@@ -281,6 +296,7 @@ class LayerBuilder:
             )
             self.from_source.append(built)
             wheels[str(wheel.item.name)] = built.wheel
+            self._wheel_sha256[built.wheel] = _sha256(built.wheel)
         return wheels
 
     def _wheel_from_sdist(self, remote: RemoteWheel, sdist: FetchedFile) -> SdistWheel:
@@ -314,32 +330,42 @@ class LayerBuilder:
         stage = f"layer {layer.planned.name}"
         self.progress(StageAdvanced(stage=stage, detail="install"))
         started = time.monotonic()
-        self._install(layer, staging, wheels, scratch)
+        installed = self._install(layer, staging, wheels, scratch)
         timings["install"] = time.monotonic() - started
         if self.interpreter is not None and layer.planned.kind != "environment":
             self.progress(StageAdvanced(stage=stage, detail="compile"))
             started = time.monotonic()
-            result = compile_tree(staging, self.venv, interpreter=self.interpreter)
+            result = compile_layer(staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode)
             timings["compile"] = time.monotonic() - started
+            if result.reused:
+                self.progress(StageAdvanced(stage=stage, detail=f"bytecode of {', '.join(result.reused)} from the cache"))
             if result.failed:
                 self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
 
-    def _install(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
+    def _install(
+        self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path
+    ) -> list[tuple[InstalledWheel, str | None]]:
+        """Install the layer's wheels; return each with its sha256 when its bytecode may be
+        kept in the store (registry wheels), in install order."""
         kind = layer.planned.kind
+        installed: list[tuple[InstalledWheel, str | None]] = []
         if kind == "environment":
             if not self.plan.target.python_path:
                 raise BuildError("the base image's interpreter path is unknown", hint="build on a Python base image")
             make_venv(staging, self.venv, PurePosixPath(self.plan.target.python_path), version=self.plan.target.python_full_version)
             (staging / self.home.relative_to("/")).mkdir(parents=True, exist_ok=True)
-            return
+            return installed
         if kind == "app":
             wheel = self.app_wheel(scratch)
-            install_wheel(wheel, staging, self.venv, requested=True)
+            installed.append((install_wheel(wheel, staging, self.venv, requested=True), None))
         for remote in layer.remote:
-            install_wheel(wheels[str(remote.item.name)], staging, self.venv, requested=remote.item.required_by == ("<project>",))
+            path = wheels[str(remote.item.name)]
+            done = install_wheel(path, staging, self.venv, requested=remote.item.required_by == ("<project>",))
+            installed.append((done, self._wheel_sha256.get(path)))
         for local in layer.local:
             wheel = self._local_wheel(local, scratch)
-            install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",))
+            installed.append((install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",)), None))
+        return installed
 
     def _local_wheel(self, local: LocalSource, scratch: Path) -> Path:
         """Build (or take) the wheel of a local package: path, directory, workspace member, git, URL."""
