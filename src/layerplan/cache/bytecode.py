@@ -79,7 +79,9 @@ class CompiledBytecode:
 
     @staticmethod
     def restore(entry: CompiledEntry, staging: Path) -> None:
-        """Copy the entry's ``.pyc`` files into the tree ``staging`` at their image paths."""
+        """Put the entry's ``.pyc`` files into the tree ``staging`` at their image paths: hard
+        links where the file system allows (the tree is read, then removed; a layer tar holds
+        regular files either way), else copies."""
         made: set[Path] = set()
         for path in entry.files:
             relative = path.relative_to("/")
@@ -87,4 +89,7 @@ class CompiledBytecode:
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            shutil.copyfile(entry.root / relative, target)
+            try:
+                os.link(entry.root / relative, target)
+            except OSError:
+                shutil.copyfile(entry.root / relative, target)

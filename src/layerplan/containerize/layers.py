@@ -26,7 +26,7 @@ from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
-from layerplan.image.tarlayer import LayerOptions
+from layerplan.image.tarlayer import Compression, LayerOptions
 from layerplan.install import TargetVenv, find_interpreter, install_wheel, local_wheel, make_venv
 from layerplan.install.compiled import compile_layer
 from layerplan.install.wheel import InstalledWheel
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
     from layerplan.containerize.source_builder import ContainerBuilder
     from layerplan.install.sdist_wheel import SdistWheel
 
-__all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
+__all__ = ["BuiltLayer", "LayerBuilder", "build_key", "describe_layer"]
 
 CacheStatus = Literal["built", "cached", "reused"]
 
@@ -62,6 +62,22 @@ class BuiltLayer:
     build) that make the very same layer, so recording it would make their images differ."""
     reused_from: str | None = None
     """The cache image a ``reused`` layer comes from."""
+
+
+def build_key(
+    plan_key: str, *, epoch: int, bytecode: str, compression: Compression, app_wheel: str | None = None, sdist: str | None = None
+) -> str:
+    """A layer's key in the local cache (and the ``dev.layerplan.key`` a push records): the
+    plan's key plus everything else that decides the layer's compressed bytes here -- the
+    time stamp, whether bytecode is compiled, the compressor's identity, the app wheel's
+    digest, how wheels are made from sdists. A cache or a registry layer made with another
+    compressor has another key, so it is never taken for this one."""
+    text = f"{plan_key}:epoch={epoch}:bytecode={bytecode}:{compression.identity}"
+    if app_wheel is not None:
+        text += f":wheel={app_wheel}"
+    if sdist is not None:
+        text += f":sdist={sdist}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
@@ -174,14 +190,15 @@ class LayerBuilder:
         digest of the wheel the backend built: the plan can only guess which files the
         backend takes (a ``py-modules`` module, the readme, package data...), the wheel is
         what the layer holds, so a cache hit is never stale code."""
-        text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}:{self.options.compression.identity}"
-        if layer.planned.kind == "app":
-            text += f":wheel={self._app_wheel_digest()}"
+        sdist = None
         if any(remote.sdist is not None for remote in layer.remote):
             from layerplan.install.sdist_wheel import SDIST_WHEEL_FORMAT
 
-            text += f":sdist={SDIST_WHEEL_FORMAT}"  # how a wheel is made from an sdist decides these bytes too
-        return hashlib.sha256(text.encode()).hexdigest()
+            sdist = SDIST_WHEEL_FORMAT  # how a wheel is made from an sdist decides these bytes too
+        return build_key(
+            layer.key, epoch=self.epoch, bytecode=self.bytecode_state, compression=self.options.compression,
+            app_wheel=self._app_wheel_digest() if layer.planned.kind == "app" else None, sdist=sdist,
+        )  # fmt: skip
 
     def _app_wheel_digest(self) -> str:
         if self._app_digest is None:
@@ -258,7 +275,7 @@ class LayerBuilder:
         with scratch_directory(layer.planned.name) as tmp:
             staging = tmp / "root"
             staging.mkdir()
-            self._populate(layer, staging, wheels, tmp, timings)
+            reused = self._populate(layer, staging, wheels, tmp, timings)
             self.progress(StageAdvanced(stage=stage, detail="compress"))
             started = time.monotonic()
             built = build_layer_into_cache(
@@ -266,9 +283,8 @@ class LayerBuilder:
             )
             timings["compress"] = time.monotonic() - started
         size = built.descriptor.size
-        self.progress(
-            StageFinished(stage=stage, summary=f"built {format_size(size)}", bytes=size, timings=tuple(timings.items()))
-        )
+        summary = f"built {format_size(size)}" + (f" (bytecode of {', '.join(reused)} from the cache)" if reused else "")
+        self.progress(StageFinished(stage=stage, summary=summary, bytes=size, timings=tuple(timings.items())))
         return built
 
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
@@ -324,9 +340,9 @@ class LayerBuilder:
 
     def _populate(
         self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path, timings: dict[str, float]
-    ) -> None:
+    ) -> tuple[str, ...]:
         """Install the layer's files into ``staging`` (and compile them); ``timings`` gets
-        the seconds each step took."""
+        the seconds each step took. Return the wheels whose bytecode came from the store."""
         stage = f"layer {layer.planned.name}"
         self.progress(StageAdvanced(stage=stage, detail="install"))
         started = time.monotonic()
@@ -337,10 +353,10 @@ class LayerBuilder:
             started = time.monotonic()
             result = compile_layer(staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode)
             timings["compile"] = time.monotonic() - started
-            if result.reused:
-                self.progress(StageAdvanced(stage=stage, detail=f"bytecode of {', '.join(result.reused)} from the cache"))
             if result.failed:
                 self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
+            return result.reused
+        return ()
 
     def _install(
         self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path
