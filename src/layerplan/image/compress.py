@@ -36,8 +36,8 @@ from zlib_ng import zlib_ng
 __all__ = ["DEFAULT_COMPRESSION", "Compression", "GzipBlockWriter", "Sink"]
 
 _WINDOW = 32 * 1024
-_LIBRARY_VERSION = "2.3.3"
-"""The zlib-ng C library that the ``zlib-ng`` package pinned in pyproject.toml (1.1.0)
+_LIBRARY_VERSION = "2.2.5"
+"""The zlib-ng C library that the ``zlib-ng`` package pinned in pyproject.toml (1.0.0)
 bundles: what decides the bytes. Checked at import (a constant, no metadata scan) so an
 environment with another build fails loudly instead of writing other bytes under the
 same cache keys."""
