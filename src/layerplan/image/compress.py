@@ -135,9 +135,9 @@ class GzipBlockWriter:
     def flush(self) -> None:
         pass
 
-    def _submit(self, block: bytes) -> None:
+    def _submit(self, block: bytes, *, last: bool = False) -> None:
         zdict, self._previous = self._previous[-_WINDOW:], block
-        if self._workers == 1:
+        if self._workers == 1 or (last and self._pool is None):  # a small layer: no thread for one block
             self._sink.write(_deflate_block(block, zdict, self._compression.level))
             return
         if self._pool is None:
@@ -152,7 +152,7 @@ class GzipBlockWriter:
             return
         try:
             if self._buffer:
-                self._submit(bytes(self._buffer))
+                self._submit(bytes(self._buffer), last=True)
                 self._buffer.clear()
             while self._pending:
                 self._sink.write(self._pending.popleft().result())
