@@ -19,7 +19,9 @@ and keeps an -X importtime log and a cProfile dump in DIR. Method and results: d
 
 Goals (exit 1 when missed, saying why): the code-change rebuild + push of layerplan is at
 least 10x faster than the naive Dockerfile and 3x faster than uv's pattern (medians), and it
-uploads exactly one layer blob (the app layer) plus config and manifest.
+uploads exactly one layer blob (the app layer) plus config and manifest; the cold build + push
+takes at most 0.5x uv's pattern (medians, same run). The peak memory (max RSS of the largest
+process of each `layerplan build`) is reported.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ BUMP_PACKAGE, BUMP_FROM, BUMP_TO = "humanize", "4.16.0", "4.15.0"
 EDIT_ANCHOR = re.compile(r"layerplan-example ok(?: \([^)]*\))?: ")
 GOAL_VS_NAIVE = 10.0
 GOAL_VS_UV = 3.0
+GOAL_COLD_VS_UV = 0.5
 APPROACHES = ("naive", "uv", "layerplan")
 SCENARIOS = ("cold", "code change", "lock bump")
 LABELS = {
@@ -114,6 +117,22 @@ def run(
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         raise SystemExit(f"error: `{' '.join(str(c) for c in cmd)}` failed (exit {done.returncode}):\n{tail}")
     return done
+
+
+def run_measured(cmd: Sequence[str | Path]) -> tuple[str, int]:
+    """Run ``cmd`` (it must succeed); its stdout and the peak RSS in bytes of the largest
+    process of its tree (``wait4``: the child and the children it waited for)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
+        raise SystemExit(f"error: `{' '.join(str(c) for c in cmd)}` failed (exit {child.returncode}):\n{tail}")
+    return stdout, usage.ru_maxrss * 1024  # Linux reports KiB
 
 
 def docker_env() -> dict[str, str]:
@@ -279,6 +298,8 @@ class Step:
     report: dict[str, Any] | None = None
     uncompressed: int | None = None
     """Image size as `docker image inspect` says (layerplan: only when the image was pulled to verify it)."""
+    max_rss: int | None = None
+    """layerplan: peak resident memory in bytes of the largest process of the build (``wait4``)."""
 
     @property
     def total_s(self) -> float:
@@ -400,11 +421,15 @@ class LayerplanApproach(Approach):
     def cache_dir(self) -> Path:
         return self.env.cache / "layerplan-cache"
 
-    def reset(self) -> None:
-        """Cold: the layer cache (layer keys and blobs) goes; wheels, build envs, base platform stay."""
-        from layerplan.cache.layout import BLOBS, KEYS, TEMP  # the areas are named there only
+    clear_bytecode = False
+    """``--cold-clears-bytecode``: a cold build also compiles every wheel's bytecode again."""
 
-        for area in (KEYS, BLOBS, TEMP):
+    def reset(self) -> None:
+        """Cold: the layer cache (layer keys and blobs) goes; wheels, their bytecode, build envs,
+        base platform stay (the bytecode too with ``clear_bytecode``)."""
+        from layerplan.cache.layout import BLOBS, BYTECODE, KEYS, TEMP  # the areas are named there only
+
+        for area in (KEYS, BLOBS, TEMP, *((BYTECODE,) if self.clear_bytecode else ())):
             shutil.rmtree(area.under(self.cache_dir), ignore_errors=True)
         super().reset()
 
@@ -424,7 +449,7 @@ class LayerplanApproach(Approach):
     def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
         self.proxy.reset()
         start = time.perf_counter()
-        out = run([LAYERPLAN, *self.command(project, tag)]).stdout
+        out, max_rss = run_measured([LAYERPLAN, *self.command(project, tag)])
         done = time.perf_counter()
         wire = self.proxy.snapshot()
         report = json.loads(out)
@@ -437,8 +462,9 @@ class LayerplanApproach(Approach):
         names = {layer["digest"]: layer["name"] for layer in report["layers"]}
         names[report["config_digest"]] = "config"
         return Step(
-            self.name, scenario, cycle, done - start, None, wire, manifest, report["config_digest"], counts, names, report
-        )
+            self.name, scenario, cycle, done - start, None, wire, manifest, report["config_digest"], counts, names, report,
+            max_rss=max_rss,
+        )  # fmt: skip
 
     def run_image(self, tag: str, *args: str, entrypoint: str | None = None) -> str:
         run(["docker", "pull", "-q", f"{self.ref}:{tag}"])
@@ -535,6 +561,7 @@ def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: i
         "image (compressed)",
         "above base",
         "image (docker)",
+        "peak RSS",
     ):
         out.add_column(column, justify="left" if column in ("approach", "scenario") else "right")
     for name in APPROACHES:
@@ -554,6 +581,7 @@ def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: i
                 fmt_bytes(statistics.median(s.manifest.compressed_size for s in group)),
                 fmt_bytes(statistics.median(s.added_size(base) for s in group)),
                 fmt_bytes(statistics.median(sizes)) if (sizes := [s.uncompressed for s in group if s.uncompressed]) else "-",
+                fmt_bytes(max(rss)) if (rss := [s.max_rss for s in group if s.max_rss]) else "-",
             )
         out.add_section()
     return out
@@ -577,6 +605,17 @@ def goal_check(steps: Sequence[Step]) -> list[str]:
         return statistics.median(s.total_s for s in steps if s.approach == name and s.scenario == "code change")
 
     naive, uv, lp = median("naive"), median("uv"), median("layerplan")
+    cold_uv, cold_lp = (
+        statistics.median(s.total_s for s in steps if s.approach == name and s.scenario == "cold") for name in ("uv", "layerplan")
+    )
+    console.print(
+        f"cold, build + push (medians): uv {cold_uv:.2f} s, layerplan {cold_lp:.2f} s -> layerplan takes "
+        f"{cold_lp / cold_uv:.2f}x uv's time (goal <= {GOAL_COLD_VS_UV:g}x)"
+    )
+    if cold_lp > GOAL_COLD_VS_UV * cold_uv:
+        failures.append(
+            f"cold: layerplan {cold_lp:.2f} s is {cold_lp / cold_uv:.2f}x uv's Dockerfile ({cold_uv:.2f} s), goal <= {GOAL_COLD_VS_UV:g}x"
+        )
     console.print(
         f"code change, build + push (medians): naive {naive:.2f} s, uv {uv:.2f} s, layerplan {lp:.2f} s -> "
         f"layerplan is {naive / lp:.1f}x faster than naive (goal {GOAL_VS_NAIVE:g}x), {uv / lp:.1f}x faster than uv (goal {GOAL_VS_UV:g}x)"
@@ -729,6 +768,11 @@ def main() -> int:
         "--profile", type=Path, metavar="DIR", help="also profile layerplan's code-change rebuild, writing to DIR"
     )
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="write every measurement as JSON")
+    parser.add_argument(
+        "--cold-clears-bytecode",
+        action="store_true",
+        help="a cold layerplan build also empties the cache's bytecode store (kept by default, like the wheels)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's images and registry repositories at the end")
     args = parser.parse_args()
 
@@ -752,6 +796,7 @@ def main() -> int:
         log(f"counting proxy {proxy.address} -> {env.registry}; preparing base and tool images")
         images = prepare_images(env, proxy.address, registry)
         layerplan = LayerplanApproach(env, images, proxy, registry)
+        layerplan.clear_bytecode = args.cold_clears_bytecode
         approaches: list[Approach] = [
             NaiveApproach(env, images, proxy, registry),
             UvApproach(env, images, proxy, registry),
@@ -809,6 +854,7 @@ def report(all_steps: Sequence[Step], images: Images, args: argparse.Namespace) 
                         "above_base_bytes": s.added_size(images.base_manifest),
                         "layers": len(s.manifest.layers),
                         "image_uncompressed_bytes": s.uncompressed,
+                        "max_rss_bytes": s.max_rss,
                     }
                     for s in all_steps
                 ],

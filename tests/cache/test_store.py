@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -19,6 +19,8 @@ from layerplan.oci import Digest
 KEY = "0123456789abcdef" * 4
 ENV_KEY = "00112233445566778899"
 BUILT_KEY = "e" * 64
+BYTECODE_KEY = "f" * 64
+PYC = PurePosixPath("/app/.venv/lib/python3.11/site-packages/__pycache__/demo.cpython-311.pyc")
 WHEEL = "demo-1.0-py3-none-any.whl"
 WHEEL_BYTES = b"a wheel, really" * 100
 WHEEL_SHA = hashlib.sha256(WHEEL_BYTES).hexdigest()
@@ -44,6 +46,11 @@ def fill(root: Path) -> Store:
     built.write_bytes(b"a built wheel" * 10)
     store.built_wheels.store(BUILT_KEY, built, {"wheel_sha256": "d" * 64})
     built.unlink()
+    staging = root / "staging"
+    (staging / PYC.parent.relative_to("/")).mkdir(parents=True)
+    (staging / PYC.relative_to("/")).write_bytes(b"pyc" * 10)
+    store.bytecode.store(BYTECODE_KEY, staging, [PYC], [])
+    shutil.rmtree(staging)
     with atomic_directory(store.build_envs / ENV_KEY, replace=False) as env:
         (env / "bin").mkdir()
         (env / "bin" / "python").symlink_to("/usr/bin/python3")
@@ -83,7 +90,7 @@ def test_report_counts_every_area_and_adds_up_to_the_files(tmp_path: Path) -> No
     report = store.report()
     counts = {area.name: area.count for area in report.areas}
     assert counts == {
-        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "sizes": 1,
+        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "bytecode": 1, "sizes": 1,
         "platforms": 1, "locations": 1, "build-envs": 1, "temp": 1, "other": 1,
     }  # fmt: skip
     assert report.of("built-wheels").size == len(b"a built wheel" * 10) + (tmp_path / "built-wheels" / BUILT_KEY / "build.json").stat().st_size
@@ -114,7 +121,7 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     real = store.prune(everything=True)
     assert dry.removed == real.removed and dry.dry_run and not real.dry_run
     assert {a.name: a.count for a in real.removed if a.count} == {
-        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "sizes": 1, "platforms": 1,
+        "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "bytecode": 1, "sizes": 1, "platforms": 1,
         "locations": 1,
         "build-envs": 1,
     }  # fmt: skip
@@ -141,7 +148,7 @@ def test_older_than_applies_to_every_area_by_last_use(tmp_path: Path) -> None:
     os.utime(store.build_envs / ENV_KEY)  # what a build does when it reuses the environment
     result = store.prune(older_than_days=30)
     assert {a.name: a.count for a in result.removed if a.count} == {
-        "blobs": 1, "names": 1, "platforms": 1, "built-wheels": 1,
+        "blobs": 1, "names": 1, "platforms": 1, "built-wheels": 1, "bytecode": 1,
     }  # fmt: skip
     report = store.report()
     assert [report.of(n).count for n in ("blobs", "keys", "wheels", "sizes", "locations", "build-envs")] == [1] * 6
@@ -254,7 +261,7 @@ def test_a_root_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
 
 _KILLED_ENV_BUILDER = """
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from layerplan.cache import Store, atomic_directory
 with atomic_directory(Store(Path(sys.argv[1])).build_envs / sys.argv[2], replace=False) as staging:
     (staging / "half.py").write_bytes(b"x" * 100)
@@ -278,3 +285,22 @@ def test_a_build_environment_killed_while_made_is_kept_while_alive_then_pruned(t
     assert not (store.build_envs / ENV_KEY).exists()  # never half an environment
     assert store.prune().of("temp") == AreaUsage(name="temp", count=1, size=100)
     assert list(store.build_envs.iterdir()) == []
+
+
+def test_a_wheels_bytecode_is_kept_by_its_key_and_restored_at_its_image_paths(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    assert store.bytecode.find(BYTECODE_KEY) is None
+    staging = tmp_path / "staging"
+    (staging / PYC.parent.relative_to("/")).mkdir(parents=True)
+    (staging / PYC.relative_to("/")).write_bytes(b"compiled")
+    broken = PurePosixPath("/app/.venv/lib/python3.11/site-packages/py2_only.py")
+    store.bytecode.store(BYTECODE_KEY, staging, [PYC], [broken])
+    store.bytecode.store(BYTECODE_KEY, staging, [], [])  # a second writer of the key loses: same bytes
+    entry = store.bytecode.find(BYTECODE_KEY)
+    assert entry is not None and entry.files == (PYC,) and entry.failed == (broken,)
+    other = tmp_path / "other-layer"
+    store.bytecode.restore(entry, other)
+    assert (other / PYC.relative_to("/")).read_bytes() == b"compiled"
+    assert [p.name for p in (tmp_path / "cache" / "bytecode").iterdir()] == [BYTECODE_KEY]  # no temporaries left
+    with pytest.raises(CacheError, match="invalid bytecode key"):
+        store.bytecode.find("../escape")

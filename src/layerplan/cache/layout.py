@@ -15,6 +15,9 @@ Layout under the cache root (default :func:`default_cache_dir`)::
     locations/<hex>.json             which repositories of which registries hold a blob
                                      (pushed, mounted, found or pulled there): mount sources
     build-envs/<key>/                a PEP 517 build environment per set of build requirements
+    bytecode/<key>/                  the .pyc files of one installed wheel, by a key of what
+                                     decides them (wheel sha256, Python, install path, ...:
+                                     ``install.bytecode``)
     tmp/                             files being written: ``.<label>.tmp-*``
     leases/                          one locked ``.build.tmp-*`` per running build; the
                                      directory's own ``flock`` is the gate ``prune``
@@ -43,6 +46,7 @@ __all__ = [
     "BLOBS",
     "BUILD_ENVS",
     "BUILT_WHEELS",
+    "BYTECODE",
     "KEYS",
     "LEASES",
     "LOCATIONS",
@@ -117,11 +121,12 @@ BUILT_WHEELS = Area(name="built-wheels", path="built-wheels", entry=_HEX, tree=T
 SIZES = Area(name="sizes", path="sizes", entry=_HEX)
 PLATFORMS = Area(name="platforms", path="platforms", entry=r"[0-9a-f]{64,128}\.json", suffix=".json")  # any image digest
 LOCATIONS = Area(name="locations", path="locations", entry=_HEX + r"\.json", suffix=".json")  # by sha256 blob digest
+BYTECODE = Area(name="bytecode", path="bytecode", entry=_HEX, tree=True)
 BUILD_ENVS = Area(name="build-envs", path="build-envs", entry=r"[0-9a-f]{16,64}", tree=True)
 TEMP = Area(name="temp", path="tmp", entry="", temp=True)
 # A lease is a temporary whose writer is a running build: counted and pruned as one.
 LEASES = Area(name="temp", path="leases", entry="", temp=True)
 _OLD_WHEEL_TEMP = Area(name="temp", path="wheels/tmp", entry="", temp=True)
 
-AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, LEASES, _OLD_WHEEL_TEMP)
+AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, BYTECODE, SIZES, PLATFORMS, LOCATIONS, BUILD_ENVS, TEMP, LEASES, _OLD_WHEEL_TEMP)
 """Every area, in the order ``cache info`` shows them."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.built_wheels import BuiltWheels
+from layerplan.cache.bytecode import CompiledBytecode
 from layerplan.cache.layout import BUILD_ENVS, PLATFORMS, SIZES, CacheError, default_cache_dir
 from layerplan.cache.lease import build_lease
 from layerplan.cache.locations import BlobLocations
@@ -53,6 +54,8 @@ class Store:
         """Which repositories of which registries hold a blob: where a push can mount it from."""
         self.built_wheels = BuiltWheels(self.root)
         """Wheels built from sdists, each with its build record, by a key of what decides them."""
+        self.bytecode = CompiledBytecode(self.root)
+        """The ``.pyc`` files of installed wheels, by a key of what decides them."""
 
     @property
     def build_envs(self) -> Path:

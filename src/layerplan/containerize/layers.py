@@ -26,8 +26,10 @@ from layerplan.fetch import FetchedFile, Fetcher
 from layerplan.fetch.model import WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
-from layerplan.image.tarlayer import LayerOptions
-from layerplan.install import TargetVenv, compile_tree, find_compiler, install_wheel, local_wheel, make_venv
+from layerplan.image.tarlayer import Compression, LayerOptions
+from layerplan.install import TargetVenv, find_compiler, install_wheel, local_wheel, make_venv
+from layerplan.install.compiled import compile_layer
+from layerplan.install.wheel import InstalledWheel
 from layerplan.install.errors import BuildError
 from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
@@ -38,7 +40,7 @@ if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
     from layerplan.containerize.source_builder import ContainerBuilder
     from layerplan.install.sdist_wheel import SdistWheel
 
-__all__ = ["BuiltLayer", "LayerBuilder", "describe_layer"]
+__all__ = ["BuiltLayer", "LayerBuilder", "build_key", "describe_layer"]
 
 CacheStatus = Literal["built", "cached", "reused"]
 
@@ -60,6 +62,22 @@ class BuiltLayer:
     build) that make the very same layer, so recording it would make their images differ."""
     reused_from: str | None = None
     """The cache image a ``reused`` layer comes from."""
+
+
+def build_key(
+    plan_key: str, *, epoch: int, bytecode: str, compression: Compression, app_wheel: str | None = None, sdist: str | None = None
+) -> str:
+    """A layer's key in the local cache (and the ``dev.layerplan.key`` a push records): the
+    plan's key plus everything else that decides the layer's compressed bytes here -- the
+    time stamp, whether bytecode is compiled, the compressor's identity, the app wheel's
+    digest, how wheels are made from sdists. A cache or a registry layer made with another
+    compressor has another key, so it is never taken for this one."""
+    text = f"{plan_key}:epoch={epoch}:bytecode={bytecode}:{compression.identity}"
+    if app_wheel is not None:
+        text += f":wheel={app_wheel}"
+    if sdist is not None:
+        text += f":sdist={sdist}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def describe_layer(layer: PlannedLayer, plan: LayerPlan) -> str:
@@ -96,6 +114,14 @@ def _sdist_as_last_resort(wanted: WantedFile) -> WantedFile:
 
 _SDIST_RANK = 1 << 30
 """After every wheel."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class LayerBuilder:
@@ -145,6 +171,10 @@ class LayerBuilder:
         store = Store(cache.root)
         self.env_cache = store.build_envs
         self.built_wheels = store.built_wheels
+        self.bytecode = store.bytecode
+        self._wheel_sha256: dict[Path, str] = {}
+        """sha256 of each registry wheel fetched (or built from its sdist), by path: the
+        key of its bytecode in the store."""
         self.warnings: list[str] = []
         self._app_digest: str | None = None
         self.from_source: list[SdistWheel] = []
@@ -166,14 +196,15 @@ class LayerBuilder:
         digest of the wheel the backend built: the plan can only guess which files the
         backend takes (a ``py-modules`` module, the readme, package data...), the wheel is
         what the layer holds, so a cache hit is never stale code."""
-        text = f"{layer.key}:epoch={self.epoch}:bytecode={self.bytecode_state}"
-        if layer.planned.kind == "app":
-            text += f":wheel={self._app_wheel_digest()}"
+        sdist = None
         if any(remote.sdist is not None for remote in layer.remote):
             from layerplan.install.sdist_wheel import SDIST_WHEEL_FORMAT
 
-            text += f":sdist={SDIST_WHEEL_FORMAT}"  # how a wheel is made from an sdist decides these bytes too
-        return hashlib.sha256(text.encode()).hexdigest()
+            sdist = SDIST_WHEEL_FORMAT  # how a wheel is made from an sdist decides these bytes too
+        return build_key(
+            layer.key, epoch=self.epoch, bytecode=self.bytecode_state, compression=self.options.compression,
+            app_wheel=self._app_wheel_digest() if layer.planned.kind == "app" else None, sdist=sdist,
+        )  # fmt: skip
 
     def _app_wheel_digest(self) -> str:
         if self._app_digest is None:
@@ -250,7 +281,7 @@ class LayerBuilder:
         with scratch_directory(layer.planned.name) as tmp:
             staging = tmp / "root"
             staging.mkdir()
-            self._populate(layer, staging, wheels, tmp, timings)
+            reused = self._populate(layer, staging, wheels, tmp, timings)
             self.progress(StageAdvanced(stage=stage, detail="compress"))
             started = time.monotonic()
             built = build_layer_into_cache(
@@ -258,9 +289,8 @@ class LayerBuilder:
             )
             timings["compress"] = time.monotonic() - started
         size = built.descriptor.size
-        self.progress(
-            StageFinished(stage=stage, summary=f"built {format_size(size)}", bytes=size, timings=tuple(timings.items()))
-        )
+        summary = f"built {format_size(size)}" + (f" (bytecode of {', '.join(reused)} from the cache)" if reused else "")
+        self.progress(StageFinished(stage=stage, summary=summary, bytes=size, timings=tuple(timings.items())))
         return built
 
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
@@ -271,6 +301,7 @@ class LayerBuilder:
         from_source = [wheel for wheel in remote if wheel.sdist is not None]
         fetched = self.fetcher.fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
         wheels = {str(file.wanted.name): file.path for file in fetched[: len(wanted)]}
+        self._wheel_sha256.update((file.path, file.sha256) for file in fetched[: len(wanted)] if file.filename.endswith(".whl"))
         # A lock of hashes only (requirements, Pipfile.lock) cannot say a package has no
         # wheel for the target: the index lookup finds that out, and takes its sdist then.
         looked_up = [(wheel, file) for wheel, file in zip(with_wheel, fetched, strict=False) if not file.filename.endswith(".whl")]
@@ -287,6 +318,7 @@ class LayerBuilder:
             )
             self.from_source.append(built)
             wheels[str(wheel.item.name)] = built.wheel
+            self._wheel_sha256[built.wheel] = _sha256(built.wheel)
         return wheels
 
     def _wheel_from_sdist(self, remote: RemoteWheel, sdist: FetchedFile) -> SdistWheel:
@@ -314,38 +346,48 @@ class LayerBuilder:
 
     def _populate(
         self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path, timings: dict[str, float]
-    ) -> None:
+    ) -> tuple[str, ...]:
         """Install the layer's files into ``staging`` (and compile them); ``timings`` gets
-        the seconds each step took."""
+        the seconds each step took. Return the wheels whose bytecode came from the store."""
         stage = f"layer {layer.planned.name}"
         self.progress(StageAdvanced(stage=stage, detail="install"))
         started = time.monotonic()
-        self._install(layer, staging, wheels, scratch)
+        installed = self._install(layer, staging, wheels, scratch)
         timings["install"] = time.monotonic() - started
         if self.interpreter is not None and layer.planned.kind != "environment":
             self.progress(StageAdvanced(stage=stage, detail="compile"))
             started = time.monotonic()
-            result = compile_tree(staging, self.venv, interpreter=self.interpreter)
+            result = compile_layer(staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode)
             timings["compile"] = time.monotonic() - started
             if result.failed:
                 self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
+            return result.reused
+        return ()
 
-    def _install(self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path) -> None:
+    def _install(
+        self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path
+    ) -> list[tuple[InstalledWheel, str | None]]:
+        """Install the layer's wheels; return each with its sha256 when its bytecode may be
+        kept in the store (registry wheels), in install order."""
         kind = layer.planned.kind
+        installed: list[tuple[InstalledWheel, str | None]] = []
         if kind == "environment":
             if not self.plan.target.python_path:
                 raise BuildError("the base image's interpreter path is unknown", hint="build on a Python base image")
             make_venv(staging, self.venv, PurePosixPath(self.plan.target.python_path), version=self.plan.target.python_full_version)
             (staging / self.home.relative_to("/")).mkdir(parents=True, exist_ok=True)
-            return
+            return installed
         if kind == "app":
             wheel = self.app_wheel(scratch)
-            install_wheel(wheel, staging, self.venv, requested=True)
+            installed.append((install_wheel(wheel, staging, self.venv, requested=True), None))
         for remote in layer.remote:
-            install_wheel(wheels[str(remote.item.name)], staging, self.venv, requested=remote.item.required_by == ("<project>",))
+            path = wheels[str(remote.item.name)]
+            done = install_wheel(path, staging, self.venv, requested=remote.item.required_by == ("<project>",))
+            installed.append((done, self._wheel_sha256.get(path)))
         for local in layer.local:
             wheel = self._local_wheel(local, scratch)
-            install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",))
+            installed.append((install_wheel(wheel, staging, self.venv, requested=local.item.required_by == ("<project>",)), None))
+        return installed
 
     def _local_wheel(self, local: LocalSource, scratch: Path) -> Path:
         """Build (or take) the wheel of a local package: path, directory, workspace member, git, URL."""

@@ -12,16 +12,18 @@ the host, the order directories were created in, or how the tree was hard-linked
 * every time is ``epoch`` (``SOURCE_DATE_EPOCH``; default 315532800 = 1980-01-01T00:00:00Z,
   the earliest time a zip/wheel can carry, so no file in an image predates its wheel);
 * GNU tar headers written by ``image.tarformat`` (no PAX records, so no atime/ctime);
-* gzip with header time 0, no file name, OS byte 255, level 6.
+* gzip by :mod:`layerplan.image.compress`: a pinned zlib-ng, fixed blocks compressed
+  in parallel, header time 0, no file name, OS byte 255.
 
-The compressed digest also depends on the zlib build; the diff_id (the sha256 of the
-tar) does not, which is why cache keys and the image config use the diff_id.
+The compressed digest also depends on the compressor (:attr:`Compression.identity`,
+which the layer cache keys include); the diff_id (the sha256 of the tar) does not.
+Nothing is held in memory but a few blocks: the tar streams from the source files
+through the compressor into ``out``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import os
 import posixpath
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from layerplan.cache.atomic import atomic_write
+from layerplan.image.compress import DEFAULT_COMPRESSION, Compression
 from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
 from layerplan.image.errors import (
     SymlinkConflictError,
@@ -51,6 +54,7 @@ from layerplan.oci.digest import Digest
 
 __all__ = [
     "DEFAULT_EPOCH",
+    "Compression",
     "LayerEntry",
     "LayerOptions",
     "build_layer",
@@ -58,8 +62,6 @@ __all__ = [
     "source_date_epoch",
     "write_layer",
 ]
-
-GZIP_LEVEL = 6
 
 EntryKind = Literal["dir", "file", "symlink", "hardlink"]
 
@@ -93,7 +95,10 @@ class LayerOptions:
     """``copy``: every path is a regular file, so the layer does not depend on how the
     staging tree was linked. ``link``: files sharing an inode become tar hard links to the
     first of them in archive order (deterministic for the same link structure)."""
-    compresslevel: int = GZIP_LEVEL
+    compression: Compression = DEFAULT_COMPRESSION
+    """How the tar is gzipped (its :attr:`~Compression.identity` belongs in a cache key)."""
+    compress_workers: int | None = None
+    """Threads compressing one layer (default: every core); never changes the bytes."""
 
 
 def entries_from_tree(staging: Path, *, hardlinks: Literal["copy", "link"] = "copy") -> list[LayerEntry]:
@@ -249,9 +254,7 @@ def write_layer(entries: Iterable[LayerEntry], out: IO[bytes], options: LayerOpt
     options = options or LayerOptions()
     ordered = _normalise(entries, options)
     compressed = _Hashing(out)
-    with gzip.GzipFile(
-        filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=options.compresslevel
-    ) as gz:
+    with options.compression.open(compressed, workers=options.compress_workers) as gz:
         plain = _Hashing(gz)  # type: ignore[arg-type]
         tar = TarWriter(plain)  # type: ignore[arg-type]
         for entry in ordered:

@@ -1,7 +1,8 @@
 """Run by the *target's* interpreter (any CPython 3.8+): compile a staging tree's sources.
 
-Reads a JSON request on stdin ({"root", "dirs", "optimize", "jobs"}), writes a JSON
-summary on stdout. Each ``.py`` gets ``__pycache__/<name>.<tag>.pyc`` with an
+Reads a JSON request on stdin ({"root", "dirs" or "files", "optimize", "jobs"}), writes a
+JSON summary on stdout. "files" lists image paths of sources (in that order); "dirs" image
+paths of directories to walk (sorted). Each ``.py`` gets ``__pycache__/<name>.<tag>.pyc`` with an
 unchecked-hash header and the *image* path (the file's path below ``root``, made
 absolute) as its recorded source file name. Kept free of layerplan imports on purpose.
 """
@@ -46,7 +47,11 @@ def _compile(job: tuple[str, str, list[int]]) -> str | None:
 def main() -> None:
     request = json.load(sys.stdin)
     root, levels = request["root"], request["optimize"]
-    jobs = [(root, source, levels) for source in _sources(root, request["dirs"])]
+    if request.get("files") is not None:
+        sources = [os.path.join(root, path.lstrip("/")) for path in request["files"]]
+    else:
+        sources = _sources(root, request["dirs"])
+    jobs = [(root, source, levels) for source in sources]
     if request["jobs"] > 1 and len(jobs) > 64:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -54,7 +59,10 @@ def main() -> None:
             failed = [path for path in pool.map(_compile, jobs, chunksize=32) if path]
     else:
         failed = [path for path in map(_compile, jobs) if path]
-    json.dump({"compiled": len(jobs) - len(failed), "failed": failed, "tag": sys.implementation.cache_tag}, sys.stdout)
+    json.dump(
+        {"compiled": len(jobs) - len(failed), "failed": failed, "tag": sys.implementation.cache_tag, "version": sys.version},
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

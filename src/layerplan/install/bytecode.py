@@ -29,7 +29,12 @@ from pathlib import Path, PurePosixPath
 from layerplan.install.errors import InstallError
 from layerplan.install.layout import TargetVenv
 
-__all__ = ["CompileResult", "compile_tree", "find_compiler", "find_interpreter"]
+__all__ = [
+    "INVALIDATION", "CompileResult", "compile_tree", "find_compiler", "find_interpreter", "interpreter_version", "pyc_paths",
+]
+
+INVALIDATION = "unchecked-hash"
+"""How every pyc is checked against its source: never (PEP 552); the image's files do not change."""
 
 log = logging.getLogger(__name__)
 _DRIVER = Path(__file__).with_name("_compile_driver.py")
@@ -113,17 +118,42 @@ def find_interpreter(version: str) -> Path | None:
     return found[0] if found else None
 
 
+@functools.cache
+def interpreter_version(interpreter: Path) -> str:
+    """``sys.version`` of ``interpreter`` (which compiled pycs carry no trace of, but whose
+    compiler decides their bytes); raise ``InstallError`` when it does not run."""
+    try:
+        done = subprocess.run(
+            [str(interpreter), "-S", "-c", "import sys; print(sys.version)"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        raise InstallError(f"cannot run {interpreter}: {error}", hint="check that this interpreter works") from error
+    return done.stdout.strip()
+
+
+def pyc_paths(source: PurePosixPath, python_version: str, optimize: Sequence[int] = (0,)) -> list[PurePosixPath]:
+    """The image paths of the pycs a CPython ``python_version`` (``3.X``) writes for ``source``."""
+    tag = "cpython-" + python_version.replace(".", "")
+    return [
+        source.parent / "__pycache__" / f"{source.stem}.{tag}{f'.opt-{level}' if level else ''}.pyc" for level in optimize
+    ]
+
+
 def compile_tree(
     staging: Path,
     venv: TargetVenv,
     *,
     paths: Sequence[PurePosixPath] | None = None,
+    files: Sequence[PurePosixPath] | None = None,
     interpreter: Path | None = None,
     optimize: Sequence[int] = (0,),
     jobs: int | None = None,
 ) -> CompileResult:
     """Compile the sources under image ``paths`` (default: the venv's site-packages) in
-    ``staging``, with ``interpreter`` or ``find_interpreter(venv.python_version)``.
+    ``staging`` -- or exactly the sources at the image paths ``files`` -- with
+    ``interpreter`` or ``find_interpreter(venv.python_version)``, on ``jobs`` processes
+    (default: every core).
 
     Without a matching interpreter, return a result with ``reason`` set (logged once per
     version). Sources that do not compile are listed in ``failed``, not raised. Raise
@@ -141,6 +171,7 @@ def compile_tree(
     request = {
         "root": str(Path(staging).resolve()),
         "dirs": dirs,
+        "files": [str(path) for path in files] if files is not None else None,
         "optimize": list(optimize),
         "jobs": jobs or os.cpu_count() or 1,
     }
