@@ -119,6 +119,8 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         built_from_source=tuple(builder.from_source),
         sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
+        app_wheel=app_wheel.status,
+        app_fingerprint=app_wheel.fingerprint,
     )
 
 

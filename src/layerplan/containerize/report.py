@@ -69,6 +69,12 @@ class BuildReport:
     sboms: tuple[tuple[str, str], ...] = ()
     """The SBOMs attached to the image: (artifact type, artifact manifest digest)."""
     warnings: tuple[str, ...] = ()
+    app_wheel: str | None = None
+    """How the project's wheel was had: ``built`` (its backend ran), ``cached`` (found by
+    the fingerprint of its inputs: no backend ran), ``given`` (by a front end); ``None``
+    for a project without one."""
+    app_fingerprint: str | None = None
+    """The fingerprint of the wheel's inputs (``install.fingerprint``); ``None``: it has none."""
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON report (see docs/build.md)."""
@@ -104,6 +110,7 @@ class BuildReport:
                 }
                 for o in self.outputs
             ],
+            "app_wheel": {"status": self.app_wheel, "fingerprint": self.app_fingerprint} if self.app_wheel else None,
             "built_from_source": [_source_build_json(build) for build in self.built_from_source],
             "sbom": [{"artifact_type": kind, "digest": digest} for kind, digest in self.sboms],
             "warnings": list(self.warnings),
