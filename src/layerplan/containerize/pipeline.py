@@ -143,7 +143,9 @@ def _deliver(
 
 def _delivered(result: OutputResult) -> str:
     """``sent 2 blobs (14.2 MB), 5 already present`` for a push, ``written`` or ``loaded as
-    IMAGE`` otherwise."""
+    IMAGE`` otherwise; ``up to date`` when the output already held the image."""
+    if result.unchanged:
+        return "up to date"
     if result.kind == "docker":
         return f"loaded as {result.location}"
     if not result.blobs:

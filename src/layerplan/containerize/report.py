@@ -95,6 +95,7 @@ class BuildReport:
                 {
                     "spec": o.spec,
                     "kind": o.kind,
+                    "status": o.status,
                     "location": o.location,
                     "bytes_uploaded": o.bytes_uploaded,
                     "bytes_mounted": o.bytes_mounted,
@@ -156,7 +157,9 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
     for source, count in sources.items():
         console.print(f"{count} layer(s) reused from {source}")
     for output in report.outputs:
-        if output.blobs:
+        if output.unchanged:
+            console.print(f"{output.spec}: up to date (it already holds this image: nothing sent or written)")
+        elif output.blobs:
             console.print(
                 f"{output.spec}: {output.count('pushed')} blob(s) pushed ({format_size(output.bytes_uploaded)}), "
                 f"{output.count('present')} already there, "
