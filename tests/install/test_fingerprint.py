@@ -121,6 +121,7 @@ NOT_INPUTS: dict[str, Callable[[Path], None]] = {
     "dist/": lambda p: (p / "dist").mkdir() or (p / "dist/fpapp-0.1.0.whl").write_bytes(b"PK"),
     "build/ at the top": lambda p: (p / "build/lib").mkdir(parents=True) or (p / "build/lib/x.py").write_text(""),
     "egg-info": lambda p: (p / "src/fpapp.egg-info").mkdir() or (p / "src/fpapp.egg-info/PKG-INFO").write_text("x"),
+    "pdm-backend's .pdm-build": lambda p: (p / ".pdm-build").mkdir() or (p / ".pdm-build/METADATA").write_text("x"),
     "the lock": lambda p: (p / "uv.lock").write_text("version = 1\n"),
     "a tool cache": lambda p: (p / ".mypy_cache").mkdir() or (p / ".mypy_cache/x.json").write_text("{}"),
 }

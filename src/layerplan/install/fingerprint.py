@@ -9,7 +9,7 @@ reads -- a spurious rebuild costs time, a missed input ships stale code:
   backend takes by default and the configuration does not name: ``.git``/``.hg``/``.svn``,
   ``__pycache__``, ``*.egg-info`` (written by setuptools during the build), virtual
   environments (a directory with a ``pyvenv.cfg``), and at the top only ``dist``,
-  ``build``, ``.tox``, ``.nox``, ``node_modules``, the tool caches and the lock files;
+  ``build``, ``.pdm-build``, ``.tox``, ``.nox``, ``node_modules``, the tool caches and the lock files;
 * files outside it that the configuration names where layerplan knows how to read it:
   ``project.readme``, ``project.license`` files and ``license-files``, hatch's
   ``force-include`` sources;
@@ -65,6 +65,7 @@ _TOP_NON_INPUTS = frozenset(
     {
         "dist", "build", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "node_modules",
         "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml",
+        ".pdm-build",  # pdm-backend's own output (the dist-info it generates), remade by every build
     }
 )  # fmt: skip
 """Skipped only at the top of the project (``src/app/build/`` is a package), and only when
