@@ -75,6 +75,7 @@ def test_a_no_change_rebuild_runs_no_backend_and_gives_the_cold_image(
     assert not_git(started) == [], f"{name}: a no-change rebuild started {not_git(started)}"
     assert again["digest"] == first["digest"]
     assert layer_by_name(again)["app"]["status"] == "cached"
+    assert [o["status"] for o in first["outputs"]] == ["written"] and [o["status"] for o in again["outputs"]] == ["unchanged"]
 
     for path in project.rglob("*"):  # what a fresh checkout does: new mtimes, same bytes
         os.utime(path)
@@ -86,6 +87,7 @@ def test_a_no_change_rebuild_runs_no_backend_and_gives_the_cold_image(
     package.write_text(package.read_text().replace('VALUE = "v1"', 'VALUE = "v2 - security fix"'))
     changed, _ = build("warm")
     assert changed["app_wheel"]["status"] == "built" and changed["digest"] != first["digest"]
+    assert [o["status"] for o in changed["outputs"]] == ["written"]
     cold, _ = build("cold")
     assert cold["digest"] == changed["digest"], f"{name}: warm {changed['digest']}, cold {cold['digest']}"
     after, started = build("warm")
@@ -123,3 +125,21 @@ def test_a_registry_that_holds_the_image_gets_nothing(
     (repushed,) = moved["outputs"]
     assert repushed["status"] == "pushed" and moved["digest"] == first["digest"]
     assert memregistry.manifest("nochange/app", "1")[0] != synthetic_base.image.manifest_bytes
+
+
+def test_an_oci_layout_missing_a_blob_is_written_again(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    project = make_project(tmp_path / "app", BACKENDS["hatchling"])
+    base, log, layout = synthetic_base.specs["oci"], tmp_path / "popen.log", tmp_path / "out" / "image"
+    first, _ = audited_build(project, base, f"oci:{layout}", tmp_path / "cache", log)
+    app = layer_by_name(first)["app"]["digest"].split(":")[1]
+    (layout / "blobs" / "sha256" / app).unlink()
+    again, _ = audited_build(project, base, f"oci:{layout}", tmp_path / "cache", log)
+    assert [o["status"] for o in again["outputs"]] == ["written"] and again["digest"] == first["digest"]
+    assert (layout / "blobs" / "sha256" / app).is_file()
+    sbom = Path(f"{layout}.sbom.spdx.json")
+    assert sbom.is_file()
+    sbom.write_text("{}")
+    third, _ = audited_build(project, base, f"oci:{layout}", tmp_path / "cache", log)
+    assert [o["status"] for o in third["outputs"]] == ["written"] and sbom.read_text() != "{}"
+    fourth, _ = audited_build(project, base, f"oci:{layout}", tmp_path / "cache", log)
+    assert [o["status"] for o in fourth["outputs"]] == ["unchanged"]
