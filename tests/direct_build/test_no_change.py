@@ -143,3 +143,25 @@ def test_an_oci_layout_missing_a_blob_is_written_again(tmp_path: Path, synthetic
     assert [o["status"] for o in third["outputs"]] == ["written"] and sbom.read_text() != "{}"
     fourth, _ = audited_build(project, base, f"oci:{layout}", tmp_path / "cache", log)
     assert [o["status"] for o in fourth["outputs"]] == ["unchanged"]
+
+
+def test_the_docker_engine_is_not_loaded_again(tmp_path: Path, synthetic_base: SyntheticBase, docker_client: Any) -> None:
+    """The engine's image of that name is this image already: no load. Once the name is
+    gone (or names another image), the image is loaded again."""
+    project = make_project(tmp_path / "app", BACKENDS["hatchling"])
+    base, log = synthetic_base.specs["oci"], tmp_path / "popen.log"
+    name = f"layerplan-test/nochange:{os.getpid()}-{tmp_path.name[-12:].lower().replace('_', '-')}"
+    try:
+        first, _ = audited_build(project, base, f"docker-daemon:{name}", tmp_path / "cache", log)
+        assert [o["status"] for o in first["outputs"]] == ["loaded"]
+        again, started = audited_build(project, base, f"docker-daemon:{name}", tmp_path / "cache", log)
+        assert [o["status"] for o in again["outputs"]] == ["unchanged"] and not_git(started) == []
+        docker_client.images.remove(name)
+        third, _ = audited_build(project, base, f"docker-daemon:{name}", tmp_path / "cache", log)
+        assert [o["status"] for o in third["outputs"]] == ["loaded"]
+        assert docker_client.images.get(name).id in (third["config_digest"], third["digest"])
+    finally:
+        try:
+            docker_client.images.remove(name, force=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
