@@ -251,3 +251,17 @@ def test_hatch_anchored_patterns_are_not_paths_out(tmp_path: Path) -> None:
         """)
     project = make_project(tmp_path / "app", pyproject)
     assert fingerprint(project, make_env(tmp_path / "env")).digest is not None
+
+
+def test_a_project_too_big_to_read_every_build_has_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a repository's data or a nested node_modules on every build would cost more
+    than the backend: past the limits (lowered here) there is no fingerprint."""
+    import layerplan.install.fingerprint as fingerprint_module
+
+    project = make_project(tmp_path / "app")
+    env = make_env(tmp_path / "env")
+    monkeypatch.setattr(fingerprint_module, "MAX_FILES", 3)
+    assert "more than 3 files" in fingerprint(project, env).why_not
+    monkeypatch.setattr(fingerprint_module, "MAX_FILES", 100)
+    monkeypatch.setattr(fingerprint_module, "MAX_BYTES", 10)
+    assert "MiB" in fingerprint(project, env).why_not

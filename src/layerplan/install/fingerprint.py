@@ -21,8 +21,9 @@ Where that cannot be a superset, there is no fingerprint (``digest`` is ``None``
 reason in ``why_not``) and the project is built every time: code the project runs at build
 time (``setup.py``, hatch/pdm build hooks, an in-tree backend, poetry's ``build`` script),
 a version from version control (setuptools-scm, hatch-vcs, ...), a backend layerplan does
-not know, a link out of the project, or a path outside it in the backend's configuration
-other than those above.
+not know, a link out of the project, a path outside it in the backend's configuration
+other than those above -- and a project too big to read on every build (``MAX_FILES``,
+``MAX_BYTES``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "source_fingerprint"]
+__all__ = ["FINGERPRINT_FORMAT", "MAX_BYTES", "MAX_FILES", "Fingerprint", "source_fingerprint"]
 
 FINGERPRINT_FORMAT = 1
 """Changes whenever what the fingerprint covers changes, so old entries are never hits."""
@@ -75,6 +76,10 @@ _ENV_PREFIXES = ("SETUPTOOLS_", "HATCH_", "PDM_", "POETRY_", "FLIT_", "UV_BUILD"
 """Environment variables a backend reads (setuptools' ``SETUPTOOLS_USE_DISTUTILS``, ...)."""
 
 _CHUNK = 1 << 20
+MAX_FILES = 20_000
+MAX_BYTES = 256 << 20
+"""Above these (a repository root holding data, a frontend's ``node_modules`` deeper down),
+hashing everything on every build would cost more than the backend: no fingerprint."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,24 +141,31 @@ def source_fingerprint(
     env = os.environ if environ is None else environ
     add(*(f"{k}={env[k]}" for k in sorted(env) if k.startswith(_ENV_PREFIXES)))
     add("env", build_env.name, *_installed(build_env))
-    count = 0
     try:
-        for relative, real in _project_files(source, config_text):
+        inside = list(_project_files(source, config_text))
+        size = sum(real.stat().st_size for _, real in (*inside, *outside) if real.is_file())
+        if size > MAX_BYTES:
+            return Fingerprint(digest=None, why_not=f"the project holds {size >> 20} MiB: reading it every build costs more than building")
+        for relative, real in inside:
             add(relative, *_file_identity(real))
-            count += 1
         add("outside")
         for name, real in outside:
             add(name, *_file_identity(real))
-            count += 1
     except _LeadsOut as out:
         return Fingerprint(digest=None, why_not=f"{out.args[0]} leads out of the project")
+    except _TooMany:
+        return Fingerprint(digest=None, why_not=f"the project holds more than {MAX_FILES} files: reading them every build costs more than building")
     except OSError as error:
         return Fingerprint(digest=None, why_not=f"cannot read {error.filename}: {error.strerror}")
-    return Fingerprint(digest=hasher.hexdigest(), files=count, outside=tuple(name for name, _ in outside))
+    return Fingerprint(digest=hasher.hexdigest(), files=len(inside) + len(outside), outside=tuple(name for name, _ in outside))
 
 
 class _LeadsOut(Exception):
     """A link that leads out of the project: what it reads is not the project's."""
+
+
+class _TooMany(Exception):
+    """More files than :data:`MAX_FILES`."""
 
 
 def _config_text(source: Path) -> str:
@@ -354,6 +366,8 @@ def _tree_files(root: Path, directory: Path, *, skipped_top: Iterable[str] = ())
                 continue
             else:
                 found.append((relative, Path(entry.path)))
+                if len(found) > MAX_FILES:
+                    raise _TooMany
     return iter(sorted(found))
 
 
