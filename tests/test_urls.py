@@ -47,3 +47,20 @@ def test_one_definition_of_this_machine() -> None:
         assert is_loopback_host(address), address
     for address in ("ghcr.io", "pkgs.example:8080", "10.0.0.1:5000", "[2001:db8::1]:5000", "2001:db8::1", "localhost.example.com"):
         assert not is_loopback_host(address), address
+
+
+@pytest.mark.parametrize(
+    ("remote", "web"),
+    [
+        ("https://ci:TOKEN@github.com/org/app.git", "https://github.com/org/app.git"),
+        ("git@github.com:org/app.git", "https://github.com/org/app.git"),
+        ("ssh://git@host.example:2222/org/app", "https://host.example/org/app"),
+        ("git://host.example/org/app", "https://host.example/org/app"),
+        ("/srv/git/app.git", None),
+        ("../app", None),
+    ],
+)
+def test_a_git_remote_as_the_web_address_of_its_repository(remote: str, web: str | None) -> None:
+    from layerplan.urls import browsable_url
+
+    assert browsable_url(remote) == web

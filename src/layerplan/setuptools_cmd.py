@@ -136,3 +136,8 @@ class BuildImage(Command):  # type: ignore[misc, unused-ignore]
 
     def _default_archive(self, root: Path) -> Path:
         return default_archive(self.distribution.get_name(), self.distribution.get_version(), root / "dist")
+
+
+# distutils titles `--help` with the class's name ("Options for 'BuildImage' command:");
+# its own commands are classes named as the command (`build_py`), so name this one so too.
+BuildImage.__name__ = BuildImage.__qualname__ = "build_image"

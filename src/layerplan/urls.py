@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["has_credentials", "is_loopback_host", "public_text", "public_url"]
+__all__ = ["browsable_url", "has_credentials", "is_loopback_host", "public_text", "public_url"]
 
 _SCP_LIKE = re.compile(r"^(?P<user>[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>.+)$")
 """git's ``[user@]host:path`` form (``git@github.com:org/app.git``); a bare one-word
@@ -32,6 +32,21 @@ def public_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def browsable_url(url: str) -> str | None:
+    """A git remote as the web address of its repository, for a label: credentials
+    removed, ``git@host:org/app.git`` / ``ssh://git@host:22/org/app.git`` /
+    ``git://host/org/app.git`` as ``https://host/org/app.git``. ``None`` for anything that
+    is not a remote URL (a local path differs between clones)."""
+    public = public_url(url.strip())
+    parts = urlsplit(public)
+    if parts.scheme in ("https", "http"):
+        return public
+    if parts.scheme in ("ssh", "git", "git+ssh", "git+https") and parts.hostname:
+        # the ssh port is not the web server's
+        return urlunsplit(("https", parts.hostname, parts.path, "", ""))
+    return None
 
 
 _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s'\"<>@]*@")

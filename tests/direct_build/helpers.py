@@ -59,10 +59,10 @@ def layer_by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def sbom_blob_digests(registry: Any, repository: str, report: dict[str, Any]) -> set[str]:
-    """The blobs of the SBOM artifacts ``report``'s push attached (their empty config and
-    documents), read from ``registry`` (a ``MemRegistry``)."""
+    """The blobs of the artifacts ``report``'s push attached (SBOMs and provenance: their
+    empty config and documents), read from ``registry`` (a ``MemRegistry``)."""
     digests = set()
-    for sbom in report["sbom"]:
+    for sbom in [*report["sbom"], *([report["provenance"]] if report.get("provenance") else [])]:
         manifest = json.loads(registry.manifest(repository, sbom["digest"])[0])
         digests |= {manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])}
     return digests
@@ -70,7 +70,7 @@ def sbom_blob_digests(registry: Any, repository: str, report: dict[str, Any]) ->
 
 def image_uploads(registry: Any, repository: str, report: dict[str, Any], *, only_there: bool = False) -> dict[str, int]:
     """``registry.uploaded_bytes()`` (to every repository, or ``only_there``: to ``repository``)
-    without the blobs of the SBOMs ``report``'s push attached in ``repository``: what the image itself sent."""
+    without the blobs of the SBOMs and provenance ``report``'s push attached in ``repository``: what the image itself sent."""
     sboms = sbom_blob_digests(registry, repository, report)
     assert sboms, "a push attaches its SBOMs"
     uploaded = registry.uploaded_bytes(repository) if only_there else registry.uploaded_bytes()

@@ -91,7 +91,7 @@ def test_a_second_service_mounts_every_shared_layer(example_build: ExampleBuild,
     line = re.search(rf"docker://{registry}/team/service-c:1: (.*)", result.stdout)
     assert line is not None, result.stdout
     assert re.fullmatch(rf"0 blob\(s\) pushed \(0 B\), 0 already there, {len(blobs)} mounted \(\d+(\.\d+)? MB\)", line.group(1)), line.group(1)
-    assert f"docker://{registry}/team/service-c:1: 2 SBOM(s) attached (tag sha256-" in result.stdout
+    assert f"docker://{registry}/team/service-c:1: 2 SBOM(s) and provenance attached (tag sha256-" in result.stdout
     assert set(memregistry.uploaded_bytes()).isdisjoint(blobs)  # only the SBOMs went up (small, uploaded, not mounted)
 
 

@@ -112,8 +112,8 @@ def test_one_command_builds_every_service(monorepo: Path, tmp_path: Path, synthe
     assert [o["location"] for o in api["outputs"]] == [f"{tmp_path}/images/api-1.4.0"]
     assert [o["location"] for o in worker["outputs"]] == [f"{tmp_path}/images/worker-2.0.1"]
     assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [
-        "api-1.4.0", "api-1.4.0.sbom.cdx.json", "api-1.4.0.sbom.spdx.json",
-        "worker-2.0.1", "worker-2.0.1.sbom.cdx.json", "worker-2.0.1.sbom.spdx.json",
+        "api-1.4.0", "api-1.4.0.provenance.intoto.json", "api-1.4.0.sbom.cdx.json", "api-1.4.0.sbom.spdx.json",
+        "worker-2.0.1", "worker-2.0.1.provenance.intoto.json", "worker-2.0.1.sbom.cdx.json", "worker-2.0.1.sbom.spdx.json",
     ]  # fmt: skip
     shared = {layer["digest"] for layer in api["layers"]} & {layer["digest"] for layer in worker["layers"]}
     built_again = [layer["name"] for layer in worker["layers"] if layer["digest"] in shared and layer["status"] == "built"]

@@ -86,6 +86,18 @@ def run(args: argparse.Namespace) -> int:
             else:
                 console.print(f"== {member} ==")
             print_report(report, console)
+    # Each build wrote its own digest file; members sharing one get every member's lines.
+    shared: dict[str, list[BuildReport]] = {}
+    for report in reports:
+        if report.digest_file is not None:
+            shared.setdefault(report.digest_file, []).append(report)
+    if shared:
+        from pathlib import Path
+
+        from layerplan.containerize.digest_file import write_digest_file
+
+        for path, group in shared.items():
+            write_digest_file(Path(path), group)
     if args.json:
         json.dump({"schema": "layerplan.builds/1", "builds": [r.to_json() for r in reports]}, sys.stdout, indent=2)
         print()

@@ -36,6 +36,9 @@ _FLAGS = {
     "builder": ("--builder", "builder"),
     "cache_from": ("--cache-from", "cache_from"),
     "sbom": ("--no-sbom", "sbom"),
+    "provenance": ("--no-provenance", "provenance"),
+    "created": ("--created", "created"),
+    "digest_file": ("--digest-file", "digest_file"),
 }
 
 
@@ -111,7 +114,11 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
         "--output", "-o", action="append", default=[], dest="outputs", metavar="SPEC",
         help="docker://REF (push), docker-daemon:REF (load), oci:DIR, oci-archive:FILE or docker-archive:FILE (repeatable)",
     )
-    parser.add_argument("--tag", action="append", default=[], dest="tags", help="name for archive outputs (repeatable; default NAME:VERSION)")
+    parser.add_argument(
+        "--tag", action="append", default=[], dest="tags",
+        help="name for archive outputs (repeatable; default NAME:VERSION); one in a registry output's repository "
+        "is pushed there too",
+    )
     parser.add_argument("--label", action="append", default=[], type=label, metavar="KEY=VALUE", help="image label (repeatable)")
     parser.add_argument(
         "--builder", type=non_empty, metavar="IMAGE",
@@ -125,6 +132,20 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-sbom", action="store_const", const=False, default=None, dest="sbom",
         help="attach no SBOM to the image (default: CycloneDX and SPDX, as OCI referrers; tool.layerplan.sbom)",
+    )
+    parser.add_argument(
+        "--no-provenance", action="store_const", const=False, default=None, dest="provenance",
+        help="attach no SLSA provenance to the image (default: an in-toto statement, as an OCI referrer; "
+        "tool.layerplan.provenance)",
+    )
+    parser.add_argument(
+        "--created", type=non_empty, metavar="TIME",
+        help="the image's created time: RFC 3339 (2024-05-01T12:00:00Z), seconds, or now (default: "
+        "SOURCE_DATE_EPOCH, else the commit time of git's HEAD, else 1980-01-01); changes the config only",
+    )
+    parser.add_argument(
+        "--digest-file", metavar="FILE",
+        help="after the build, write REF@sha256:... of each pushed image to FILE, one a line (for cosign sign)",
     )
 
 

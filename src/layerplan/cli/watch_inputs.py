@@ -22,6 +22,7 @@ from layerplan.project.sources import ignored_name
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolve import lock_path
 from layerplan.resolution.resolved import Request
+from layerplan.provenance import FILE_NAME as PROVENANCE_FILE
 from layerplan.sbom.formats import FILE_NAMES
 
 __all__ = ["WatchedInputs", "fallback_inputs", "watched_inputs"]
@@ -74,8 +75,11 @@ def watched_inputs(request: Request) -> WatchedInputs:
     places += [lock_dir / p.source.path for p in lock.packages if p.source.kind in _LOCAL_KINDS and p.source.path]
     excluded = [resolved.cache_dir]
     files = [spec.partition(":")[2] for spec in config.outputs if spec.startswith(_FILE_OUTPUTS)]
-    # and the SBOMs the build writes beside an oci:/oci-archive: output
-    excluded += [Path(target) for target in files] + [Path(f"{t}.{name}") for t in files for name in FILE_NAMES.values()]
+    # and the SBOMs and the provenance the build writes beside an oci:/oci-archive: output
+    beside = [*FILE_NAMES.values(), PROVENANCE_FILE]
+    excluded += [Path(target) for target in files] + [Path(f"{t}.{name}") for t in files for name in beside]
+    if config.digest_file:
+        excluded.append(Path(config.digest_file))
     return WatchedInputs(
         roots=_outermost(places), excluded=tuple(_absolute(p) for p in excluded), outputs=tuple(config.outputs)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 
 from layerplan.cache.store import Store
 from layerplan.cache.sweep import Swept, cache_places, scratch_places, sweep
@@ -44,7 +45,14 @@ def build_image(request: Request, *, quiet: bool = False, progress: Progress = n
             with resolve_build(request, resolved_project=project, progress=progress) as resolved:
                 swept += sweep(place for sink in resolved.outputs for place in sink.temp_places())
                 _tell(swept, quiet)
-                return run_build(resolved, app_wheel, progress=progress)
+                report = run_build(resolved, app_wheel, progress=progress)
+                digest_file = resolved.config.digest_file
+    if digest_file is not None:  # after every output succeeded: a signer signs only what is there
+        from layerplan.containerize.digest_file import write_digest_file
+
+        report = dataclasses.replace(report, digest_file=digest_file)
+        write_digest_file(Path(digest_file), [report])
+    return report
 
 
 def _say(line: str) -> None:

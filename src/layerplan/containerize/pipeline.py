@@ -7,13 +7,13 @@ with the resolved build (the base is open, the target decided).
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layerplan._units import format_size
 from layerplan.cache.store import BlobCache, Store
 from layerplan.containerize.app import AppWheel
+from layerplan.containerize.attachments import image_attachments
+from layerplan.containerize.labels import OCI_PREFIX, describe_image
 from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.registry_cache import RegistryLayerCache, layer_annotations
 from layerplan.containerize.report import BuildReport, LayerResult
@@ -23,12 +23,11 @@ from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.model import Image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
-from layerplan.image.referrer import Artifact
+from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild, materialize_build, plan_build
 from layerplan.resolution.base import BaseImage
 from layerplan.transports import ClientPool, ImageSink, OutputResult, TransportContext, remember_pulled
-from layerplan.urls import public_url
 
 if TYPE_CHECKING:  # loaded only when an sdist needs compiling
     from layerplan.containerize.source_builder import ContainerBuilder
@@ -82,7 +81,9 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         progress=progress,
     )
     built = builder.build_all()
-    described = _annotations(plan, resolved.project.root)
+    described = describe_image(
+        resolved.app, version=plan.project_version, git=resolved.git, created=resolved.created.epoch, base=base
+    )
     image = assemble_image(
         base.image,
         [
@@ -90,23 +91,19 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
             for b in built
         ],
         runtime=_runtime(plan, described),
-        epoch=resolved.epoch,
+        epoch=resolved.created.epoch,  # the config's created: no layer depends on it
         annotations=image_annotations(
-            epoch=resolved.epoch, base_name=base.name, base_digest=base.image.digest, extra=described
+            epoch=resolved.created.epoch, base_name=base.name, base_digest=base.image.digest,
+            extra={key: value for key, value in described.items() if not key.startswith("base.")},
         ),
     )
     # The resolution opened the base with a context of its own: what its pull read (the
     # repository its layers are in) is recorded here, for the pushes of later builds.
     remember_pulled(context.locations, base.image)
-    referrers: tuple[Artifact, ...] = ()
-    if config.sbom:
-        from layerplan.sbom.attach import locked_wheel_in, sbom_artifacts
-
-        referrers = sbom_artifacts(
-            plan, image, {b.planned.name: b.layer for b in built}, local={b.planned.name for b in built if b.status != "reused"},
-            epoch=resolved.epoch, base_name=base.name, base_digest=str(base.image.digest),
-            reused_licenses=registry_cache.licenses, wheel_path=locked_wheel_in(Store(resolved.cache_dir).wheels),
-        )  # fmt: skip
+    referrers = image_attachments(
+        resolved, plan, image, {b.planned.name: b.layer for b in built},
+        local={b.planned.name for b in built if b.status != "reused"}, reused_licenses=registry_cache.licenses,
+    )  # fmt: skip
     results = [_deliver(sink, image, context, resolved.tags, progress, referrers) for sink in resolved.outputs]
     return BuildReport(
         image_digest=str(image.digest),
@@ -117,7 +114,8 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         layers=_layer_results(base, built),
         outputs=tuple(results),
         built_from_source=tuple(builder.from_source),
-        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers),
+        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type != IN_TOTO_MEDIA_TYPE),
+        provenance=next(((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type == IN_TOTO_MEDIA_TYPE), None),
         warnings=(*warnings, *plan.warnings, *registry_cache.warnings, *builder.warnings),
         app_wheel=app_wheel.status,
         app_fingerprint=app_wheel.fingerprint,
@@ -166,7 +164,7 @@ def _runtime(plan: LayerPlan, described: dict[str, str]) -> RuntimeConfig:
     """Entrypoint, env, user, workdir from the plan; labels: the OCI ones (so `docker
     inspect` shows version and revision), then the configured ones (``--label`` included)."""
     settings = plan.settings
-    oci = {f"org.opencontainers.image.{key}": value for key, value in described.items()}
+    oci = {f"{OCI_PREFIX}{key}": value for key, value in described.items()}
     labels = {**oci, **settings.get("labels", {})}
     return RuntimeConfig(
         env=tuple(settings.get("env", {}).items()),
@@ -174,30 +172,8 @@ def _runtime(plan: LayerPlan, described: dict[str, str]) -> RuntimeConfig:
         user=settings.get("user"),
         working_dir=settings.get("workdir"),
         labels=tuple(sorted(labels.items())),
+        drop_base_labels=(OCI_PREFIX,),
     )
-
-
-def _annotations(plan: LayerPlan, root: Path) -> dict[str, str]:
-    """title/version, and revision/source when the project is a git checkout."""
-    out = {"title": plan.project_name}
-    if plan.project_version:
-        out["version"] = plan.project_version
-    revision = _git(root, "rev-parse", "HEAD")
-    if revision:
-        out["revision"] = revision
-    remote = _git(root, "remote", "get-url", "origin")
-    if remote and remote.startswith(("https://", "http://", "git@", "ssh://")):
-        # a local path would differ between two clones; a CI clone's token must not be published
-        out["source"] = public_url(remote)
-    return out
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
 
 
 def _layer_results(base: BaseImage, built: list[BuiltLayer]) -> tuple[LayerResult, ...]:

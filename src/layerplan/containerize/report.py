@@ -68,6 +68,10 @@ class BuildReport:
     """The packages whose wheels came from their sdists, for the layers this build made."""
     sboms: tuple[tuple[str, str], ...] = ()
     """The SBOMs attached to the image: (artifact type, artifact manifest digest)."""
+    provenance: tuple[str, str] | None = None
+    """The provenance attached to the image: (artifact type, artifact manifest digest)."""
+    digest_file: str | None = None
+    """Where the pushed images' ``REF@DIGEST`` lines were written (``--digest-file``)."""
     warnings: tuple[str, ...] = ()
     app_wheel: str | None = None
     """How the project's wheel was had: ``built`` (its backend ran), ``cached`` (found by
@@ -97,10 +101,14 @@ class BuildReport:
                     "kind": o.kind,
                     "status": o.status,
                     "location": o.location,
+                    "tags": list(o.tags),
                     "bytes_uploaded": o.bytes_uploaded,
                     "bytes_mounted": o.bytes_mounted,
                     "sboms": list(o.sboms),
                     "sbom_via": o.sbom_via,
+                    "provenance": o.provenance,
+                    "attached": [{"artifact_type": kind, "location": where} for kind, where in o.attached],
+                    "attached_via": o.attached_via,
                     "blobs": [
                         {
                             "digest": b.digest, "size": b.size, "status": b.status, "bytes_uploaded": b.bytes_uploaded,
@@ -114,6 +122,10 @@ class BuildReport:
             "app_wheel": {"status": self.app_wheel, "fingerprint": self.app_fingerprint} if self.app_wheel else None,
             "built_from_source": [_source_build_json(build) for build in self.built_from_source],
             "sbom": [{"artifact_type": kind, "digest": digest} for kind, digest in self.sboms],
+            "provenance": (
+                {"artifact_type": self.provenance[0], "digest": self.provenance[1]} if self.provenance is not None else None
+            ),
+            "digest_file": self.digest_file,
             "warnings": list(self.warnings),
         }
 
@@ -165,13 +177,17 @@ def print_report(report: BuildReport, console: Console | None = None) -> None:
                 f"{output.count('present')} already there, "
                 f"{output.count('mounted')} mounted ({format_size(output.bytes_mounted)})"
             )
+            if len(output.tags) > 1:
+                console.print(f"{output.spec}: tagged {', '.join(output.tags)}")
         elif output.kind == "docker":
             console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")
         else:
             console.print(f"{output.spec}: written")
     for output in report.outputs:
-        if output.sbom_via:
-            console.print(f"{output.spec}: {len(output.sboms)} SBOM(s) attached ({output.sbom_via})")
+        if output.attached_via:
+            what = [f"{len(output.sboms)} SBOM(s)"] if output.sboms else []
+            what += ["provenance"] if output.provenance else []
+            console.print(f"{output.spec}: {' and '.join(what)} attached ({output.attached_via})")
     for built in report.built_from_source:
         requirements = ", ".join(built.build_requirements) or "nothing"
         console.print(

@@ -39,6 +39,9 @@ class RuntimeConfig:
     working_dir: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
     """Added to (or replacing) the base's labels."""
+    drop_base_labels: tuple[str, ...] = ()
+    """Prefixes of the base's labels not to inherit (``org.opencontainers.image.``: they
+    describe the base, not this image); ``labels`` may set such keys again."""
 
     def describe(self) -> str:
         """A Dockerfile-like line for the config-only history entry."""
@@ -107,8 +110,9 @@ def extend_config(
     """The canonical JSON of ``base_config`` with ``layers`` appended and ``runtime`` applied.
 
     ``os``/``architecture``/``variant`` and every setting ``runtime`` leaves unset are
-    the base's. ``created`` (and each new history entry's) is ``epoch``, so the same
-    inputs give the same config digest.
+    the base's. ``created`` (and each new history entry's) is ``epoch`` (the image's
+    created time, which only the config holds), so the same inputs give the same config
+    digest.
     """
     runtime = runtime or RuntimeConfig()
     config: dict[str, Any] = copy.deepcopy(dict(base_config))
@@ -131,8 +135,13 @@ def extend_config(
         run["User"] = runtime.user
     if runtime.working_dir is not None:
         run["WorkingDir"] = runtime.working_dir
-    if runtime.labels:
-        run["Labels"] = {**(run.get("Labels") or {}), **dict(runtime.labels)}
+    base_labels = run.get("Labels") or {}
+    inherited = {
+        key: value for key, value in base_labels.items()
+        if not any(key.startswith(prefix) for prefix in runtime.drop_base_labels)
+    }  # fmt: skip
+    if runtime.labels or len(inherited) != len(base_labels):
+        run["Labels"] = {**inherited, **dict(runtime.labels)}
     config["config"] = run
 
     for layer in layers:

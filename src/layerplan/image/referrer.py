@@ -1,4 +1,4 @@
-"""OCI 1.1 artifacts that refer to an image (an SBOM, a signature): an image manifest with
+"""OCI 1.1 artifacts that refer to an image (an SBOM, a provenance, a signature): an image manifest with
 ``artifactType``, the empty config, one blob, and ``subject`` = the image's manifest.
 
 Registries with the referrers API index them by ``subject``; for the others, and in an
@@ -16,8 +16,10 @@ from layerplan.image.model import Image
 from layerplan.oci.descriptor import MediaType
 from layerplan.oci.digest import Digest, canonical_json
 
-__all__ = ["EMPTY_CONFIG", "EMPTY_MEDIA_TYPE", "Artifact", "make_artifact", "referrers_tag"]
+__all__ = ["EMPTY_CONFIG", "EMPTY_MEDIA_TYPE", "IN_TOTO_MEDIA_TYPE", "Artifact", "make_artifact", "referrers_tag"]
 
+IN_TOTO_MEDIA_TYPE = "application/vnd.in-toto+json"
+"""The artifact type of an in-toto statement (a provenance), as cosign and oras name it."""
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_CONFIG = b"{}"
 """The image spec's empty descriptor content (``data``: ``e30=``)."""

@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from layerplan._toml import key_line
 from layerplan.errors import ConfigError, TargetError
 from layerplan.oci.reference import ImageReference
+from layerplan.reproducible import parse_created
 from layerplan.target import Libc, parse_platform, parse_python
 
 __all__ = ["OPTION_KEYS", "PlanConfig", "check_option", "parse_size", "read_config", "read_options"]
@@ -69,6 +70,13 @@ class PlanConfig:
     compile_bytecode: bool = True
     sbom: bool = True
     """``layerplan build`` attaches CycloneDX and SPDX SBOMs to the image (OCI referrers)."""
+    provenance: bool = True
+    """``layerplan build`` attaches an in-toto SLSA provenance statement (OCI referrer)."""
+    created: str | None = None
+    """The image's ``created`` time (RFC 3339, seconds, or ``now``); default: the
+    ``SOURCE_DATE_EPOCH``, else the commit time of git's HEAD, else 1980-01-01."""
+    digest_file: str | None = None
+    """``layerplan build`` writes ``REF@sha256:...`` of each pushed image there (for signers)."""
     base: str | None = None
     """Base image reference (used by ``layerplan build``)."""
     outputs: tuple[str, ...] = ()
@@ -270,6 +278,12 @@ def _libc(value: Any) -> str:
     return str(Libc.parse(_string(value)))
 
 
+def _created(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else _string(value)
+    parse_created(text)
+    return text
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("")
@@ -303,6 +317,9 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "labels": ("labels", _labels, "a table of string values"),
     "compile-bytecode": ("compile_bytecode", _bool, "true or false"),
     "sbom": ("sbom", _bool, "true or false"),
+    "provenance": ("provenance", _bool, "true or false"),
+    "created": ("created", _created, "an RFC 3339 time such as \"2024-05-01T12:00:00Z\", a number of seconds, or \"now\""),
+    "digest-file": ("digest_file", _string, "a path string"),
     "base": ("base", _string, "an image reference"),
     "outputs": ("outputs", _strings, "a list of output specs such as \"oci:dist/image\""),
     "tags": ("tags", _image_names, "a list of image names such as \"my-app:1.0\""),

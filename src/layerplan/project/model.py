@@ -12,6 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from layerplan.errors import ProjectError
+from layerplan.project.about import About
 
 __all__ = ["Project", "WorkspaceMember", "member_root"]
 
@@ -62,6 +63,8 @@ class Project:
     the directory's name."""
     pyproject_text: str = ""
     """The text of ``pyproject.toml``, kept to point errors at a line."""
+    about: About = field(default_factory=About)
+    """Description, license and URLs (the image's ``org.opencontainers.image.*`` labels)."""
 
 
 def member_root(project: Project, member: str | None) -> Path:

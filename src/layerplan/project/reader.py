@@ -19,6 +19,7 @@ from layerplan.project.legacy_tables import (
     poetry_groups,
     poetry_scripts,
 )
+from layerplan.project.about import read_about
 from layerplan.project.model import Project, WorkspaceMember
 from layerplan.project.setup_py import read_setup_metadata
 from layerplan.project.shapes import check_shapes
@@ -124,6 +125,7 @@ def read_project(path: Path | str) -> Project:
         image_target_table=_image_target(data, pyproject, text),
         virtual_root=virtual_root,
         pyproject_text=text,
+        about=read_about(table, poetry if isinstance(poetry, dict) else {}),
     )
 
 

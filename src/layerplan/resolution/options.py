@@ -220,6 +220,8 @@ def _absolute(name: str, value: Any, base: Path) -> Any:
         return str((base / value).absolute()) if not Path(value).is_absolute() else value
     if name == "outputs":
         return tuple(_absolute_output(spec, base) for spec in value)
+    if name == "digest_file" and isinstance(value, str) and not Path(value).is_absolute():
+        return str((base / value).absolute())
     return value
 
 

@@ -8,14 +8,16 @@ a back end can start work on it at once: the direct build starts the app's wheel
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from layerplan.cache.layout import default_cache_dir
-from layerplan.errors import ProjectError
+from layerplan.errors import ConfigError, ProjectError
 from layerplan.project import Project, member_root, read_project, workspace_of
-from layerplan.reproducible import source_date_epoch
-from layerplan.resolution.options import OptionLayer, merge_layers, project_layers
-from layerplan.resolution.resolved import Request, ResolvedProject
+from layerplan.project.git import GitSource, read_git
+from layerplan.reproducible import DEFAULT_EPOCH, parse_created, source_date_epoch
+from layerplan.resolution.options import OptionLayer, Settings, merge_layers, project_layers
+from layerplan.resolution.resolved import Created, Request, ResolvedProject
 
 __all__ = ["buildable_members", "resolve_project"]
 
@@ -48,14 +50,38 @@ def resolve_project(request: Request) -> ResolvedProject:
         shown = app.pyproject_path.relative_to(project.root).as_posix()
         member = [_without_package(layer) for layer in project_layers(app, shown_as=shown)]
         settings = merge_layers([*command_line, *member, *given, *outer])
+    git = read_git(app.root)
     return ResolvedProject(
         project=project,
         app=app,
         settings=settings,
         cache_dir=(request.cache_dir or default_cache_dir()).absolute(),  # backends run in other directories
         epoch=request.epoch if request.epoch is not None else source_date_epoch(),
+        created=decide_created(settings, git, request.epoch),
+        git=git,
         app_wheel=request.app_wheel,
     )
+
+
+def decide_created(settings: Settings, git: GitSource | None, epoch: int | None = None) -> Created:
+    """The image's ``created``: the ``created`` option, else ``SOURCE_DATE_EPOCH`` (the
+    front end's ``epoch``, else the environment's: a build that sets it explicitly asks
+    for that time, as reproducible-builds.org defines it), else the commit time of git's
+    HEAD (the same on every clone), else 1980-01-01."""
+    option = settings.config.created
+    if option is not None:
+        origin = settings.origin("created") or "created"
+        try:
+            return Created(epoch=parse_created(option), source=origin)
+        except ValueError as exc:  # checked when read: only a clock before 1970 gets here
+            raise ConfigError(str(exc), key=origin) from None
+    if epoch is not None:
+        return Created(epoch=epoch, source="SOURCE_DATE_EPOCH")
+    if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        return Created(epoch=source_date_epoch(), source="SOURCE_DATE_EPOCH")
+    if git is not None:
+        return Created(epoch=git.commit_time, source="git")
+    return Created(epoch=DEFAULT_EPOCH, source="default")
 
 
 def _workspace_layers(project: Project) -> list[OptionLayer]:

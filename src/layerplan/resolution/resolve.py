@@ -49,7 +49,7 @@ def resolve_build(
             )
     outputs = _outputs(
         request, tuple(fill(spec, "outputs") for spec in settings.config.outputs), project.pyproject_path,
-        untagged=fill("{version}", "outputs"),
+        untagged=fill("{version}", "outputs"), tags=tuple(fill(tag, "tags") for tag in config.tags),
     )  # fmt: skip
     cache_from = _cache_images(
         tuple(fill(ref, "cache_from") for ref in config.cache_from), outputs, settings.origin("cache_from") or "cache-from"
@@ -91,6 +91,8 @@ def resolve_build(
             cache_from=cache_from,
             cache_dir=first.cache_dir,
             epoch=first.epoch,
+            created=first.created,
+            git=first.git,
             app_wheel=first.app_wheel,
             app_version=request.app_version or app.version,
             index_sizes=request.index_sizes,
@@ -117,10 +119,15 @@ def lock_path(text: str | None, project_root: Path, origin: str | None) -> Path 
     )
 
 
-def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path, *, untagged: str) -> tuple[ImageSink, ...]:
+def _outputs(
+    request: Request, configured: tuple[str, ...], pyproject: Path, *, untagged: str, tags: tuple[str, ...] = ()
+) -> tuple[ImageSink, ...]:
     """The outputs, parsed. A registry output without a tag is pushed as the project's
     version (``untagged``; ``latest`` without one), as archives are named ``NAME:VERSION``:
-    a silent ``:latest`` is overwritten by every build of every branch."""
+    a silent ``:latest`` is overwritten by every build of every branch. A ``tags`` name in
+    a registry output's repository (``--tag ghcr.io/org/app:latest``) is pushed there too,
+    as ``docker build -t A -t B`` names both."""
+    from layerplan.oci.reference import ImageReference
     from layerplan.transports import Registry, parse_output  # the OCI stack: only with outputs to parse
 
     texts = [*request.extra_outputs, *(configured or request.default_outputs)]
@@ -132,10 +139,20 @@ def _outputs(request: Request, configured: tuple[str, ...], pyproject: Path, *, 
             hint=f"pass --output {_OUTPUT_FORMS}, or set outputs in [tool.layerplan] or the build tool's image table",
         )
     sinks = [parse_output(text) for text in dict.fromkeys(texts)]
-    return tuple(
-        parse_output(f"{sink.spec}:{untagged}") if isinstance(sink, Registry) and sink.tag_implied else sink
-        for sink in sinks
-    )
+    named = []
+    for tag in tags:
+        try:
+            named.append(ImageReference.parse(tag))
+        except ValueError:  # a name for archives only; they say what is wrong with it
+            continue
+    out: list[ImageSink] = []
+    for sink in sinks:
+        if isinstance(sink, Registry):
+            sink = sink.tagged(untagged) if sink.tag_implied else sink
+            where = (sink.reference.registry, sink.reference.repository)
+            sink = sink.with_tags([n.tag for n in named if n.tag and (n.registry, n.repository) == where])
+        out.append(sink)
+    return tuple(out)
 
 
 def _cache_images(refs: tuple[str, ...], outputs: tuple[ImageSink, ...], origin: str) -> tuple[CacheImage, ...]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Union
 from layerplan.oci.reference import ImageReference
 from layerplan.plan.config import PlanConfig
 from layerplan.project import Project
+from layerplan.project.git import GitSource
 from layerplan.resolution.options import OptionLayer, Settings
 
 if TYPE_CHECKING:  # the image and transport stacks load only when a build opens a base
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the image and transport stacks load only when a build opens
     from layerplan.target import Target
     from layerplan.transports import ImageSink
 
-__all__ = ["AppWheelSource", "CacheImage", "Request", "ResolvedBuild", "ResolvedProject"]
+__all__ = ["AppWheelSource", "CacheImage", "Created", "Request", "ResolvedBuild", "ResolvedProject"]
 
 AppWheelSource = Union[Path, Callable[[Path], Path], None]
 """The project's wheel when the front end makes it: a file, or a function that builds it
@@ -73,6 +74,19 @@ class CacheImage:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Created:
+    """The image's ``created`` time and which rule gave it (docs/build.md, Labels)."""
+
+    epoch: int
+    """Seconds since the epoch: the config's ``created`` and its label and annotation. The
+    files' times are ``ResolvedBuild.epoch`` (``SOURCE_DATE_EPOCH``): this one changes the
+    config only, never a layer."""
+    source: str
+    """The option that set it (``--created``, ``tool.layerplan.created (...)``),
+    ``SOURCE_DATE_EPOCH``, ``git`` (HEAD's commit time) or ``default``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ResolvedProject:
     """The first half of a resolved build: what needs neither the lock nor the base."""
 
@@ -81,6 +95,8 @@ class ResolvedProject:
     settings: Settings
     cache_dir: Path
     epoch: int
+    created: Created
+    git: GitSource | None
     app_wheel: AppWheelSource
 
     @property
@@ -116,6 +132,10 @@ class ResolvedBuild:
     each registry output's reference."""
     cache_dir: Path
     epoch: int
+    """``SOURCE_DATE_EPOCH`` (or the fixed default): the time of every file in the layers."""
+    created: Created
+    git: GitSource | None
+    """The commit the project's tree is at (``None`` outside git): labels, provenance."""
     app_wheel: AppWheelSource
     app_version: str | None
     index_sizes: bool

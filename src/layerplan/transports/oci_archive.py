@@ -112,5 +112,6 @@ class OciArchive(LocalTransport):
             write_oci_archive(image, Path(self.target), ref_name=tags[0] if tags else "latest")
             beside = write_beside(self.target, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+            spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
+            attached_via="files" if beside else None,
         )

@@ -219,12 +219,13 @@ class OciLayout(LocalTransport):
         there = same_beside(self.target, referrers)
         if there is not None and holds_image(Path(self.target), image, ref_name=ref_name):
             return OutputResult(
-                spec=self.spec, kind=self.kind, location=self.target, sboms=there, sbom_via="files" if there else None,
-                unchanged=True,
+                spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), there)),
+                attached_via="files" if there else None, unchanged=True,
             )  # fmt: skip
         with writing(self.kind, self.target):
             write_oci_layout(image, Path(self.target), ref_name=ref_name)
             beside = write_beside(self.target, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, sboms=beside, sbom_via="files" if beside else None
+            spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
+            attached_via="files" if beside else None,
         )

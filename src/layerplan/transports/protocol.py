@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
-from layerplan.image.referrer import Artifact
+from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.clients import ClientPool
 
@@ -65,10 +65,13 @@ class OutputResult:
     location: str
     blobs: tuple[BlobResult, ...] = field(default_factory=tuple)
     """Registry pushes only: every blob, layers then config."""
-    sboms: tuple[str, ...] = ()
-    """Where the image's SBOMs went: the artifact manifests' digests (a registry) or the
-    files written beside the output (``oci:``, ``oci-archive:``)."""
-    sbom_via: str | None = None
+    tags: tuple[str, ...] = ()
+    """Registry pushes only: every tag the manifest was put under."""
+    attached: tuple[tuple[str, str], ...] = ()
+    """What was attached about the image (SBOMs, provenance): (artifact type, where it
+    went: the artifact manifest's digest in a registry, or the file written beside an
+    ``oci:``/``oci-archive:`` output)."""
+    attached_via: str | None = None
     """``referrers API`` (the registry indexes them by subject), ``tag sha256-<hex>`` (the
     referrers tag, for a registry without that API) or ``files``; ``None``: none attached."""
     unchanged: bool = False
@@ -80,6 +83,20 @@ class OutputResult:
         if self.unchanged:
             return "unchanged"
         return {"registry": "pushed", "docker": "loaded"}.get(self.kind, "written")
+
+    @property
+    def sboms(self) -> tuple[str, ...]:
+        """Where the SBOMs went (the attachments that are not in-toto statements)."""
+        return tuple(where for kind, where in self.attached if kind != IN_TOTO_MEDIA_TYPE)
+
+    @property
+    def sbom_via(self) -> str | None:
+        return self.attached_via if self.sboms else None
+
+    @property
+    def provenance(self) -> str | None:
+        """Where the provenance (an in-toto statement) went, if one was attached."""
+        return next((where for kind, where in self.attached if kind == IN_TOTO_MEDIA_TYPE), None)
 
     @property
     def bytes_uploaded(self) -> int:
@@ -137,7 +154,7 @@ class ImageSink(Protocol):
         """Write, push or load ``image``; say what was done. ``tags`` are the build's extra
         names (the layout's ref name, a docker-archive's RepoTags); sinks that name the
         image in their spec ignore them. ``referrers`` are artifacts about the image (its
-        SBOMs): a registry stores them as referrers, ``oci:``/``oci-archive:`` write
+        SBOMs, its provenance): a registry stores them as referrers, ``oci:``/``oci-archive:`` write
         their documents beside the output; the Docker engine and docker-archive drop them.
 
         Never leaves a half-written output. Raise ``OutputError`` (or a ``RegistryError``,

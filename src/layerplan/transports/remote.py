@@ -16,7 +16,9 @@ load it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +96,9 @@ def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor
     return open_blob
 
 
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+"""A tag (the distribution spec's rule)."""
+
 REGISTRY_PREFIX = "docker://"
 """How skopeo (and layerplan) spells a registry: ``docker://ghcr.io/org/app:1``."""
 
@@ -105,7 +110,8 @@ _ENGINE_HINT = (
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Registry:
     """An image in a registry: base ``docker://REF`` or a bare ``REF`` (the same image),
-    output ``docker://REF`` (a push; REF must have a tag, not a digest)."""
+    output ``docker://REF`` (a push; REF must have a tag, not a digest), or
+    ``docker://REF:TAG,TAG2,...``: one push, the manifest put under each tag."""
 
     kind: ClassVar[str] = "registry"
     source_prefixes: ClassVar[tuple[str, ...]] = (REGISTRY_PREFIX,)
@@ -121,6 +127,25 @@ class Registry:
     prefixed: bool = False
     """A base written ``docker://REF``: before skopeo's spelling it named the local engine,
     so a base not found says where an engine image goes."""
+    extra_tags: tuple[str, ...] = ()
+    """An output's other tags (``docker://REF:1.4.0,latest``, or a ``--tag`` in its
+    repository): the same manifest is put under each, after ``reference``'s tag."""
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Every tag an output puts the image under, its reference's first."""
+        return tuple(dict.fromkeys(t for t in (self.reference.tag, *self.extra_tags) if t))
+
+    def tagged(self, tag: str) -> Registry:
+        """This output with ``tag`` as its reference's tag (an output written without one)."""
+        first, sep, rest = self.spec.partition(",")
+        return dataclasses.replace(
+            self, spec=f"{first}:{tag}{sep}{rest}", reference=dataclasses.replace(self.reference, tag=tag)
+        )
+
+    def with_tags(self, tags: Sequence[str]) -> Registry:
+        """This output with ``tags`` added to the ones it puts the image under."""
+        return dataclasses.replace(self, extra_tags=tuple(dict.fromkeys((*self.extra_tags, *tags))))
 
     def __str__(self) -> str:
         return self.spec
@@ -132,7 +157,7 @@ class Registry:
     @property
     def tag_implied(self) -> bool:
         """The spec names no tag (the resolution gives a push the project's version)."""
-        written = self.spec.removeprefix(REGISTRY_PREFIX)
+        written = self.spec.removeprefix(REGISTRY_PREFIX).split(",", 1)[0]
         return ":" not in written.rsplit("/", 1)[-1] and "@" not in written
 
     @classmethod
@@ -145,13 +170,20 @@ class Registry:
 
     @classmethod
     def parse_sink(cls, spec: str, rest: str) -> Registry:
+        first, *more = rest.split(",")
         try:
-            reference = ImageReference.parse(rest)
+            reference = ImageReference.parse(first)
         except ValueError as exc:
             raise ConfigError(f"invalid image reference in output {spec!r}: {exc}", key="--output") from None
         if reference.digest is not None:
             raise ConfigError(f"cannot push to a digest: {spec!r}", key="--output", hint="push to a tag (REF:TAG)")
-        return cls(spec=f"{REGISTRY_PREFIX}{rest}", reference=reference)
+        for tag in more:
+            if not _TAG.match(tag):
+                raise ConfigError(
+                    f"invalid tag {tag!r} in output {spec!r}", key="--output",
+                    hint="name more tags after the first, comma-separated: docker://ghcr.io/org/app:1.4.0,latest",
+                )  # fmt: skip
+        return cls(spec=f"{REGISTRY_PREFIX}{rest}", reference=reference, extra_tags=tuple(dict.fromkeys(more)))
 
     @contextlib.contextmanager
     def open(self, platform: Platform | None, context: TransportContext) -> Iterator[Image]:
@@ -177,13 +209,15 @@ class Registry:
         from layerplan.registry.referrers import push_referrers
 
         client = context.clients.get(self.reference.registry)
-        there = _already_there(client, self.reference, image, referrers)
+        there = _already_there(client, self.reference, self.tags, image, referrers)
         if there is not None:
             return OutputResult(
-                spec=self.spec, kind=self.kind, location=str(self.reference), unchanged=True,
-                sboms=tuple(str(a.digest) for a in referrers), sbom_via=there or None,
+                spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
+                attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
             )  # fmt: skip
         report = push_image(client, self.reference, image, locations=context.locations, on_bytes=context.sent)
+        for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
+            client.put_manifest(self.reference.repository, tag, image.manifest, image.media_type)
         # after the image: a referrer's subject must be there (and a registry may check)
         via = push_referrers(client, self.reference.repository, referrers)
         blobs = tuple(
@@ -195,19 +229,19 @@ class Registry:
             for b in report.blobs
         )
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs,
-            sboms=tuple(str(a.digest) for a in referrers), sbom_via=via,
+            spec=self.spec, kind=self.kind, location=str(self.reference), blobs=blobs, tags=self.tags,
+            attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=via,
         )  # fmt: skip
 
 
 def _already_there(
-    client: RegistryClient, reference: ImageReference, image: Image, referrers: Sequence[Artifact]
+    client: RegistryClient, reference: ImageReference, tags: Sequence[str], image: Image, referrers: Sequence[Artifact]
 ) -> str | None:
-    """How the registry lists ``referrers`` (``""`` when there are none) when ``reference``'s
-    tag already names ``image`` and every referrer is listed for it; ``None`` when anything
-    is missing or the registry cannot tell, and the image is pushed as usual.
+    """How the registry lists ``referrers`` (``""`` when there are none) when every one of
+    ``tags`` already names ``image`` and every referrer is listed for it; ``None`` when
+    anything is missing or the registry cannot tell, and the image is pushed as usual.
 
-    One HEAD of the tag; with SBOMs, one read of the referrers API (and, on a registry
+    One HEAD per tag; with attachments, one read of the referrers API (and, on a registry
     without it, of the referrers tag). A registry keeps the blobs of every manifest it
     holds, so the blobs need no look-up.
     """
@@ -215,8 +249,9 @@ def _already_there(
 
     repository = reference.repository
     try:
-        if client.head_manifest(repository, reference.tag or image.digest, for_push=True) != image.digest:
-            return None
+        for tag in tags or (str(image.digest),):
+            if client.head_manifest(repository, tag, for_push=True) != image.digest:
+                return None
         if not referrers:
             return ""
         listed = client.get_referrers(repository, image.digest)
