@@ -165,3 +165,21 @@ def test_the_docker_engine_is_not_loaded_again(tmp_path: Path, synthetic_base: S
             docker_client.images.remove(name, force=True)
         except Exception:  # noqa: BLE001 - already gone
             pass
+
+
+def test_a_package_directory_named_build_keys_the_local_layer(tmp_path: Path, synthetic_base: SyntheticBase) -> None:
+    """A workspace member's ``greeting/build/`` subpackage is in its wheel: a change there
+    must rebuild the local layer (it was skipped like a top-level build/ output, and a warm
+    cache shipped the old code)."""
+    from tests.direct_build.helpers import copy_example
+
+    project = copy_example(tmp_path / "app")
+    subpackage = project / "packages" / "greeting" / "src" / "greeting" / "build"
+    subpackage.mkdir()
+    (subpackage / "__init__.py").write_text('X = "v1"\n')
+    base, log = synthetic_base.specs["oci"], tmp_path / "popen.log"
+    first, _ = audited_build(project, base, f"oci:{tmp_path / 'out'}", tmp_path / "cache", log)
+    (subpackage / "__init__.py").write_text('X = "v2 - security fix"\n')
+    warm, _ = audited_build(project, base, f"oci:{tmp_path / 'out'}", tmp_path / "cache", log)
+    assert layer_by_name(warm)["local"]["status"] == "built"
+    assert layer_by_name(warm)["local"]["digest"] != layer_by_name(first)["local"]["digest"]
