@@ -9,7 +9,8 @@ For each approach, on its own temporary copy of example-project, each measured c
 1. cold build + push      (the approach's own image/layer cache and registry repository emptied;
                            package caches, base images and tool images kept — see docs/benchmarks.md)
 2. code change (x3)       one line of the app's source edited, rebuild + push (--code-changes)
-3. lock bump              humanize 4.16.0 -> 4.15.0 in uv.lock (by real `uv lock`), rebuild + push
+3. no change              the same build again, to the same tag (uv's Dockerfile and layerplan)
+4. lock bump              humanize 4.16.0 -> 4.15.0 in uv.lock (by real `uv lock`), rebuild + push
 
 Pushes go through a counting proxy on loopback (bench/build/upload_counter.py) in front of
 the test registry, so "uploaded" is measured on the wire the same way for all three.
@@ -20,8 +21,9 @@ and keeps an -X importtime log and a cProfile dump in DIR. Method and results: d
 Goals (exit 1 when missed, saying why): the code-change rebuild + push of layerplan is at
 least 10x faster than the naive Dockerfile and 3x faster than uv's pattern (medians), and it
 uploads exactly one layer blob (the app layer) plus config and manifest; the cold build + push
-takes at most 0.5x uv's pattern (medians, same run). The peak memory (max RSS of the largest
-process of each `layerplan build`) is reported.
+takes at most 0.5x uv's pattern (medians, same run); its no-change rebuild takes at most
+0.3 s (median), uploads nothing (on the wire), runs no build backend and reports the output
+unchanged. Each layerplan run's peak memory (max RSS, by GNU time) is printed too.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ EDIT_ANCHOR = re.compile(r"layerplan-example ok(?: \([^)]*\))?: ")
 GOAL_VS_NAIVE = 10.0
 GOAL_VS_UV = 3.0
 GOAL_COLD_VS_UV = 0.5
+GOAL_NO_CHANGE_S = 0.3
 APPROACHES = ("naive", "uv", "layerplan")
-SCENARIOS = ("cold", "code change", "lock bump")
+SCENARIOS = ("cold", "code change", "no change", "lock bump")
+NO_CHANGE_APPROACHES = ("uv", "layerplan")
+"""The naive Dockerfile's no-change rebuild is a full cache hit of the same kind as uv's: not measured."""
 LABELS = {
     "naive": "(a) naive Dockerfile",
     "uv": "(b) uv two-step Dockerfile",
@@ -119,20 +124,19 @@ def run(
     return done
 
 
-def run_measured(cmd: Sequence[str | Path]) -> tuple[str, int]:
-    """Run ``cmd`` (it must succeed); its stdout and the peak RSS in bytes of the largest
-    process of its tree (``wait4``: the child and the children it waited for)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if child.returncode != 0:
-        tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
-        raise SystemExit(f"error: `{' '.join(str(c) for c in cmd)}` failed (exit {child.returncode}):\n{tail}")
-    return stdout, usage.ru_maxrss * 1024  # Linux reports KiB
+GNU_TIME = Path("/usr/bin/time")
+
+
+def run_measured(cmd: Sequence[str | Path]) -> tuple[subprocess.CompletedProcess[str], int | None]:
+    """``run(cmd)`` and the process's peak memory (max RSS, kB) as GNU time reports it;
+    ``None`` without /usr/bin/time. Not ``wait4``'s rusage of a child of this process: a
+    forked child's max RSS starts at this (large) process's own, whatever it runs."""
+    if not GNU_TIME.exists():
+        return run(cmd), None
+    with tempfile.NamedTemporaryFile("r", prefix="lp-bench-rss-") as rss:
+        done = run([GNU_TIME, "-f", "%M", "-o", rss.name, *cmd])
+        text = Path(rss.name).read_text().strip().splitlines()
+    return done, int(text[-1]) if text and text[-1].isdigit() else None
 
 
 def docker_env() -> dict[str, str]:
@@ -298,8 +302,8 @@ class Step:
     report: dict[str, Any] | None = None
     uncompressed: int | None = None
     """Image size as `docker image inspect` says (layerplan: only when the image was pulled to verify it)."""
-    max_rss: int | None = None
-    """layerplan: peak resident memory in bytes of the largest process of the build (``wait4``)."""
+    max_rss_kb: int | None = None
+    """layerplan: the peak memory of its process."""
 
     @property
     def total_s(self) -> float:
@@ -425,11 +429,12 @@ class LayerplanApproach(Approach):
     """``--cold-clears-bytecode``: a cold build also compiles every wheel's bytecode again."""
 
     def reset(self) -> None:
-        """Cold: the layer cache (layer keys and blobs) goes; wheels, their bytecode, build envs,
-        base platform stay (the bytecode too with ``clear_bytecode``)."""
-        from layerplan.cache.layout import BLOBS, BYTECODE, KEYS, TEMP  # the areas are named there only
+        """Cold: the layer cache (layer keys and blobs) and the built wheels (the app's, kept by
+        its fingerprint) go; downloaded wheels, their bytecode, build envs, base platform stay
+        (the bytecode too with ``clear_bytecode``)."""
+        from layerplan.cache.layout import BLOBS, BUILT_WHEELS, BYTECODE, KEYS, TEMP  # the areas are named there only
 
-        for area in (KEYS, BLOBS, TEMP, *((BYTECODE,) if self.clear_bytecode else ())):
+        for area in (KEYS, BLOBS, BUILT_WHEELS, TEMP, *((BYTECODE,) if self.clear_bytecode else ())):
             shutil.rmtree(area.under(self.cache_dir), ignore_errors=True)
         super().reset()
 
@@ -449,7 +454,8 @@ class LayerplanApproach(Approach):
     def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
         self.proxy.reset()
         start = time.perf_counter()
-        out, max_rss = run_measured([LAYERPLAN, *self.command(project, tag)])
+        completed, max_rss = run_measured([LAYERPLAN, *self.command(project, tag)])
+        out = completed.stdout
         done = time.perf_counter()
         wire = self.proxy.snapshot()
         report = json.loads(out)
@@ -463,7 +469,7 @@ class LayerplanApproach(Approach):
         names[report["config_digest"]] = "config"
         return Step(
             self.name, scenario, cycle, done - start, None, wire, manifest, report["config_digest"], counts, names, report,
-            max_rss=max_rss,
+            max_rss_kb=max_rss,
         )  # fmt: skip
 
     def run_image(self, tag: str, *args: str, entrypoint: str | None = None) -> str:
@@ -499,18 +505,22 @@ def cycle(
     steps: list[Step] = []
     stamp = f"{os.getpid()}-{number}-{time.time_ns() % 10**9}"
     order = list(approaches[number % len(approaches) :]) + list(approaches[: number % len(approaches)])
-    plan = ["cold", *["code change"] * code_changes, "lock bump"]
     for approach in order:
+        plan = ["cold", *["code change"] * code_changes, "no change", "lock bump"]
+        if approach.name not in NO_CHANGE_APPROACHES:
+            plan.remove("no change")
         project = copy_project(scratch / f"cycle{number}-{approach.name}")
         approach.reset()
         marker = ""
+        tag = ""
         for index, scenario in enumerate(plan):
             if scenario == "code change":
                 marker = f"edit {stamp}-{index}"
                 edit_code(project, marker)
             elif scenario == "lock bump":
                 (project / "uv.lock").write_bytes(lock)
-            tag = f"c{number}-{index}-{scenario.replace(' ', '-')}"
+            if scenario != "no change":  # the same build again, to the same tag
+                tag = f"c{number}-{index}-{scenario.replace(' ', '-')}"
             step = approach.build_push(project, tag, number, scenario)
             note = verify(approach, tag, scenario, marker) if check else ""
             if check and step.uncompressed is None:
@@ -581,7 +591,7 @@ def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: i
                 fmt_bytes(statistics.median(s.manifest.compressed_size for s in group)),
                 fmt_bytes(statistics.median(s.added_size(base) for s in group)),
                 fmt_bytes(statistics.median(sizes)) if (sizes := [s.uncompressed for s in group if s.uncompressed]) else "-",
-                fmt_bytes(max(rss)) if (rss := [s.max_rss for s in group if s.max_rss]) else "-",
+                f"{statistics.median(rss) / 1024:.0f} MiB" if (rss := [s.max_rss_kb for s in group if s.max_rss_kb]) else "-",
             )
         out.add_section()
     return out
@@ -589,7 +599,8 @@ def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: i
 
 def cross_check(step: Step) -> None:
     """Warn when what the tool says it pushed differs from what the wire shows."""
-    said = step.tool_counts.get("pushed", 0) - (1 if step.approach == "layerplan" else 0)  # layerplan counts the config
+    # layerplan counts the config among its pushed blobs (when it pushed anything)
+    said = max(0, step.tool_counts.get("pushed", 0) - (1 if step.approach == "layerplan" else 0))
     if said != len(step.layers_uploaded):
         console.print(
             f"[yellow]note[/yellow]: {LABELS[step.approach]} {step.scenario}: the tool reports {said} layer(s) pushed, "
@@ -628,6 +639,7 @@ def goal_check(steps: Sequence[Step]) -> list[str]:
         failures.append(
             f"code change: layerplan {lp:.2f} s is only {uv / lp:.1f}x faster than uv's Dockerfile ({uv:.2f} s), goal {GOAL_VS_UV:g}x"
         )
+    failures += no_change_check(steps)
     for step in steps:
         if step.approach != "layerplan" or step.scenario != "code change":
             continue
@@ -656,6 +668,33 @@ def goal_check(steps: Sequence[Step]) -> list[str]:
             failures.append(
                 f"cycle {step.cycle} code change: layerplan reports {reported} bytes uploaded, the wire shows {step.wire.blob_body_bytes}"
             )
+    return failures
+
+
+def no_change_check(steps: Sequence[Step]) -> list[str]:
+    """The no-change goals: at most 0.3 s (median), nothing uploaded, no backend, output unchanged."""
+    failures = []
+    runs = [s for s in steps if s.approach == "layerplan" and s.scenario == "no change"]
+    if not runs:
+        return failures
+    lp = statistics.median(s.total_s for s in runs)
+    uv = [s.total_s for s in steps if s.approach == "uv" and s.scenario == "no change"]
+    versus = f" (uv's Dockerfile: {statistics.median(uv):.2f} s, {statistics.median(uv) / lp:.1f}x)" if uv else ""
+    console.print(f"no change, build + push (median): layerplan {lp:.2f} s, goal <= {GOAL_NO_CHANGE_S:g} s{versus}")
+    if lp > GOAL_NO_CHANGE_S:
+        failures.append(f"no change: layerplan takes {lp:.2f} s, goal <= {GOAL_NO_CHANGE_S:g} s")
+    for step in runs:
+        assert step.report is not None
+        (output,) = step.report["outputs"]
+        if step.wire.uploaded_bytes or output["bytes_uploaded"]:
+            failures.append(
+                f"cycle {step.cycle} no change: {step.wire.uploaded_bytes} bytes uploaded on the wire "
+                f"({output['bytes_uploaded']} reported), goal 0"
+            )
+        if output.get("status") != "unchanged":
+            failures.append(f"cycle {step.cycle} no change: the output is reported {output.get('status')!r}, not unchanged")
+        if (step.report.get("app_wheel") or {}).get("status") != "cached":
+            failures.append(f"cycle {step.cycle} no change: the app's wheel was {step.report.get('app_wheel')}, not cached")
     return failures
 
 
@@ -854,7 +893,7 @@ def report(all_steps: Sequence[Step], images: Images, args: argparse.Namespace) 
                         "above_base_bytes": s.added_size(images.base_manifest),
                         "layers": len(s.manifest.layers),
                         "image_uncompressed_bytes": s.uncompressed,
-                        "max_rss_bytes": s.max_rss,
+                        "max_rss_kb": s.max_rss_kb,
                     }
                     for s in all_steps
                 ],

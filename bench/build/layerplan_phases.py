@@ -32,7 +32,7 @@ WRAPPED = (
     ("layerplan.transports.remote", "pull_image", "base manifest"),
     ("layerplan.resolution.base", "base_platform", "base platform"),
     ("layerplan.containerize.pipeline", "plan_build", "plan"),
-    ("layerplan.containerize.app", "build_wheel", "app wheel (PEP 517)"),
+    ("layerplan.containerize.app", "project_wheel", "app wheel (fingerprint, else PEP 517)"),
     ("layerplan.containerize.layers", "local_wheel", "local wheels (PEP 517)"),
     ("layerplan.containerize.layers", "install_wheel", "install wheels"),
     ("layerplan.containerize.layers", "compile_tree", "compile bytecode"),
@@ -40,7 +40,9 @@ WRAPPED = (
     ("layerplan.containerize.layers", "LayerBuilder._fetch", "fetch wheels"),
     ("layerplan.containerize.pipeline", "assemble_image", "assemble image"),
     ("layerplan.containerize.pipeline", "_annotations", "git annotations"),
+    ("layerplan.sbom.attach", "sbom_artifacts", "SBOMs"),
     ("layerplan.registry", "push_image", "push"),
+    ("layerplan.transports.remote", "_already_there", "output up-to-date check"),
 )
 
 totals: dict[str, float] = defaultdict(float)

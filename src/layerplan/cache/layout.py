@@ -9,7 +9,9 @@ Layout under the cache root (default :func:`default_cache_dir`)::
     wheels/names/<hex>               the file name the index gives a sha256 (offline lookups)
     built-wheels/<key>/              a wheel built from an sdist (normalized) and build.json,
                                      by a key of what decides its bytes (sdist sha256, build
-                                     requirements as resolved, ...: ``install.sdist_wheel``)
+                                     requirements as resolved, ...: ``install.sdist_wheel``);
+                                     or a local project's wheel, by the fingerprint of its
+                                     inputs (``install.project_wheel``)
     sizes/<hex>                      "<size> <filename>" the index gives a sha256
     platforms/<hex>.json             what a base image digest holds: Python, libc, symlinks
     locations/<hex>.json             which repositories of which registries hold a blob

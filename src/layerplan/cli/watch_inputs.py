@@ -18,7 +18,7 @@ from pathlib import Path
 from layerplan.cache.temps import is_temp_name
 from layerplan.planning import load_lock
 from layerplan.project import workspace_of
-from layerplan.project.sources import ignored_name
+from layerplan.project.sources import digest_skips
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolve import lock_path
 from layerplan.resolution.resolved import Request
@@ -50,7 +50,8 @@ class WatchedInputs:
             if path == root or root in path.parents:
                 # A temporary of layerplan's own (an output staged beside its target) is
                 # the build writing, not the user.
-                return not any(ignored_name(part) or is_temp_name(part) for part in path.relative_to(root).parts)
+                relative = path.relative_to(root)
+                return not (digest_skips(relative) or any(is_temp_name(part) for part in relative.parts))
         return False
 
     def describe(self) -> str:

@@ -2,8 +2,9 @@
 
 Building it is a PEP 517 backend call in a subprocess (~0.15 s). Starting it before the
 lock and the base are read, the plan is made and the layers are checked takes it off the
-path of a code-change rebuild; when the app layer turns out to be cached, the result is
-simply not used.
+path of a code-change rebuild. When nothing the wheel is built from changed, its
+fingerprint finds the wheel built last time and no backend runs
+(``install.project_wheel``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from types import TracebackType
 
 from layerplan.cache.scratch import ScratchDirectory
 from layerplan.cache.store import Store
-from layerplan.install import build_wheel
+from layerplan.install.project_wheel import ProjectWheel, project_wheel
 from layerplan.resolution.resolved import ResolvedProject
 
 __all__ = ["AppWheel"]
@@ -29,7 +30,10 @@ class AppWheel:
         self._maker = given if callable(given) else None
         self._source = resolved.app_root
         self._epoch = resolved.epoch
-        self._env_cache = Store(resolved.cache_dir).build_envs
+        store = Store(resolved.cache_dir)
+        self._env_cache = store.build_envs
+        self._store = store.built_wheels
+        self._built: ProjectWheel | None = None
         self._scratch = ScratchDirectory("app-wheel")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="layerplan-app-wheel")
         self._future: Future[Path] | None = None
@@ -41,9 +45,25 @@ class AppWheel:
     def _build(self) -> Path:
         if self._maker is not None:
             return self._maker(self._scratch.path)
-        return build_wheel(
-            self._source, self._scratch.path, source_date_epoch=self._epoch, env_cache=self._env_cache
+        self._built = project_wheel(
+            self._source, self._scratch.path, env_cache=self._env_cache, store=self._store, source_date_epoch=self._epoch
         )
+        return self._built.path
+
+    @property
+    def status(self) -> str | None:
+        """``built`` (the backend ran), ``cached`` (found by its fingerprint), ``given`` (a
+        front end made it); ``None`` while nothing asked for it."""
+        if self._prebuilt is not None or self._maker is not None:
+            return "given"
+        if self._built is None:
+            return None
+        return "cached" if self._built.cached else "built"
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The fingerprint of the wheel's inputs (``None``: none, or not built)."""
+        return self._built.fingerprint.digest if self._built is not None else None
 
     def get(self, _scratch: Path | None = None) -> Path:
         """The wheel; raises what the backend raised (a ``BuildError``)."""

@@ -59,7 +59,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         progress(StageFinished(stage="resolve", summary=f"{_file_layers(plan)} layers for {plan.target.describe()}"))
         made = _build_platform(one, plan, app_wheel, cache, context, progress)
         results = [_deliver(sink, made.image, context, resolved.tags, progress, made.referrers) for sink in resolved.outputs]
-        return _platform_report(made, tuple(results))
+        return _platform_report(made, tuple(results), app_wheel)
     plans = [plan for _, plan in planned]
     progress(
         StageFinished(
@@ -71,7 +71,7 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
     index = ImageIndex(images=tuple(m.image for m in made_all))
     referrers = tuple(a for m in made_all for a in m.referrers)
     results = [_deliver(sink, index, context, resolved.tags, progress, referrers) for sink in resolved.outputs]
-    per_platform = tuple(_platform_report(m, ()) for m in made_all)
+    per_platform = tuple(_platform_report(m, (), app_wheel) for m in made_all)
     return BuildReport(
         image_digest=str(index.digest),
         config_digest="",
@@ -85,6 +85,8 @@ def run_build(resolved: ResolvedBuild, app_wheel: AppWheel, *, progress: Progres
         warnings=tuple(dict.fromkeys(w for r in per_platform for w in r.warnings)),
         platforms=per_platform,
         shared_layers=shared_layers(plans),
+        app_wheel=app_wheel.status,
+        app_fingerprint=app_wheel.fingerprint,
     )
 
 
@@ -185,7 +187,7 @@ def _build_platform(
     )  # fmt: skip
 
 
-def _platform_report(made: _PlatformImage, results: tuple[OutputResult, ...]) -> BuildReport:
+def _platform_report(made: _PlatformImage, results: tuple[OutputResult, ...], app_wheel: AppWheel) -> BuildReport:
     referrers = made.referrers
     return BuildReport(
         image_digest=str(made.image.digest),
@@ -199,6 +201,8 @@ def _platform_report(made: _PlatformImage, results: tuple[OutputResult, ...]) ->
         sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type != IN_TOTO_MEDIA_TYPE),
         provenance=next(((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type == IN_TOTO_MEDIA_TYPE), None),
         warnings=made.warnings,
+        app_wheel=app_wheel.status,
+        app_fingerprint=app_wheel.fingerprint,
     )
 
 
@@ -225,7 +229,9 @@ def _deliver(
 
 def _delivered(result: OutputResult) -> str:
     """``sent 2 blobs (14.2 MB), 5 already present`` for a push, ``written`` or ``loaded as
-    IMAGE`` otherwise."""
+    IMAGE`` otherwise; ``up to date`` when the output already held the image."""
+    if result.unchanged:
+        return "up to date"
     if result.kind == "docker":
         return f"loaded as {result.location}"
     if not result.blobs:

@@ -78,6 +78,12 @@ class BuildReport:
     out); ``image_digest`` is then the index's and ``layers`` is empty."""
     shared_layers: tuple[str, ...] = ()
     """A multi-platform build: the layers every platform's image has (one digest each)."""
+    app_wheel: str | None = None
+    """How the project's wheel was had: ``built`` (its backend ran), ``cached`` (found by
+    the fingerprint of its inputs: no backend ran), ``given`` (by a front end); ``None``
+    for a project without one."""
+    app_fingerprint: str | None = None
+    """The fingerprint of the wheel's inputs (``install.fingerprint``); ``None``: it has none."""
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON report (see docs/build.md, docs/multi-platform.md)."""
@@ -109,6 +115,7 @@ class BuildReport:
                 {
                     "spec": o.spec,
                     "kind": o.kind,
+                    "status": o.status,
                     "location": o.location,
                     "tags": list(o.tags),
                     "bytes_uploaded": o.bytes_uploaded,
@@ -128,6 +135,7 @@ class BuildReport:
                 }
                 for o in self.outputs
             ],
+            "app_wheel": {"status": self.app_wheel, "fingerprint": self.app_fingerprint} if self.app_wheel else None,
             "built_from_source": [_source_build_json(build) for build in self.built_from_source],
             "sbom": [{"artifact_type": kind, "digest": digest} for kind, digest in self.sboms],
             "provenance": (
@@ -196,7 +204,9 @@ def _print_outputs(report: BuildReport, console: Console) -> None:
     for source, count in sources.items():
         console.print(f"{count} layer(s) reused from {source}")
     for output in report.outputs:
-        if output.blobs:
+        if output.unchanged:
+            console.print(f"{output.spec}: up to date (it already holds this image: nothing sent or written)")
+        elif output.blobs:
             console.print(
                 f"{output.spec}: {output.count('pushed')} blob(s) pushed ({format_size(output.bytes_uploaded)}), "
                 f"{output.count('present')} already there, "

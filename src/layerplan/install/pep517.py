@@ -45,6 +45,7 @@ __all__ = [
     "find_installer",
     "install_requirements",
     "is_pure",
+    "kept_build_env",
     "local_wheel",
     "new_environment",
     "unpack_sdist",
@@ -222,13 +223,8 @@ def _build_distribution(
     runner = backend_runner(source_date_epoch)
     try:
         if env_cache is not None and kind == "wheel":
-            python = _cached_build_env(env_cache, source, runner)
-            # As an isolated environment does (build's, pip's, uv's): its scripts first on
-            # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
-            path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
-            runner = backend_runner(source_date_epoch, environ={"PATH": path})
-            builder = build.ProjectBuilder(source, python_executable=str(python), runner=runner)
-            _ensure_wheel_requires(builder, python, source, settings)
+            python = kept_build_env(env_cache, source, source_date_epoch=source_date_epoch, settings=settings)
+            builder = build.ProjectBuilder(source, python_executable=str(python), runner=_kept_env_runner(python, source_date_epoch))
             return Path(builder.build(kind, out_dir, settings))
         with DefaultIsolatedEnv(installer=find_installer().kind) as env:
             builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
@@ -292,19 +288,73 @@ def new_environment(path: Path) -> None:
         ) from None
 
 
-def _ensure_wheel_requires(
-    builder: Any, python: Path, source: Path, settings: Mapping[str, str | Sequence[str]] | None
-) -> None:
-    """Install what ``get_requires_for_build_wheel`` asks for, asking once per content of
-    pyproject.toml (and settings): the answer can only change with them, and each ask is
-    a backend subprocess (~0.15 s) on the path of every code-change rebuild."""
+def _kept_env_runner(python: Path, source_date_epoch: int | None) -> Runner:
+    # As an isolated environment does (build's, pip's, uv's): its scripts first on
+    # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
+    path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
+    return backend_runner(source_date_epoch, environ={"PATH": path})
+
+
+def kept_build_env(
+    env_cache: Path,
+    source: Path,
+    *,
+    source_date_epoch: int | None = None,
+    settings: Mapping[str, str | Sequence[str]] | None = None,
+) -> Path:
+    """The interpreter of the kept build environment for ``source`` (in ``env_cache``, by its
+    ``build-system.requires``), with what the backend's ``get_requires_for_build_wheel``
+    asks for installed too; made on first use. Raise ``BuildError`` as ``build_wheel`` does."""
+    source = Path(source).resolve()
+    try:
+        python = _cached_build_env(env_cache, source, None)
+    except subprocess.CalledProcessError as error:
+        raise BuildError(
+            f"{_project_name(source)}: cannot prepare the build: " + (backend_reason(error) or str(error)),
+            path=source,
+            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
+        ) from error
+    marker = _wheel_requires_marker(python, source, settings)
+    if marker.is_file():
+        return python  # a rebuild: no backend call, and `build` is not even imported
+    import build
+
+    label = _project_name(source)
+    try:
+        builder = build.ProjectBuilder(source, python_executable=str(python), runner=_kept_env_runner(python, source_date_epoch))
+        _ensure_wheel_requires(builder, python, marker, settings)
+        return python
+    except build.BuildBackendException as error:
+        reason = backend_reason(error)
+        raise BuildError(
+            f"{label}: building the wheel failed" + (f": {reason}" if reason else f": {error}"),
+            path=source,
+            hint=f"run `python -m build --wheel {source}` to see the backend's full output",
+        ) from error
+    except (build.BuildException, subprocess.CalledProcessError) as error:
+        reason = backend_reason(error)
+        raise BuildError(
+            f"{label}: cannot prepare the build: " + (reason or str(error)),
+            path=source,
+            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
+        ) from error
+
+
+def _wheel_requires_marker(python: Path, source: Path, settings: Mapping[str, str | Sequence[str]] | None) -> Path:
+    """Where the environment records that it has what the backend asks for, for this content
+    of pyproject.toml/setup.cfg/setup.py (and settings): the answer can only change with them."""
     text = b"".join(
         (source / name).read_bytes() for name in ("pyproject.toml", "setup.cfg", "setup.py") if (source / name).is_file()
     )
     key = hashlib.sha256(text + repr(sorted((settings or {}).items())).encode()).hexdigest()[:20]
-    marker = python.parent.parent / f".wheel-requires-{key}"
-    if marker.is_file():
-        return
+    return python.parent.parent / f".wheel-requires-{key}"
+
+
+def _ensure_wheel_requires(
+    builder: Any, python: Path, marker: Path, settings: Mapping[str, str | Sequence[str]] | None
+) -> None:
+    """Install what ``get_requires_for_build_wheel`` asks for, once per ``marker``: each ask
+    is a backend subprocess (~0.15 s) on the path of every code-change rebuild."""
     extra_requires = builder.get_requires_for_build("wheel", settings)
     if extra_requires:
         install_requirements(python, sorted(extra_requires))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from layerplan.errors import ProjectError
 
-__all__ = ["IGNORED_NAMES", "ignored_name", "tree_digest"]
+__all__ = ["IGNORED_NAMES", "digest_skips", "ignored_name", "tree_digest"]
 
 IGNORED_NAMES = frozenset(
     {"__pycache__", ".git", ".hg", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
@@ -28,10 +28,31 @@ IGNORED_NAMES = frozenset(
 _CHUNK = 1 << 20
 
 
+_ONLY_AT_TOP = frozenset({"venv", "dist", "build", "node_modules"})
+"""Names a digest skips only at the top of the project, since they may name a package:
+``src/app/build/`` is one a backend puts in the wheel (a warm cache keyed without it
+shipped the old code). The dotted tool directories cannot, and are skipped anywhere."""
+
+
 def ignored_name(name: str) -> bool:
     """True for a file or directory name no source digest reads (and so no rebuild follows):
     VCS and tool directories, virtual environments, bytecode, build output, egg-info."""
     return name in IGNORED_NAMES or name.endswith((".pyc", ".pyo", ".egg-info"))
+
+
+def digest_skips(relative: Path) -> bool:
+    """True when a source digest does not read ``relative`` (a path from the project's
+    directory): what ``layerplan watch`` need not wake up for."""
+    parts = relative.parts
+    return any(_skipped(part, Path(*parts[: index + 1])) for index, part in enumerate(parts))
+
+
+def _skipped(name: str, relative: Path) -> bool:
+    """What a digest does not read: :func:`ignored_name`, but the names of ``_ONLY_AT_TOP``
+    only directly below the project (``relative`` is the entry's path from there)."""
+    if name in _ONLY_AT_TOP:
+        return len(relative.parts) == 1
+    return ignored_name(name)
 
 
 def _files(root: Path, relative: Path, boundary: Path, seen: set[Path]) -> Iterator[tuple[Path, Path]]:
@@ -52,7 +73,7 @@ def _files(root: Path, relative: Path, boundary: Path, seen: set[Path]) -> Itera
         return
     seen.add(real)
     for entry in sorted(os.scandir(real), key=lambda e: e.name):
-        if not ignored_name(entry.name):
+        if not _skipped(entry.name, relative / entry.name):
             yield from _files(root, relative / entry.name, boundary, seen)
 
 

@@ -141,6 +141,26 @@ class RegistryClient:
         )
 
 
+    def head_manifest(self, repository: str, reference: str | Digest, *, for_push: bool = False) -> Digest | None:
+        """The digest of the manifest ``reference`` (a tag or digest) names, as the registry
+        announces it (``Docker-Content-Digest``); ``None`` when there is none, or the
+        registry does not say. One HEAD: no body is read. ``for_push``: asked before a push,
+        with the push's scope (one token for both)."""
+        response = self.transport.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[scope(repository, "pull", "push") if for_push else scope(repository, "pull")],
+            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
+        )
+        with response:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise error_from_response(
+                    response, action=f"check manifest {self.registry}/{repository}:{reference}", registry=self.registry
+                )
+            return _parse_digest(response.headers.get("Docker-Content-Digest"))
+
     def get_image_manifest(
         self, repository: str, reference: str | Digest, platform: Platform | str
     ) -> FetchedManifest:

@@ -80,6 +80,21 @@ def write_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artif
     return tuple(written)
 
 
+def same_beside(target: str, artifacts: Sequence[Artifact]) -> tuple[str, ...] | None:
+    """The paths :func:`write_beside` would write, when each already holds its artifact's
+    document byte for byte; ``None`` when one is missing or differs."""
+    paths = []
+    for artifact in artifacts:
+        path = Path(f"{Path(target).absolute()}.{artifact.title}")
+        try:
+            if path.stat().st_size != len(artifact.payload) or path.read_bytes() != artifact.payload:
+                return None
+        except OSError:
+            return None
+        paths.append(str(path))
+    return tuple(paths)
+
+
 def split_path_ref(rest: str) -> tuple[Path, str | None]:
     """``/a/b:ref`` -> (``/a/b``, ``ref``): the shortest prefix that exists is the path.
 

@@ -169,7 +169,10 @@ class DockerEngine(LocalTransport):
         self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
         del referrers  # the Docker engine (and its archive format) keeps no referrers
-        load_into_daemon(image, tags=[self.tag or self.target], client=context.docker)
+        name = self.tag or self.target
+        if engine_holds(image, name, client=context.docker):
+            return OutputResult(spec=self.spec, kind=self.kind, location=self.target, unchanged=True)
+        load_into_daemon(image, tags=[name], client=context.docker)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)
 
     def write_index(
@@ -185,6 +188,17 @@ class DockerEngine(LocalTransport):
                 hint=f"add {platform.os}/{platform.architecture} to --platform, or push the index to a registry",
             )
         return self.write(image, context, tags=tags, referrers=[a for a in referrers if a.subject == image.digest])
+
+
+def engine_holds(image: Image, name: str, *, client: docker.DockerClient | None = None) -> bool:
+    """True when the engine's image ``name`` is ``image``: its id is the image's config digest
+    (the classic image store) or its manifest digest (the containerd store). Anything the
+    engine cannot answer is ``False``: the load that follows says what is wrong."""
+    try:
+        found = _client(client).images.get(name)
+    except Exception:  # noqa: BLE001 - ImageNotFound, an API error, no engine: load as usual
+        return False
+    return str(found.id) in (str(image.config_descriptor.digest), str(image.digest))
 
 
 def _docker_tag(reference: str) -> str:

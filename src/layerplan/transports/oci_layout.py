@@ -31,10 +31,18 @@ from layerplan.image.referrer import Artifact
 from layerplan.oci.descriptor import Descriptor
 from layerplan.image.image_index import ImageIndex
 from layerplan.transports._files import (
-    LocalTransport, refuse_file, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
+    LocalTransport,
+    refuse_file,
+    same_beside,
+    siblings_of,
+    split_path_ref,
+    write_beside,
+    write_beside_index,
+    writing,
 )
 from layerplan.transports._layout import (
     LAYOUT_FILE,
+    REF_NAME,
     Stored,
     blob_name,
     image_blobs,
@@ -43,7 +51,7 @@ from layerplan.transports._layout import (
 )
 from layerplan.transports.protocol import OutputResult, TransportContext
 
-__all__ = ["OciLayout", "read_oci_layout", "write_oci_layout"]
+__all__ = ["OciLayout", "holds_image", "read_oci_layout", "write_oci_layout"]
 
 _CHUNK = 1 << 20
 
@@ -123,6 +131,26 @@ def _write_oci_layout(image: Stored, directory: Path, ref_name: str | None) -> D
     return image.manifest_descriptor({"org.opencontainers.image.ref.name": ref_name} if ref_name else None)
 
 
+def holds_image(directory: Path, image: Image, *, ref_name: str | None = "latest") -> bool:
+    """True when the layout ``directory`` already lists ``image`` under ``ref_name`` in its
+    ``index.json`` and has every blob of it (by size: blobs are written whole, under their
+    digest): writing it again would change nothing."""
+    try:
+        index = json.loads((Path(directory) / "index.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    ours = image.manifest_descriptor({REF_NAME: ref_name} if ref_name else None).to_json()
+    if not isinstance(index, dict) or ours not in (index.get("manifests") or []):
+        return False
+    for digest, size, _ in image_blobs(image):
+        try:
+            if (Path(directory) / blob_name(digest)).stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _opener(root: Path, name: str) -> Opener:
     path = root / name
 
@@ -191,8 +219,15 @@ class OciLayout(LocalTransport):
     def write(
         self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
+        ref_name = tags[0] if tags else "latest"
+        there = same_beside(self.target, referrers)
+        if there is not None and holds_image(Path(self.target), image, ref_name=ref_name):
+            return OutputResult(
+                spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), there)),
+                attached_via="files" if there else None, unchanged=True,
+            )  # fmt: skip
         with writing(self.kind, self.target):
-            write_oci_layout(image, Path(self.target), ref_name=tags[0] if tags else "latest")
+            write_oci_layout(image, Path(self.target), ref_name=ref_name)
             beside = write_beside(self.target, referrers)
         return OutputResult(
             spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),

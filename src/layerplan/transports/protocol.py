@@ -75,6 +75,15 @@ class OutputResult:
     attached_via: str | None = None
     """``referrers API`` (the registry indexes them by subject), ``tag sha256-<hex>`` (the
     referrers tag, for a registry without that API) or ``files``; ``None``: none attached."""
+    unchanged: bool = False
+    """The output already held this very image (and its SBOMs): nothing was sent or written."""
+
+    @property
+    def status(self) -> str:
+        """``unchanged``, else what was done: ``pushed``, ``loaded`` or ``written``."""
+        if self.unchanged:
+            return "unchanged"
+        return {"registry": "pushed", "docker": "loaded"}.get(self.kind, "written")
 
     @property
     def sboms(self) -> tuple[str, ...]:

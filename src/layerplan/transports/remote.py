@@ -31,7 +31,7 @@ from layerplan.image.errors import BaseImageError
 from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform, resolve_manifest
 from layerplan.image.model import Image, Opener
-from layerplan.image.referrer import Artifact
+from layerplan.image.referrer import Artifact, referrers_tag
 from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
@@ -210,6 +210,12 @@ class Registry:
         from layerplan.registry.referrers import push_referrers
 
         client = context.clients.get(self.reference.registry)
+        there = _already_there(client, self.reference, self.tags, image, referrers)
+        if there is not None:
+            return OutputResult(
+                spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
+                attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
+            )  # fmt: skip
         report = push_image(client, self.reference, image, locations=context.locations, on_bytes=context.sent)
         for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
             client.put_manifest(self.reference.repository, tag, image.manifest, image.media_type)
@@ -258,3 +264,37 @@ class Registry:
             spec=self.spec, kind=self.kind, location=str(self.reference), blobs=tuple(seen.values()), tags=self.tags,
             attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=via,
         )  # fmt: skip
+
+def _already_there(
+    client: RegistryClient, reference: ImageReference, tags: Sequence[str], image: Image, referrers: Sequence[Artifact]
+) -> str | None:
+    """How the registry lists ``referrers`` (``""`` when there are none) when every one of
+    ``tags`` already names ``image`` and every referrer is listed for it; ``None`` when
+    anything is missing or the registry cannot tell, and the image is pushed as usual.
+
+    One HEAD per tag; with attachments, one read of the referrers API (and, on a registry
+    without it, of the referrers tag). A registry keeps the blobs of every manifest it
+    holds, so the blobs need no look-up.
+    """
+    from layerplan.registry import RegistryError, RegistryNotFoundError
+
+    repository = reference.repository
+    try:
+        for tag in tags or (str(image.digest),):
+            if client.head_manifest(repository, tag, for_push=True) != image.digest:
+                return None
+        if not referrers:
+            return ""
+        listed = client.get_referrers(repository, image.digest)
+        via = "referrers API"
+        if listed is None:
+            via = f"tag {referrers_tag(image.digest)}"
+            try:
+                listed = json.loads(client.get_manifest(repository, referrers_tag(image.digest)).data)
+            except (RegistryNotFoundError, ValueError):
+                return None
+    except RegistryError:
+        return None  # the push says what is wrong, if anything
+    entries = listed.get("manifests") if isinstance(listed, dict) else None
+    digests = {str(e.get("digest")) for e in entries or [] if isinstance(e, dict)}
+    return via if all(str(a.digest) in digests for a in referrers) else None
