@@ -15,7 +15,7 @@ from pathlib import Path
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.cache.bytecode import CompiledBytecode
-from layerplan.cache.layout import BUILD_ENVS, PLATFORMS, SIZES, CacheError, default_cache_dir
+from layerplan.cache.layout import BUILD_ENVS, INTERPRETERS, PLATFORMS, SIZES, CacheError, default_cache_dir
 from layerplan.cache.lease import build_lease
 from layerplan.cache.locations import BlobLocations
 from layerplan.cache.prune import PruneResult, prune
@@ -56,6 +56,9 @@ class Store:
         """Wheels built from sdists, each with its build record, by a key of what decides them."""
         self.bytecode = CompiledBytecode(self.root)
         """The ``.pyc`` files of installed wheels, by a key of what decides them."""
+        self.interpreters = Records(self.root, INTERPRETERS)
+        """What probing a Python executable said, by the executable's identity (path, inode,
+        size, mtime): a build need not start every candidate interpreter again."""
 
     @property
     def build_envs(self) -> Path:

@@ -164,11 +164,15 @@ class LayerBuilder:
         self.venv = TargetVenv(python_version=self.plan.target.python_version_text, prefix=PurePosixPath(self.plan.venv))
         # The target's Python decides, never the host's: its 3.X.Y's compiler when the
         # host has it (a pyc can differ between patch releases), and the key names it.
-        compiler = find_compiler(self.venv.python_version, self.plan.target.python_full_version) if compile_bytecode else None
+        store = Store(cache.root)
+        compiler = (
+            find_compiler(self.venv.python_version, self.plan.target.python_full_version, memo=store.interpreters)
+            if compile_bytecode
+            else None
+        )
         self.interpreter = compiler[0] if compiler else None
         self.compiler_version = compiler[1] if compiler else None
         self.compile_bytecode = compile_bytecode
-        store = Store(cache.root)
         self.env_cache = store.build_envs
         self.built_wheels = store.built_wheels
         self.bytecode = store.bytecode

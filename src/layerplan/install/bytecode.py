@@ -14,8 +14,10 @@ a fixed hash seed, sorted walk.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from layerplan.cache.records import Records
 from layerplan.install.errors import InstallError
 from layerplan.install.layout import TargetVenv
 
@@ -59,14 +62,45 @@ class CompileResult:
 _PROBE = "import sys; v = sys.version_info; print(sys.implementation.cache_tag, v.releaselevel, '%d.%d.%d' % v[:3])"
 
 
-def _probe(executable: str, tag: str) -> str | None:
-    """The full version (``3.11.2``) of ``executable`` when it is a final CPython of ``tag``."""
+def _probe(executable: str, tag: str, memo: Records | None) -> str | None:
+    """The full version (``3.11.2``) of ``executable`` when it is a final CPython of ``tag``.
+
+    Remembered in ``memo`` by the executable's identity (real path, device, inode, size,
+    mtime): finding the compiler must not start interpreters on every build (a no-change
+    rebuild starts no process), and a replaced executable has another identity."""
+    key = None
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            real = os.path.realpath(executable)
+            st = os.stat(real)
+            identity = f"{real}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{_PROBE}"
+            key = hashlib.sha256(identity.encode()).hexdigest()
+            if (known := memo.get(key)) is not None:
+                return _probed(known.decode(errors="replace"), tag)
     try:
         out = subprocess.run([executable, "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    words = out.stdout.split()
-    return words[2] if out.returncode == 0 and len(words) == 3 and words[:2] == [tag, "final"] else None
+    if out.returncode != 0:
+        return None
+    if memo is not None and key is not None:
+        with contextlib.suppress(OSError):
+            memo.put(key, out.stdout.encode(), durable=False)
+    return _probed(out.stdout, tag)
+
+
+def _probed(output: str, tag: str) -> str | None:
+    words = output.split()
+    return words[2] if len(words) == 3 and words[:2] == [tag, "final"] else None
+
+
+def _uv_python_dir() -> str:
+    """Where uv keeps the Pythons it installs, as uv documents it (``uv python dir``),
+    computed rather than asked: starting uv on every build costs a process."""
+    if explicit := os.environ.get("UV_PYTHON_INSTALL_DIR"):
+        return explicit
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data, "uv", "python")
 
 
 def _candidates(version: str) -> list[str]:
@@ -74,29 +108,32 @@ def _candidates(version: str) -> list[str]:
     found: list[str] = []
     if which := shutil.which(name):
         found.append(which)
-    uv = shutil.which("uv") or shutil.which("uv", path=os.path.dirname(sys.executable))
-    if uv:
-        try:
-            out = subprocess.run([uv, "python", "dir"], capture_output=True, text=True, timeout=30, check=False)
-            if out.returncode == 0 and out.stdout.strip():
-                found += sorted(glob.glob(os.path.join(out.stdout.strip(), f"cpython-{version}.*", "bin", name)))
-        except (OSError, subprocess.SubprocessError):
-            pass
+    found += sorted(glob.glob(os.path.join(_uv_python_dir(), f"cpython-{version}.*", "bin", name)))
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     found += sorted(glob.glob(os.path.join(pyenv_root, "versions", f"{version}.*", "bin", name)))
     found += [f"/usr/local/bin/{name}", f"/usr/bin/{name}"]
     return found
 
 
-@functools.cache
-def find_compiler(version: str, prefer: str | None = None) -> tuple[Path, str] | None:
+def find_compiler(version: str, prefer: str | None = None, *, memo: Records | None = None) -> tuple[Path, str] | None:
     """A CPython ``version`` (``3.X``, final release) on this host and its full version,
     the one whose full version is ``prefer`` (the target's ``3.X.Y``) when there is one;
     ``None`` when there is no ``3.X`` at all.
 
     Looks at the running interpreter, ``python3.X`` on ``PATH``, uv-managed and pyenv
-    installs, ``/usr/local/bin`` and ``/usr/bin``; each candidate is run once to check it.
+    installs, ``/usr/local/bin`` and ``/usr/bin``; each candidate is run once to check it
+    (once per process, and once per executable at all with a ``memo``).
     """
+    if (version, prefer) in _found:
+        return _found[version, prefer]
+    _found[version, prefer] = answer = _find_compiler(version, prefer, memo)
+    return answer
+
+
+_found: dict[tuple[str, str | None], tuple[Path, str] | None] = {}
+
+
+def _find_compiler(version: str, prefer: str | None, memo: Records | None) -> tuple[Path, str] | None:
     tag = "cpython-" + version.replace(".", "")
     found: list[tuple[Path, str]] = []
     if sys.implementation.cache_tag == tag and sys.version_info.releaselevel == "final":
@@ -104,7 +141,7 @@ def find_compiler(version: str, prefer: str | None = None) -> tuple[Path, str] |
         if prefer is None or found[0][1] == prefer:
             return found[0]
     for candidate in dict.fromkeys(_candidates(version)):
-        full = _probe(candidate, tag) if os.access(candidate, os.X_OK) else None
+        full = _probe(candidate, tag, memo) if os.access(candidate, os.X_OK) else None
         if full is not None:
             found.append((Path(candidate), full))
             if prefer is None or full == prefer:
