@@ -37,7 +37,7 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import load_toml
+from layerplan._toml import bulk, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind, package_array
@@ -56,6 +56,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="pdm", filenames=("pdm.lock",), read=read_pdm_lock, priority=40)]
 
 
+@bulk()
 def read_pdm_lock(path: Path) -> Lock:
     """Read a ``pdm.lock`` (flat with ``inherit_metadata``, else a graph).
 

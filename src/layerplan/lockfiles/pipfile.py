@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from layerplan._toml import load_json
+from layerplan._toml import bulk, load_json
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind
@@ -50,6 +50,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="pipfile", filenames=("Pipfile.lock",), read=read_pipfile_lock, priority=50)]
 
 
+@bulk()
 def read_pipfile_lock(path: Path) -> Lock:
     """Read a ``Pipfile.lock`` into a flat ``Lock`` (groups ``default``/``develop``).
 

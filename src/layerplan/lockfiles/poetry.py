@@ -49,7 +49,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import load_toml
+from layerplan._toml import bulk, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_array, pick_version
@@ -73,6 +73,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="poetry", filenames=("poetry.lock",), read=read_poetry_lock, priority=30)]
 
 
+@bulk()
 def read_poetry_lock(path: Path) -> Lock:
     """Read a ``poetry.lock`` (lock-version 2.0 as a graph, 2.1+ flat).
 

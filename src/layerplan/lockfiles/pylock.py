@@ -28,7 +28,7 @@ from packaging.pylock import (
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import array_header_lines, line_of, load_toml
+from layerplan._toml import array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -49,6 +49,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     ]
 
 
+@bulk()
 def read_pylock(path: Path) -> Lock:
     """Read a PEP 751 lockfile into a flat ``Lock``.
 

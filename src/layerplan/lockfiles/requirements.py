@@ -36,7 +36,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName
 
-from layerplan._toml import read_text
+from layerplan._toml import bulk, read_text
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, first_line
@@ -83,6 +83,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     ]
 
 
+@bulk()
 def read_requirements(path: Path) -> Lock:
     """Read a pip requirements file (and the files it includes) into a flat ``Lock``.
 

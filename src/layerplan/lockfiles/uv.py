@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import TextLines, array_header_lines, line_of, load_toml
+from layerplan._toml import TextLines, array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -50,6 +50,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="uv", filenames=("uv.lock",), read=read_uv_lock, priority=10)]
 
 
+@bulk()
 def read_uv_lock(path: Path) -> Lock:
     """Read a ``uv.lock`` into a graph ``Lock``.
 
