@@ -170,7 +170,14 @@ def _deep_line(text: str, limit: int = 100) -> int | None:
 
 def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
     """The 1-based number of the first line at or after ``start_line`` containing ``needle``
-    (a one-off question; a reader asking once per entry keeps a ``TextLines``)."""
+    (a one-off question; a reader asking once per entry keeps a ``TextLines``).
+
+    From the top it is one ``str.find`` and a count of the newlines before, as the TOML
+    parsers count lines (a big lock is not split into lines for a question about its head).
+    """
+    if start_line <= 1 and "\n" not in needle:
+        position = text.find(needle)
+        return None if position < 0 else text.count("\n", 0, position) + 1
     return TextLines(text).find(needle, start_line)
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import bulk, load_toml
+from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind, package_array
@@ -67,7 +67,7 @@ def read_pdm_lock(path: Path) -> Lock:
     data, text = load_toml(path, LockfileError)
     entries = Entries(path, text, _REGENERATE)
     metadata = entries.table(data, "metadata", line=None, where="")
-    meta_line = entries.line_of("[metadata]", 1)
+    meta_line = line_of(text, "[metadata]") or 1
     if not metadata:
         raise entries.error("missing [metadata]: not a pdm.lock", line=None)
     _check_version(entries, metadata, meta_line)
@@ -156,11 +156,10 @@ def _package(
             raise entries.error(
                 "missing `groups` (the lock's strategy has inherit_metadata)", line=line, key=f"{where}.groups"
             )
-        raw_marker = data.get("marker")
-        # The line only when there is a marker: looking for one that is absent reads to the
-        # end of the file, once per package (quadratic on a big lock).
-        marker_line = entries.line_of("marker =", line) if raw_marker is not None else line
-        marker = entries.marker(raw_marker, line=marker_line, key=f"{where}.marker")
+        try:
+            marker = entries.marker(data.get("marker"), line=line, key=f"{where}.marker")
+        except LockfileError as exc:  # looked for only now: once per package made big locks slow
+            raise entries.relocated(exc, "marker =", line) from None
     dependencies = tuple(
         entries.dependency(entries.requirement(value, line=line, key=f"{where}.dependencies"), versions)
         for value in entries.strings(data, "dependencies", line=line, where=where)

@@ -49,7 +49,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import bulk, load_toml
+from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_array, pick_version
@@ -84,7 +84,7 @@ def read_poetry_lock(path: Path) -> Lock:
     data, text = load_toml(path, LockfileError)
     entries = Entries(path, text, _REGENERATE)
     metadata = entries.table(data, "metadata", line=None, where="")
-    meta_line = entries.line_of("[metadata]", 1)
+    meta_line = line_of(text, "[metadata]") or 1
     if not metadata:
         raise entries.error("missing [metadata]: not a poetry.lock", line=None, hint="regenerate it with `poetry lock`")
     flat = _check_version(entries, metadata, meta_line)
@@ -240,19 +240,25 @@ def _marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | Non
     A group missing from the table needs the package everywhere (Poetry reads it as
     ``*``).
     """
+    try:
+        return _folded_marker(entries, raw, groups, line, where)
+    except LockfileError as exc:  # the line is looked for only now (once per package was slow)
+        raise entries.relocated(exc, "markers", line) from None
+
+
+def _folded_marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | None, where: str) -> Marker | None:
     key = f"{where}.markers"
-    marker_line = entries.line_of("markers", line) if raw is not None else line
     if not isinstance(raw, Mapping):
-        return _extras_as_set(entries, entries.marker(raw, line=marker_line, key=key), marker_line, key)
+        return _extras_as_set(entries, entries.marker(raw, line=line, key=key), line, key)
     parts = []
     for group in groups:
-        group_marker = entries.marker(raw.get(group), line=marker_line, key=f"{key}.{group}")
+        group_marker = entries.marker(raw.get(group), line=line, key=f"{key}.{group}")
         clause = f'"{group}" in dependency_groups'
         if group_marker is None:
             parts.append(clause)
         else:
             parts.append(f"({clause} and ({group_marker}))")
-    return _extras_as_set(entries, entries.marker(" or ".join(parts), line=marker_line, key=key), marker_line, key)
+    return _extras_as_set(entries, entries.marker(" or ".join(parts), line=line, key=key), line, key)
 
 
 def _extras_as_set(entries: Entries, marker: Marker | None, line: int | None, key: str) -> Marker | None:
@@ -286,13 +292,15 @@ def _dependencies(
     table = entries.table(data, "dependencies", line=line, where=where)
     dependencies: list[Dependency] = []
     for raw_name, constraints in table.items():
-        dep_line = entries.line_of(f"{raw_name} =", line)
-        dep_name = entries.name(raw_name, line=dep_line, key=f"{where}.dependencies")
-        items = constraints if isinstance(constraints, list) else [constraints]
-        for item in items:
-            dependency = _dependency(entries, dep_name, item, dep_line, f"{where}.dependencies.{raw_name}", versions)
-            if dependency is not None:
-                dependencies.append(dependency)
+        try:
+            dep_name = entries.name(raw_name, line=line, key=f"{where}.dependencies")
+            items = constraints if isinstance(constraints, list) else [constraints]
+            for item in items:
+                dependency = _dependency(entries, dep_name, item, line, f"{where}.dependencies.{raw_name}", versions)
+                if dependency is not None:
+                    dependencies.append(dependency)
+        except LockfileError as exc:  # the entry's line is known; the dependency's is found on failure
+            raise entries.relocated(exc, f"{raw_name} =", line) from None
     extras = entries.table(data, "extras", line=line, where=where)
     optional: dict[str, tuple[Dependency, ...]] = {}
     for extra, requirements in extras.items():
@@ -322,7 +330,7 @@ def _dependency(
     extras = tuple(sorted(canonicalize_name(e) for e in entries.strings(item, "extras", line=line, where=key)))
     version = None
     constraint = item.get("version")
-    if isinstance(constraint, str):
+    if isinstance(constraint, str) and len(versions.get(name, ())) > 1:  # else no version to pick
         alternatives = poetry_constraint(constraint)
         if alternatives is not None:
             version = pick_version(versions.get(name, ()), *alternatives)

@@ -42,6 +42,7 @@ _LOCAL_KINDS = frozenset({"path", "directory", "editable", "virtual"})
 _PROJECT_KINDS = frozenset({"editable", "virtual", "directory"})
 _GIT_REF_PARAMS = frozenset({"rev", "tag", "branch"})
 _REGENERATE = "regenerate it with `uv lock`"
+_NO_EXTRAS: tuple[str, ...] = ()
 
 
 @hookimpl
@@ -73,7 +74,6 @@ class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.text = text
-        self.lines = TextLines(text)
         self.headers = array_header_lines(text, "package")
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
@@ -226,16 +226,16 @@ class _Reader:
     def dependency(self, item: object, where: str, line: int | None) -> Dependency:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise self.error(f"{where}: each dependency must be a table with a `name`", line=line)
-        extras = item.get("extra", ())
+        extras = item.get("extra", _NO_EXTRAS)
         version = item.get("version")
         marker = item.get("marker")
-        if not isinstance(extras, (list, tuple)) or not all(isinstance(e, str) for e in extras):
+        if extras is not _NO_EXTRAS and (not isinstance(extras, (list, tuple)) or not all(isinstance(e, str) for e in extras)):
             raise self.error(f"{where}: `extra` of `{item['name']}` must be an array of strings", line=line)
         if version is not None and not isinstance(version, str):
             raise self.error(f"{where}: `version` of `{item['name']}` must be a string", line=line)
         return Dependency(
             name=self.name(item["name"]),
-            extras=tuple(self.name(e) for e in extras),
+            extras=tuple(self.name(e) for e in extras) if extras else (),
             marker=self.marker(marker, where, line) if marker is not None else None,
             version=version,
         )
@@ -248,7 +248,7 @@ class _Reader:
             try:
                 marker = self.markers[value] = Marker(value)
             except InvalidMarker as exc:
-                at = self.lines.find(value, line or 1) or line
+                at = TextLines(self.text).find(value, line or 1) or line  # the error path only
                 reason = str(exc).splitlines()[0]
                 raise self.error(
                     f"{where}: invalid marker {value!r}: {reason}",
@@ -286,5 +286,7 @@ def _basename(location: str | None) -> str | None:
     this runs once per wheel, thousands of times per lock."""
     if not location:
         return None
-    name = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    name = location.rpartition("/")[2]
+    if not name or "#" in location or "?" in location:  # rare: a query, a fragment or a trailing slash
+        name = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return (unquote(name) if "%" in name else name) or None
