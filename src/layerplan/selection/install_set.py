@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from packaging.markers import Marker
+from packaging.tags import Tag
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -58,8 +59,9 @@ def compute_install_set(
         chosen = _filter(project, lock, target, root_name, extras_set, groups_set)
     _check_roots_present(project, lock, target, root_name, {pkg.name for pkg, _ in chosen}, extras_set)
     members = set(lock.workspace_members) | {m.name for m in project.workspace_members}
+    priority = target.tag_priority()  # once: it rebuilds the platform list on each call
     items = [
-        _item(pkg, target, required_by, pkg.name in members)
+        _item(pkg, target, priority, required_by, pkg.name in members)
         for pkg, required_by in chosen
         if pkg.name != root_name and pkg.source.kind != "virtual"
     ]
@@ -299,7 +301,9 @@ def _check_roots_present(
             )
 
 
-def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], member: bool) -> InstallItem:
+def _item(
+    pkg: LockedPackage, target: Target, priority: Mapping[Tag, int], required_by: tuple[str, ...], member: bool
+) -> InstallItem:
     common = dict(
         name=pkg.name,
         version=pkg.version,
@@ -316,7 +320,7 @@ def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], memb
         return InstallItem(choice="lookup", hashes=pkg.hashes, **common)  # type: ignore[arg-type]
     if pkg.source.kind == "registry" and pkg.version is None and not (pkg.wheels or pkg.sdist or pkg.hashes):
         return InstallItem(choice="none", note="not pinned for this target (no version, no hashes): re-lock", **common)  # type: ignore[arg-type]
-    wheel = best_wheel(pkg, target.tag_priority())
+    wheel = best_wheel(pkg, priority)
     if wheel is not None:
         return InstallItem(choice="wheel", wheel=wheel, hashes=wheel.hashes, **common)  # type: ignore[arg-type]
     if pkg.source.kind == "registry" and pkg.sdist is not None and pkg.sdist.hashes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
@@ -24,11 +25,39 @@ def wheel_filename(file: LockedFile) -> str | None:
 
 
 def _wheel_tags(file: LockedFile) -> frozenset[tags.Tag]:
+    """The tags of a valid wheel file name (none for an invalid one).
+
+    A file name's parts are checked independently by ``parse_wheel_filename``, so its
+    name-and-version part and its build-and-tags part are each parsed once per distinct
+    value (the first is shared by a release's wheels, the second by many releases) on a
+    stand-in name: the same answer, without parsing tags for every wheel of a big lock.
+    """
     name = wheel_filename(file)
     if not name or not name.endswith(".whl"):
         return frozenset()
+    stem = name[:-4]
+    if stem.count("-") not in (4, 5):
+        return frozenset()
+    name_part, version_part, rest = stem.split("-", 2)
+    if not _valid_head(name_part, version_part):
+        return frozenset()
+    return _tags_of(rest)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_head(name_part: str, version_part: str) -> bool:
     try:
-        return parse_wheel_filename(name)[3]
+        parse_wheel_filename(f"{name_part}-{version_part}-py3-none-any.whl")
+    except InvalidWheelFilename:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_of(rest: str) -> frozenset[tags.Tag]:
+    """``[build-]python-abi-platform`` -> tags (empty when packaging refuses it)."""
+    try:
+        return parse_wheel_filename(f"x-0-{rest}.whl")[3]
     except InvalidWheelFilename:
         return frozenset()
 
