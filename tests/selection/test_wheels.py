@@ -25,6 +25,12 @@ from layerplan.selection.wheels import _wheel_tags
         "Six_Name-1.0-py3-none-any.whl",
         "six-1.0-py3-none-any.tar.gz",
         "six-1.0-1-2-py3-none-any.whl",
+        "six-1.0.0.dev0+local.7-py3-none-any.whl",
+        "six-1.0_rc1-py3-none-any.whl",
+        "six-1.0..0-py3-none-any.whl",
+        "s\u00e9x-1.0-py3-none-any.whl",
+        "six.x-1.0-py3-none-any.whl",
+        "-1.0-py3-none-any.whl",
     ],
 )
 def test_tags_as_packaging_parses_them(filename: str) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 from packaging import tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from layerplan.lockfiles.model import LockedFile, LockedPackage
 
 __all__ = ["best_wheel", "describe_wheels", "wheel_filename"]
+
+# PEP 427's escaped project name in a wheel file name, as ``packaging.utils`` checks it.
+_WHEEL_NAME = re.compile(r"^[\w._]+\Z", re.UNICODE)
 
 
 def wheel_filename(file: LockedFile) -> str | None:
@@ -44,11 +49,17 @@ def _wheel_tags(file: LockedFile) -> frozenset[tags.Tag]:
     return _tags_of(rest)
 
 
-@functools.lru_cache(maxsize=4096)
 def _valid_head(name_part: str, version_part: str) -> bool:
+    """What ``parse_wheel_filename`` requires of the name and version parts (PEP 427's
+    escaped name; a PEP 440 version)."""
+    return "__" not in name_part and _WHEEL_NAME.match(name_part) is not None and _valid_version(version_part)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_version(text: str) -> bool:
     try:
-        parse_wheel_filename(f"{name_part}-{version_part}-py3-none-any.whl")
-    except InvalidWheelFilename:
+        Version(text)
+    except InvalidVersion:
         return False
     return True
 
