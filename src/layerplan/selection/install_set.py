@@ -181,7 +181,7 @@ def _walk(
     env = _env(target)
     # (package identity, active extras) -> already expanded
     expanded: dict[tuple[str, str | None], set[str]] = {}
-    required_by: dict[tuple[str, str | None], list[str]] = {}
+    required_by: dict[tuple[str, str | None], set[str]] = {}  # a set: a list's `in` made popular packages quadratic
     order: list[LockedPackage] = []
     queue: deque[tuple[Dependency, str, tuple[str, ...]]] = deque(
         (dep, _PROJECT, ("",)) for dep in _roots(project, lock, root, extras, groups)
@@ -194,10 +194,9 @@ def _walk(
         identity = (pkg.name, pkg.version)
         if identity not in expanded:
             expanded[identity] = set()
-            required_by[identity] = []
+            required_by[identity] = set()
             order.append(pkg)
-        if parent not in required_by[identity]:
-            required_by[identity].append(parent)
+        required_by[identity].add(parent)
         new_extras = [e for e in ("", *dep.extras) if e not in expanded[identity]]
         if not new_extras:
             continue
