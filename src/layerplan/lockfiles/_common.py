@@ -36,6 +36,9 @@ __all__ = [
 
 _HASH = re.compile(r"^([A-Za-z0-9_]+)[:=]([0-9A-Fa-f]+)$")
 _CANONICAL_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+_SPEC = r"(?:~=|==|!=|<=|>=|<|>)[A-Za-z0-9._+!*-]+"
+_SIMPLE_REQUIREMENT = re.compile(rf"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)({_SPEC}(?:,{_SPEC})*)?")
+"""``name`` or ``name>=1,<2``: no spaces, extras, URL or marker (``Requirement`` reads the rest)."""
 # pip accepts these three for --hash; lock tools write sha256. Others are refused so a
 # typo (or an md5 from an old index) does not pass for a strong pin.
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -112,6 +115,8 @@ class Entries:
         self._markers: dict[str, Marker] = {}
         self._names: dict[str, NormalizedName] = {}
         self._requirements: dict[str, Requirement] = {}
+        self._edges: dict[str, Dependency] = {}
+        self._specifier_sets: dict[str, SpecifierSet] = {}
 
     def error(
         self, message: str, *, line: int | None, key: str | None = None, hint: str | None = None
@@ -248,6 +253,35 @@ class Entries:
             marker=requirement.marker,
             version=version,
         )
+
+    def requirement_edge(
+        self, value: Any, candidates: Mapping[NormalizedName, Sequence[str]], *, line: int | None, key: str
+    ) -> Dependency:
+        """``dependency(requirement(value))``, once per distinct text.
+
+        ``name`` and ``name>=1,<2`` (no spaces, extras, URL or marker), most of what lock
+        tools write, skip ``Requirement``'s general parser: the name is checked by
+        ``canonicalize_name`` and the specifiers by ``SpecifierSet``, which is all
+        ``Requirement`` applies to such a text.
+        """
+        edge = self._edges.get(value) if type(value) is str else None
+        if edge is not None:
+            return edge
+        simple = _SIMPLE_REQUIREMENT.fullmatch(value) if type(value) is str else None
+        if simple is None:
+            edge = self.dependency(self.requirement(value, line=line, key=key), candidates)
+        else:
+            name, specifiers = self.name(simple.group(1), line=line, key=key), simple.group(2) or ""
+            locked = candidates.get(name, ())
+            try:
+                parsed = self._specifier_sets.get(specifiers) or SpecifierSet(specifiers)
+            except InvalidSpecifier:  # packaging's own words for it
+                edge = self.dependency(self.requirement(value, line=line, key=key), candidates)
+            else:
+                self._specifier_sets[specifiers] = parsed
+                edge = Dependency(name=name, version=pick_version(locked, parsed) if len(locked) > 1 else None)
+        self._edges[value] = edge
+        return edge
 
     def specifier(self, value: str, *, line: int | None, key: str | None = None) -> SpecifierSet:
         try:

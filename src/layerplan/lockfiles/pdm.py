@@ -161,7 +161,7 @@ def _package(
         except LockfileError as exc:  # looked for only now: once per package made big locks slow
             raise entries.relocated(exc, "marker =", line) from None
     dependencies = tuple(
-        entries.dependency(entries.requirement(value, line=line, key=f"{where}.dependencies"), versions)
+        entries.requirement_edge(value, versions, line=line, key=f"{where}.dependencies")
         for value in entries.strings(data, "dependencies", line=line, where=where)
     )
     return LockedPackage(
