@@ -42,9 +42,6 @@ __all__ = ["Quick", "QuickPackage"]
 
 # PEP 427's escaped project name in a wheel file name (packaging.utils checks the same).
 _WHEEL_NAME = re.compile(r"^[\w._]+\Z", re.UNICODE)
-_PLAIN_URL = re.compile(r"https?://[^/?#;%\[\]\\\x00-\x20\x7f-\U0010ffff]+/[^?#;%\[\]\\\x00-\x20\x7f-\U0010ffff]*")
-"""An ``http(s)://host/.../file`` URL whose path ``urlparse`` ends where ``rpartition("/")``
-does: printable ASCII without a query, fragment, parameters, escapes or brackets."""
 _NOT_SURE = object()
 
 
@@ -151,9 +148,7 @@ class Quick:
         ):  # fmt: skip
             return None
         if not filename:
-            if path or _PLAIN_URL.fullmatch(url) is None:  # type: ignore[arg-type]
-                return None
-            filename = url.rpartition("/")[2]  # type: ignore[union-attr]
+            filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
             if not filename:
                 return None
         digests = []
@@ -249,3 +244,17 @@ class Quick:
             self._specifiers[text] = valid
         return valid
 
+
+def _plain_url_name(url: str) -> str | None:
+    """The file name at the end of an ``http(s)://host/.../file`` URL, when ``urlparse``
+    ends the URL's path where ``rpartition("/")`` does and nothing needs unquoting:
+    printable ASCII, no space, query, fragment or brackets, no ``;``, ``%`` or ``\\`` in
+    the name. Each test is a C scan (a regex over the URL cost three times more)."""
+    if not url.startswith(("https://", "http://")) or not url.isascii() or not url.isprintable():
+        return None
+    if "?" in url or "#" in url or "[" in url or "]" in url or " " in url or url.find("/", url.index("//") + 2) < 0:
+        return None
+    name = url.rpartition("/")[2]
+    if ";" in name or "%" in name or "\\" in name:
+        return None
+    return name
