@@ -5,10 +5,10 @@ it parses every wheel's URL (``urlparse``) and file name (``parse_wheel_filename
 included) and builds an object per file, about 40 µs per wheel; a lock of 20,000
 packages and 115,000 wheels took four seconds there, the parse of the TOML under one.
 
-``quick_package`` makes the same checks (``Package._from_dict`` and the file classes,
-same order of precedence does not matter: it only answers "valid" or "not sure") on the
-shape lock tools write for index packages: an sdist and wheels with an ``https`` URL or
-a name. Repeated work is cached per read: versions, markers, specifiers, and the name
+``Quick.package`` makes the same checks as ``Package._from_dict`` and the file classes
+(it only answers "valid" or "not sure", so their order does not matter) on the shape
+lock tools write for index packages: an sdist and wheels with an ``https`` URL or a
+name. Repeated work is cached per read: versions, markers, specifiers, and the name
 and version part of a wheel file name (the same for all wheels of a package) and its
 tags part (a few distinct ones per lock). Anything else (a direct source, a ``path``, a
 URL with a query, a value of another type, anything invalid) answers ``None``, and the
