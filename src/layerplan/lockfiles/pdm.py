@@ -48,6 +48,7 @@ __all__ = ["layerplan_lock_formats", "read_pdm_lock"]
 
 _REGENERATE = "regenerate it with `pdm lock`"
 _INHERIT = "inherit_metadata"
+_REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have this source
 
 
 @hookimpl
@@ -195,7 +196,7 @@ def _source(entries: Entries, data: Mapping[str, Any], line: int | None, where: 
         return Source(kind=kind, path=path, subdirectory=subdirectory)
     if data.get("version") is None:
         raise entries.error("missing `version`", line=line, key=f"{where}.version")
-    return Source(kind="registry")
+    return _REGISTRY
 
 
 def _fold_extras(

@@ -42,6 +42,7 @@ __all__ = ["SECTIONS", "SUPPORTED_SPEC", "layerplan_lock_formats", "read_pipfile
 SUPPORTED_SPEC = 6
 SECTIONS = ("default", "develop")
 _REGENERATE = "regenerate it with `pipenv lock`"
+_REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have this source
 
 
 @hookimpl
@@ -205,7 +206,7 @@ def _source(entries: Entries, entry: Mapping[str, Any], line: int | None, key: s
             return Source(kind="editable", path=path, subdirectory=subdirectory)
         kind: SourceKind = "path" if file_kind(path) is not None else "directory"
         return Source(kind=kind, path=path, subdirectory=subdirectory)
-    return Source(kind="registry")
+    return _REGISTRY
 
 
 def _same_pin(first: LockedPackage, second: LockedPackage) -> bool:

@@ -63,6 +63,7 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 """Where Poetry takes a package whose entry has no ``[package.source]``."""
 _REGENERATE = "regenerate it with `poetry lock`"
 _MAIN_GROUP = "main"
+_PYPI = Source(kind="registry", url=PYPI_SIMPLE)  # shared: frozen, and most entries come from PyPI
 _EXTRA_EQ = re.compile(r'\bextra == "([^"]*)"|"([^"]*)" == extra\b')
 _EXTRA_NE = re.compile(r'\bextra != "([^"]*)"|"([^"]*)" != extra\b')
 
@@ -198,7 +199,7 @@ def _source(entries: Entries, data: Mapping[str, Any], line: int | None, where: 
     """The package's ``[package.source]``; no table means PyPI. Returns the index URL too."""
     table = entries.table(data, "source", line=line, where=where)
     if not table:
-        return Source(kind="registry", url=PYPI_SIMPLE), PYPI_SIMPLE
+        return _PYPI, PYPI_SIMPLE
     where = f"{where}.source"
     kind = entries.string(table, "type", line=line, where=where)
     url = entries.string(table, "url", line=line, where=where)

@@ -9,6 +9,7 @@ besides the usual environment; markers are kept as written, for the selection st
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -113,7 +114,7 @@ def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], lin
     return LockedPackage(
         name=package.name,
         version=package.version,
-        source=Source(kind="registry", url=package.index),
+        source=_registry(package.index),
         wheels=package.wheels,
         sdist=package.sdist,
         marker=package.marker,
@@ -249,6 +250,12 @@ def _package(path: Path, package: Package, line: int | None) -> LockedPackage:
         index=package.index,
         line=line,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _registry(index: str | None) -> Source:
+    """One (frozen) ``Source`` per index: a lock's packages share a few."""
+    return Source(kind="registry", url=index)
 
 
 def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdist | PackageArchive) -> LockedFile:

@@ -319,7 +319,7 @@ def _pinned(entries: Entries, requirement: Requirement, hashes: tuple[str, ...],
     return LockedPackage(
         name=name,
         version=version,
-        source=Source(kind="registry"),
+        source=_REGISTRY,
         hashes=hashes,
         marker=requirement.marker,
         line=line,

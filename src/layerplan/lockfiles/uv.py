@@ -77,6 +77,7 @@ class _Reader:
         self.headers = array_header_lines(text, "package")
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
+        self.sources: dict[tuple[SourceKind, str], Source] = {}
 
     def error(self, message: str, *, line: int | None, key: str | None = None, hint: str = _REGENERATE) -> LockfileError:
         return LockfileError(message, path=self.path, line=line, key=key, hint=hint)
@@ -183,6 +184,11 @@ class _Reader:
             return source
         if kind in _LOCAL_KINDS:
             return Source(kind=kind, path=location, subdirectory=subdirectory)
+        if subdirectory is None:  # an index's packages share one (frozen) Source
+            shared = self.sources.get((kind, location))
+            if shared is None:
+                shared = self.sources[(kind, location)] = Source(kind=kind, url=location)
+            return shared
         return Source(kind=kind, url=location, subdirectory=subdirectory)
 
     def file(self, value: object, kind: FileKind, where: str, line: int | None) -> LockedFile:
