@@ -131,10 +131,10 @@ def _requires_python(entries: Entries, metadata: Mapping[str, Any], line: int | 
         raw = entries.string(metadata, "requires_python", line=line, where="metadata", required=False)
     if raw is None:
         return None
-    return (
-        str(entries.specifier(raw, line=entries.line_of("requires_python", line), key="metadata.requires_python"))
-        or None
-    )
+    try:
+        return str(entries.specifier(raw, line=line, key="metadata.requires_python")) or None
+    except LockfileError as exc:  # its line is looked for only now (the text is big)
+        raise entries.relocated(exc, "requires_python", line) from None
 
 
 def _package(

@@ -295,6 +295,9 @@ def _dependencies(
     for raw_name, constraints in table.items():
         try:
             dep_name = entries.name(raw_name, line=line, key=f"{where}.dependencies")
+            if isinstance(constraints, str):  # `name = ">=1.0"`, the usual case: no marker, no extras
+                dependencies.append(Dependency(name=dep_name, version=_pick(dep_name, constraints, versions)))
+                continue
             items = constraints if isinstance(constraints, list) else [constraints]
             for item in items:
                 dependency = _dependency(entries, dep_name, item, line, f"{where}.dependencies.{raw_name}", versions)
@@ -329,13 +332,16 @@ def _dependency(
         return None
     marker = entries.marker(item.get("markers"), line=line, key=f"{key}.markers")
     extras = tuple(sorted(canonicalize_name(e) for e in entries.strings(item, "extras", line=line, where=key)))
-    version = None
-    constraint = item.get("version")
-    if isinstance(constraint, str) and len(versions.get(name, ())) > 1:  # else no version to pick
-        alternatives = poetry_constraint(constraint)
-        if alternatives is not None:
-            version = pick_version(versions.get(name, ()), *alternatives)
-    return Dependency(name=name, extras=extras, marker=marker, version=version)
+    return Dependency(name=name, extras=extras, marker=marker, version=_pick(name, item.get("version"), versions))
+
+
+def _pick(name: NormalizedName, constraint: Any, versions: Mapping[NormalizedName, list[str]]) -> str | None:
+    """The locked version a Poetry constraint singles out, when several are locked."""
+    locked = versions.get(name, ())
+    if not isinstance(constraint, str) or len(locked) < 2:  # nothing to pick from
+        return None
+    alternatives = poetry_constraint(constraint)
+    return pick_version(locked, *alternatives) if alternatives is not None else None
 
 
 def _extra_dependency(
