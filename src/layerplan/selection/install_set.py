@@ -12,6 +12,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
+from layerplan._toml import bulk
 from layerplan.errors import ConfigError, LockMismatchError, TargetError
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage
 from layerplan.project.model import Project
@@ -33,6 +34,7 @@ _RELOCK_HINT = {
 }
 
 
+@bulk()  # builds an item per package while a big lock is on the heap: no collector scans meanwhile
 def compute_install_set(
     project: Project,
     lock: Lock,
