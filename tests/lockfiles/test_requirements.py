@@ -335,3 +335,31 @@ def test_editable_dot_is_the_project_itself(tmp_path: Path) -> None:
     assert lock.root_package == "demo-app"
     assert (lock.packages[0].source.kind, lock.packages[0].source.path) == ("editable", ".")
     assert read_requirements(HERE / "uv-export.txt").root_package is None  # package = false: not listed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A_b.C==1.0", "x==v1.0", "x==01.0", "x==1.0+local.7", "x==1!2.0.post1.dev3", "x==1.0_post1",
+        "x===1.0", "x==1.*", "x ==1.0", "x== 1.0", "x==1.0;python_version<'4'", "x[y]==1.0", "x==1.0,<2",
+        "x-==1.0", "x==1.0=", "x==foo",
+    ],
+)  # fmt: skip
+def test_plain_pin_reads_as_requirement(tmp_path: Path, text: str) -> None:
+    """``name==version`` lines skip packaging's ``Requirement`` parser; every line reads
+    (or fails) as it does through it."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from layerplan.lockfiles._common import Entries
+
+    digest = "sha256:" + "a" * 64
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"{text} --hash={digest}\n", encoding="utf-8")
+    try:
+        expected = requirements_module._pinned(Entries(path, "", ""), Requirement(text), (digest,), 1)
+    except (InvalidRequirement, LockfileError):  # not a requirement, or not a pin
+        with pytest.raises(LockfileError):
+            read_requirements(path)
+        return
+    (package,) = read_requirements(path).packages
+    assert package == expected

@@ -37,7 +37,7 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import load_toml
+from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind, package_array
@@ -48,6 +48,7 @@ __all__ = ["layerplan_lock_formats", "read_pdm_lock"]
 
 _REGENERATE = "regenerate it with `pdm lock`"
 _INHERIT = "inherit_metadata"
+_REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have this source
 
 
 @hookimpl
@@ -56,6 +57,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="pdm", filenames=("pdm.lock",), read=read_pdm_lock, priority=40)]
 
 
+@bulk()
 def read_pdm_lock(path: Path) -> Lock:
     """Read a ``pdm.lock`` (flat with ``inherit_metadata``, else a graph).
 
@@ -66,7 +68,7 @@ def read_pdm_lock(path: Path) -> Lock:
     data, text = load_toml(path, LockfileError)
     entries = Entries(path, text, _REGENERATE)
     metadata = entries.table(data, "metadata", line=None, where="")
-    meta_line = entries.line_of("[metadata]", 1)
+    meta_line = line_of(text, "[metadata]") or 1
     if not metadata:
         raise entries.error("missing [metadata]: not a pdm.lock", line=None)
     _check_version(entries, metadata, meta_line)
@@ -129,10 +131,10 @@ def _requires_python(entries: Entries, metadata: Mapping[str, Any], line: int | 
         raw = entries.string(metadata, "requires_python", line=line, where="metadata", required=False)
     if raw is None:
         return None
-    return (
-        str(entries.specifier(raw, line=entries.line_of("requires_python", line), key="metadata.requires_python"))
-        or None
-    )
+    try:
+        return str(entries.specifier(raw, line=line, key="metadata.requires_python")) or None
+    except LockfileError as exc:  # its line is looked for only now (the text is big)
+        raise entries.relocated(exc, "requires_python", line) from None
 
 
 def _package(
@@ -155,13 +157,12 @@ def _package(
             raise entries.error(
                 "missing `groups` (the lock's strategy has inherit_metadata)", line=line, key=f"{where}.groups"
             )
-        raw_marker = data.get("marker")
-        # The line only when there is a marker: looking for one that is absent reads to the
-        # end of the file, once per package (quadratic on a big lock).
-        marker_line = entries.line_of("marker =", line) if raw_marker is not None else line
-        marker = entries.marker(raw_marker, line=marker_line, key=f"{where}.marker")
+        try:
+            marker = entries.marker(data.get("marker"), line=line, key=f"{where}.marker")
+        except LockfileError as exc:  # looked for only now: once per package made big locks slow
+            raise entries.relocated(exc, "marker =", line) from None
     dependencies = tuple(
-        entries.dependency(entries.requirement(value, line=line, key=f"{where}.dependencies"), versions)
+        entries.requirement_edge(value, versions, line=line, key=f"{where}.dependencies")
         for value in entries.strings(data, "dependencies", line=line, where=where)
     )
     return LockedPackage(
@@ -195,7 +196,7 @@ def _source(entries: Entries, data: Mapping[str, Any], line: int | None, where: 
         return Source(kind=kind, path=path, subdirectory=subdirectory)
     if data.get("version") is None:
         raise entries.error("missing `version`", line=line, key=f"{where}.version")
-    return Source(kind="registry")
+    return _REGISTRY
 
 
 def _fold_extras(

@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from layerplan._toml import load_json
+from layerplan._toml import bulk, load_json
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind
@@ -42,6 +42,7 @@ __all__ = ["SECTIONS", "SUPPORTED_SPEC", "layerplan_lock_formats", "read_pipfile
 SUPPORTED_SPEC = 6
 SECTIONS = ("default", "develop")
 _REGENERATE = "regenerate it with `pipenv lock`"
+_REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have this source
 
 
 @hookimpl
@@ -50,6 +51,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="pipfile", filenames=("Pipfile.lock",), read=read_pipfile_lock, priority=50)]
 
 
+@bulk()
 def read_pipfile_lock(path: Path) -> Lock:
     """Read a ``Pipfile.lock`` into a flat ``Lock`` (groups ``default``/``develop``).
 
@@ -204,7 +206,7 @@ def _source(entries: Entries, entry: Mapping[str, Any], line: int | None, key: s
             return Source(kind="editable", path=path, subdirectory=subdirectory)
         kind: SourceKind = "path" if file_kind(path) is not None else "directory"
         return Source(kind=kind, path=path, subdirectory=subdirectory)
-    return Source(kind="registry")
+    return _REGISTRY
 
 
 def _same_pin(first: LockedPackage, second: LockedPackage) -> bool:

@@ -49,7 +49,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import load_toml
+from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_array, pick_version
@@ -63,6 +63,7 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 """Where Poetry takes a package whose entry has no ``[package.source]``."""
 _REGENERATE = "regenerate it with `poetry lock`"
 _MAIN_GROUP = "main"
+_PYPI = Source(kind="registry", url=PYPI_SIMPLE)  # shared: frozen, and most entries come from PyPI
 _EXTRA_EQ = re.compile(r'\bextra == "([^"]*)"|"([^"]*)" == extra\b')
 _EXTRA_NE = re.compile(r'\bextra != "([^"]*)"|"([^"]*)" != extra\b')
 
@@ -73,6 +74,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="poetry", filenames=("poetry.lock",), read=read_poetry_lock, priority=30)]
 
 
+@bulk()
 def read_poetry_lock(path: Path) -> Lock:
     """Read a ``poetry.lock`` (lock-version 2.0 as a graph, 2.1+ flat).
 
@@ -83,7 +85,7 @@ def read_poetry_lock(path: Path) -> Lock:
     data, text = load_toml(path, LockfileError)
     entries = Entries(path, text, _REGENERATE)
     metadata = entries.table(data, "metadata", line=None, where="")
-    meta_line = entries.line_of("[metadata]", 1)
+    meta_line = line_of(text, "[metadata]") or 1
     if not metadata:
         raise entries.error("missing [metadata]: not a poetry.lock", line=None, hint="regenerate it with `poetry lock`")
     flat = _check_version(entries, metadata, meta_line)
@@ -197,7 +199,7 @@ def _source(entries: Entries, data: Mapping[str, Any], line: int | None, where: 
     """The package's ``[package.source]``; no table means PyPI. Returns the index URL too."""
     table = entries.table(data, "source", line=line, where=where)
     if not table:
-        return Source(kind="registry", url=PYPI_SIMPLE), PYPI_SIMPLE
+        return _PYPI, PYPI_SIMPLE
     where = f"{where}.source"
     kind = entries.string(table, "type", line=line, where=where)
     url = entries.string(table, "url", line=line, where=where)
@@ -239,19 +241,25 @@ def _marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | Non
     A group missing from the table needs the package everywhere (Poetry reads it as
     ``*``).
     """
+    try:
+        return _folded_marker(entries, raw, groups, line, where)
+    except LockfileError as exc:  # the line is looked for only now (once per package was slow)
+        raise entries.relocated(exc, "markers", line) from None
+
+
+def _folded_marker(entries: Entries, raw: Any, groups: tuple[str, ...], line: int | None, where: str) -> Marker | None:
     key = f"{where}.markers"
-    marker_line = entries.line_of("markers", line) if raw is not None else line
     if not isinstance(raw, Mapping):
-        return _extras_as_set(entries, entries.marker(raw, line=marker_line, key=key), marker_line, key)
+        return _extras_as_set(entries, entries.marker(raw, line=line, key=key), line, key)
     parts = []
     for group in groups:
-        group_marker = entries.marker(raw.get(group), line=marker_line, key=f"{key}.{group}")
+        group_marker = entries.marker(raw.get(group), line=line, key=f"{key}.{group}")
         clause = f'"{group}" in dependency_groups'
         if group_marker is None:
             parts.append(clause)
         else:
             parts.append(f"({clause} and ({group_marker}))")
-    return _extras_as_set(entries, entries.marker(" or ".join(parts), line=marker_line, key=key), marker_line, key)
+    return _extras_as_set(entries, entries.marker(" or ".join(parts), line=line, key=key), line, key)
 
 
 def _extras_as_set(entries: Entries, marker: Marker | None, line: int | None, key: str) -> Marker | None:
@@ -285,13 +293,18 @@ def _dependencies(
     table = entries.table(data, "dependencies", line=line, where=where)
     dependencies: list[Dependency] = []
     for raw_name, constraints in table.items():
-        dep_line = entries.line_of(f"{raw_name} =", line)
-        dep_name = entries.name(raw_name, line=dep_line, key=f"{where}.dependencies")
-        items = constraints if isinstance(constraints, list) else [constraints]
-        for item in items:
-            dependency = _dependency(entries, dep_name, item, dep_line, f"{where}.dependencies.{raw_name}", versions)
-            if dependency is not None:
-                dependencies.append(dependency)
+        try:
+            dep_name = entries.name(raw_name, line=line, key=f"{where}.dependencies")
+            if isinstance(constraints, str):  # `name = ">=1.0"`, the usual case: no marker, no extras
+                dependencies.append(Dependency(name=dep_name, version=_pick(dep_name, constraints, versions)))
+                continue
+            items = constraints if isinstance(constraints, list) else [constraints]
+            for item in items:
+                dependency = _dependency(entries, dep_name, item, line, f"{where}.dependencies.{raw_name}", versions)
+                if dependency is not None:
+                    dependencies.append(dependency)
+        except LockfileError as exc:  # the entry's line is known; the dependency's is found on failure
+            raise entries.relocated(exc, f"{raw_name} =", line) from None
     extras = entries.table(data, "extras", line=line, where=where)
     optional: dict[str, tuple[Dependency, ...]] = {}
     for extra, requirements in extras.items():
@@ -319,13 +332,16 @@ def _dependency(
         return None
     marker = entries.marker(item.get("markers"), line=line, key=f"{key}.markers")
     extras = tuple(sorted(canonicalize_name(e) for e in entries.strings(item, "extras", line=line, where=key)))
-    version = None
-    constraint = item.get("version")
-    if isinstance(constraint, str):
-        alternatives = poetry_constraint(constraint)
-        if alternatives is not None:
-            version = pick_version(versions.get(name, ()), *alternatives)
-    return Dependency(name=name, extras=extras, marker=marker, version=version)
+    return Dependency(name=name, extras=extras, marker=marker, version=_pick(name, item.get("version"), versions))
+
+
+def _pick(name: NormalizedName, constraint: Any, versions: Mapping[NormalizedName, list[str]]) -> str | None:
+    """The locked version a Poetry constraint singles out, when several are locked."""
+    locked = versions.get(name, ())
+    if not isinstance(constraint, str) or len(locked) < 2:  # nothing to pick from
+        return None
+    alternatives = poetry_constraint(constraint)
+    return pick_version(locked, *alternatives) if alternatives is not None else None
 
 
 def _extra_dependency(

@@ -9,6 +9,7 @@ besides the usual environment; markers are kept as written, for the selection st
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -28,9 +29,10 @@ from packaging.pylock import (
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import array_header_lines, line_of, load_toml
+from layerplan._toml import array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
+from layerplan.lockfiles._pylock_quick import Quick, QuickPackage
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
 
@@ -49,6 +51,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     ]
 
 
+@bulk()
 def read_pylock(path: Path) -> Lock:
     """Read a PEP 751 lockfile into a flat ``Lock``.
 
@@ -65,26 +68,59 @@ def read_pylock(path: Path) -> Lock:
         raise
     headers = array_header_lines(text, "packages")
     _check_version(path, text, data)
+    entries = data.get("packages")
     try:
-        pylock = Pylock.from_dict(data)
-    except PylockValidationError as exc:
-        raise _validation_error(path, text, headers, exc) from exc
-    entries = data.get("packages", [])
-    lines: list[int | None] = list(headers) if len(headers) == len(entries) else [None] * len(entries)
-    packages = tuple(_package(path, package, line) for package, line in zip(pylock.packages, lines))
+        if type(entries) is not list:
+            Pylock.from_dict(data)  # raises: `packages` missing or not an array
+            raise AssertionError("unreachable")  # pragma: no cover
+        top = Pylock.from_dict({**data, "packages": []})  # every key but the packages
+        lines: list[int | None] = list(headers) if len(headers) == len(entries) else [None] * len(entries)
+        quick = Quick()
+        packages: list[LockedPackage] = []
+        direct: list[Package] = []
+        for entry, line in zip(entries, lines):
+            fast = quick.package(entry)
+            if fast is not None:
+                packages.append(_quick_package(path, fast, entry, line))
+                continue
+            # Not the common shape, or invalid: packaging decides (and words the error).
+            package = Pylock.from_dict({"lock-version": "1.0", "created-by": "layerplan", "packages": [entry]}).packages[0]
+            packages.append(_package(path, package, line))
+            direct.append(package)
+    except PylockValidationError:
+        try:  # the whole file again, so the error names the right entry and comes in packaging's order
+            Pylock.from_dict(data)
+        except PylockValidationError as exc:
+            raise _validation_error(path, text, headers, exc) from exc
+        raise  # pragma: no cover - a part failed, so the whole fails
     indexes: dict[str, None] = {}
-    for package in pylock.packages:
-        if package.index is not None:
-            indexes.setdefault(package.index)
+    for locked in packages:
+        if locked.index is not None:
+            indexes.setdefault(locked.index)
     return Lock(
         path=path,
         format="pylock",
-        packages=packages,
+        packages=tuple(packages),
         graph=False,
-        root_package=_root_package(path, pylock.packages),
-        requires_python=str(pylock.requires_python) if pylock.requires_python is not None else None,
+        root_package=_root_package(path, direct),
+        requires_python=str(top.requires_python) if top.requires_python is not None else None,
         indexes=tuple(indexes),
-        default_groups=tuple(pylock.default_groups or ()),
+        default_groups=tuple(top.default_groups or ()),
+    )
+
+
+def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], line: int | None) -> LockedPackage:
+    """An index package the quick path validated (``_package``'s registry case)."""
+    return LockedPackage(
+        name=package.name,
+        version=package.version,
+        source=_registry(package.index),
+        wheels=package.wheels,
+        sdist=package.sdist,
+        marker=package.marker,
+        dependencies=tuple(_dependency(path, package.name, item, line) for item in entry.get("dependencies") or ()),
+        index=package.index,
+        line=line,
     )
 
 
@@ -210,10 +246,16 @@ def _package(path: Path, package: Package, line: int | None) -> LockedPackage:
         wheels=wheels,
         sdist=sdist,
         marker=package.marker,
-        dependencies=tuple(_dependency(path, package, item, line) for item in package.dependencies or ()),
+        dependencies=tuple(_dependency(path, package.name, item, line) for item in package.dependencies or ()),
         index=package.index,
         line=line,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _registry(index: str | None) -> Source:
+    """One (frozen) ``Source`` per index: a lock's packages share a few."""
+    return Source(kind="registry", url=index)
 
 
 def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdist | PackageArchive) -> LockedFile:
@@ -223,13 +265,13 @@ def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdis
     return LockedFile(kind=kind, filename=filename, url=file.url, hashes=tuple(hashes), size=file.size)
 
 
-def _dependency(path: Path, package: Package, item: Any, line: int | None) -> Dependency:
+def _dependency(path: Path, package: str, item: Any, line: int | None) -> Dependency:
     """PEP 751 ``dependencies`` entries point at other entries (``name`` plus enough keys
     to pick one); they carry no markers or extras of their own."""
     name, version = item.get("name"), item.get("version")
     if not isinstance(name, str) or (version is not None and not isinstance(version, str)):
         raise LockfileError(
-            f"package `{package.name}`: each dependency needs a string `name` (and `version`, if any)",
+            f"package `{package}`: each dependency needs a string `name` (and `version`, if any)",
             path=path,
             line=line,
             key="dependencies",

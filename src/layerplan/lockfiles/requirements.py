@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.utils import NormalizedName
 
-from layerplan._toml import read_text
+from layerplan._toml import bulk, read_text
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, first_line
@@ -62,6 +63,10 @@ _OPTIONS_WITH_VALUE = {
     "--trusted-host": "ignored", "--only-binary": "ignored", "--no-binary": "ignored",
     "--use-feature": "ignored", "--progress-bar": "ignored",
 }  # fmt: skip
+_SIMPLE_PIN = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==([A-Za-z0-9._+!-]+)")
+"""A PEP 508 name, ``==`` and a version without wildcards: the common line, read without
+``Requirement`` (the version is still checked by packaging's ``Specifier``)."""
+_REGISTRY = Source(kind="registry")
 _FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
 _MAX_INCLUDE_DEPTH = 50
 """``-r`` chains deeper than this are refused (pip has no limit, but recursion does)."""
@@ -83,6 +88,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     ]
 
 
+@bulk()
 def read_requirements(path: Path) -> Lock:
     """Read a pip requirements file (and the files it includes) into a flat ``Lock``.
 
@@ -152,7 +158,7 @@ def _read_file(path: Path, state: _State, stack: tuple[Path, ...]) -> None:
     text = read_text(path, LockfileError)
     entries = Entries(path, text, _REGENERATE)
     for number, raw in _logical_lines(text):
-        line = _COMMENT.sub("", raw).strip()
+        line = (_COMMENT.sub("", raw) if "#" in raw else raw).strip()  # the regex is slow on long lines
         if not line:
             continue
         if line.startswith("-"):
@@ -264,6 +270,19 @@ def _requirement_line(entries: Entries, text: str, line: int, state: _State) -> 
     if reference is not None:
         _add(entries, _direct(entries, reference, tuple(hashes), line, state), line, state)
         return
+    pin = _SIMPLE_PIN.fullmatch(requirement_text) if hashes else None
+    if pin is not None and _valid_pin(pin.group(2)):
+        # ``name==version`` with hashes, nearly every line of a lock: what ``Requirement``
+        # would give, without its general parser (a fifth of the time on a big file).
+        package = LockedPackage(
+            name=entries.name(pin.group(1), line=line),
+            version=pin.group(2),
+            source=_REGISTRY,
+            hashes=tuple(hashes),
+            line=line,
+        )
+        _add(entries, package, line, state)
+        return
     try:
         requirement = Requirement(requirement_text)
     except InvalidRequirement as exc:
@@ -275,6 +294,14 @@ def _requirement_line(entries: Entries, text: str, line: int, state: _State) -> 
         _add(entries, _direct(entries, named, tuple(hashes), line, state), line, state)
         return
     _add(entries, _pinned(entries, requirement, tuple(hashes), line), line, state)
+
+
+def _valid_pin(version: str) -> bool:
+    try:
+        Specifier(f"=={version}")  # the same version grammar ``Requirement`` applies
+    except InvalidSpecifier:
+        return False
+    return True
 
 
 def _pinned(entries: Entries, requirement: Requirement, hashes: tuple[str, ...], line: int) -> LockedPackage:
@@ -292,7 +319,7 @@ def _pinned(entries: Entries, requirement: Requirement, hashes: tuple[str, ...],
     return LockedPackage(
         name=name,
         version=version,
-        source=Source(kind="registry"),
+        source=_REGISTRY,
         hashes=hashes,
         marker=requirement.marker,
         line=line,

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import TextLines, array_header_lines, line_of, load_toml
+from layerplan._toml import TextLines, array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles.format import LockFormat
@@ -42,6 +42,7 @@ _LOCAL_KINDS = frozenset({"path", "directory", "editable", "virtual"})
 _PROJECT_KINDS = frozenset({"editable", "virtual", "directory"})
 _GIT_REF_PARAMS = frozenset({"rev", "tag", "branch"})
 _REGENERATE = "regenerate it with `uv lock`"
+_NO_EXTRAS: tuple[str, ...] = ()
 
 
 @hookimpl
@@ -50,6 +51,7 @@ def layerplan_lock_formats() -> list[LockFormat]:
     return [LockFormat(name="uv", filenames=("uv.lock",), read=read_uv_lock, priority=10)]
 
 
+@bulk()
 def read_uv_lock(path: Path) -> Lock:
     """Read a ``uv.lock`` into a graph ``Lock``.
 
@@ -72,10 +74,10 @@ class _Reader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.text = text
-        self.lines = TextLines(text)
         self.headers = array_header_lines(text, "package")
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
+        self.sources: dict[tuple[SourceKind, str], Source] = {}
 
     def error(self, message: str, *, line: int | None, key: str | None = None, hint: str = _REGENERATE) -> LockfileError:
         return LockfileError(message, path=self.path, line=line, key=key, hint=hint)
@@ -182,6 +184,11 @@ class _Reader:
             return source
         if kind in _LOCAL_KINDS:
             return Source(kind=kind, path=location, subdirectory=subdirectory)
+        if subdirectory is None:  # an index's packages share one (frozen) Source
+            shared = self.sources.get((kind, location))
+            if shared is None:
+                shared = self.sources[(kind, location)] = Source(kind=kind, url=location)
+            return shared
         return Source(kind=kind, url=location, subdirectory=subdirectory)
 
     def file(self, value: object, kind: FileKind, where: str, line: int | None) -> LockedFile:
@@ -225,16 +232,16 @@ class _Reader:
     def dependency(self, item: object, where: str, line: int | None) -> Dependency:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise self.error(f"{where}: each dependency must be a table with a `name`", line=line)
-        extras = item.get("extra", ())
+        extras = item.get("extra", _NO_EXTRAS)
         version = item.get("version")
         marker = item.get("marker")
-        if not isinstance(extras, (list, tuple)) or not all(isinstance(e, str) for e in extras):
+        if extras is not _NO_EXTRAS and (not isinstance(extras, (list, tuple)) or not all(isinstance(e, str) for e in extras)):
             raise self.error(f"{where}: `extra` of `{item['name']}` must be an array of strings", line=line)
         if version is not None and not isinstance(version, str):
             raise self.error(f"{where}: `version` of `{item['name']}` must be a string", line=line)
         return Dependency(
             name=self.name(item["name"]),
-            extras=tuple(self.name(e) for e in extras),
+            extras=tuple(self.name(e) for e in extras) if extras else (),
             marker=self.marker(marker, where, line) if marker is not None else None,
             version=version,
         )
@@ -247,7 +254,7 @@ class _Reader:
             try:
                 marker = self.markers[value] = Marker(value)
             except InvalidMarker as exc:
-                at = self.lines.find(value, line or 1) or line
+                at = TextLines(self.text).find(value, line or 1) or line  # the error path only
                 reason = str(exc).splitlines()[0]
                 raise self.error(
                     f"{where}: invalid marker {value!r}: {reason}",
@@ -285,5 +292,7 @@ def _basename(location: str | None) -> str | None:
     this runs once per wheel, thousands of times per lock."""
     if not location:
         return None
-    name = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    name = location.rpartition("/")[2]
+    if not name or "#" in location or "?" in location:  # rare: a query, a fragment or a trailing slash
+        name = location.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return (unquote(name) if "%" in name else name) or None

@@ -7,10 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from packaging.markers import Marker
+from packaging.tags import Tag
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
+from layerplan._toml import bulk
 from layerplan.errors import ConfigError, LockMismatchError, TargetError
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage
 from layerplan.project.model import Project
@@ -32,6 +34,7 @@ _RELOCK_HINT = {
 }
 
 
+@bulk()  # builds an item per package while a big lock is on the heap: no collector scans meanwhile
 def compute_install_set(
     project: Project,
     lock: Lock,
@@ -58,8 +61,9 @@ def compute_install_set(
         chosen = _filter(project, lock, target, root_name, extras_set, groups_set)
     _check_roots_present(project, lock, target, root_name, {pkg.name for pkg, _ in chosen}, extras_set)
     members = set(lock.workspace_members) | {m.name for m in project.workspace_members}
+    priority = target.tag_priority()  # once: it rebuilds the platform list on each call
     items = [
-        _item(pkg, target, required_by, pkg.name in members)
+        _item(pkg, target, priority, required_by, pkg.name in members)
         for pkg, required_by in chosen
         if pkg.name != root_name and pkg.source.kind != "virtual"
     ]
@@ -179,7 +183,7 @@ def _walk(
     env = _env(target)
     # (package identity, active extras) -> already expanded
     expanded: dict[tuple[str, str | None], set[str]] = {}
-    required_by: dict[tuple[str, str | None], list[str]] = {}
+    required_by: dict[tuple[str, str | None], set[str]] = {}  # a set: a list's `in` made popular packages quadratic
     order: list[LockedPackage] = []
     queue: deque[tuple[Dependency, str, tuple[str, ...]]] = deque(
         (dep, _PROJECT, ("",)) for dep in _roots(project, lock, root, extras, groups)
@@ -192,10 +196,9 @@ def _walk(
         identity = (pkg.name, pkg.version)
         if identity not in expanded:
             expanded[identity] = set()
-            required_by[identity] = []
+            required_by[identity] = set()
             order.append(pkg)
-        if parent not in required_by[identity]:
-            required_by[identity].append(parent)
+        required_by[identity].add(parent)
         new_extras = [e for e in ("", *dep.extras) if e not in expanded[identity]]
         if not new_extras:
             continue
@@ -299,7 +302,9 @@ def _check_roots_present(
             )
 
 
-def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], member: bool) -> InstallItem:
+def _item(
+    pkg: LockedPackage, target: Target, priority: Mapping[Tag, int], required_by: tuple[str, ...], member: bool
+) -> InstallItem:
     common = dict(
         name=pkg.name,
         version=pkg.version,
@@ -316,7 +321,7 @@ def _item(pkg: LockedPackage, target: Target, required_by: tuple[str, ...], memb
         return InstallItem(choice="lookup", hashes=pkg.hashes, **common)  # type: ignore[arg-type]
     if pkg.source.kind == "registry" and pkg.version is None and not (pkg.wheels or pkg.sdist or pkg.hashes):
         return InstallItem(choice="none", note="not pinned for this target (no version, no hashes): re-lock", **common)  # type: ignore[arg-type]
-    wheel = best_wheel(pkg, target.tag_priority())
+    wheel = best_wheel(pkg, priority)
     if wheel is not None:
         return InstallItem(choice="wheel", wheel=wheel, hashes=wheel.hashes, **common)  # type: ignore[arg-type]
     if pkg.source.kind == "registry" and pkg.sdist is not None and pkg.sdist.hashes:
