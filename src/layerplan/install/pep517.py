@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import venv
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -221,7 +221,7 @@ def _build_distribution(
     if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
         raise BuildError(f"{label}: {source} has no pyproject.toml or setup.py", path=source)
     runner = backend_runner(source_date_epoch)
-    try:
+    with _backend_errors(label, kind, source):
         if env_cache is not None and kind == "wheel":
             python = kept_build_env(env_cache, source, source_date_epoch=source_date_epoch, settings=settings)
             builder = build.ProjectBuilder(source, python_executable=str(python), runner=_kept_env_runner(python, source_date_epoch))
@@ -231,6 +231,16 @@ def _build_distribution(
             env.install(builder.build_system_requires)
             env.install(builder.get_requires_for_build(kind, settings))
             return Path(builder.build(kind, out_dir, settings))
+
+
+@contextlib.contextmanager
+def _backend_errors(label: str, kind: str, source: Path) -> Iterator[None]:
+    """A failing backend (or its build environment) as one ``BuildError`` line ending with
+    the last line the backend printed."""
+    import build
+
+    try:
+        yield
     except build.BuildBackendException as error:
         reason = backend_reason(error)
         raise BuildError(
@@ -320,24 +330,10 @@ def kept_build_env(
     import build
 
     label = _project_name(source)
-    try:
+    with _backend_errors(label, "wheel", source):
         builder = build.ProjectBuilder(source, python_executable=str(python), runner=_kept_env_runner(python, source_date_epoch))
         _ensure_wheel_requires(builder, python, marker, settings)
-        return python
-    except build.BuildBackendException as error:
-        reason = backend_reason(error)
-        raise BuildError(
-            f"{label}: building the wheel failed" + (f": {reason}" if reason else f": {error}"),
-            path=source,
-            hint=f"run `python -m build --wheel {source}` to see the backend's full output",
-        ) from error
-    except (build.BuildException, subprocess.CalledProcessError) as error:
-        reason = backend_reason(error)
-        raise BuildError(
-            f"{label}: cannot prepare the build: " + (reason or str(error)),
-            path=source,
-            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
-        ) from error
+    return python
 
 
 def _wheel_requires_marker(python: Path, source: Path, settings: Mapping[str, str | Sequence[str]] | None) -> Path:
