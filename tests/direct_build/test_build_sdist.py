@@ -104,9 +104,12 @@ def test_build_installs_the_wheel_built_from_the_sdist(first_build: SdistBuild) 
     record = files[f"{SITE}/docopt-0.6.2.dist-info/RECORD"].decode()
     assert "docopt.py,sha256=" in record and files[f"{SITE}/docopt-0.6.2.dist-info/INSTALLER"] == b"layerplan\n"
     assert f"{SITE}/docopt-0.6.2.dist-info/REQUESTED" in files  # a direct dependency of the project
-    # the cache keeps the sdist (by its hash) and the wheel built from it
+    # the cache keeps the sdist (by its hash) and the wheel built from it -- beside the
+    # project's own wheel, kept by the fingerprint of its inputs
     info = layerplan("cache", "info", "--cache-dir", str(first_build.cache))
-    assert re.search(r"built-wheels\s+1\s", info.stdout), info.stdout
+    assert re.search(r"built-wheels\s+2\s", info.stdout), info.stdout
+    kept = sorted(p.name for p in (first_build.cache / "built-wheels").glob("*/*.whl"))
+    assert len(kept) == 2 and kept[0].startswith("docopt-0.6.2-"), kept
 
 
 def test_two_clones_with_two_empty_caches_give_the_same_layers(first_build: SdistBuild, tmp_path: Path) -> None:
@@ -178,7 +181,8 @@ def test_a_tampered_sdist_is_one_line(server: LoopbackServer, synthetic_base: Sy
     assert said.count("\n") == 1 and said.startswith("error: docopt: hash mismatch for "), result.stderr
     assert f"expected sha256:{SDIST_SHA256}" in said and "the file was discarded" in said
     assert not (tmp_path / "oci").exists()
-    assert not (tmp_path / "cache" / "built-wheels").exists() or not list((tmp_path / "cache" / "built-wheels").iterdir())
+    # nothing built from the tampered sdist is kept (the project's own wheel may be)
+    assert not list((tmp_path / "cache" / "built-wheels").glob("*/docopt-*"))
 
 
 def test_an_sdist_whose_build_fails_is_one_line_ending_with_the_reason(
