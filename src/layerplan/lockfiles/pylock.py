@@ -32,6 +32,7 @@ from packaging.version import InvalidVersion, Version
 from layerplan._toml import array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
+from layerplan.lockfiles._fast import dependency, locked_package
 from layerplan.lockfiles._pylock_quick import Quick, QuickPackage
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
@@ -111,16 +112,20 @@ def read_pylock(path: Path) -> Lock:
 
 def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], line: int | None) -> LockedPackage:
     """An index package the quick path validated (``_package``'s registry case)."""
-    return LockedPackage(
-        name=package.name,
-        version=package.version,
-        source=_registry(package.index),
-        wheels=package.wheels,
-        sdist=package.sdist,
-        marker=package.marker,
-        dependencies=tuple(_dependency(path, package.name, item, line) for item in entry.get("dependencies") or ()),
-        index=package.index,
-        line=line,
+    return locked_package(
+        package.name,
+        package.version,
+        _registry(package.index),
+        package.wheels,
+        package.sdist,
+        (),
+        package.marker,
+        tuple([_dependency(path, package.name, item, line) for item in entry.get("dependencies") or ()]),
+        {},
+        {},
+        (),
+        package.index,
+        line,
     )
 
 
@@ -277,7 +282,7 @@ def _dependency(path: Path, package: str, item: Any, line: int | None) -> Depend
             key="dependencies",
             hint=_REGENERATE,
         )
-    return Dependency(name=canonicalize_name(name), version=version)
+    return dependency(canonicalize_name(name), (), None, version)
 
 
 def _filename(file: PackageWheel | PackageSdist) -> str | None:
