@@ -77,12 +77,13 @@ def read_pylock(path: Path) -> Lock:
         top = Pylock.from_dict({**data, "packages": []})  # every key but the packages
         lines: list[int | None] = list(headers) if len(headers) == len(entries) else [None] * len(entries)
         quick = Quick()
+        edges: dict[tuple[str, str | None], Dependency] = {}  # (name, version) -> the edge, shared
         packages: list[LockedPackage] = []
         direct: list[Package] = []
         for entry, line in zip(entries, lines):
             fast = quick.package(entry)
             if fast is not None:
-                packages.append(_quick_package(path, fast, entry, line))
+                packages.append(_quick_package(path, fast, entry, line, edges))
                 continue
             # Not the common shape, or invalid: packaging decides (and words the error).
             package = Pylock.from_dict({"lock-version": "1.0", "created-by": "layerplan", "packages": [entry]}).packages[0]
@@ -110,7 +111,13 @@ def read_pylock(path: Path) -> Lock:
     )
 
 
-def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], line: int | None) -> LockedPackage:
+def _quick_package(
+    path: Path,
+    package: QuickPackage,
+    entry: dict[str, Any],
+    line: int | None,
+    edges: dict[tuple[str, str | None], Dependency] | None = None,
+) -> LockedPackage:
     """An index package the quick path validated (``_package``'s registry case)."""
     return locked_package(
         package.name,
@@ -120,7 +127,7 @@ def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], lin
         package.sdist,
         (),
         package.marker,
-        tuple([_dependency(path, package.name, item, line) for item in entry.get("dependencies") or ()]),
+        tuple([_dependency(path, package.name, item, line, edges) for item in entry.get("dependencies") or ()]),
         {},
         {},
         (),
@@ -270,10 +277,18 @@ def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdis
     return LockedFile(kind=kind, filename=filename, url=file.url, hashes=tuple(hashes), size=file.size)
 
 
-def _dependency(path: Path, package: str, item: Any, line: int | None) -> Dependency:
+def _dependency(
+    path: Path, package: str, item: Any, line: int | None, edges: dict[tuple[str, str | None], Dependency] | None = None
+) -> Dependency:
     """PEP 751 ``dependencies`` entries point at other entries (``name`` plus enough keys
-    to pick one); they carry no markers or extras of their own."""
+    to pick one); they carry no markers or extras of their own. ``edges`` keeps one
+    (frozen) edge per name and version for a read: most are asked for several times."""
     name, version = item.get("name"), item.get("version")
+    if edges is not None and type(name) is str and (version is None or type(version) is str):
+        edge = edges.get((name, version))
+        if edge is None:
+            edge = edges[(name, version)] = dependency(canonicalize_name(name), (), None, version)
+        return edge
     if not isinstance(name, str) or (version is not None and not isinstance(version, str)):
         raise LockfileError(
             f"package `{package}`: each dependency needs a string `name` (and `version`, if any)",
