@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 from layerplan._toml import array_header_lines
 from layerplan._toml import TextLines
 from layerplan.errors import LockfileError
+from layerplan.lockfiles._fast import locked_file
 from layerplan.lockfiles.model import Dependency, FileKind, LockedFile
 
 __all__ = [
@@ -324,7 +325,7 @@ class Entries:
             kind: FileKind | None = "wheel" if filename.endswith(".whl") else file_kind(filename)
             if kind is None:
                 continue
-            locked = LockedFile(kind=kind, filename=filename, url=url, hashes=hashes)
+            locked = locked_file(kind, filename, url, hashes, None)
             (wheels if kind == "wheel" else sdists).append(locked)
         sdists.sort(key=lambda f: not (f.filename or "").endswith(".tar.gz"))
         return tuple(wheels), (sdists[0] if sdists else None)

@@ -36,6 +36,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from layerplan.lockfiles._fast import locked_file
 from layerplan.lockfiles.model import FileKind, LockedFile
 
 __all__ = ["Quick", "QuickPackage"]
@@ -160,7 +161,7 @@ class Quick:
             digests.sort()
         if not (self._wheel_fits if kind == "wheel" else self._sdist_fits)(filename, name, version):
             return None
-        return LockedFile(kind=kind, filename=filename, url=url, hashes=tuple(digests), size=size)
+        return locked_file(kind, filename, url, tuple(digests), size)
 
     def _wheel_fits(self, filename: str, name: str, version: Version | None) -> bool:
         """``parse_wheel_filename`` accepts ``filename`` and its name and version match.

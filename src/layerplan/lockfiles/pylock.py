@@ -32,6 +32,7 @@ from packaging.version import InvalidVersion, Version
 from layerplan._toml import array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
+from layerplan.lockfiles._fast import dependency, locked_package
 from layerplan.lockfiles._pylock_quick import Quick, QuickPackage
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
@@ -76,12 +77,13 @@ def read_pylock(path: Path) -> Lock:
         top = Pylock.from_dict({**data, "packages": []})  # every key but the packages
         lines: list[int | None] = list(headers) if len(headers) == len(entries) else [None] * len(entries)
         quick = Quick()
+        edges: dict[tuple[str, str | None], Dependency] = {}  # (name, version) -> the edge, shared
         packages: list[LockedPackage] = []
         direct: list[Package] = []
         for entry, line in zip(entries, lines):
             fast = quick.package(entry)
             if fast is not None:
-                packages.append(_quick_package(path, fast, entry, line))
+                packages.append(_quick_package(path, fast, entry, line, edges))
                 continue
             # Not the common shape, or invalid: packaging decides (and words the error).
             package = Pylock.from_dict({"lock-version": "1.0", "created-by": "layerplan", "packages": [entry]}).packages[0]
@@ -109,18 +111,28 @@ def read_pylock(path: Path) -> Lock:
     )
 
 
-def _quick_package(path: Path, package: QuickPackage, entry: dict[str, Any], line: int | None) -> LockedPackage:
+def _quick_package(
+    path: Path,
+    package: QuickPackage,
+    entry: dict[str, Any],
+    line: int | None,
+    edges: dict[tuple[str, str | None], Dependency] | None = None,
+) -> LockedPackage:
     """An index package the quick path validated (``_package``'s registry case)."""
-    return LockedPackage(
-        name=package.name,
-        version=package.version,
-        source=_registry(package.index),
-        wheels=package.wheels,
-        sdist=package.sdist,
-        marker=package.marker,
-        dependencies=tuple(_dependency(path, package.name, item, line) for item in entry.get("dependencies") or ()),
-        index=package.index,
-        line=line,
+    return locked_package(
+        package.name,
+        package.version,
+        _registry(package.index),
+        package.wheels,
+        package.sdist,
+        (),
+        package.marker,
+        tuple([_dependency(path, package.name, item, line, edges) for item in entry.get("dependencies") or ()]),
+        {},
+        {},
+        (),
+        package.index,
+        line,
     )
 
 
@@ -265,10 +277,18 @@ def _file(kind: FileKind, filename: str | None, file: PackageWheel | PackageSdis
     return LockedFile(kind=kind, filename=filename, url=file.url, hashes=tuple(hashes), size=file.size)
 
 
-def _dependency(path: Path, package: str, item: Any, line: int | None) -> Dependency:
+def _dependency(
+    path: Path, package: str, item: Any, line: int | None, edges: dict[tuple[str, str | None], Dependency] | None = None
+) -> Dependency:
     """PEP 751 ``dependencies`` entries point at other entries (``name`` plus enough keys
-    to pick one); they carry no markers or extras of their own."""
+    to pick one); they carry no markers or extras of their own. ``edges`` keeps one
+    (frozen) edge per name and version for a read: most are asked for several times."""
     name, version = item.get("name"), item.get("version")
+    if edges is not None and type(name) is str and (version is None or type(version) is str):
+        edge = edges.get((name, version))
+        if edge is None:
+            edge = edges[(name, version)] = dependency(canonicalize_name(name), (), None, version)
+        return edge
     if not isinstance(name, str) or (version is not None and not isinstance(version, str)):
         raise LockfileError(
             f"package `{package}`: each dependency needs a string `name` (and `version`, if any)",
@@ -277,7 +297,7 @@ def _dependency(path: Path, package: str, item: Any, line: int | None) -> Depend
             key="dependencies",
             hint=_REGENERATE,
         )
-    return Dependency(name=canonicalize_name(name), version=version)
+    return dependency(canonicalize_name(name), (), None, version)
 
 
 def _filename(file: PackageWheel | PackageSdist) -> str | None:

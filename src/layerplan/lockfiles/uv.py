@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from layerplan._toml import TextLines, array_header_lines, bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
+from layerplan.lockfiles._fast import dependency, locked_file, locked_package
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import (
     Dependency,
@@ -143,17 +144,20 @@ class _Reader:
         if not isinstance(wheels, list):
             raise self.error(f"{where}: `wheels` must be an array", line=line, key="wheels")
         sdist = entry.get("sdist")
-        return LockedPackage(
-            name=name,
-            version=version,
-            source=source,
-            wheels=tuple(self.file(w, "wheel", where, line) for w in wheels),
-            sdist=self.file(sdist, "sdist", where, line) if sdist is not None else None,
-            dependencies=self.dependencies(entry.get("dependencies", []), f"{where} `dependencies`", line),
-            optional_dependencies=self.groups(entry, "optional-dependencies", where, line),
-            dependency_groups=self.groups(entry, "dev-dependencies", where, line),
-            index=source.url if source.kind == "registry" else None,
-            line=line,
+        return locked_package(
+            name,
+            version,
+            source,
+            tuple([self.file(w, "wheel", where, line) for w in wheels]),
+            self.file(sdist, "sdist", where, line) if sdist is not None else None,
+            (),
+            None,
+            self.dependencies(entry.get("dependencies", []), f"{where} `dependencies`", line),
+            self.groups(entry, "optional-dependencies", where, line),
+            self.groups(entry, "dev-dependencies", where, line),
+            (),
+            source.url if source.kind == "registry" else None,
+            line,
         )
 
     def source(self, value: object, where: str, line: int | None) -> Source:
@@ -205,13 +209,7 @@ class _Reader:
             raise self.error(f"{where}: a {kind}'s `hash` must be a string", line=line)
         if size is not None and type(size) is not int:
             raise self.error(f"{where}: a {kind}'s `size` must be an integer", line=line)
-        return LockedFile(
-            kind=kind,
-            filename=filename or _basename(location),
-            url=url,
-            hashes=(digest,) if digest else (),
-            size=size,
-        )
+        return locked_file(kind, filename or _basename(location), url, (digest,) if digest else (), size)
 
     def groups(self, entry: Mapping[str, Any], key: str, where: str, line: int | None) -> dict[str, tuple[Dependency, ...]]:
         table = entry.get(key)
@@ -227,7 +225,7 @@ class _Reader:
     def dependencies(self, value: object, where: str, line: int | None) -> tuple[Dependency, ...]:
         if not isinstance(value, list):
             raise self.error(f"{where} must be an array", line=line)
-        return tuple(self.dependency(item, where, line) for item in value)
+        return tuple([self.dependency(item, where, line) for item in value])
 
     def dependency(self, item: object, where: str, line: int | None) -> Dependency:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -239,11 +237,11 @@ class _Reader:
             raise self.error(f"{where}: `extra` of `{item['name']}` must be an array of strings", line=line)
         if version is not None and not isinstance(version, str):
             raise self.error(f"{where}: `version` of `{item['name']}` must be a string", line=line)
-        return Dependency(
-            name=self.name(item["name"]),
-            extras=tuple(self.name(e) for e in extras) if extras else (),
-            marker=self.marker(marker, where, line) if marker is not None else None,
-            version=version,
+        return dependency(
+            self.name(item["name"]),
+            tuple(self.name(e) for e in extras) if extras else (),
+            self.marker(marker, where, line) if marker is not None else None,
+            version,
         )
 
     def marker(self, value: object, where: str, line: int | None) -> Marker:
