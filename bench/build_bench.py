@@ -520,7 +520,9 @@ class LayerplanApproach(Approach):
         for attached in output["attached"]:
             artifact = self.registry.manifest(self.repository, attached["location"])
             assert artifact is not None, f"attached {attached['artifact_type']} {attached['location']} is not in the registry"
-            for digest, size in (artifact.config, *artifact.layers):
+            attachments[artifact.config[0]] = artifact.config[1]
+            names.setdefault(artifact.config[0], "attachments' config")
+            for digest, size in artifact.layers:
                 attachments[digest] = size
                 names.setdefault(digest, f"{attached['artifact_type'].rsplit('/', 1)[-1]} attachment")
         return Step(
