@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["ImageManifest", "Registry"]
 
+_INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 _MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -71,6 +72,16 @@ class Registry:
             layers=tuple((layer["digest"], int(layer["size"])) for layer in data.get("layers", [])),
         )
 
+    def _index_children(self, repository: str, reference: str) -> list[str]:
+        """The manifests an OCI index at ``reference`` lists (deleting the index itself); [] if not an index."""
+        status, headers, body = self._request("GET", f"/{repository}/manifests/{reference}", {"Accept": _INDEX_TYPE})
+        if status != 200 or json.loads(body).get("mediaType") != _INDEX_TYPE:
+            return []
+        digest = next((v for k, v in headers.items() if k.lower() == "docker-content-digest"), "")
+        if digest:
+            self._request("DELETE", f"/{repository}/manifests/{digest}")
+        return [str(m["digest"]) for m in json.loads(body).get("manifests", [])]
+
     def has_manifest(self, repository: str, reference: str) -> bool:
         return self._request("HEAD", f"/{repository}/manifests/{reference}", {"Accept": _MANIFEST_TYPES})[0] == 200
 
@@ -81,7 +92,15 @@ class Registry:
         the registry's owner removes them), but the repository no longer has them: a HEAD
         says 404, a push must upload (or mount) them again. Returns the blobs unlinked.
         """
-        manifests = [m for tag in self.tags(repository) if (m := self.manifest(repository, tag)) is not None]
+        tags = self.tags(repository)
+        manifests = [m for tag in tags if (m := self.manifest(repository, tag)) is not None]
+        # The referrers tags (``sha256-<image digest>``, where the registry has no referrers
+        # API) name indexes of the attached artifacts (SBOMs, provenance): those go too.
+        for tag in tags:
+            for child in self._index_children(repository, tag):
+                if (artifact := self.manifest(repository, child)) is not None:
+                    manifests.append(artifact)
+                self._request("DELETE", f"/{repository}/manifests/{child}")
         blobs = {digest for m in manifests for digest, _ in (*m.layers, m.config)}
         for digest in {m.digest for m in manifests if m.digest}:
             self._request("DELETE", f"/{repository}/manifests/{digest}")
