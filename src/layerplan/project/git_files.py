@@ -29,6 +29,9 @@ _GIT_ENV = frozenset({
 ``GIT_CONFIG*``); others (``GIT_SSL_CAINFO``, CI's ``GIT_DEPTH``...) do not."""
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 _SECTION = re.compile(r'\[\s*([A-Za-z0-9.-]+)(?:\s+"([^"\\]*)")?\s*\]\s*$')
+_HEAD_BYTES = 1 << 16
+"""How much of a commit object is read for its committer line (the headers before the
+message: tree, parents, author, committer)."""
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
 
 
@@ -133,18 +136,22 @@ def _commit_time(common: Path, commit: str) -> int | None:
     """The committer time of a loose commit object; ``None`` when it is not loose."""
     path = common / "objects" / commit[:2] / commit[2:]
     try:
-        data = zlib.decompress(path.read_bytes())
+        with path.open("rb") as stream:
+            # The headers come first and are short: a bounded read, whatever the file holds
+            # (a crafted object cannot make a build inflate gigabytes); longer goes to git.
+            data = zlib.decompressobj().decompress(stream.read(_HEAD_BYTES), _HEAD_BYTES)
     except FileNotFoundError:
         return None
     header, _, body = data.partition(b"\0")
     if not header.startswith(b"commit "):
         raise ValueError("not a commit")
-    for line in body.split(b"\n"):
+    lines = body.split(b"\n")
+    for line in lines[:-1]:  # the last may be cut by the bounded read
         if not line:
             break  # the end of the headers: no committer line
         if line.startswith(b"committer "):
             return int(line.rsplit(b" ", 2)[-2])
-    raise ValueError("no committer")
+    raise ValueError("no committer in the first bytes")
 
 
 def _origin_url(config: Path) -> str | None | _Unsure:
