@@ -33,9 +33,9 @@ WRAPPED = (
     ("layerplan.resolution.base", "base_platform", "base platform"),
     ("layerplan.containerize.pipeline", "plan_build", "plan"),
     ("layerplan.containerize.app", "project_wheel", "app wheel (fingerprint, else PEP 517)"),
-    ("layerplan.containerize.layers", "local_wheel", "local wheels (PEP 517)"),
-    ("layerplan.containerize.layers", "install_wheel", "install wheels"),
-    ("layerplan.containerize.layers", "compile_tree", "compile bytecode"),
+    ("layerplan.install.pep517", "local_wheel", "local wheels (PEP 517)"),  # imported where used: wrapped at home
+    ("layerplan.install.wheel", "install_wheel", "install wheels"),
+    ("layerplan.install.compiled", "compile_layer", "compile bytecode"),
     ("layerplan.containerize.layers", "build_layer_into_cache", "tar + gzip layers"),
     ("layerplan.containerize.layers", "LayerBuilder._fetch", "fetch wheels"),
     ("layerplan.containerize.pipeline", "assemble_image", "assemble image"),

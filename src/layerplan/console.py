@@ -51,17 +51,37 @@ def print_table(console: Console, table: RenderableType) -> None:
 
 def warn(message: str, console: Console | None = None) -> None:
     """Print ``warning: MESSAGE`` as one line on stderr (yellow on a terminal)."""
+    line = f"warning: {' '.join(message.split())}"
+    if console is None and _plain(sys.stderr):
+        # the same line rich prints off a terminal, without loading rich (~20 ms) for it
+        print(line, file=sys.stderr, flush=True)
+        return
     from rich.text import Text
 
-    (console or diagnostics()).print(Text(f"warning: {' '.join(message.split())}", style="yellow"), soft_wrap=True)
+    (console or diagnostics()).print(Text(line, style="yellow"), soft_wrap=True)
 
 
 def warn_each(messages: Iterable[str]) -> None:
     """``warn`` for each message (a report's or a plan's warnings)."""
     console = None
     for message in messages:
+        if console is None and _plain(sys.stderr):
+            warn(message)
+            continue
         console = console or diagnostics()
         warn(message, console)
+
+
+def _plain(file: IO[str]) -> bool:
+    """True when rich would print to ``file`` as to a log: no terminal, and none forced
+    (rich's ``TTY_COMPATIBLE`` and ``FORCE_COLOR``, as its ``Console.is_terminal`` reads
+    them), so a line can be written as it is."""
+    if os.environ.get("TTY_COMPATIBLE") in ("0", "1") or os.environ.get("FORCE_COLOR") is not None:
+        return os.environ.get("TTY_COMPATIBLE") == "0"
+    try:
+        return not file.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed: rich says "not a terminal" too
+        return True
 
 
 def _console(file: IO[str]) -> Console:

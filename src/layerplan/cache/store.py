@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.built_wheels import BuiltWheels
@@ -18,20 +19,19 @@ from layerplan.cache.bytecode import CompiledBytecode
 from layerplan.cache.layout import BUILD_ENVS, INTERPRETERS, PLATFORMS, SIZES, CacheError, default_cache_dir
 from layerplan.cache.lease import build_lease
 from layerplan.cache.locations import BlobLocations
-from layerplan.cache.prune import PruneResult, prune
 from layerplan.cache.records import Records
-from layerplan.cache.usage import AreaUsage, CacheReport, report
 from layerplan.cache.wheels import WheelCache
 
+if TYPE_CHECKING:  # ``cache info``/``prune`` only: a build does not load them
+    from layerplan.cache.prune import PruneResult
+    from layerplan.cache.usage import AreaUsage, CacheReport
+
 __all__ = [
-    "AreaUsage",
     "BlobCache",
     "BlobLocations",
     "BlobWriter",
     "CacheError",
-    "CacheReport",
     "CachedLayer",
-    "PruneResult",
     "Store",
     "default_cache_dir",
 ]
@@ -75,6 +75,8 @@ class Store:
     def report(self) -> CacheReport:
         """Count and size every area, and what is not layerplan's; ``CacheError`` when the
         root is not a readable directory."""
+        from layerplan.cache.usage import report
+
         return report(self.root)
 
     def prune(
@@ -89,6 +91,8 @@ class Store:
         say: Callable[[str], None] | None = None,
     ) -> PruneResult:
         """See :func:`layerplan.cache.prune.prune`."""
+        from layerplan.cache.prune import prune
+
         return prune(
             self.root,
             everything=everything,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from layerplan.cache.atomic import atomic_write
-from layerplan.cache.prune import remove_abandoned_temps
 from layerplan.cache.layout import NAMES, TEMP, WHEELS
 from layerplan.cache.records import Records
 
@@ -110,4 +109,6 @@ class WheelCache:
 
     def clean_temp(self, *, now: float | None = None) -> int:
         """Remove temporary files whose writer is gone (killed); return how many."""
+        from layerplan.cache.prune import remove_abandoned_temps  # not on a build's path: the prune code stays unloaded
+
         return remove_abandoned_temps(self.root, now=now)

@@ -22,21 +22,20 @@ from layerplan._units import format_size
 from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.store import BlobCache, Store
 from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
-from layerplan.fetch import FetchedFile, Fetcher
-from layerplan.fetch.model import WantedFile, tag_rank
+from layerplan.fetch.model import FetchedFile, WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import Compression, LayerOptions
-from layerplan.install import TargetVenv, find_compiler, install_wheel, local_wheel, make_venv
-from layerplan.install.compiled import compile_layer
-from layerplan.install.wheel import InstalledWheel
+from layerplan.install.bytecode import find_compiler
+from layerplan.install.layout import TargetVenv
 from layerplan.install.errors import BuildError
-from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
 from layerplan.plan.model import LayerPlan, PlannedLayer
 
 if TYPE_CHECKING:  # the sdist builder loads only for a plan that has sdists
     from layerplan.containerize.registry_cache import ReusedLayer
+    from layerplan.fetch.fetcher import Fetcher
+    from layerplan.install.wheel import InstalledWheel
     from layerplan.containerize.source_builder import ContainerBuilder
     from layerplan.install.sdist_wheel import SdistWheel
 
@@ -129,7 +128,7 @@ class LayerBuilder:
         materialized: MaterializedPlan,
         *,
         cache: BlobCache,
-        fetcher: Fetcher,
+        fetcher: Callable[[], Fetcher],
         epoch: int,
         base_symlinks: Mapping[str, str],
         app_wheel: Callable[[Path], Path],
@@ -145,6 +144,7 @@ class LayerBuilder:
         self.plan = materialized.plan
         self.cache = cache
         self.fetcher = fetcher
+        """Makes the fetcher (once): the download stack loads only when something is fetched."""
         self.epoch = epoch
         uid, gid = (int(part) for part in self.plan.settings["user"].split(":"))
         self.home = PurePosixPath(self.plan.settings["home"])
@@ -297,10 +297,12 @@ class LayerBuilder:
     def _fetch(self, remote: Sequence[RemoteWheel]) -> dict[str, Path]:
         """Download (or find in the cache) the wheel of every registry package, or its sdist
         and the wheel built from it; name -> wheel path."""
+        if not remote:
+            return {}
         with_wheel = [wheel for wheel in remote if wheel.wanted is not None]
         wanted = [_sdist_as_last_resort(wheel.wanted) for wheel in with_wheel if wheel.wanted is not None]
         from_source = [wheel for wheel in remote if wheel.sdist is not None]
-        fetched = self.fetcher.fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
+        fetched = self.fetcher().fetch([*wanted, *(wheel.sdist for wheel in from_source if wheel.sdist is not None)])
         wheels = {str(file.wanted.name): file.path for file in fetched[: len(wanted)]}
         self._wheel_sha256.update((file.path, file.sha256) for file in fetched[: len(wanted)] if file.filename.endswith(".whl"))
         # A lock of hashes only (requirements, Pipfile.lock) cannot say a package has no
@@ -358,6 +360,8 @@ class LayerBuilder:
         if self.interpreter is not None and layer.planned.kind != "environment":
             self.progress(StageAdvanced(stage=stage, detail="compile"))
             started = time.monotonic()
+            from layerplan.install.compiled import compile_layer
+
             result = compile_layer(staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode)
             timings["compile"] = time.monotonic() - started
             if result.failed:
@@ -370,6 +374,11 @@ class LayerBuilder:
     ) -> list[tuple[InstalledWheel, str | None]]:
         """Install the layer's wheels; return each with its sha256 when its bytecode may be
         kept in the store (registry wheels), in install order."""
+        # Loaded only when a layer is built: ``installer`` and the venv code are not needed
+        # when every layer is in the cache (a no-change rebuild).
+        from layerplan.install.venv import make_venv
+        from layerplan.install.wheel import install_wheel
+
         kind = layer.planned.kind
         installed: list[tuple[InstalledWheel, str | None]] = []
         if kind == "environment":
@@ -392,13 +401,16 @@ class LayerBuilder:
 
     def _local_wheel(self, local: LocalSource, scratch: Path) -> Path:
         """Build (or take) the wheel of a local package: path, directory, workspace member, git, URL."""
+        from layerplan.install.local_source import check_local_hash, local_source_path
+        from layerplan.install.pep517 import local_wheel
+
         name = str(local.item.name)
         out = scratch / f"wheel-{name}"
         out.mkdir(exist_ok=True)
         if local.kind == "url":
             if local.wanted is None:
                 raise BuildError(f"{name}: the lock gives no URL for this url source", hint="re-lock")
-            (fetched,) = self.fetcher.fetch([local.wanted])
+            (fetched,) = self.fetcher().fetch([local.wanted])
             source = fetched.path
         else:
             source = local_source_path(local, scratch)

@@ -7,6 +7,7 @@ with the resolved build (the base is open, the target decided).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,6 @@ from layerplan.containerize.layers import BuiltLayer, LayerBuilder
 from layerplan.containerize.registry_cache import RegistryLayerCache, layer_annotations
 from layerplan.containerize.report import BuildReport, LayerResult
 from layerplan.events import Progress, StageAdvanced, StageFinished, StageStarted, no_progress
-from layerplan.fetch import Fetcher
 from layerplan.image.build import NewLayer, assemble_image
 from layerplan.image.image_index import ImageIndex
 from layerplan.image.model import Image
@@ -36,6 +36,7 @@ from layerplan.transports import ClientPool, ImageSink, OutputResult, TransportC
 
 if TYPE_CHECKING:  # loaded only when an sdist needs compiling
     from layerplan.containerize.source_builder import ContainerBuilder
+    from layerplan.fetch.fetcher import Fetcher
     from layerplan.install.sdist_wheel import SdistWheel
 
 __all__ = ["run_build"]
@@ -121,7 +122,13 @@ def _build_platform(
         which = f" for {plan.target.platform}" if several else ""
         warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}{which}")
     materialized = materialize_build(resolved, plan)
-    fetcher = Fetcher(resolved.cache_dir, indexes=materialized.indexes, progress=progress)
+
+    @functools.cache
+    def fetcher() -> Fetcher:
+        # the download stack loads only when something is fetched: not on a no-change rebuild
+        from layerplan.fetch.fetcher import Fetcher
+
+        return Fetcher(resolved.cache_dir, indexes=materialized.indexes, progress=progress)
 
     def source_builder(needed_by: str) -> ContainerBuilder:
         from layerplan.containerize.source_builder import container_builder
@@ -134,7 +141,7 @@ def _build_platform(
                 hint=f"lock a version with a wheel for {plan.target.platform}, or build that platform on a machine of it",
             )
         return container_builder(
-            builder=config.builder, base=base.name, target=plan.target, fetcher=fetcher,
+            builder=config.builder, base=base.name, target=plan.target, fetcher=fetcher(),
             store=Store(resolved.cache_dir).built_wheels, needed_by=needed_by,
         )  # fmt: skip
 

@@ -7,10 +7,12 @@ without credentials (CI clones with ``https://user:TOKEN@host/...``).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from layerplan.project.git_files import read_git_files
 from layerplan.urls import browsable_url
 
 __all__ = ["GitSource", "read_git"]
@@ -31,7 +33,26 @@ class GitSource:
 
 def read_git(root: Path) -> GitSource | None:
     """The git facts of the tree at ``root``, or ``None`` when it is not in a git work tree
-    (or git is not installed)."""
+    (or git is not installed).
+
+    The ``.git`` files are read directly when they are plain (``git_files``): the same
+    answer without starting git twice on every build; git answers what they cannot."""
+    if shutil.which("git") is None:
+        return None  # as git itself would: the labels must not depend on how a tree is packed
+    files = read_git_files(root)
+    if files is not None:
+        commit_time = files.commit_time
+        if commit_time is None:  # a packed commit: git reads it (one process)
+            head = _git(root, "log", "-1", "--format=%H %ct")
+            if head is None or head.partition(" ")[0] != files.commit:
+                return _ask_git(root)
+            commit_time = int(head.partition(" ")[2])
+        public = browsable_url(files.remote) if files.remote else None
+        return GitSource(commit=files.commit, commit_time=commit_time, remote=public)
+    return _ask_git(root)
+
+
+def _ask_git(root: Path) -> GitSource | None:
     head = _git(root, "log", "-1", "--format=%H %ct")
     if head is None or " " not in head:
         return None

@@ -1,0 +1,96 @@
+"""Issue 10, the no-change path loads only what it uses: a rebuild that finds every layer in
+the cache and the image already in the registry imports neither the installer, nor rich
+(``--json``, output piped), nor the download stack, nor the cache's prune code.
+
+A behaviour guarantee, not a timing: the build runs in a subprocess that writes the names
+in ``sys.modules`` when it ends. The cold build first proves the list can see them (it
+loads the installer and the download stack to build the layers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from memregistry import MemRegistry
+from synthbase import SyntheticBase
+
+from tests.direct_build.test_app_keys_per_backend import BACKENDS, make_project
+from tests.direct_build.test_build_registry import seed_base
+
+LOADED = """\
+import os, runpy, sys
+sys.argv = ["layerplan", *sys.argv[1:]]
+try:
+    runpy.run_module("layerplan", run_name="__main__", alter_sys=True)
+finally:
+    with open(os.environ["LAYERPLAN_TEST_MODULES"], "w", encoding="utf-8") as out:
+        out.write("\\n".join(sorted(sys.modules)))
+"""
+
+NOT_ON_THE_NO_CHANGE_PATH = (
+    "installer",  # nothing is installed
+    "layerplan.install.wheel",
+    "layerplan.install.venv",
+    "rich",  # --json, piped: nothing is rendered
+    "layerplan.cli.render",
+    "layerplan.fetch.fetcher",  # nothing is downloaded
+    "layerplan.fetch.index",
+    "layerplan.fetch.http",
+    "html.parser",
+    "layerplan.cache.prune",  # `cache prune`'s, not a build's
+    "layerplan.cache.usage",
+)
+
+
+def loaded_by_build(project: Path, base: str, output: str, cache: Path, tmp: Path) -> tuple[dict[str, Any], set[str]]:
+    """``layerplan build --json`` in a new interpreter: its report and every module it imported."""
+    modules = tmp / "modules.txt"
+    args = ["build", str(project), "--base", base, "--output", output, "--cache-dir", str(cache), "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, *args], capture_output=True, text=True,
+        env={**os.environ, "LAYERPLAN_TEST_MODULES": str(modules)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), set(modules.read_text().split())
+
+
+def test_a_no_change_rebuild_loads_no_installer_renderer_or_downloader(
+    tmp_path: Path, memregistry: MemRegistry, synthetic_base: SyntheticBase
+) -> None:
+    project = make_project(tmp_path / "app", BACKENDS["hatchling"])
+    base = seed_base(memregistry, synthetic_base)
+    output = f"docker://{memregistry.address}/nochange-imports/app:1"
+    cache = tmp_path / "cache"
+
+    cold, loaded = loaded_by_build(project, base, output, cache, tmp_path)
+    assert [o["status"] for o in cold["outputs"]] == ["pushed"]
+    assert {"installer", "layerplan.install.wheel"} <= loaded, "the cold build installs: the list sees imports"
+
+    again, loaded = loaded_by_build(project, base, output, cache, tmp_path)
+    assert again["app_wheel"]["status"] == "cached" and [o["status"] for o in again["outputs"]] == ["unchanged"]
+    assert again["digest"] == cold["digest"]
+    assert sorted(set(NOT_ON_THE_NO_CHANGE_PATH) & loaded) == []
+
+
+def test_a_code_change_rebuild_loads_no_renderer_or_downloader(
+    tmp_path: Path, memregistry: MemRegistry, synthetic_base: SyntheticBase
+) -> None:
+    """Only the app layer is built: the installer loads, the download stack does not
+    (every dependency layer is cached), nor rich (``--json``)."""
+    project = make_project(tmp_path / "app", BACKENDS["hatchling"])
+    base = seed_base(memregistry, synthetic_base)
+    output = f"docker://{memregistry.address}/nochange-imports/code:1"
+    cache = tmp_path / "cache"
+    cold, _ = loaded_by_build(project, base, output, cache, tmp_path)
+
+    package = project / BACKENDS["hatchling"].package / "__init__.py"
+    package.write_text(package.read_text().replace('VALUE = "v1"', 'VALUE = "v2"'))
+    changed, loaded = loaded_by_build(project, base, output, cache, tmp_path)
+    assert changed["app_wheel"]["status"] == "built" and changed["digest"] != cold["digest"]
+    assert "installer" in loaded
+    assert sorted({"rich", "layerplan.fetch.fetcher", "layerplan.fetch.index", "html.parser"} & loaded) == []
