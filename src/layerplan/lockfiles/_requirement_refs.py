@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.markers import Marker
 from packaging.utils import (
@@ -169,6 +168,8 @@ def _location_source(
 def _local_path(location: str) -> str:
     """A ``file:`` URL's path, or the path as written (without a ``#`` fragment)."""
     if location.startswith("file:"):
+        from urllib.request import url2pathname  # 18 ms of imports (http.client, email): only here
+
         return url2pathname(urlsplit(location).path)
     return location.split("#", 1)[0]
 

@@ -14,18 +14,9 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from packaging.pylock import (
-    Package,
-    PackageArchive,
-    PackageSdist,
-    PackageWheel,
-    Pylock,
-    PylockUnsupportedVersionError,
-    PylockValidationError,
-)
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -36,6 +27,9 @@ from layerplan.lockfiles._fast import dependency, locked_package
 from layerplan.lockfiles._pylock_quick import Quick, QuickPackage
 from layerplan.lockfiles.format import LockFormat
 from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
+
+if TYPE_CHECKING:  # packaging.pylock is imported by the reader: every command loads this plugin
+    from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel, PylockValidationError
 
 __all__ = ["layerplan_lock_formats", "read_pylock"]
 
@@ -61,6 +55,8 @@ def read_pylock(path: Path) -> Lock:
     specification (missing fields, a marker that does not parse, files that do not
     match the package...).
     """
+    from packaging.pylock import Pylock, PylockValidationError
+
     try:
         data, text = load_toml(path, LockfileError)
     except LockfileError as exc:
@@ -167,6 +163,8 @@ def _check_version(path: Path, text: str, data: dict[str, Any]) -> None:
 
 def _validation_error(path: Path, text: str, headers: list[int], exc: PylockValidationError) -> LockfileError:
     """``Missing required value in 'packages[3].wheels[0].hashes'`` -> file:line `key`: ..."""
+    from packaging.pylock import PylockUnsupportedVersionError
+
     context = exc.context or ""
     # Marker errors span several lines (the marker and a caret under it): keep one.
     message = " ".join(part.strip() for part in exc.message.splitlines()[:2])
