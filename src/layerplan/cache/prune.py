@@ -36,6 +36,7 @@ from layerplan.cache.atomic import remove_if_abandoned
 from layerplan.cache.blobs import read_key
 from layerplan.cache.layout import AREAS, BLOBS, KEYS, TEMP, CacheError, is_temporary
 from layerplan.cache.lease import exclusive_use
+from layerplan.cache.sweep import remove_abandoned_temps
 from layerplan.cache.temps import sibling_prefix
 from layerplan.cache.usage import AreaUsage, Item, area_names, scan
 
@@ -149,23 +150,6 @@ def _prune(
         removed=tuple(AreaUsage(name=name, count=count, size=size) for name, (count, size) in removed.items()),
         dry_run=dry_run,
     )
-
-
-def remove_abandoned_temps(root: Path, *, now: float | None = None) -> int:
-    """Remove the temporaries in the temp areas whose writer is gone; return how many.
-
-    Cheap (no walk of the whole cache), so a fetch can do it on every start.
-    """
-    removed = 0
-    for area in AREAS:
-        if not area.temp:
-            continue
-        try:
-            entries = list(os.scandir(area.under(root)))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        removed += sum(remove_if_abandoned(Path(entry.path), now=now) for entry in entries if is_temporary(entry.name))
-    return removed
 
 
 def _stale(item: Item, cutoff: float | None) -> bool:

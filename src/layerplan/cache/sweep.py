@@ -25,10 +25,10 @@ from pathlib import Path
 
 from layerplan._units import format_size
 from layerplan.cache.atomic import remove_if_abandoned
-from layerplan.cache.layout import AREAS, BLOBS, LEASES, TEMP
+from layerplan.cache.layout import AREAS, BLOBS, LEASES, TEMP, is_temporary
 from layerplan.cache.temps import GRACE_SECONDS, TempPlace
 
-__all__ = ["Swept", "cache_places", "scratch_places", "sweep"]
+__all__ = ["Swept", "cache_places", "remove_abandoned_temps", "scratch_places", "sweep"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,3 +104,22 @@ def _size(path: Path, st: os.stat_result) -> int:
             except OSError:
                 continue
     return total
+
+
+def remove_abandoned_temps(root: Path, *, now: float | None = None) -> int:
+    """Remove the temporaries in the temp areas whose writer is gone; return how many.
+
+    Whatever their age: a temporary there is made locked and stays locked while its
+    writer lives (a lease, a file being written), so one whose lock is free is debris.
+    Cheap (no walk of the whole cache), so every build does it when it starts.
+    """
+    removed = 0
+    for area in AREAS:
+        if not area.temp:
+            continue
+        try:
+            entries = list(os.scandir(area.under(root)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        removed += sum(remove_if_abandoned(Path(entry.path), now=now) for entry in entries if is_temporary(entry.name))
+    return removed

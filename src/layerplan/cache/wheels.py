@@ -109,6 +109,6 @@ class WheelCache:
 
     def clean_temp(self, *, now: float | None = None) -> int:
         """Remove temporary files whose writer is gone (killed); return how many."""
-        from layerplan.cache.prune import remove_abandoned_temps  # not on a build's path: the prune code stays unloaded
+        from layerplan.cache.sweep import remove_abandoned_temps
 
         return remove_abandoned_temps(self.root, now=now)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from layerplan.cache.store import Store
-from layerplan.cache.sweep import Swept, cache_places, scratch_places, sweep
+from layerplan.cache.sweep import Swept, cache_places, remove_abandoned_temps, scratch_places, sweep
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
 from layerplan.events import Progress, StageStarted, no_progress
@@ -35,6 +35,9 @@ def build_image(request: Request, *, quiet: bool = False, progress: Progress = n
     project = resolve_project(request)
     with route_stalls(progress), Store(project.cache_dir).lease(say=_say):
         swept = sweep((*cache_places(project.cache_dir), *scratch_places()))
+        # The cache's temp areas hold only locked temporaries (leases, files being written):
+        # a free one is a killed build's, removed whatever its age (not worth a line).
+        remove_abandoned_temps(project.cache_dir)
         # The app's wheel starts building in the background before the lock and the base are
         # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
         # subprocess uses instead of adding to a code-change rebuild.
