@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     return Sandbox(bin=bin_dir, cache=root / "cache")
 
 
+_RUN = f"docs-run-{uuid.uuid4().hex[:12]}"
+
+
 def _engine_env(example: Example) -> dict[str, str]:
     """``BASE``/``REGISTRY`` and the engine, for the examples that use them (else skipped
     with the reason, or failed where the engine is required: see tests/engine.py)."""
@@ -79,7 +83,9 @@ def _engine_env(example: Example) -> dict[str, str]:
     env: dict[str, str] = {}
     text = example.text
     if "$BASE" in text or "${BASE}" in text or "$REGISTRY" in text or "${REGISTRY}" in text:
-        env["REGISTRY"] = get_registry()
+        # A repository prefix of this session's own: the registry outlives test runs, and
+        # an image pushed by an earlier run would turn a push into "up to date".
+        env["REGISTRY"] = f"{get_registry()}/{_RUN}"
         env["BASE"] = get_base_image()
     if "docker-daemon:" in text or any(c.text.startswith("docker ") or "| docker " in c.text for c in example.commands):
         get_docker_client()
