@@ -47,6 +47,8 @@ def test_a_hosts_frozen_objects_stay_frozen() -> None:
         frozen = gc.get_freeze_count()
         with bulk():
             pass
-        assert gc.get_freeze_count() == frozen
+        # Unfreezing would empty the permanent generation; a frozen object that dies
+        # meanwhile (the rest of the suite's) only lowers the count by one.
+        assert gc.get_freeze_count() > frozen - 100 > 0
     finally:
         gc.unfreeze()
