@@ -36,7 +36,7 @@ from layerplan.cache.store import Store
 from layerplan.events import Progress, no_progress
 from layerplan.fetch import Fetcher
 from layerplan.materialize import MaterializedLayer, MaterializedPlan
-from layerplan.oci.reference import ImageReference
+from layerplan.transports import registry_reference
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import Request, materialize_build, plan_build, resolve_build
 from layerplan.resolution.resolved import AppWheelSource
@@ -84,7 +84,7 @@ def qualify_base(reference: str) -> str:
     a ``docker://`` (skopeo's spelling of the same image); raise ``DockerfileError`` when
     it is not an image reference."""
     try:
-        return str(ImageReference.parse(reference.removeprefix("docker://")))
+        return str(registry_reference(reference))
     except ValueError as error:
         raise DockerfileError(f"base image: {error}", key="--base", hint="e.g. python:3.12-slim or registry.example/python:3.12") from None
 

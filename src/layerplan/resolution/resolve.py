@@ -182,8 +182,7 @@ def _cache_images(refs: tuple[str, ...], outputs: tuple[ImageSink, ...], origin:
     """The images named by ``cache-from`` (``REF``, ``docker://REF`` or the old
     ``registry:REF``); without any, each
     registry output's own reference: its previous image holds the layers a rebuild needs."""
-    from layerplan.oci.reference import ImageReference
-    from layerplan.transports import Registry
+    from layerplan.transports import Registry, registry_reference
 
     if not refs:
         return tuple(
@@ -192,7 +191,7 @@ def _cache_images(refs: tuple[str, ...], outputs: tuple[ImageSink, ...], origin:
     images = []
     for ref in dict.fromkeys(refs):
         try:
-            reference = ImageReference.parse(ref.removeprefix("docker://").removeprefix("registry:"))
+            reference = registry_reference(ref)
         except ValueError as exc:
             raise ConfigError(f"invalid cache image {ref!r}: {exc}", key=origin, hint="give REF, e.g. ghcr.io/org/app:1.0") from None
         images.append(CacheImage(reference=reference, explicit=True))

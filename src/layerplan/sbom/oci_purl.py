@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from layerplan.oci.reference import ImageReference
+from layerplan.transports import registry_reference
 
 __all__ = ["oci_purl"]
 
@@ -16,7 +16,7 @@ def oci_purl(name: str, digest: str) -> str | None:
     if name.startswith(("oci:", "oci-archive:", "docker-daemon:", "docker-archive:")):
         return None
     try:
-        reference = ImageReference.parse(name.removeprefix("docker://"))
+        reference = registry_reference(name)
     except ValueError:  # a spec that is not a reference: no purl, the name is still recorded
         return None
     repository = f"{reference.registry}/{reference.repository}"

@@ -19,7 +19,9 @@ from layerplan.transports.docker_archive import (
     write_docker_archive,
 )
 from layerplan.transports.errors import DaemonError, OutputError
-from layerplan.transports.kinds import KINDS, OLD_SPELLINGS, OUTPUT_KINDS, OUTPUT_USAGE, parse_output, parse_source
+from layerplan.transports.kinds import (
+    KINDS, OLD_SPELLINGS, OUTPUT_KINDS, OUTPUT_USAGE, parse_output, parse_source, registry_reference,
+)  # fmt: skip
 from layerplan.transports.oci_archive import OciArchive, read_oci_archive, write_oci_archive
 from layerplan.transports.oci_layout import OciLayout, read_oci_layout, write_oci_layout
 from layerplan.transports.protocol import (
@@ -53,6 +55,7 @@ __all__ = [
     "TransportContext",
     "TransportKind",
     "load_into_daemon",
+    "registry_reference",
     "parse_output",
     "parse_source",
     "pull_image",

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Mapping
 
 from layerplan.errors import ConfigError
+from layerplan.oci.reference import ImageReference
 from layerplan.transports.daemon import DockerEngine
 from layerplan.transports.docker_archive import DockerArchive
 from layerplan.transports.oci_archive import OciArchive
@@ -24,7 +25,7 @@ from layerplan.transports.oci_layout import OciLayout
 from layerplan.transports.protocol import ImageSink, ImageSource, TransportKind
 from layerplan.transports.remote import Registry
 
-__all__ = ["KINDS", "OLD_SPELLINGS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source"]
+__all__ = ["KINDS", "OLD_SPELLINGS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source", "registry_reference"]
 
 KINDS: tuple[TransportKind, ...] = (OciLayout, OciArchive, DockerArchive, Registry, DockerEngine)
 """Every transport, in the order hints list them."""
@@ -78,6 +79,17 @@ def parse_output(text: str) -> ImageSink:
         if text.startswith(prefix) and text[len(prefix) :]:
             return kind.parse_sink(text, text[len(prefix) :])
     raise ConfigError(f"invalid output {text!r}", key="--output", hint=f"use {OUTPUT_USAGE}")
+
+
+def registry_reference(text: str) -> ImageReference:
+    """The image reference a registry spec names: ``docker://REF``, the old ``registry:REF``
+    or a bare ``REF`` (a base, a cache image, a name in a report); ``ValueError`` when
+    it is not one. Other transports' specs are not references: ask ``parse_source``."""
+    registry_prefixes = (*Registry.source_prefixes, *(old for old, new in _OLD_SINKS.items() if new in Registry.source_prefixes))
+    for prefix in registry_prefixes:
+        if text.startswith(prefix):
+            return ImageReference.parse(text[len(prefix) :])
+    return ImageReference.parse(text)
 
 
 def _current_spelling(text: str, current: Mapping[str, object], old: Mapping[str, str]) -> str:
