@@ -13,6 +13,9 @@ if [ ! -x .venv/bin/uv ]; then
 fi
 stamp=.venv/.layerplan-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[test]"
+  .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -e ".[test]"
   touch "$stamp"
 fi
+# The editable sources' bytecode, as an installed package has it: with PYTHONDONTWRITEBYTECODE
+# set (many CI images) every run would compile them again. Quick when up to date.
+.venv/bin/python -m compileall -q src >/dev/null
