@@ -332,3 +332,28 @@ def test_builds_writing_one_layout_at_once_all_end_up_in_its_index(tmp_path: Pat
     for tag in tags:
         read_oci_layout(layout, ref_name=tag)  # every image whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared-layout", "sources"]  # no leftovers
+
+
+@pytest.mark.parametrize("kind", ["oci-archive", "docker-archive"])
+def test_an_archive_that_already_holds_the_image_is_left_alone(image: Image, tmp_path: Path, kind: str) -> None:
+    """A no-change rebuild reports the archive `unchanged` and does not rewrite it (the same
+    file, not a new one of the same bytes); anything else that differs is written again."""
+    target = tmp_path / "image.tar"
+    sink = parse_output(f"{kind}:{target}")
+    first = sink.write(image, TransportContext(), tags=["app:1"])
+    before = target.stat()
+    again = sink.write(image, TransportContext(), tags=["app:1"])
+    assert (first.status, again.status) == ("written", "unchanged")
+    assert (target.stat().st_ino, target.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+    other_tag = sink.write(image, TransportContext(), tags=["app:2"])  # the tag is in the archive
+    assert other_tag.status == "written" and target.stat().st_ino != before.st_ino
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])  # cut off: the next build must mend it
+    mended = sink.write(image, TransportContext(), tags=["app:2"])
+    assert mended.status == "written" and target.read_bytes() == data
+    (tmp_path / "v2").mkdir()
+    changed = synthetic_image([memory_layer(files(tmp_path / "v2", {"app/main.py": b"print('v2')\n"}))])
+    assert sink.write(changed, TransportContext(), tags=["app:2"]).status == "written"
+    reader = read_oci_archive if kind == "oci-archive" else read_docker_archive
+    assert reader(target).digest == changed.digest

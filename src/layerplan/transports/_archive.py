@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
 from layerplan.image.errors import BaseImageError
 
-__all__ = ["ArchiveIndex"]
+__all__ = ["ArchiveIndex", "holds_files"]
 
 
 class _Section(io.RawIOBase):
@@ -82,3 +83,26 @@ class ArchiveIndex:
             raise BaseImageError(f"{name!r} in the archive is too large for metadata", path=self.path)
         with self.open(name) as handle:
             return handle.read()
+
+
+def holds_files(path: Path, expected: Mapping[str, int | bytes]) -> bool:
+    """True when the tar at ``path`` has exactly the regular files of ``expected``: each
+    named file with that size (an ``int``) or those bytes. False for anything else,
+    including a missing or unreadable file."""
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            files = {posixpath.normpath(m.name.lstrip("/")): m for m in tar.getmembers() if not m.isdir()}
+            if files.keys() != expected.keys():
+                return False
+            for name, want in expected.items():
+                member = files[name]
+                size = want if isinstance(want, int) else len(want)
+                if not member.isreg() or member.size != size:
+                    return False
+                if isinstance(want, bytes):
+                    handle = tar.extractfile(member)
+                    if handle is None or handle.read() != want:
+                        return False
+    except (OSError, tarfile.TarError):
+        return False
+    return True

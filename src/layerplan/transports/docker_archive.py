@@ -32,7 +32,7 @@ from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports._archive import ArchiveIndex
 from layerplan.transports._files import LocalTransport, refuse_directory, siblings_of, split_path_ref, writing
 from layerplan.transports._layout import blob_name
-from layerplan.transports.oci_archive import stream_layout_tar
+from layerplan.transports.oci_archive import archive_holds, stream_layout_tar
 from layerplan.transports.errors import OutputError
 from layerplan.transports.protocol import OutputResult, TransportContext
 
@@ -64,10 +64,16 @@ def _manifest_json(image: Image, tags: Sequence[str]) -> bytes:
     return canonical_json([entry])
 
 
+def _layout_parts(image: Image, tags: Sequence[str]) -> tuple[str | None, list[tuple[str, bytes]]]:
+    """The layout's ref name and the extra file (``manifest.json``) of the archive."""
+    first = docker_tag(tags[0]) if tags else None
+    return first, [("manifest.json", _manifest_json(image, tags))]
+
+
 def stream_docker_archive(image: Image, out: IO[bytes], *, tags: Sequence[str] = ()) -> None:
     """Write ``image`` as a docker-archive to ``out`` (for ``docker load``)."""
-    first = docker_tag(tags[0]) if tags else None
-    stream_layout_tar(image, out, ref_name=first, extra=[("manifest.json", _manifest_json(image, tags))])
+    ref_name, extra = _layout_parts(image, tags)
+    stream_layout_tar(image, out, ref_name=ref_name, extra=extra)
 
 
 def write_docker_archive(image: Image, file: Path, *, tags: Sequence[str] = ()) -> None:
@@ -165,6 +171,9 @@ class DockerArchive(LocalTransport):
         self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
         del referrers  # the Docker engine (and its archive format) keeps no referrers
+        ref_name, extra = _layout_parts(image, tags)
+        if archive_holds(Path(self.target), image, ref_name=ref_name, extra=extra):  # a no-change rebuild
+            return OutputResult(spec=self.spec, kind=self.kind, location=self.target, unchanged=True)
         with writing(self.kind, self.target):
             write_docker_archive(image, Path(self.target), tags=tags)
         return OutputResult(spec=self.spec, kind=self.kind, location=self.target)

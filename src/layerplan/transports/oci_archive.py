@@ -15,15 +15,15 @@ from typing import IO, ClassVar
 from layerplan.cache.atomic import atomic_write
 from layerplan.cache.temps import TempPlace
 from layerplan.image.index import Platform
-from layerplan.image.model import Image
+from layerplan.image.model import Image, Opener
 from layerplan.image.referrer import Artifact
 from layerplan.image.tarformat import DIRTYPE, REGTYPE, TarHeader, TarWriter
 from layerplan.image.tarlayer import DEFAULT_EPOCH
 from layerplan.oci.descriptor import Descriptor
-from layerplan.transports._archive import ArchiveIndex
+from layerplan.transports._archive import ArchiveIndex, holds_files
 from layerplan.image.image_index import ImageIndex
 from layerplan.transports._files import (
-    LocalTransport, refuse_directory, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
+    LocalTransport, refuse_directory, same_beside, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
 )
 from layerplan.transports._layout import (
     LAYOUT_FILE,
@@ -36,7 +36,25 @@ from layerplan.transports._layout import (
 )
 from layerplan.transports.protocol import OutputResult, TransportContext
 
-__all__ = ["OciArchive", "read_oci_archive", "stream_layout_tar", "write_oci_archive"]
+__all__ = ["OciArchive", "archive_holds", "read_oci_archive", "stream_layout_tar", "write_oci_archive"]
+
+
+def _layout_files(
+    image: Stored, ref_name: str | None, extra: Sequence[tuple[str, bytes]]
+) -> list[tuple[str, int, Opener | bytes]]:
+    """The files of the layout's tar: (name, size, opener) of each blob, (name, size, bytes) of
+    the small documents."""
+    files: list[tuple[str, int, Opener | bytes]] = [(blob_name(d), size, opener) for d, size, opener in image_blobs(image)]
+    documents = [("index.json", index_json(image, ref_name)), ("oci-layout", LAYOUT_FILE), *extra]
+    return files + [(name, len(data), data) for name, data in documents]
+
+
+def archive_holds(file: Path, image: Stored, *, ref_name: str | None, extra: Sequence[tuple[str, bytes]] = ()) -> bool:
+    """True when the tar ``file`` already holds exactly what :func:`stream_layout_tar` would
+    write: the same files, each blob by size (its name is its digest), each document byte for
+    byte. Writing it again would give the same bytes, so a no-change rebuild leaves it alone."""
+    files = _layout_files(image, ref_name, extra)
+    return holds_files(Path(file), {name: content if isinstance(content, bytes) else size for name, size, content in files})
 
 
 def stream_layout_tar(
@@ -44,9 +62,7 @@ def stream_layout_tar(
 ) -> None:
     """Write the layout of ``image`` as a tar to ``out`` (plus ``extra`` files at the top)."""
     tar = TarWriter(out)
-    files: list[tuple[str, int, object]] = [(blob_name(d), size, opener) for d, size, opener in image_blobs(image)]
-    files += [("index.json", 0, index_json(image, ref_name)), ("oci-layout", 0, LAYOUT_FILE)]
-    files += [(name, 0, data) for name, data in extra]
+    files = _layout_files(image, ref_name, extra)
     dirs = sorted({"blobs/"} | {name.rsplit("/", 1)[0] + "/" for name, _, _ in files if name.startswith("blobs/")})
     for directory in dirs:
         tar.add(TarHeader(name=directory, type=DIRTYPE, mode=0o755, mtime=DEFAULT_EPOCH))
@@ -55,7 +71,7 @@ def stream_layout_tar(
         if isinstance(content, bytes):
             tar.add_bytes(header, content)
         else:
-            with content() as stream:  # type: ignore[operator]
+            with content() as stream:
                 tar.add(header, stream)
     tar.close()
 
@@ -113,12 +129,18 @@ class OciArchive(LocalTransport):
     def write(
         self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
-        with writing(self.kind, self.target):
-            write_oci_archive(image, Path(self.target), ref_name=tags[0] if tags else "latest")
-            beside = write_beside(self.target, referrers)
+        ref_name = tags[0] if tags else "latest"
+        there = same_beside(self.target, referrers)
+        unchanged = there is not None and archive_holds(Path(self.target), image, ref_name=ref_name)
+        if unchanged and there is not None:
+            beside = there
+        else:
+            with writing(self.kind, self.target):
+                write_oci_archive(image, Path(self.target), ref_name=ref_name)
+                beside = write_beside(self.target, referrers)
         return OutputResult(
             spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
-            attached_via="files" if beside else None,
+            attached_via="files" if beside else None, unchanged=unchanged,
         )
 
     def write_index(
