@@ -1,7 +1,7 @@
 """Attach artifacts (SBOMs) to a pushed image: OCI 1.1 referrers, with the referrers tag
 scheme for registries that lack the referrers API.
 
-Each artifact's blobs go up first, then its manifest by digest. A registry with the
+Every artifact's blobs go up first, then their manifests by digest. A registry with the
 referrers API answers that PUT with ``OCI-Subject`` and lists the artifact under
 ``/v2/<name>/referrers/<digest>`` itself. One without it (distribution 2.x) does not:
 then the index tagged ``sha256-<hex of the subject>`` is read, the artifacts merged into
@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from layerplan.image.referrer import Artifact, referrers_tag
@@ -22,6 +23,7 @@ from layerplan.oci.descriptor import MediaType
 from layerplan.oci.digest import Digest, canonical_json
 from layerplan.registry.client import RegistryClient
 from layerplan.registry.errors import RegistryError, RegistryNotFoundError
+from layerplan.registry.push import DEFAULT_WORKERS
 
 __all__ = ["find_referrers", "push_referrers"]
 
@@ -34,12 +36,21 @@ def push_referrers(client: RegistryClient, repository: str, artifacts: Sequence[
     """
     if not artifacts:
         return None
-    indexed = True
-    for artifact in artifacts:
-        for digest, data in artifact.blobs:
-            if client.head_blob(repository, digest) is None:
-                client.upload_blob(repository, digest, len(data), _opener(data))
-        indexed = client.put_referrer(repository, artifact.manifest, MediaType.OCI_MANIFEST) and indexed
+    # Each distinct blob once (the artifacts share their empty config), all at once, then
+    # the manifests at once: one after the other they were ~15 round trips on the path of
+    # every code-change rebuild.
+    blobs = {digest: data for artifact in artifacts for digest, data in artifact.blobs}
+
+    def settle(digest: Digest, data: bytes) -> None:
+        if client.head_blob(repository, digest) is None:
+            client.upload_blob(repository, digest, len(data), _opener(data))
+
+    def put(artifact: Artifact) -> bool:
+        return client.put_referrer(repository, artifact.manifest, MediaType.OCI_MANIFEST)
+
+    with ThreadPoolExecutor(max_workers=min(DEFAULT_WORKERS, len(blobs) or 1), thread_name_prefix="layerplan-attach") as pool:
+        list(pool.map(settle, blobs.keys(), blobs.values()))
+        indexed = all(list(pool.map(put, artifacts)))  # every PUT, whatever the first answers
     if indexed:
         return "referrers API"
     subjects = {artifact.subject for artifact in artifacts}
