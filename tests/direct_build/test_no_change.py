@@ -98,7 +98,7 @@ def test_a_no_change_rebuild_runs_no_backend_and_gives_the_cold_image(
 def test_a_registry_that_holds_the_image_gets_nothing(
     tmp_path: Path, memregistry: MemRegistry, synthetic_base: SyntheticBase
 ) -> None:
-    """No upload, no manifest PUT: one HEAD of the tag and a read of the SBOMs' listing."""
+    """No upload, no manifest PUT: one read of the tag and one of the SBOMs' listing."""
     project = make_project(tmp_path / "app", BACKENDS["hatchling"])
     base = seed_base(memregistry, synthetic_base)
     output = f"docker://{memregistry.address}/nochange/app:1"
@@ -117,7 +117,27 @@ def test_a_registry_that_holds_the_image_gets_nothing(
     assert memregistry.uploaded_bytes() == {}
     writes = [r for r in memregistry.calls() if r.method in ("PUT", "POST", "PATCH", "DELETE")]
     assert writes == [], writes
-    assert len(memregistry.calls("HEAD", r"/nochange/app/manifests/")) == 1
+    assert len(memregistry.calls("GET", r"/nochange/app/manifests/1$")) == 1
+    assert memregistry.calls("HEAD") == []
+
+    # A code change: the blobs of the manifest the tag names are there (a registry keeps
+    # the blobs of the manifests it holds), so only the new ones (app layer, config) are
+    # looked up; the image is the one a cold cache pushes.
+    module = project / BACKENDS["hatchling"].package / "__init__.py"
+    module.write_text(module.read_text().replace('VALUE = "v1"', 'VALUE = "v2"'))
+    memregistry.reset_log()
+    changed, _ = audited_build(project, base, output, cache, log)
+    (pushed_change,) = changed["outputs"]
+    statuses = {b["digest"]: b["status"] for b in pushed_change["blobs"]}
+    new_blobs = {d for d, status in statuses.items() if status == "pushed"}
+    looked_up = {r.path.rsplit("/", 1)[-1] for r in memregistry.calls("HEAD", r"/nochange/app/blobs/")}
+    assert len(new_blobs) == 2 and looked_up & set(statuses) == new_blobs, (looked_up, statuses)
+    assert all(status in ("pushed", "present") for status in statuses.values())
+    cold, _ = audited_build(project, base, f"docker://{memregistry.address}/nochange/cold:1", tmp_path / "cold", log)
+    assert cold["digest"] == changed["digest"]
+    module.write_text(module.read_text().replace('VALUE = "v2"', 'VALUE = "v1"'))
+    back, _ = audited_build(project, base, output, cache, log)
+    assert back["digest"] == first["digest"]
 
     # The tag moved (someone pushed another image to it): the image goes up again.
     memregistry.seed("nochange/app", "1", synthetic_base.image.manifest_bytes, synthetic_base.image.blobs())

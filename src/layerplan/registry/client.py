@@ -109,8 +109,9 @@ class RegistryClient:
 
     # ------------------------------------------------------------------ manifests
 
-    def get_manifest(self, repository: str, reference: str | Digest) -> FetchedManifest:
+    def get_manifest(self, repository: str, reference: str | Digest, *, for_push: bool = False) -> FetchedManifest:
         """The manifest or index tagged ``reference`` (a tag or a digest), verified.
+        ``for_push``: asked before a push, with the push's scope (one token for both).
 
         Raises ``RegistryNotFoundError`` when it does not exist, ``BlobVerificationError``
         when its bytes do not match the digest asked for or announced.
@@ -137,7 +138,8 @@ class RegistryClient:
             return FetchedManifest(data, _media_type(response, data, where), digest)
 
         return self._get(
-            f"/v2/{repository}/manifests/{ref}", read, repository, headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)}
+            f"/v2/{repository}/manifests/{ref}", read, repository, headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
+            for_push=for_push,
         )
 
 
@@ -300,14 +302,19 @@ class RegistryClient:
         return self._get(f"/v2/{repository}/blobs/{digest}", read, repository)
 
     def _get(
-        self, path: str, handle: Callable[[requests.Response], T], repository: str, *, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        handle: Callable[[requests.Response], T],
+        repository: str,
+        *,
+        headers: dict[str, str] | None = None,
+        for_push: bool = False,
     ) -> T:
         """A GET whose body ``handle`` reads and verifies, retried with the body; a body that
         stays unlike its digest on every try is reported as such, not as a broken connection."""
+        scopes = [scope(repository, "pull", "push") if for_push else scope(repository, "pull")]
         try:
-            return self.transport.exchange(
-                "GET", path, handle, scopes=[scope(repository, "pull")], headers=headers, stream=True
-            )
+            return self.transport.exchange("GET", path, handle, scopes=scopes, headers=headers, stream=True)
         except RegistryConnectionError as error:
             failed = error.__cause__
             if isinstance(failed, TransportError) and isinstance(failed.cause, NotWhatWasSent):

@@ -87,6 +87,7 @@ def push_image(
     on_blob: Callable[[BlobReport], None] | None = None,
     locations: KnownLocations | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    present: frozenset[Digest] = frozenset(),
 ) -> PushReport:
     """Push ``image`` (its layers, config, then manifest) to ``ref``; return what each blob did.
 
@@ -100,7 +101,9 @@ def push_image(
     over first takes back what the failed one counted). Once
     every blob is there, ``locations`` learns that ``ref``'s repository holds them all
     and forgets the candidates that declined; then the manifest is stored under
-    ``ref``'s tag, or its digest when ``ref`` has no tag.
+    ``ref``'s tag, or its digest when ``ref`` has no tag. ``present``: blobs the caller
+    knows the repository holds (those of the manifest its tag names now: a registry keeps
+    the blobs of every manifest it holds), counted present without a HEAD.
 
     Raises ``RegistryError`` subclasses: ``BlobVerificationError`` when content or the
     pinned digest do not match the manifest, ``RegistryNotFoundError`` for a blob that
@@ -123,6 +126,13 @@ def push_image(
     blobs.append((image.config_descriptor, lambda: io.BytesIO(config), image.origin))
 
     def settle(desc: Descriptor, opener: Opener, origin: ImageReference | None) -> _Settled:
+        if desc.digest in present:
+            settled = _Settled(report=BlobReport(
+                digest=desc.digest, size=desc.size, media_type=desc.media_type, status=BlobStatus.PRESENT
+            ))  # fmt: skip
+            if on_blob is not None:
+                on_blob(settled.report)
+            return settled
         counted = _counted(opener, on_bytes) if on_bytes is not None else opener
         settled = _settle_blob(client, repository, desc, counted, lambda: mount_candidates(desc.digest, origin, ref, locations))
         if on_blob is not None:

@@ -34,11 +34,12 @@ from layerplan.image.model import Image, Opener
 from layerplan.image.referrer import Artifact, referrers_tag
 from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
-from layerplan.oci.reference import ImageReference
+from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports.protocol import BlobResult, OutputResult, TransportContext
 
 if TYPE_CHECKING:
     from layerplan.registry import KnownLocations, RegistryClient
+    from layerplan.registry.manifest import FetchedManifest
 
 __all__ = ["REGISTRY_PREFIX", "Registry", "pull_image", "remember_pulled"]
 
@@ -210,13 +211,15 @@ class Registry:
         from layerplan.registry.referrers import push_referrers
 
         client = context.clients.get(self.reference.registry)
-        there = _already_there(client, self.reference, self.tags, image, referrers)
+        there, present = _already_there(client, self.reference, self.tags, image, referrers)
         if there is not None:
             return OutputResult(
                 spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
                 attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
             )  # fmt: skip
-        report = push_image(client, self.reference, image, locations=context.locations, on_bytes=context.sent)
+        report = push_image(
+            client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
+        )
         for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
             client.put_manifest(self.reference.repository, tag, image.manifest, image.media_type)
         # after the image: a referrer's subject must be there (and a registry may check)
@@ -267,24 +270,41 @@ class Registry:
 
 def _already_there(
     client: RegistryClient, reference: ImageReference, tags: Sequence[str], image: Image, referrers: Sequence[Artifact]
-) -> str | None:
-    """How the registry lists ``referrers`` (``""`` when there are none) when every one of
-    ``tags`` already names ``image`` and every referrer is listed for it; ``None`` when
-    anything is missing or the registry cannot tell, and the image is pushed as usual.
+) -> tuple[str | None, frozenset[Digest]]:
+    """(how the registry lists ``referrers``, ``""`` when there are none, or ``None``; the
+    blobs the repository is known to hold).
 
-    One HEAD per tag; with attachments, one read of the referrers API (and, on a registry
-    without it, of the referrers tag). A registry keeps the blobs of every manifest it
-    holds, so the blobs need no look-up.
+    The first is not ``None`` when every one of ``tags`` already names ``image`` and every
+    referrer is listed for it; ``None`` when anything is missing or the registry cannot
+    tell, and the image is pushed as usual. The blobs are those of the image manifest the
+    first tag names now (the last build's, on a rebuild): a registry keeps the blobs of every
+    manifest it holds, so the push needs no HEAD for them.
+
+    One GET of the first tag (a HEAD on Docker Hub), one HEAD per other tag; with
+    attachments, one read of the referrers API (and, on a registry without it, of the
+    referrers tag).
     """
     from layerplan.registry import RegistryError, RegistryNotFoundError
 
     repository = reference.repository
+    to_check = list(tags or (str(image.digest),))
+    known: frozenset[Digest] = frozenset()
+    # Docker Hub counts every manifest GET as a pull against the account's rate limit:
+    # there every tag gets a HEAD, and the push looks each blob up.
+    if reference.registry != DEFAULT_REGISTRY:
+        try:
+            current = client.get_manifest(repository, to_check.pop(0), for_push=True)
+        except RegistryError:
+            return None, known  # not there (or the push will say what is wrong)
+        known = _blobs_of(current)
+        if current.digest != image.digest:
+            return None, known
     try:
-        for tag in tags or (str(image.digest),):
+        for tag in to_check:
             if client.head_manifest(repository, tag, for_push=True) != image.digest:
-                return None
+                return None, known
         if not referrers:
-            return ""
+            return "", known
         listed = client.get_referrers(repository, image.digest)
         via = "referrers API"
         if listed is None:
@@ -292,9 +312,22 @@ def _already_there(
             try:
                 listed = json.loads(client.get_manifest(repository, referrers_tag(image.digest)).data)
             except (RegistryNotFoundError, ValueError):
-                return None
+                return None, known
     except RegistryError:
-        return None  # the push says what is wrong, if anything
+        return None, known
     entries = listed.get("manifests") if isinstance(listed, dict) else None
     digests = {str(e.get("digest")) for e in entries or [] if isinstance(e, dict)}
-    return via if all(str(a.digest) in digests for a in referrers) else None
+    return (via if all(str(a.digest) in digests for a in referrers) else None), known
+
+
+def _blobs_of(manifest: FetchedManifest) -> frozenset[Digest]:
+    """The config and layers of an image manifest; none for an index or what does not parse
+    (then every blob is looked up, as before)."""
+    if manifest.is_index:
+        return frozenset()
+    try:
+        document = manifest.json()
+        descriptors = [document["config"], *document["layers"]]
+        return frozenset(Digest.parse(str(d["digest"])) for d in descriptors)
+    except (ValueError, KeyError, TypeError):
+        return frozenset()
