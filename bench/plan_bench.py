@@ -12,6 +12,7 @@ linear in the lock size (issue 10). Exits 1 when a goal is missed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -103,7 +104,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="package counts, comma-separated")
     parser.add_argument("--runs", type=int, default=15, help="in-process runs at 1,000 packages (fewer for more)")
+    parser.add_argument("--json-out", type=Path, metavar="FILE", help="also write the medians as JSON (for build_bench.py)")
     args = parser.parse_args()
+    results: list[dict[str, object]] = []
     sizes = sorted(int(size) for size in args.sizes.split(","))
     table = Table(title="layerplan plan: synthetic projects (medians)")
     for column in ("lock", "packages", "installed", "read lock", "resolve + plan", "in-process total", "`plan --json` process"):
@@ -117,6 +120,7 @@ def main() -> int:
                 directory = make_project(Path(tmp) / f"{kind}-{size}", kind, size)
                 result = bench(directory, kind, runs, process_runs=max(3, runs // 2))
                 per_package.setdefault(kind, []).append(result["pipeline"] / size)
+                results.append({"lock": kind, "packages": size, **result})
                 marks = {"plan": "", "pipeline": "", "process": ""}
                 if size == 1000:
                     marks["plan"] = " ok" if result["plan"] < GOAL_PLAN_MS else " SLOW"
@@ -143,6 +147,8 @@ def main() -> int:
         f"goals: at 1,000 packages resolve + plan < {GOAL_PLAN_MS:.0f} ms and the process < {GOAL_PROCESS_MS:.0f} ms;"
         f" at 10,000 the in-process total < {GOAL_PIPELINE_10K_MS:.0f} ms"
     )
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"results": results, "goal_pipeline_10k_ms": GOAL_PIPELINE_10K_MS}, indent=1))
     return 1 if failed else 0
 
 
