@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +103,8 @@ def new_environment(path: Path) -> None:
     A Python without ``ensurepip`` (Debian's, without python3-venv) cannot make one
     with pip: that is one line saying how to get an installer, not a traceback.
     """
+    import venv  # only to make an environment: not on a rebuild's path
+
     with_pip = find_installer().kind == "pip"
     try:
         venv.EnvBuilder(with_pip=with_pip, symlinks=True).create(path)
