@@ -138,3 +138,15 @@ def test_a_failing_backend_says_why_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="tiny-setuptools: building the wheel failed: .*broken on purpose") as caught:
         build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
     assert "\n" not in str(caught.value)
+
+
+def test_a_backend_that_ends_the_process_itself_is_one_line(tmp_path: Path) -> None:
+    """A setup.py that exits with status 0 while the backend runs leaves no answer: one line
+    saying so, not a traceback."""
+    project = _project(tmp_path, "setuptools")
+    (project / "setup.py").write_text("import os\nprint('leaving early', flush=True)\nos._exit(0)\n")
+    with pytest.raises(BuildError) as caught:
+        build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "exited during get_requires_for_build_wheel without an answer: leaving early" in message

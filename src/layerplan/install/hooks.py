@@ -22,15 +22,16 @@ from layerplan import _toml
 from layerplan.cache.temps import scratch_prefix
 from layerplan.install.errors import BuildError
 
-__all__ = ["BackendUnavailable", "BuildSystem", "call_hook", "project_label", "read_build_system"]
+__all__ = ["BuildSystem", "HookError", "call_hook", "project_label", "read_build_system"]
 
 _DRIVER = Path(__file__).with_name("_hook_driver.py")
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 """PEP 517's backend for a project that names none (``build`` uses the same)."""
 
 
-class BackendUnavailable(Exception):  # noqa: N818 - the name pyproject_hooks gives the same case
-    """The backend (or the hook) cannot be imported; ``str()`` says why."""
+class HookError(Exception):
+    """The backend (or the hook) cannot be imported, or the backend gave no answer (it ended
+    the process itself); ``str()`` says why."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,7 +101,7 @@ def call_hook(
     python: Path, source: Path, system: BuildSystem, hook: str, args: Sequence[object], environ: Mapping[str, str]
 ) -> object:
     """Call ``hook(*args)`` of the backend in the environment of ``python``, in ``source``
-    with ``environ``, and return what it returned (JSON). Raise ``BackendUnavailable``, and
+    with ``environ``, and return what it returned (JSON). Raise ``HookError``, and
     ``subprocess.CalledProcessError`` (output captured: its last line says why) when the
     backend fails."""
     with tempfile.TemporaryDirectory(prefix=scratch_prefix("hook")) as control:
@@ -113,7 +114,14 @@ def call_hook(
         done = subprocess.run(command, cwd=source, env=dict(environ), capture_output=True, check=False)
         if done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
-        answer = json.loads(result.read_text(encoding="utf-8"))
+        try:
+            answer = json.loads(result.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            # The process ended with status 0 before the driver wrote: the backend exited itself
+            said = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
+            raise HookError(
+                f"backend {system.backend!r} exited during {hook} without an answer" + (f": {said[-1]}" if said else "")
+            ) from None
     if "unavailable" in answer:
-        raise BackendUnavailable(f"backend {system.backend!r} is not available: {answer['unavailable']}")
+        raise HookError(f"backend {system.backend!r} is not available: {answer['unavailable']}")
     return answer["value"]

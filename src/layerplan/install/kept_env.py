@@ -26,7 +26,7 @@ from layerplan.install.build_env import (
     new_environment,
 )
 from layerplan.install.errors import BuildError
-from layerplan.install.hooks import BackendUnavailable, BuildSystem, call_hook, project_label, read_build_system
+from layerplan.install.hooks import BuildSystem, HookError, call_hook, project_label, read_build_system
 from layerplan.reproducible import source_date_epoch as default_epoch
 
 __all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
@@ -112,7 +112,7 @@ def _errors(label: str, source: Path, what: str, hint: str) -> Iterator[None]:
     except subprocess.CalledProcessError as error:
         reason = _reason(error) or str(error)
         raise BuildError(f"{label}: {what}: {reason}", path=source, hint=hint) from error
-    except BackendUnavailable as error:
+    except HookError as error:
         raise BuildError(f"{label}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
 
 
