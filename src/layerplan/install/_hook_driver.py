@@ -40,6 +40,13 @@ class _BackendPathFinder:
             raise ImportError(f"cannot find module {self.top!r} in backend-path {self.paths!r}")
         return spec
 
+    def find_distributions(self, context: Any = None) -> Any:
+        """The distributions in ``backend-path`` too (``importlib.metadata``), as ``pyproject_hooks``'."""
+        from importlib.metadata import DistributionFinder, MetadataPathFinder
+
+        name = context.name if context else None
+        return MetadataPathFinder.find_distributions(context=DistributionFinder.Context(name=name, path=self.paths))
+
 
 def _backend(spec: str, paths: list[str]) -> Any:
     module, _, attributes = spec.partition(":")

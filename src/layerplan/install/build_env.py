@@ -9,6 +9,7 @@ images) Python never caches any, so each hook call compiled the backend's module
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -93,8 +94,10 @@ def compile_environment(python: Path) -> None:
     """
     sites = sorted(str(path) for path in python.parent.parent.glob("lib/python*/site-packages"))
     if sites:
-        # -qq: a module that does not compile is not an error here (see above)
-        subprocess.run([str(python), "-m", "compileall", "-qq", *sites], capture_output=True, check=False)
+        # -qq: a module that does not compile is not an error here (see above); nor is an
+        # interpreter that does not start: the backend's own call then says why
+        with contextlib.suppress(OSError):
+            subprocess.run([str(python), "-m", "compileall", "-qq", *sites], capture_output=True, check=False)
 
 
 def new_environment(path: Path) -> None:

@@ -53,8 +53,17 @@ def kept_build_env(
     ``build-system.requires``), with what the backend's ``get_requires_for_build_wheel``
     asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does."""
     source = Path(source).resolve()
-    label = project_label(source)
-    system = read_build_system(source)
+    return _prepared(env_cache, source, None, read_build_system(source), source_date_epoch, settings)
+
+
+def _prepared(
+    env_cache: Path,
+    source: Path,
+    label: str | None,
+    system: BuildSystem,
+    source_date_epoch: int | None,
+    settings: Settings | None,
+) -> Path:
     with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
         python = _cached_build_env(env_cache, system)
     marker = _wheel_requires_marker(python, source, settings)
@@ -85,15 +94,15 @@ def build_in_kept_env(
     return its path. Raise ``BuildError`` (starting with ``label``, default the project's
     name) ending with the backend's last output line."""
     source = Path(source).resolve()
-    label = label or project_label(source)
-    python = kept_build_env(env_cache, source, source_date_epoch=source_date_epoch, settings=settings)
+    system = read_build_system(source)
+    python = _prepared(env_cache, source, label, system, source_date_epoch, settings)
     out_dir = Path(os.path.abspath(out_dir))  # a backend runs in the project's directory
     out_dir.mkdir(parents=True, exist_ok=True)
     with _errors(label, source, "building the wheel failed", _backend_hint(source)):
-        name = call_hook(python, source, read_build_system(source), "build_wheel",
-                         [str(out_dir), dict(settings) if settings else None], _environ(python, source_date_epoch))  # fmt: skip
+        name = call_hook(python, source, system, "build_wheel",
+                         [str(out_dir), dict(settings) if settings else None, None], _environ(python, source_date_epoch))  # fmt: skip
     if not isinstance(name, str) or not (out_dir / name).is_file():
-        raise BuildError(f"{label}: the backend returned {name!r}, not a file it built", path=source)
+        raise BuildError(f"{label or project_label(source)}: the backend returned {name!r}, not a file it built", path=source)
     return out_dir / name
 
 
@@ -105,15 +114,16 @@ def _backend_hint(source: Path) -> str:
 
 
 @contextlib.contextmanager
-def _errors(label: str, source: Path, what: str, hint: str) -> Iterator[None]:
-    """A failing install or backend as one ``BuildError`` line ending with its last output line."""
+def _errors(label: str | None, source: Path, what: str, hint: str) -> Iterator[None]:
+    """A failing install or backend as one ``BuildError`` line (``label`` default: the
+    project's name, read only then) ending with its last output line."""
     try:
         yield
     except subprocess.CalledProcessError as error:
         reason = _reason(error) or str(error)
-        raise BuildError(f"{label}: {what}: {reason}", path=source, hint=hint) from error
+        raise BuildError(f"{label or project_label(source)}: {what}: {reason}", path=source, hint=hint) from error
     except HookError as error:
-        raise BuildError(f"{label}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
+        raise BuildError(f"{label or project_label(source)}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
 
 
 def _environ(python: Path, source_date_epoch: int | None) -> dict[str, str]:
