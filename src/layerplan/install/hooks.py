@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan import _toml
-from layerplan.cache.temps import scratch_prefix
+from layerplan.cache.scratch import scratch_directory
 from layerplan.install.errors import BuildError
 
 __all__ = ["BuildSystem", "HookError", "call_hook", "project_label", "read_build_system"]
@@ -104,8 +103,8 @@ def call_hook(
     with ``environ``, and return what it returned (JSON). Raise ``HookError``, and
     ``subprocess.CalledProcessError`` (output captured: its last line says why) when the
     backend fails."""
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix("hook")) as control:
-        result = Path(control) / "result.json"
+    with scratch_directory("hook") as control:  # locked: another build's sweep leaves it alone
+        result = control / "result.json"
         request = {
             "hook": hook, "backend": system.backend, "backend_path": list(system.backend_path), "args": list(args),
             "result": str(result),
