@@ -94,7 +94,7 @@ def _timed_run(*args: Any, **kwargs: Any) -> Any:
             else "bytecode compiler"
             if "_compile_driver" in text
             else "PEP 517 hook"
-            if "_in_process" in text
+            if "_in_process" in text or "_hook_driver" in text
             else "other"
         )
         totals[f"  subprocess: {kind}"] += time.perf_counter() - start

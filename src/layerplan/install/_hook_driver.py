@@ -1,0 +1,81 @@
+"""Run by a build environment's interpreter, in the project's directory: call one PEP 517
+hook of the project's backend, as ``pyproject_hooks``' ``_in_process.py`` does, and nothing
+more (so layerplan need not import ``build`` and ``pyproject_hooks`` to call it).
+
+``argv``: the request as JSON: ``hook`` (``build_wheel`` or ``get_requires_for_build_wheel``),
+``backend`` (``module:object``), ``backend_path`` (absolute directories of an in-tree
+backend), ``args`` (the hook's positional arguments), ``result`` (a file to write). The
+result file gets ``{"value": ...}``, or ``{"unavailable": "..."}`` when the backend cannot
+be imported. An exception of the backend ends this with its traceback on stderr (the last
+line says why) and exit status 1. Kept free of layerplan imports on purpose.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# This script's directory is layerplan's install/ package: never the backend's modules.
+del sys.path[0]
+
+import json  # noqa: E402
+import traceback  # noqa: E402
+from importlib import import_module  # noqa: E402
+from importlib.machinery import ModuleSpec, PathFinder  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+class _BackendPathFinder:
+    """``backend-path``: the in-tree backend's top-level package comes from there first (and
+    only from there), as ``pyproject_hooks`` does it."""
+
+    def __init__(self, paths: list[str], module: str) -> None:
+        self.paths = paths
+        self.top = module.partition(".")[0]
+
+    def find_spec(self, fullname: str, _path: object = None, _target: object = None) -> ModuleSpec | None:
+        if "." in fullname:
+            return None
+        spec = PathFinder.find_spec(fullname, path=self.paths)
+        if spec is None and fullname == self.top:
+            raise ImportError(f"cannot find module {self.top!r} in backend-path {self.paths!r}")
+        return spec
+
+    def find_distributions(self, context: Any = None) -> Any:
+        """The distributions in ``backend-path`` too (``importlib.metadata``), as ``pyproject_hooks``'."""
+        from importlib.metadata import DistributionFinder, MetadataPathFinder
+
+        name = context.name if context else None
+        return MetadataPathFinder.find_distributions(context=DistributionFinder.Context(name=name, path=self.paths))
+
+
+def _backend(spec: str, paths: list[str]) -> Any:
+    module, _, attributes = spec.partition(":")
+    if paths:
+        sys.meta_path.insert(0, _BackendPathFinder(paths, module))
+    backend = import_module(module)
+    for name in filter(None, attributes.split(".")):
+        backend = getattr(backend, name)
+    return backend
+
+
+def main() -> None:
+    request = json.loads(sys.argv[1])
+    result: dict[str, Any]
+    try:
+        backend = _backend(request["backend"], request["backend_path"])
+    except (ImportError, AttributeError):
+        result = {"unavailable": traceback.format_exc().strip().splitlines()[-1]}
+    else:
+        hook = getattr(backend, request["hook"], None)
+        if hook is not None:
+            result = {"value": hook(*request["args"])}
+        elif request["hook"] == "get_requires_for_build_wheel":
+            result = {"value": []}  # an optional hook
+        else:
+            result = {"unavailable": f"{request['backend']} has no {request['hook']} hook"}
+    with open(request["result"], "w", encoding="utf-8") as stream:
+        json.dump(result, stream)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The kept build environment of a local project (``build-envs/<key>/`` in the store, by its
+``build-system.requires``) and the wheel its backend builds there.
+
+Made once: a venv filled with uv (else pip) in a hidden sibling directory, its modules
+compiled, then renamed into place. What the backend's ``get_requires_for_build_wheel``
+asks for is installed on first use and recorded by a marker, so a rebuild after a code
+change is one hook call: ``build_wheel``, through ``hooks.call_hook``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from layerplan.cache.atomic import atomic_directory
+from layerplan.install.build_env import (
+    COMPILED_MARKER,
+    backend_environ,
+    compile_environment,
+    install_requirements,
+    new_environment,
+)
+from layerplan.install.errors import BuildError
+from layerplan.install.hooks import BuildSystem, HookError, call_hook, project_label, read_build_system
+from layerplan.reproducible import source_date_epoch as default_epoch
+
+__all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
+
+Settings = Mapping[str, str | Sequence[str]]
+
+
+def last_line(text: str | bytes | None) -> str:
+    """The last non-empty line a backend printed: where Python puts the exception."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _reason(error: subprocess.CalledProcessError) -> str:
+    return last_line(error.stderr) or last_line(error.output)
+
+
+def kept_build_env(
+    env_cache: Path, source: Path, *, source_date_epoch: int | None = None, settings: Settings | None = None
+) -> Path:
+    """The interpreter of the kept build environment for ``source`` (in ``env_cache``, by its
+    ``build-system.requires``), with what the backend's ``get_requires_for_build_wheel``
+    asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does."""
+    source = Path(source).resolve()
+    return _prepared(env_cache, source, None, read_build_system(source), source_date_epoch, settings)
+
+
+def _prepared(
+    env_cache: Path,
+    source: Path,
+    label: str | None,
+    system: BuildSystem,
+    source_date_epoch: int | None,
+    settings: Settings | None,
+) -> Path:
+    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+        python = _cached_build_env(env_cache, system)
+    marker = _wheel_requires_marker(python, source, settings)
+    if marker.is_file():
+        return python  # a rebuild: no backend call
+    with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+        extra = call_hook(python, source, system, "get_requires_for_build_wheel", [dict(settings) if settings else None],
+                          _environ(python, source_date_epoch))  # fmt: skip
+    requires = sorted(str(r) for r in extra) if isinstance(extra, list) else []
+    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+        if requires:
+            install_requirements(python, requires)
+            compile_environment(python)
+    marker.write_text("\n".join(requires), encoding="utf-8")
+    return python
+
+
+def build_in_kept_env(
+    source: Path,
+    out_dir: Path,
+    *,
+    env_cache: Path,
+    label: str | None = None,
+    source_date_epoch: int | None = None,
+    settings: Settings | None = None,
+) -> Path:
+    """Build ``source``'s wheel into ``out_dir`` with its backend in the kept environment and
+    return its path. Raise ``BuildError`` (starting with ``label``, default the project's
+    name) ending with the backend's last output line."""
+    source = Path(source).resolve()
+    system = read_build_system(source)
+    python = _prepared(env_cache, source, label, system, source_date_epoch, settings)
+    out_dir = Path(os.path.abspath(out_dir))  # a backend runs in the project's directory
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+        name = call_hook(python, source, system, "build_wheel",
+                         [str(out_dir), dict(settings) if settings else None, None], _environ(python, source_date_epoch))  # fmt: skip
+    if not isinstance(name, str) or not (out_dir / name).is_file():
+        raise BuildError(f"{label or project_label(source)}: the backend returned {name!r}, not a file it built", path=source)
+    return out_dir / name
+
+
+_PREPARE_HINT = "check [build-system] in pyproject.toml and that the build requirements exist on the index"
+
+
+def _backend_hint(source: Path) -> str:
+    return f"run `python -m build --wheel {source}` to see the backend's full output"
+
+
+@contextlib.contextmanager
+def _errors(label: str | None, source: Path, what: str, hint: str) -> Iterator[None]:
+    """A failing install or backend as one ``BuildError`` line (``label`` default: the
+    project's name, read only then) ending with its last output line."""
+    try:
+        yield
+    except subprocess.CalledProcessError as error:
+        reason = _reason(error) or str(error)
+        raise BuildError(f"{label or project_label(source)}: {what}: {reason}", path=source, hint=hint) from error
+    except HookError as error:
+        raise BuildError(f"{label or project_label(source)}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
+
+
+def _environ(python: Path, source_date_epoch: int | None) -> dict[str, str]:
+    # As an isolated environment does (build's, pip's, uv's): its scripts first on
+    # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
+    path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
+    epoch = source_date_epoch if source_date_epoch is not None else default_epoch()
+    return backend_environ(str(epoch), {"PATH": path})
+
+
+def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None) -> Path:
+    """Where the environment records that it has what the backend asks for, for this content
+    of pyproject.toml/setup.cfg/setup.py (and settings): the answer can only change with them."""
+    text = b"".join(
+        (source / name).read_bytes() for name in ("pyproject.toml", "setup.cfg", "setup.py") if (source / name).is_file()
+    )
+    key = hashlib.sha256(text + repr(sorted((settings or {}).items())).encode()).hexdigest()[:20]
+    return python.parent.parent / f".wheel-requires-{key}"
+
+
+def _cached_build_env(cache: Path, system: BuildSystem) -> Path:
+    """The interpreter of a build environment with the build requirements, created and
+    compiled once (temp dir + rename, so concurrent builds never see half an env)."""
+    key = hashlib.sha256("\n".join([sys.version, *system.requires]).encode()).hexdigest()[:20]
+    env_dir = cache / key
+    python = env_dir / "bin" / "python"
+    if python.exists():
+        with contextlib.suppress(OSError):
+            os.utime(env_dir)  # its last use, which `layerplan cache prune --older-than` goes by
+        if not (env_dir / COMPILED_MARKER).exists():  # made by a layerplan that did not compile
+            compile_environment(python)
+            with contextlib.suppress(OSError):  # a read-only cache: compiled again next time
+                (env_dir / COMPILED_MARKER).touch()
+        return python
+    with atomic_directory(env_dir, replace=False) as staging:  # another build made it first: use theirs
+        new_environment(staging)
+        install_requirements(staging / "bin" / "python", list(system.requires))
+        compile_environment(staging / "bin" / "python")
+        (staging / COMPILED_MARKER).touch()
+    return python

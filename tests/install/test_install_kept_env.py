@@ -1,0 +1,152 @@
+"""The kept build environment of a local project (install/kept_env.py): compiled once, and its
+backend's hooks called through layerplan's own driver (install/hooks.py), which must build
+the bytes ``build``/``pyproject_hooks`` build in the same environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from layerplan.install import BuildError, build_wheel
+from layerplan.install.build_env import COMPILED_MARKER
+from layerplan.install.pep517 import backend_runner, kept_build_env
+from tests.install.test_install_pep517 import BACKENDS, _project
+
+EPOCH = 1_700_000_000
+#: the top-level package of each backend's modules in its environment
+BACKEND_PACKAGE = {
+    "hatchling": "hatchling", "setuptools": "setuptools", "poetry": "poetry", "pdm": "pdm", "flit": "flit_core",
+    "uv": "uv_build",
+}  # fmt: skip
+
+
+def _with_build(project: Path, python: Path, out: Path) -> Path:
+    """The wheel ``build`` (and ``pyproject_hooks``' subprocess) builds in the environment of
+    ``python``, with the environment ``build_wheel`` gives a backend."""
+    import build
+
+    path = os.pathsep.join([str(python.parent), os.environ.get("PATH", "")])
+    runner = backend_runner(EPOCH, environ={"PATH": path})
+    return Path(build.ProjectBuilder(project, python_executable=str(python), runner=runner).build("wheel", out))
+
+
+def _site_packages(env: Path) -> Path:
+    (site,) = env.glob("lib/python*/site-packages")
+    return site
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_the_driver_builds_the_bytes_build_does(tmp_path: Path, backend: str) -> None:
+    """For each backend: the same wheel, byte for byte, as `build` calling it through
+    pyproject_hooks in the same kept environment, with the same SOURCE_DATE_EPOCH."""
+    project = _project(tmp_path, backend)
+    (project / "README.md").write_text("# tiny\n")
+    ours = build_wheel(project, tmp_path / "ours", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    python = kept_build_env(tmp_path / "envs", project, source_date_epoch=EPOCH)
+    theirs = _with_build(project, python, tmp_path / "theirs")
+    assert ours.name == theirs.name
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+@pytest.mark.parametrize("backend", ["hatchling", "setuptools"])
+def test_the_kept_environment_is_compiled(tmp_path: Path, backend: str) -> None:
+    """Every module of the backend has its pyc when the environment is made (Python writes
+    none where PYTHONDONTWRITEBYTECODE is set, as here), so no hook call compiles it again;
+    an environment an older layerplan made without them is compiled on its next use."""
+    project = _project(tmp_path, backend)
+    build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs")
+    (env,) = (tmp_path / "envs").iterdir()
+    package = _site_packages(env) / BACKEND_PACKAGE[backend]
+    sources = sorted(package.rglob("*.py"))
+    assert sources and (env / COMPILED_MARKER).is_file()
+
+    def uncompiled() -> list[Path]:
+        tag = sys.implementation.cache_tag
+        return [s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()]
+
+    # Python 2 test data some packages ship does not compile: no pyc, as an import would leave
+    assert len(uncompiled()) <= len(sources) // 50, uncompiled()[:5]
+    for cache in _site_packages(env).rglob("__pycache__"):
+        shutil.rmtree(cache)
+    (env / COMPILED_MARKER).unlink()
+    build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs")
+    assert len(uncompiled()) <= len(sources) // 50 and (env / COMPILED_MARKER).is_file()
+
+
+def test_the_backend_runs_from_its_pycs(tmp_path: Path) -> None:
+    """A hatchling build in the kept environment compiles none of the environment's modules
+    (`python -v` names the file each module's code comes from: a source it compiled, or a pyc)."""
+    project = _project(tmp_path, "hatchling")
+    python = kept_build_env(tmp_path / "envs", project)
+    site = _site_packages(python.parent.parent)
+    (tmp_path / "out").mkdir()
+    done = subprocess.run(
+        [str(python), "-v", "-c", f"import hatchling.build as b; b.build_wheel({str(tmp_path / 'out')!r})"],
+        cwd=project, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    loaded = [line for line in done.stderr.splitlines() if line.startswith("# code object from") and str(site) in line]
+    assert len(loaded) > 50  # hatchling, packaging, pathspec, pluggy...
+    assert [line for line in loaded if not line.endswith(".pyc'")] == []
+
+
+def test_an_in_tree_backend_from_backend_path(tmp_path: Path) -> None:
+    """`backend-path`: the backend module comes from the project, and still builds the bytes
+    `build` builds."""
+    project = _project(tmp_path, "flit")
+    pyproject = (project / "pyproject.toml").read_text()
+    pyproject = pyproject.replace('build-backend = "flit_core.buildapi"', 'build-backend = "intree"\nbackend-path = ["_custom"]')
+    (project / "pyproject.toml").write_text(pyproject)
+    (project / "_custom").mkdir()
+    (project / "_custom" / "intree.py").write_text("from flit_core.buildapi import *  # noqa: F403\n")
+    ours = build_wheel(project, tmp_path / "ours", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    theirs = _with_build(project, kept_build_env(tmp_path / "envs", project), tmp_path / "theirs")
+    assert ours.read_bytes() == theirs.read_bytes()
+    with zipfile.ZipFile(ours) as archive:
+        assert "tiny_flit/__init__.py" in archive.namelist()
+
+
+def test_a_backend_path_outside_the_project_is_refused(tmp_path: Path) -> None:
+    project = _project(tmp_path, "flit")
+    pyproject = (project / "pyproject.toml").read_text().replace('build-backend = "flit_core.buildapi"', 'build-backend = "x"\nbackend-path = [".."]')
+    (project / "pyproject.toml").write_text(pyproject)
+    with pytest.raises(BuildError, match=r"tiny_flit: \[build-system\] backend-path '..' is outside the project"):
+        build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
+
+
+def test_a_backend_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    project = _project(tmp_path, "flit")
+    pyproject = (project / "pyproject.toml").read_text().replace("flit_core.buildapi", "flit_core.no_such_api")
+    (project / "pyproject.toml").write_text(pyproject)
+    with pytest.raises(BuildError) as caught:
+        build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "tiny_flit: building the wheel failed: backend 'flit_core.no_such_api' is not available" in message
+    assert "No module named 'flit_core.no_such_api'" in message
+
+
+def test_a_failing_backend_says_why_in_one_line(tmp_path: Path) -> None:
+    """The kept environment's path: the backend's last line, as the isolated one gives."""
+    project = _project(tmp_path, "setuptools")
+    (project / "setup.py").write_text("raise SystemExit('the setup script is broken on purpose')\n")
+    with pytest.raises(BuildError, match="tiny-setuptools: building the wheel failed: .*broken on purpose") as caught:
+        build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_backend_that_ends_the_process_itself_is_one_line(tmp_path: Path) -> None:
+    """A setup.py that exits with status 0 while the backend runs leaves no answer: one line
+    saying so, not a traceback."""
+    project = _project(tmp_path, "setuptools")
+    (project / "setup.py").write_text("import os\nprint('leaving early', flush=True)\nos._exit(0)\n")
+    with pytest.raises(BuildError) as caught:
+        build_wheel(project, tmp_path / "out", env_cache=tmp_path / "envs")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "exited during get_requires_for_build_wheel without an answer: leaving early" in message
