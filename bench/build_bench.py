@@ -788,6 +788,10 @@ def fresh_runner_check(steps: Sequence[Step], warm: float) -> list[str]:
             failures.append(f"cycle {step.cycle} fresh runner: layers not reused from the registry: {wrong}")
         if step.fresh_wheels:
             failures.append(f"cycle {step.cycle} fresh runner: {step.fresh_wheels} wheel(s) downloaded into the new cache")
+        platform_from = str(step.report["base"].get("platform_from"))
+        if not platform_from.startswith("cache image"):
+            # the previous image carries its base's platform record: a fresh runner reads it, not the base
+            failures.append(f"cycle {step.cycle} fresh runner: the base's platform was {platform_from}, not from the cache image")
         (output,) = step.report["outputs"]
         layer_digests = {layer["digest"]: layer["name"] for layer in step.report["layers"]}
         pushed_layers = [b for b in output["blobs"] if b["status"] == "pushed" and b["digest"] in layer_digests]
@@ -839,6 +843,7 @@ def layerplan_detail(steps: Sequence[Step]) -> None:
             f"layerplan {scenario}: built {', '.join(built) or 'nothing'}"
             + (f"; reused from the registry {', '.join(reused)}" if reused else "")
             + (f"; wheels in the new cache: {step.fresh_wheels}" if step.fresh_wheels is not None else "")
+            + (f"; base platform: {step.report['base'].get('platform_from')}" if scenario == "fresh runner" else "")
             + f"; uploaded {', '.join(pushed) or 'nothing'}"
         )
 
