@@ -32,8 +32,9 @@ takes at most 0.5x uv's pattern (medians, same run); its no-change rebuild takes
 unchanged. The fresh-runner code change of layerplan takes at most 2x its warm code change
 and is at least 5x faster than uv's Dockerfile's fresh-runner recipe (medians, same run), it
 reuses every layer but the app's from the registry (report status `reused`, no wheel in its
-new cache) and uploads only the app layer, the config and the attachments (SBOMs,
-provenance). Each layerplan run's peak memory (max RSS, by GNU time) is printed too.
+new cache), takes the base's platform from the cache image's record (report
+`base.platform_from`) and uploads only the app layer, the config and the attachments
+(SBOMs, provenance, the base's platform record). Each layerplan run's peak memory (max RSS, by GNU time) is printed too.
 """
 
 from __future__ import annotations
