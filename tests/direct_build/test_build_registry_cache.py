@@ -286,3 +286,30 @@ def test_a_fresh_runner_reads_the_base_record_beside_the_layers(
     for layer in second["layers"]:
         if layer["status"] == "base":
             assert memregistry.calls("GET", layer["digest"]) == []
+
+
+def test_a_registry_with_the_referrers_api_gives_the_base_record_too(
+    example_build: ExampleBuild, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """The registry lists the referrers itself, with their annotations: one GET finds the
+    record of this base, no referrers tag is read."""
+    with MemRegistry(referrers_api=True) as registry:
+        base = seed_base(registry, synthetic_base)
+        project = copy_example(tmp_path / "project")
+        first = build_json(project, base, f"docker://{registry.address}/team/api:1", cache=example_build.cache, env=example_build.env)
+        change_app(project)
+        registry.reset_log()
+
+        second = build_json(
+            project, base, f"docker://{registry.address}/team/api:2", cache=tmp_path / "fresh-cache", env=example_build.env,
+            extra=("--cache-from", f"{registry.address}/team/api:1", "--no-sbom"),
+        )  # fmt: skip
+
+        assert second["base"]["platform_from"] == f"cache image {registry.address}/team/api:1"
+        assert [w for w in second["warnings"] if "not pinned" not in w] == []
+        gets = [r.path for r in registry.calls("GET", "/v2/team/api/")]
+        assert gets.count(f"/v2/team/api/referrers/{first['digest']}") == 1
+        assert not [path for path in gets if "/manifests/sha256-" in path]
+        for layer in second["layers"]:
+            if layer["status"] == "base":
+                assert registry.calls("GET", layer["digest"]) == []
