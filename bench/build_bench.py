@@ -32,8 +32,9 @@ takes at most 0.5x uv's pattern (medians, same run); its no-change rebuild takes
 unchanged. The fresh-runner code change of layerplan takes at most 2x its warm code change
 and is at least 5x faster than uv's Dockerfile's fresh-runner recipe (medians, same run), it
 reuses every layer but the app's from the registry (report status `reused`, no wheel in its
-new cache) and uploads only the app layer, the config and the attachments (SBOMs,
-provenance). Each layerplan run's peak memory (max RSS, by GNU time) is printed too.
+new cache), takes the base's platform from the cache image's record (report
+`base.platform_from`) and uploads only the app layer, the config and the attachments
+(SBOMs, provenance, the base's platform record). Each layerplan run's peak memory (max RSS, by GNU time) is printed too.
 """
 
 from __future__ import annotations
@@ -851,6 +852,10 @@ def fresh_runner_check(steps: Sequence[Step], warm: float) -> list[str]:
             failures.append(f"cycle {step.cycle} fresh runner: layers not reused from the registry: {wrong}")
         if step.fresh_wheels:
             failures.append(f"cycle {step.cycle} fresh runner: {step.fresh_wheels} wheel(s) downloaded into the new cache")
+        platform_from = str(step.report["base"].get("platform_from"))
+        if not platform_from.startswith("cache image"):
+            # the previous image carries its base's platform record: a fresh runner reads it, not the base
+            failures.append(f"cycle {step.cycle} fresh runner: the base's platform was {platform_from}, not from the cache image")
         (output,) = step.report["outputs"]
         layer_digests = {layer["digest"]: layer["name"] for layer in step.report["layers"]}
         pushed_layers = [b for b in output["blobs"] if b["status"] == "pushed" and b["digest"] in layer_digests]
@@ -907,6 +912,7 @@ def layerplan_detail(steps: Sequence[Step]) -> None:
             f"layerplan {scenario}: built {', '.join(built) or 'nothing'}"
             + (f"; reused from the registry {', '.join(reused)}" if reused else "")
             + (f"; wheels in the new cache: {step.fresh_wheels}" if step.fresh_wheels is not None else "")
+            + (f"; base platform: {step.report['base'].get('platform_from')}" if scenario == "fresh runner" else "")
             + f"; uploaded {', '.join(pushed) or 'nothing'}"
         )
 

@@ -59,10 +59,12 @@ def layer_by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def sbom_blob_digests(registry: Any, repository: str, report: dict[str, Any]) -> set[str]:
-    """The blobs of the artifacts ``report``'s push attached (SBOMs and provenance: their
-    empty config and documents), read from ``registry`` (a ``MemRegistry``)."""
+    """The blobs of the artifacts ``report``'s push attached (SBOMs, provenance and the
+    base's platform record: their empty config and documents), read from ``registry`` (a
+    ``MemRegistry``)."""
     digests = set()
-    for sbom in [*report["sbom"], *([report["provenance"]] if report.get("provenance") else [])]:
+    records = [{"digest": o["platform_record"]} for o in report["outputs"] if o.get("platform_record")]
+    for sbom in [*report["sbom"], *([report["provenance"]] if report.get("provenance") else []), *records]:
         manifest = json.loads(registry.manifest(repository, sbom["digest"])[0])
         digests |= {manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])}
     return digests

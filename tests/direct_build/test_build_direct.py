@@ -109,9 +109,10 @@ def test_code_change_pushes_only_the_app_layer(
     (push,) = second["outputs"]
     assert push["bytes_uploaded"] == sum(image_uploads(memregistry, "team/example", second).values())
     assert [b["status"] for b in push["blobs"]].count("pushed") == 2
-    # the image's manifest after its blobs; then its SBOMs and provenance, and the referrers tag listing them
+    # the image's manifest after its blobs; then its SBOMs, provenance and base platform
+    # record, and the referrers tag listing them
     puts = [r.path for r in memregistry.calls("PUT", "/manifests/")]
-    assert puts[0] == "/v2/team/example/manifests/1" and len(puts) == 5
+    assert puts[0] == "/v2/team/example/manifests/1" and len(puts) == 6
     assert puts[-1] == f"/v2/team/example/manifests/sha256-{second['digest'].split(':')[1]}"
     image_put = next(
         i for i, r in enumerate(memregistry.requests) if r.method == "PUT" and r.path == "/v2/team/example/manifests/1"

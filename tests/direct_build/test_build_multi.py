@@ -228,3 +228,31 @@ def test_an_sdist_that_needs_compiling_for_another_architecture_is_refused(tmp_p
     )
     assert "netifaces 0.11.0" in said and "for linux/arm64: this linux/amd64 machine would have to run a linux/arm64 builder container" in said
     assert not (tmp_path / "image").exists()
+
+
+def test_a_fresh_runner_takes_each_platforms_base_record_from_the_cache_index(
+    multi_build: dict[str, Any], shared_registry: MemRegistry, tmp_path: Path
+) -> None:
+    """One platform record per platform, each a referrer of that platform's image: a fresh
+    runner reading the previous index downloads neither base."""
+    memregistry = shared_registry
+    fresh = tmp_path / "fresh-cache"
+    report = build_json(
+        multi_build["root"] / "example", multi_build["base"], f"docker://{memregistry.address}/multi/again:1", cache=fresh,
+        extra=("--platform", BOTH, "--cache-from", f"{memregistry.address}/multi/app:1"), env=EPOCH,
+    )  # fmt: skip
+    assert report["digest"] == multi_build["report"]["digest"]
+    assert [p["base"]["platform_from"] for p in report["platforms"]] == [f"cache image {memregistry.address}/multi/app:1"] * 2
+    kept = {path.name for path in (fresh / "blobs" / "sha256").iterdir()} if (fresh / "blobs").exists() else set()
+    for platform in report["platforms"]:
+        for layer in platform["layers"]:
+            if layer["status"] == "base":
+                assert layer["digest"].split(":")[1] not in kept
+    # each record names its own base, by digest and platform
+    records = {}
+    for platform in multi_build["report"]["platforms"]:
+        index = json.loads(memregistry.manifest("multi/app", "sha256-" + platform["digest"].split(":")[1])[0])
+        (entry,) = [e for e in index["manifests"] if e["artifactType"] == "application/vnd.layerplan.base-platform.v1+json"]
+        records[entry["annotations"]["dev.layerplan.base.platform"]] = entry["annotations"]["dev.layerplan.base.digest"]
+    assert records == {"linux/amd64": multi_build["report"]["platforms"][0]["base"]["digest"],
+                       "linux/arm64/v8": multi_build["report"]["platforms"][1]["base"]["digest"]}  # fmt: skip

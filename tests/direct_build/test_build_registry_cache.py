@@ -16,9 +16,11 @@ from typing import Any
 
 from memregistry import MemRegistry
 from ocifiles import check_image, digest_of, read_oci_layout
+from synthbase import SyntheticBase
 
 from tests.direct_build.conftest import ExampleBuild
 from tests.direct_build.helpers import build_json, copy_example, image_uploads, layer_by_name, layerplan
+from tests.direct_build.test_build_registry import seed_base
 
 KEY = "dev.layerplan.key"
 BUILD_KEY = "dev.layerplan.build-key"
@@ -251,3 +253,63 @@ def test_a_file_output_gets_every_reused_blob(example_build: ExampleBuild, memre
     statuses = {blob["digest"]: blob["status"] for blob in push["blobs"]}
     assert {statuses[layer["digest"]] for layer in reused} == {"mounted"}
     assert set(image_uploads(memregistry, "team/other", report)) == {layers["app"]["digest"], report["config_digest"]}
+
+
+def test_a_fresh_runner_reads_the_base_record_beside_the_layers(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """The base's platform record (a referrer of the cache image, test_fresh_runner.py) is
+    found with the read that finds the layers: the cache image's manifest and config are
+    read once, its referrers listing once (the SBOM's reused licenses use it too), then
+    the record's manifest and blob -- and no base layer."""
+    base = seed_base(memregistry, synthetic_base)
+    project = copy_example(tmp_path / "project")
+    first = build_json(project, base, f"docker://{memregistry.address}/team/rec:1", cache=example_build.cache, env=example_build.env)
+    change_app(project)
+    memregistry.reset_log()
+
+    second = build_json(
+        project, base, f"docker://{memregistry.address}/team/rec:2", cache=tmp_path / "fresh-cache", env=example_build.env,
+        extra=("--cache-from", f"{memregistry.address}/team/rec:1"),
+    )  # fmt: skip
+
+    assert second["base"]["platform_from"] == f"cache image {memregistry.address}/team/rec:1"
+    gets = [r.path for r in memregistry.calls("GET", "/v2/team/rec/")]
+    record = first["outputs"][0]["platform_record"]
+    record_blob = json.loads(memregistry.manifest("team/rec", record)[0])["layers"][0]["digest"]
+    tag = "sha256-" + first["digest"].split(":")[1]
+    assert gets.count("/v2/team/rec/manifests/1") == 1
+    assert gets.count(f"/v2/team/rec/blobs/{first['config_digest']}") == 1
+    assert gets.count(f"/v2/team/rec/referrers/{first['digest']}") == 1  # 404: no referrers API here
+    assert gets.count(f"/v2/team/rec/manifests/{tag}") == 1
+    assert gets.count(f"/v2/team/rec/manifests/{record}") == 1 and gets.count(f"/v2/team/rec/blobs/{record_blob}") == 1
+    for layer in second["layers"]:
+        if layer["status"] == "base":
+            assert memregistry.calls("GET", layer["digest"]) == []
+
+
+def test_a_registry_with_the_referrers_api_gives_the_base_record_too(
+    example_build: ExampleBuild, synthetic_base: SyntheticBase, tmp_path: Path
+) -> None:
+    """The registry lists the referrers itself, with their annotations: one GET finds the
+    record of this base, no referrers tag is read."""
+    with MemRegistry(referrers_api=True) as registry:
+        base = seed_base(registry, synthetic_base)
+        project = copy_example(tmp_path / "project")
+        first = build_json(project, base, f"docker://{registry.address}/team/api:1", cache=example_build.cache, env=example_build.env)
+        change_app(project)
+        registry.reset_log()
+
+        second = build_json(
+            project, base, f"docker://{registry.address}/team/api:2", cache=tmp_path / "fresh-cache", env=example_build.env,
+            extra=("--cache-from", f"{registry.address}/team/api:1", "--no-sbom"),
+        )  # fmt: skip
+
+        assert second["base"]["platform_from"] == f"cache image {registry.address}/team/api:1"
+        assert [w for w in second["warnings"] if "not pinned" not in w] == []
+        gets = [r.path for r in registry.calls("GET", "/v2/team/api/")]
+        assert gets.count(f"/v2/team/api/referrers/{first['digest']}") == 1
+        assert not [path for path in gets if "/manifests/sha256-" in path]
+        for layer in second["layers"]:
+            if layer["status"] == "base":
+                assert registry.calls("GET", layer["digest"]) == []

@@ -24,6 +24,7 @@ from tests.sbom.validate import assert_valid_cyclonedx, assert_valid_spdx
 
 CDX, SPDX = "application/vnd.cyclonedx+json", "application/spdx+json"
 INTOTO = "application/vnd.in-toto+json"  # the provenance, attached the same way (test_build_provenance.py)
+PLATFORM = "application/vnd.layerplan.base-platform.v1+json"  # the base's platform record, for fresh runners (test_fresh_runner.py)
 
 
 def beside(output: Path) -> dict[str, bytes]:
@@ -113,8 +114,8 @@ def test_a_registry_without_the_referrers_api_gets_the_referrers_tag(
     data, media_type = memregistry.manifest("team/app", tag)
     assert media_type == "application/vnd.oci.image.index.v1+json"
     index = json.loads(data)
-    assert sorted(referrer_manifests(memregistry, "team/app", index, digest)) == sorted([CDX, SPDX, INTOTO])
-    assert len(index["manifests"]) == 3
+    assert sorted(referrer_manifests(memregistry, "team/app", index, digest)) == sorted([CDX, SPDX, INTOTO, PLATFORM])
+    assert len(index["manifests"]) == 4
 
 
 def test_a_registry_with_the_referrers_api_indexes_them_itself(example_build: ExampleBuild, synthetic_base: SyntheticBase) -> None:
@@ -127,7 +128,7 @@ def test_a_registry_with_the_referrers_api_indexes_them_itself(example_build: Ex
         answer = requests.get(f"http://{registry.address}/v2/team/app/referrers/{report['digest']}", timeout=10)
         assert answer.status_code == 200
         index = answer.json()
-        assert sorted(referrer_manifests(registry, "team/app", index, report["digest"])) == sorted([CDX, SPDX, INTOTO])
+        assert sorted(referrer_manifests(registry, "team/app", index, report["digest"])) == sorted([CDX, SPDX, INTOTO, PLATFORM])
         assert "sha256-" + report["digest"].split(":")[1] not in registry.repos["team/app"].tags
 
 
@@ -152,7 +153,8 @@ def test_the_distribution_registry_gets_the_referrers_tag(
     index = requests.get(
         f"http://{registry}/v2/{repository}/app/manifests/{tag}", headers={"Accept": "application/vnd.oci.image.index.v1+json"}, timeout=30
     ).json()
-    assert {e["digest"] for e in index["manifests"]} == {s["digest"] for s in [*report["sbom"], report["provenance"]]}
+    attached = {s["digest"] for s in [*report["sbom"], report["provenance"]]} | {report["outputs"][0]["platform_record"]}
+    assert {e["digest"] for e in index["manifests"]} == attached
     for entry in index["manifests"]:
         manifest = requests.get(
             f"http://{registry}/v2/{repository}/app/manifests/{entry['digest']}",

@@ -1,7 +1,8 @@
-"""What a build attaches to its image: the SBOMs and the provenance, each an OCI 1.1
-artifact about the image (``image.referrer.Artifact``). One list, handed to every output:
-a registry stores them as referrers (or under the referrers tag), ``oci:`` and
-``oci-archive:`` write their documents beside the output, the engine drops them.
+"""What a build attaches to its image: the SBOMs, the provenance and the base's platform
+record, each an OCI 1.1 artifact about the image (``image.referrer.Artifact``). One
+list, handed to every output: a registry stores them as referrers (or under the
+referrers tag), ``oci:`` and ``oci-archive:`` write the SBOMs and provenance beside the
+output, the engine drops them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from layerplan.image.model import Image, Layer
 from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact, make_artifact
 from layerplan.plan.model import LayerPlan
 from layerplan.resolution import ResolvedBuild
+from layerplan.resolution.base import BaseImage
 from layerplan.sbom.model import License
 from layerplan.urls import public_text, public_url
 
-__all__ = ["image_attachments", "provenance_artifact"]
+__all__ = ["image_attachments", "platform_record_artifact", "provenance_artifact"]
 
 
 def image_attachments(
@@ -43,7 +45,30 @@ def image_attachments(
         )  # fmt: skip
     if config.provenance:
         out.append(provenance_artifact(resolved, plan, image))
+    # Whatever the SBOM and provenance options: it is a cache of the build, not a claim.
+    out.append(platform_record_artifact(base, image))
     return tuple(out)
+
+
+def platform_record_artifact(base: BaseImage, image: Image) -> Artifact:
+    """The base's platform record (``image.platform_record``) as a referrer of ``image``.
+
+    A referrer, not an annotation or a config field: the image stays byte for byte what
+    it was (its digest depends on its files and settings, never on a cache), and ``oras
+    discover`` / ``cosign tree`` show it beside the SBOMs. A fresh runner reads the
+    referrers listing of its cache image (which the SBOM's reused licenses read too), and
+    fetches the record only when the listing's annotations name its base's digest.
+    """
+    from layerplan.image.platform_record import ARTIFACT_TYPE, BASE_DIGEST_ANNOTATION, BASE_PLATFORM_ANNOTATION, TITLE
+
+    return make_artifact(
+        image, artifact_type=ARTIFACT_TYPE, data=base.platform_record,
+        annotations={
+            BASE_DIGEST_ANNOTATION: str(base.image.digest),
+            BASE_PLATFORM_ANNOTATION: str(base.image.platform),
+            "org.opencontainers.image.title": TITLE,
+        },
+    )  # fmt: skip
 
 
 def provenance_artifact(resolved: ResolvedBuild, plan: LayerPlan, image: Image) -> Artifact:

@@ -25,6 +25,7 @@ from layerplan.image.image_index import ImageIndex
 from layerplan.image.model import Image
 from layerplan.image.config import RuntimeConfig
 from layerplan.image.manifest import image_annotations
+from layerplan.image.platform_record import ARTIFACT_TYPE as RECORD_TYPE
 from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
 from layerplan.install.errors import BuildError
 from layerplan.oci.platform import Platform
@@ -121,6 +122,7 @@ def _build_platform(
     if not base.pinned and base.reference is not None:
         which = f" for {plan.target.platform}" if several else ""
         warnings.append(f"base {base.name} is not pinned by digest; this build used {base.reference.digest}{which}")
+    warnings += base.warnings
     materialized = materialize_build(resolved, plan)
 
     @functools.cache
@@ -149,7 +151,7 @@ def _build_platform(
     # image (cache-from, else each registry output's own), read only on a miss.
     registry_cache = RegistryLayerCache(
         resolved.cache_from, clients=context.clients, blobs=cache, platform=base.image.platform,
-        locations=context.locations,
+        locations=context.locations, reader=resolved.cache_images,
     )  # fmt: skip
     builder = LayerBuilder(
         materialized,
@@ -201,11 +203,12 @@ def _platform_report(made: _PlatformImage, results: tuple[OutputResult, ...], ap
         config_digest=str(made.image.config_descriptor.digest),
         base=made.base.name,
         base_digest=str(made.base.image.digest),
+        base_platform_from=made.base.platform_from,
         target=made.plan.target.describe(),
         layers=_layer_results(made.base, list(made.built)),
         outputs=results,
         built_from_source=made.from_source,
-        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type != IN_TOTO_MEDIA_TYPE),
+        sboms=tuple((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type not in (IN_TOTO_MEDIA_TYPE, RECORD_TYPE)),
         provenance=next(((a.artifact_type, str(a.digest)) for a in referrers if a.artifact_type == IN_TOTO_MEDIA_TYPE), None),
         warnings=made.warnings,
         app_wheel=app_wheel.status,
@@ -226,6 +229,10 @@ def _deliver(
         progress(StageAdvanced(stage=stage, bytes=nbytes))
 
     context = dataclasses.replace(context, sent=sent)
+    if sink.kind != "registry":
+        # The base's platform record is for later builds reading the registry (a fresh
+        # runner's cache image): not a document to write beside a file or load.
+        referrers = tuple(a for a in referrers if a.artifact_type != RECORD_TYPE)
     if isinstance(image, ImageIndex):
         result = sink.write_index(image, context, tags=tags, referrers=referrers)
     else:

@@ -9,7 +9,8 @@ else each registry output's previous image): a hit is the earlier image's layer 
 is, with no wheel downloaded and nothing built.
 
 Only the manifest and config of a cache image are read, once per build, on the first
-miss. A reused layer's bytes are not downloaded to reuse it: a push mounts it from the
+miss (or earlier, by the resolution, looking for the base's platform record there:
+``resolution.cache_images`` reads each once for both). A reused layer's bytes are not downloaded to reuse it: a push mounts it from the
 cache image's repository (its ``origin``), or finds it already there; an output that
 needs the bytes (a file, the Docker engine, another registry) opens the layer, which
 downloads it through the blob cache, verified against its digest.
@@ -32,10 +33,11 @@ from layerplan.image.model import Layer as ImageLayer
 from layerplan.oci.digest import Digest
 from layerplan.oci.platform import Platform
 from layerplan.registry.errors import RegistryAuthError, RegistryError, RegistryNotFoundError
+from layerplan.resolution.cache_images import CacheImages
 from layerplan.resolution.resolved import CacheImage
 from layerplan.sbom.model import License
 from layerplan.transports import ClientPool
-from layerplan.transports.remote import pull_image, remember_pulled
+from layerplan.transports.remote import remember_pulled
 
 if TYPE_CHECKING:
     from layerplan.registry import KnownLocations
@@ -85,9 +87,13 @@ class RegistryLayerCache:
         blobs: BlobCache,
         platform: Platform,
         locations: KnownLocations | None = None,
+        reader: CacheImages | None = None,
     ) -> None:
+        """``reader`` is the build's :class:`CacheImages` (what the resolution read of
+        them is not read again); one of its own otherwise."""
         self.images = tuple(images)
         self.clients = clients
+        self.reader = reader if reader is not None else CacheImages(self.images, clients)
         self.blobs = blobs
         self.platform = platform
         self.locations = locations
@@ -114,7 +120,7 @@ class RegistryLayerCache:
         ``layer_digests`` (layers this build reused from them and so never reads): the
         same the build that made those layers read from their files. A cache image without
         an SBOM (or one that cannot be read) gives none."""
-        from layerplan.registry.referrers import find_referrers
+        from layerplan.registry.referrers import select_referrers
         from layerplan.sbom.cyclonedx import MEDIA_TYPE, licenses_in_layers
 
         found: dict[str, License] = {}
@@ -125,7 +131,7 @@ class RegistryLayerCache:
             reference = cache.reference
             client = self.clients.get(reference.registry)
             try:
-                for digest in find_referrers(client, reference.repository, image.digest, MEDIA_TYPE):
+                for digest, _ in select_referrers(self.reader.referrers(cache, image), MEDIA_TYPE):
                     manifest = json.loads(client.get_manifest(reference.repository, digest).data)
                     blob = Digest.parse(str(manifest["layers"][0]["digest"]))
                     for name, license in licenses_in_layers(client.read_blob(reference.repository, blob, max_size=_MAX_SBOM), wanted).items():
@@ -137,7 +143,7 @@ class RegistryLayerCache:
     def _open(self, cache: CacheImage) -> Image | None:
         reference = cache.reference
         try:
-            image = pull_image(self.clients.get(reference.registry), reference, self.platform)
+            image = self.reader.open(cache, self.platform)
         except (RegistryNotFoundError, RegistryAuthError) as error:
             # An output's own image is missing on its first push (some registries say so
             # with a 401 for a repository that does not exist yet): nothing to warn about.

@@ -84,6 +84,9 @@ class BuildReport:
     for a project without one."""
     app_fingerprint: str | None = None
     """The fingerprint of the wheel's inputs (``install.fingerprint``); ``None``: it has none."""
+    base_platform_from: str | None = None
+    """Where what the base runs came from: ``scanned``, ``local cache`` or ``cache image REF``
+    (``resolution.base.BasePlatform.source``)."""
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON report (see docs/build.md, docs/multi-platform.md)."""
@@ -102,7 +105,7 @@ class BuildReport:
             "schema": "layerplan.containerize/1",
             "digest": self.image_digest,
             "config_digest": self.config_digest,
-            "base": {"name": self.base, "digest": self.base_digest},
+            "base": {"name": self.base, "digest": self.base_digest, "platform_from": self.base_platform_from},
             "target": self.target,
             "layers": [
                 {
@@ -123,6 +126,7 @@ class BuildReport:
                     "sboms": list(o.sboms),
                     "sbom_via": o.sbom_via,
                     "provenance": o.provenance,
+                    "platform_record": o.platform_record,
                     "attached": [{"artifact_type": kind, "location": where} for kind, where in o.attached],
                     "attached_via": o.attached_via,
                     "blobs": [
@@ -222,7 +226,8 @@ def _print_outputs(report: BuildReport, console: Console) -> None:
         if output.attached_via:
             what = [f"{len(output.sboms)} SBOM(s)"] if output.sboms else []
             what += ["provenance"] if output.provenance else []
-            console.print(f"{output.spec}: {' and '.join(what)} attached ({output.attached_via})")
+            if what:  # the base's platform record alone is a cache, not news
+                console.print(f"{output.spec}: {' and '.join(what)} attached ({output.attached_via})")
     for built in report.built_from_source:
         requirements = ", ".join(built.build_requirements) or "nothing"
         console.print(

@@ -25,7 +25,7 @@ from layerplan.registry.client import RegistryClient
 from layerplan.registry.errors import RegistryError, RegistryNotFoundError
 from layerplan.registry.push import DEFAULT_WORKERS
 
-__all__ = ["find_referrers", "push_referrers"]
+__all__ = ["find_referrers", "list_referrers", "push_referrers", "select_referrers"]
 
 
 def push_referrers(client: RegistryClient, repository: str, artifacts: Sequence[Artifact]) -> str | None:
@@ -88,6 +88,12 @@ def _merge_into_tag(client: RegistryClient, repository: str, tag: str, artifacts
 def find_referrers(client: RegistryClient, repository: str, subject: Digest, artifact_type: str) -> list[Digest]:
     """Digests of the manifests of ``artifact_type`` that refer to ``subject``: from the
     referrers API, else the referrers tag; empty when there are none."""
+    return [digest for digest, _ in select_referrers(list_referrers(client, repository, subject), artifact_type)]
+
+
+def list_referrers(client: RegistryClient, repository: str, subject: Digest) -> list[dict[str, Any]]:
+    """The descriptors (with ``artifactType`` and annotations) of the manifests that refer
+    to ``subject``: from the referrers API, else the referrers tag; empty when there are none."""
     index = client.get_referrers(repository, subject)
     if index is None:
         try:
@@ -96,11 +102,21 @@ def find_referrers(client: RegistryClient, repository: str, subject: Digest, art
             return []
         except ValueError:
             return []
+    if not isinstance(index, dict):
+        return []
+    return [entry for entry in index.get("manifests") or [] if isinstance(entry, dict)]
+
+
+def select_referrers(entries: Sequence[dict[str, Any]], artifact_type: str) -> list[tuple[Digest, dict[str, str]]]:
+    """The digests and annotations of the ``entries`` of ``artifact_type`` (entries whose
+    digest does not parse are left out)."""
     found = []
-    for entry in (index or {}).get("manifests") or []:
-        if isinstance(entry, dict) and entry.get("artifactType") == artifact_type:
+    for entry in entries:
+        if entry.get("artifactType") == artifact_type:
             try:
-                found.append(Digest.parse(str(entry.get("digest"))))
+                digest = Digest.parse(str(entry.get("digest")))
             except ValueError:
                 continue
+            annotations = entry.get("annotations")
+            found.append((digest, {str(k): str(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {}))
     return found

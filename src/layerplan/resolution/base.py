@@ -5,10 +5,10 @@ per base digest. The resolution step turns those facts into the target."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layerplan.cache.store import BlobCache, Store
 from layerplan.errors import LayerplanError
@@ -17,12 +17,20 @@ from layerplan.image.cached import cached_image
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.image.platform import DetectedPlatform, detect_platform
+from layerplan.image.platform_record import PlatformRecordError, encode_record, parse_record
 from layerplan.oci.reference import ImageReference
 from layerplan.transports import ClientPool, TransportContext, parse_source
 
-__all__ = ["BaseImage", "ClientPool", "base_platform", "open_base_image"]
+if TYPE_CHECKING:
+    from layerplan.resolution.cache_images import FoundRecord
 
-_PLATFORM_CACHE_FORMAT = 1
+__all__ = ["BaseImage", "BasePlatform", "ClientPool", "RemoteRecords", "base_platform", "open_base_image"]
+
+_LEGACY_FORMAT = 1
+"""The local record before ``image.platform_record`` (still read: a warm cache stays warm)."""
+
+RemoteRecords = Callable[[Image], "FoundRecord | None"]
+"""Finds the platform record of a base image elsewhere (``CacheImages.base_record``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,6 +50,17 @@ class BaseImage:
     """What the base runs, read from its files (cached per digest)."""
     symlinks: Mapping[str, str]
     """Paths that are symlinks in the base (``/lib`` -> ``usr/lib``): layers must not write them."""
+    platform_from: str = "scanned"
+    """Where ``platform`` and ``symlinks`` came from (``BasePlatform.source``)."""
+    warnings: tuple[str, ...] = ()
+    """What went wrong finding them that the build should say (an unusable record)."""
+
+    @property
+    def platform_record(self) -> bytes:
+        """The canonical record of what the base runs (``image.platform_record``), attached to
+        pushed images so a fresh runner need not scan the base: the same bytes wherever the
+        facts came from, so the attachment is the same on every machine."""
+        return encode_record(self.image.digest, self.platform, self.symlinks)
 
 
 @contextlib.contextmanager
@@ -53,6 +72,7 @@ def open_base_image(
     *,
     key: str = "base",
     progress: Progress = no_progress,
+    records: RemoteRecords | None = None,
 ) -> Iterator[BaseImage]:
     """Yield the base image named by ``spec`` for ``platform``, with what it runs.
 
@@ -60,6 +80,8 @@ def open_base_image(
     not downloaded to open it: each opens through the blob cache, fetched on first use
     (the platform scan, once per base digest), so a push to the same registry never
     downloads them. ``progress`` hears of the ``base`` stage (manifest, config, scan).
+    ``records`` finds the platform record of a base the local cache has none of (the
+    cache images'), so the base need not be scanned (``base_platform``).
     """
     try:
         source = parse_source(spec)
@@ -71,12 +93,14 @@ def open_base_image(
     with source.open(platform, TransportContext(clients=clients)) as image:
         if source.remote:
             image = cached_image(image, cache)
-        detected, symlinks = base_platform(image, cache)
+        facts = base_platform(image, cache, records)
+        detected = facts.platform
         libc = f" {detected.libc_family}" if detected.libc_family else ""
+        where = f" (record from {facts.source})" if facts.source.startswith("cache image") else ""
         progress(
             StageFinished(
                 stage="base",
-                summary=f"{image.digest.short}: Python {detected.python_version}, {detected.os}/{detected.arch}{libc}",
+                summary=f"{image.digest.short}: Python {detected.python_version}, {detected.os}/{detected.arch}{libc}{where}",
             )
         )
         yield BaseImage(
@@ -85,30 +109,72 @@ def open_base_image(
             reference=source.reference.with_digest(image.digest) if source.reference else None,
             pinned=source.pinned,
             platform=detected,
-            symlinks=symlinks,
+            symlinks=facts.symlinks,
+            platform_from=facts.source,
+            warnings=facts.warnings,
         )
 
 
-def base_platform(image: Image, cache: BlobCache) -> tuple[DetectedPlatform, Mapping[str, str]]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BasePlatform:
+    """What a base runs and its symlinks, with where that came from."""
+
+    platform: DetectedPlatform
+    symlinks: Mapping[str, str]
+    source: str
+    """``scanned`` (its layers were read), ``local cache`` (a record of an earlier scan
+    on this machine) or ``cache image REF`` (the record attached to an image this build
+    reads its layers from: nothing of the base was downloaded)."""
+    warnings: tuple[str, ...] = ()
+    """A record that could not be used (the base was scanned instead)."""
+
+
+def base_platform(image: Image, cache: BlobCache, records: RemoteRecords | None = None) -> BasePlatform:
     """The platform and symlinks of the base, read from its files once per digest.
 
     Reading means downloading and scanning every base layer, so the answer is kept in
     the cache (the store's ``platforms`` records, by digest) and later builds reuse it.
+    A cache that lacks it asks ``records`` (the cache images' referrers) for a record of
+    this very digest before scanning, and keeps what it finds. A record that cannot be
+    used is a warning, and the base is scanned.
     """
-    records = Store(cache.root).platforms
-    known = records.get(image.digest.hex)
+    store = Store(cache.root).platforms
+    known = store.get(image.digest.hex)
     if known is not None:
-        try:
-            data = json.loads(known)
-            if data.get("format") == _PLATFORM_CACHE_FORMAT:
-                return DetectedPlatform(**data["platform"]), dict(data["symlinks"])
-        except (ValueError, TypeError, KeyError):
-            pass  # unreadable record: detect again and overwrite it
-    platform, symlinks = detect_platform(image)
-    payload = {
-        "format": _PLATFORM_CACHE_FORMAT,
-        "platform": dataclasses.asdict(platform),
-        "symlinks": dict(symlinks),
-    }
-    records.put(image.digest.hex, json.dumps(payload, sort_keys=True).encode())
-    return platform, symlinks
+        found = _local_record(known, image)
+        if found is not None:
+            return BasePlatform(platform=found[0], symlinks=found[1], source="local cache")
+    warnings: list[str] = []
+    if records is not None:
+        remote = records(image)
+        if remote is not None:
+            try:
+                platform, symlinks = parse_record(remote.data, base=image.digest, config=image.config_json)
+            except PlatformRecordError as error:
+                warnings.append(
+                    f"platform record of base {image.digest.short} in cache image {remote.source} not used: {error};"
+                    " the base's layers are scanned instead"
+                )
+            else:
+                store.put(image.digest.hex, encode_record(image.digest, platform, symlinks))
+                return BasePlatform(platform=platform, symlinks=symlinks, source=f"cache image {remote.source}")
+    scanned, links = detect_platform(image)
+    store.put(image.digest.hex, encode_record(image.digest, scanned, links))
+    return BasePlatform(platform=scanned, symlinks=links, source="scanned", warnings=tuple(warnings))
+
+
+def _local_record(data: bytes, image: Image) -> tuple[DetectedPlatform, dict[str, str]] | None:
+    """A local record: the current format, or the one layerplan wrote before records
+    travelled with images (``format: 1``, without the base's digest: its file name is);
+    ``None`` when unreadable (the base is scanned again and the record overwritten)."""
+    try:
+        return parse_record(data, base=image.digest, config=image.config_json)
+    except PlatformRecordError:
+        pass
+    try:
+        legacy = json.loads(data)
+        if legacy.get("format") == _LEGACY_FORMAT:
+            return DetectedPlatform(**legacy["platform"]), dict(legacy["symlinks"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return None

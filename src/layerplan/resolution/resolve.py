@@ -61,24 +61,37 @@ def resolve_build(
             key="tool.layerplan.base",
             hint="pass --base REF (e.g. python:3.12-slim) or set base in [tool.layerplan]",
         )
+    cache_images = None
+    clients = None
+    if config.base:
+        # Imported only when there is a base: `plan` without one loads no HTTP or image code.
+        from layerplan.resolution.base import ClientPool
+
+        clients = ClientPool(config.insecure_registries)
+        if request.need_base and cache_from:
+            # A direct build reads its cache images anyway (for layers): the base's platform
+            # record attached to them spares a fresh runner the base's download and scan.
+            from layerplan.resolution.cache_images import CacheImages
+
+            cache_images = CacheImages(cache_from, clients)
     with contextlib.ExitStack() as stack:
         platforms = []
         # Each platform's target comes from its own entry of the base's index (opened once
         # per platform); a platform the base lacks is one error naming it.
         for platform in requested_platforms(settings):
             base = None
-            if config.base:
-                # Imported only when there is a base: `plan` without one loads no HTTP or image code.
-                from layerplan.resolution.base import ClientPool, open_base_image
+            if config.base and clients is not None:
+                from layerplan.resolution.base import open_base_image
 
                 base = stack.enter_context(
                     open_base_image(
                         config.base,
                         platform,
                         BlobCache(first.cache_dir),
-                        ClientPool(config.insecure_registries),
+                        clients,
                         key=settings.origin("base") or "base",
                         progress=progress,
+                        records=cache_images.base_record if cache_images is not None else None,
                     )
                 )
             decision = decide_target(
@@ -99,6 +112,7 @@ def resolve_build(
             outputs=outputs,
             tags=tuple(fill(tag, "tags") for tag in config.tags) or (_default_tag(app.display_name, request.app_version or app.version),),
             cache_from=cache_from,
+            cache_images=cache_images,
             cache_dir=first.cache_dir,
             epoch=first.epoch,
             created=first.created,

@@ -18,6 +18,7 @@ from layerplan.resolution.options import OptionLayer, Settings
 if TYPE_CHECKING:  # the image and transport stacks load only when a build opens a base
     from layerplan.lockfiles.model import Lock
     from layerplan.resolution.base import BaseImage
+    from layerplan.resolution.cache_images import CacheImages
     from layerplan.resolution.target import TargetDecision
     from layerplan.target import Target
     from layerplan.transports import ImageSink
@@ -147,6 +148,9 @@ class ResolvedBuild:
     cache_from: tuple[CacheImage, ...] = ()
     """Where a direct build looks for layers its local cache lacks: ``cache-from``, else
     each registry output's reference."""
+    cache_images: CacheImages | None = None
+    """A direct build's ``cache_from`` images, each read once for everything looked up in
+    them (the base's platform record, layers, licenses); ``None`` for other commands."""
     cache_dir: Path
     epoch: int
     """``SOURCE_DATE_EPOCH`` (or the fixed default): the time of every file in the layers."""

@@ -20,6 +20,7 @@ from layerplan.cache.temps import TempPlace
 from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform
 from layerplan.image.model import Image
+from layerplan.image.platform_record import ARTIFACT_TYPE as RECORD_TYPE
 from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.clients import ClientPool
@@ -69,7 +70,8 @@ class OutputResult:
     tags: tuple[str, ...] = ()
     """Registry pushes only: every tag the manifest was put under."""
     attached: tuple[tuple[str, str], ...] = ()
-    """What was attached about the image (SBOMs, provenance): (artifact type, where it
+    """What was attached about the image (SBOMs, provenance, the base's platform record
+    in a registry): (artifact type, where it
     went: the artifact manifest's digest in a registry, or the file written beside an
     ``oci:``/``oci-archive:`` output)."""
     attached_via: str | None = None
@@ -87,8 +89,14 @@ class OutputResult:
 
     @property
     def sboms(self) -> tuple[str, ...]:
-        """Where the SBOMs went (the attachments that are not in-toto statements)."""
-        return tuple(where for kind, where in self.attached if kind != IN_TOTO_MEDIA_TYPE)
+        """Where the SBOMs went (the attachments that are neither in-toto statements nor
+        the base's platform record)."""
+        return tuple(where for kind, where in self.attached if kind not in (IN_TOTO_MEDIA_TYPE, RECORD_TYPE))
+
+    @property
+    def platform_record(self) -> str | None:
+        """Where the base's platform record went (a registry push), if it was attached."""
+        return next((where for kind, where in self.attached if kind == RECORD_TYPE), None)
 
     @property
     def sbom_via(self) -> str | None:
