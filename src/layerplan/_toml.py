@@ -27,6 +27,7 @@ from typing import Any
 
 import tomli
 
+from layerplan._toml_split import loads_split
 from layerplan.errors import LayerplanError
 
 _fast_loads: Callable[[str], dict[str, Any]] | None
@@ -67,9 +68,18 @@ def read_text(path: Path, error: type[LayerplanError]) -> str:
         raise error(f"cannot read: {exc.strerror}", path=path) from None
 
 
-def load_toml(path: Path, error: type[LayerplanError]) -> tuple[dict[str, Any], str]:
-    """Parse ``path`` as TOML; return the data and the text (for ``line_of``)."""
+def load_toml(path: Path, error: type[LayerplanError], entries: str | None = None) -> tuple[dict[str, Any], str]:
+    """Parse ``path`` as TOML; return the data and the text (for ``line_of``).
+
+    ``entries`` names a lock's array of tables (``package``): a big lock is then parsed
+    a few entries at a time by a faster parser where its nesting is provably bounded
+    (``_toml_split``), with the same data and, for a text with an error, the same error.
+    """
     text = read_text(path, error)
+    if entries is not None:
+        data = loads_split(text, entries, loads_toml)
+        if data is not None:
+            return data, text
     try:
         return loads_toml(text), text
     except RecursionError as exc:  # tomli's own limits (400 levels, 1000 key parts) raise this

@@ -58,7 +58,7 @@ def read_pylock(path: Path) -> Lock:
     from packaging.pylock import Pylock, PylockValidationError
 
     try:
-        data, text = load_toml(path, LockfileError)
+        data, text = load_toml(path, LockfileError, "packages")
     except LockfileError as exc:
         if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
             exc.hint = "regenerate the file with your lock tool"

@@ -61,7 +61,7 @@ def read_uv_lock(path: Path) -> Lock:
     does not parse.
     """
     try:
-        data, text = load_toml(path, LockfileError)
+        data, text = load_toml(path, LockfileError, "package")
     except LockfileError as exc:
         if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
             exc.hint = _REGENERATE
