@@ -26,12 +26,10 @@ from typing import Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
-    InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
     is_normalized_name,
-    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
@@ -74,6 +72,7 @@ class Quick:
         self._specifiers: dict[str, bool] = {}
         self._heads: dict[tuple[str, str], tuple[NormalizedName, Version] | None] = {}
         self._tails: dict[str, bool] = {}
+        self._prefix: str | None = None
 
     def package(self, entry: Any) -> QuickPackage | None:
         if type(entry) is not dict:
@@ -117,6 +116,7 @@ class Quick:
         if raw_sdist is None and not raw_wheels:
             return None  # a direct source, or an error: packaging says which
         wheels = []
+        self._prefix = None  # set by the first wheel whose name and version fit
         for raw in raw_wheels or ():
             wheel = self._file(raw, "wheel", name, version)
             if wheel is None:
@@ -171,20 +171,27 @@ class Quick:
         """
         if not filename.endswith(".whl"):
             return False
-        stem = filename[:-4]
-        dashes = stem.count("-")
-        if dashes not in (4, 5):
-            return False
-        parts = stem.split("-", 2)
-        key = (parts[0], parts[1])
-        head = self._heads.get(key, _NOT_SURE)
-        if head is _NOT_SURE:
-            head = self._heads[key] = self._head(*key)
-        if head is None or head[0] != name:  # type: ignore[index]
-            return False
-        if version is not None and head[1] is not version and head[1] != version:  # type: ignore[index]
-            return False
-        tail = parts[2]
+        prefix = self._prefix
+        if prefix is not None and filename.startswith(prefix):
+            # The same `name-version-` as a wheel of this package that fit: only the tags
+            # part is new (split("-", 2) cuts there too; its dash count is checked below).
+            tail = filename[len(prefix) : -4]
+        else:
+            stem = filename[:-4]
+            dashes = stem.count("-")
+            if dashes not in (4, 5):
+                return False
+            parts = stem.split("-", 2)
+            key = (parts[0], parts[1])
+            head = self._heads.get(key, _NOT_SURE)
+            if head is _NOT_SURE:
+                head = self._heads[key] = self._head(*key)
+            if head is None or head[0] != name:  # type: ignore[index]
+                return False
+            if version is not None and head[1] is not version and head[1] != version:  # type: ignore[index]
+                return False
+            self._prefix = f"{parts[0]}-{parts[1]}-"
+            tail = parts[2]
         fits = self._tails.get(tail)
         if fits is None:
             try:
@@ -202,11 +209,22 @@ class Quick:
         return None if parsed is None else (canonicalize_name(name_part), parsed)
 
     def _sdist_fits(self, filename: str, name: str, version: Version | None) -> bool:
-        try:
-            sdist_name, sdist_version = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
+        """``parse_sdist_filename`` accepts ``filename`` and its name and version match,
+        with the version parsed once per distinct text (usually the package's own)."""
+        if filename.endswith(".tar.gz"):
+            stem = filename[:-7]
+        elif filename.endswith(".zip"):
+            stem = filename[:-4]
+        else:
             return False
-        return sdist_name == name and (version is None or sdist_version == version)
+        name_part, dash, version_part = stem.rpartition("-")
+        if not dash or not name_part:
+            return False
+        # `name` is normalized: the same name with `_` for some `-` normalizes to it.
+        if name_part.replace("_", "-") != name and canonicalize_name(name_part) != name:
+            return False
+        parsed = self._version(version_part)
+        return parsed is not None and (version is None or parsed is version or parsed == version)
 
     def _version(self, text: Any) -> Version | None:
         if type(text) is not str:

@@ -115,6 +115,10 @@ def _quick_package(
     edges: dict[tuple[str, str | None], Dependency] | None = None,
 ) -> LockedPackage:
     """An index package the quick path validated (``_package``'s registry case)."""
+    dependencies: tuple[Dependency, ...] = ()
+    items = entry.get("dependencies")
+    if items:
+        dependencies = tuple([_dependency(path, package.name, item, line, edges) for item in items])
     return locked_package(
         package.name,
         package.version,
@@ -123,7 +127,7 @@ def _quick_package(
         package.sdist,
         (),
         package.marker,
-        tuple([_dependency(path, package.name, item, line, edges) for item in entry.get("dependencies") or ()]),
+        dependencies,
         {},
         {},
         (),
