@@ -9,8 +9,10 @@ time per 1,000 packages at the largest size against the smallest (linear readers
 flat), and the TOML/JSON parse alone at the largest size. The machine's load average is
 printed with it: on a shared machine the fastest of a few runs is the fairest number.
 
-Goal (issue 11): every format reads a 20,000-package lock in under one second. Exits 1
-when a format misses it (only when 20,000 is among the sizes).
+Goal (issue 11): every format reads a 20,000-package lock in under one second. It is
+checked on the least CPU time (other work on a shared machine stretches the wall-clock
+time, not the CPU time); the goal column also says whether the fastest wall-clock read
+made it. Exits 1 when a format misses it (only when 20,000 is among the sizes).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from layerplan._toml import loads_toml  # noqa: E402  (the TOML loading every reader uses)
+from layerplan._toml_split import loads_split  # noqa: E402  (big locks, a few entries at a time)
 from layerplan.lockfiles.detect import read_lock  # noqa: E402
 from layerplan.planning import available_formats  # noqa: E402
 from tests.lockfiles.synthetic import (  # noqa: E402
@@ -94,7 +97,7 @@ def main() -> int:
     ):
         table.add_column(column, justify="right")
     if GOAL_PACKAGES in sizes:
-        table.add_column(f"{GOAL_PACKAGES:,} < {GOAL_SECONDS:.0f} s", justify="right")
+        table.add_column(f"{GOAL_PACKAGES:,} < {GOAL_SECONDS:.0f} s (CPU)", justify="right")
     missed = []
     with tempfile.TemporaryDirectory(prefix="layerplan-lock-bench-") as tmp:
         for label, (reader, filename, make) in MAKERS.items():
@@ -115,8 +118,9 @@ def main() -> int:
             row += [f"{per_large * 1000:.3f} / {per_small * 1000:.3f} s", f"{path.stat().st_size / 1e6:.1f} MB"]
             row.append(f"{parse:.2f} s" if parse else "-")
             if GOAL_PACKAGES in sizes:
-                met = seconds[GOAL_PACKAGES] < GOAL_SECONDS
-                row.append("met" if met else "MISSED")
+                met = cpu < GOAL_SECONDS
+                wall = "wall too" if seconds[GOAL_PACKAGES] < GOAL_SECONDS else "wall not"
+                row.append(f"met, {wall}" if met else "MISSED")
                 if not met:
                     missed.append(label)
             table.add_row(*row)
@@ -131,8 +135,12 @@ def _parse(path: Path) -> float:
     if path.name == "requirements.txt":
         return 0.0
     text = path.read_text(encoding="utf-8")
+    entries = "packages" if path.name == "pylock.toml" else "package"
     start = time.perf_counter()
-    json.loads(text) if path.name == "Pipfile.lock" else loads_toml(text)
+    if path.name == "Pipfile.lock":
+        json.loads(text)
+    elif loads_split(text, entries, loads_toml) is None:
+        loads_toml(text)
     return time.perf_counter() - start
 
 

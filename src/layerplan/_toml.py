@@ -247,11 +247,12 @@ def array_header_lines(text: str, name: str) -> list[int]:
     lines: list[int] = []
     line, counted = 1, 0
     position = text.find(needle)
+    find, count = text.find, text.count
     while position != -1:
-        line_start = text.rfind("\n", 0, position) + 1
-        if not text[line_start:position].strip(" \t"):
-            line += text.count("\n", counted, position)
+        # A header at the start of its line (what tools write) needs no look back.
+        if position == 0 or text[position - 1] == "\n" or not text[text.rfind("\n", 0, position) + 1 : position].strip(" \t"):
+            line += count("\n", counted, position)
             counted = position
             lines.append(line)
-        position = text.find(needle, position + len(needle))
+        position = find(needle, position + len(needle))
     return lines

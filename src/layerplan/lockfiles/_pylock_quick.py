@@ -92,10 +92,12 @@ class Quick:
         if requires_python is not None and not self._specifier(requires_python):
             return None
         dependencies = get("dependencies")
-        if dependencies is not None and (
-            type(dependencies) is not list or any(type(d) is not dict for d in dependencies)
-        ):
-            return None
+        if dependencies is not None:
+            if type(dependencies) is not list:
+                return None
+            for item in dependencies:  # a loop: a generator per package cost more
+                if type(item) is not dict:
+                    return None
         raw_marker, marker = get("marker"), None
         if raw_marker is not None:
             marker = self._marker(raw_marker)
@@ -206,7 +208,11 @@ class Quick:
         if "__" in name_part or _WHEEL_NAME.match(name_part) is None:
             return None
         parsed = self._version(version_part)
-        return None if parsed is None else (canonicalize_name(name_part), parsed)
+        if parsed is None:
+            return None
+        # Without dots or runs of separators, normalizing is lowering and `_` -> `-`.
+        simple = name_part.lower().replace("_", "-")
+        return (simple if "." not in simple and "--" not in simple else canonicalize_name(name_part)), parsed  # type: ignore[return-value]
 
     def _sdist_fits(self, filename: str, name: str, version: Version | None) -> bool:
         """``parse_sdist_filename`` accepts ``filename`` and its name and version match,

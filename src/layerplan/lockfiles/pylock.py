@@ -36,6 +36,7 @@ __all__ = ["layerplan_lock_formats", "read_pylock"]
 _CONTEXT_PACKAGE = re.compile(r"^packages\[(\d+)\]")
 _CONTEXT_KEYS = re.compile(r"[A-Za-z_-]+")
 _REGENERATE = "fix the entry or regenerate the file with your lock tool"
+_STR_OR_NONE = (str, type(None))
 
 
 @hookimpl
@@ -118,7 +119,15 @@ def _quick_package(
     dependencies: tuple[Dependency, ...] = ()
     items = entry.get("dependencies")
     if items:
-        dependencies = tuple([_dependency(path, package.name, item, line, edges) for item in items])
+        edges = {} if edges is None else edges
+        found = []
+        for item in items:  # the common case of _dependency inline: thousands per lock
+            name, version = item.get("name"), item.get("version")
+            edge = edges.get((name, version)) if type(name) is str and type(version) in _STR_OR_NONE else None
+            if edge is None:
+                edge = _dependency(path, package.name, item, line, edges)
+            found.append(edge)
+        dependencies = tuple(found)
     return locked_package(
         package.name,
         package.version,
