@@ -82,20 +82,20 @@ def _groups(text: str, cuts: list[int]) -> list[tuple[int, int, bool]]:
     """``(begin, end, within the bounds)`` of consecutive groups of entries (``cuts[i]`` to
     ``cuts[i + 1]`` is one entry); an entry above the bounds is a group of its own.
 
-    Counted over a span of several entries at a time (halved while it is above the
-    bounds, doubled up to 64 after it fits): counting each entry alone was 20,000 calls.
-    """
+    Each entry is counted once (counting spans of several and halving them on a miss
+    scanned the text twice as often)."""
+    count = text.count
     groups: list[tuple[int, int, bool]] = []
-    first, last, step = 0, len(cuts) - 1, 16
-    while first < last:
-        end = min(first + step, last)
-        within = _within(text, cuts[first], cuts[end])
-        if within or end == first + 1:
-            groups.append((cuts[first], cuts[end], within))
-            first = end
-            step = min(step * 2, 64) if within else step
-        else:
-            step = max((end - first) // 2, 1)
+    start, brackets, dots = cuts[0], 0, 0
+    for begin, end in zip(cuts, cuts[1:]):
+        more_brackets = count("[", begin, end) + count("{", begin, end)
+        more_dots = count(".", begin, end)
+        if begin > start and (brackets + more_brackets > MAX_BRACKETS or dots + more_dots > MAX_DOTS):
+            groups.append((start, begin, brackets <= MAX_BRACKETS and dots <= MAX_DOTS))
+            start, brackets, dots = begin, 0, 0
+        brackets += more_brackets
+        dots += more_dots
+    groups.append((start, cuts[-1], brackets <= MAX_BRACKETS and dots <= MAX_DOTS))
     return groups
 
 
