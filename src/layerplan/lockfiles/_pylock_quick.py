@@ -73,6 +73,7 @@ class Quick:
         self._heads: dict[tuple[str, str], tuple[NormalizedName, Version] | None] = {}
         self._tails: dict[str, bool] = {}
         self._prefix: str | None = None
+        self._shown: dict[Any, str] = {}
 
     def package(self, entry: Any) -> QuickPackage | None:
         if type(entry) is not dict:
@@ -129,7 +130,11 @@ class Quick:
             sdist = self._file(raw_sdist, "sdist", name, version)
             if sdist is None:
                 return None
-        shown = str(version) if version is not None else None
+        shown = None
+        if version is not None:  # str(Version) rebuilds the text: once per distinct version
+            shown = self._shown.get(raw_version)  # a str: `version` parsed from it
+            if shown is None:
+                shown = self._shown[raw_version] = str(version)
         return QuickPackage(NormalizedName(name), shown, marker, index, sdist, tuple(wheels))
 
     def _file(self, raw: Any, kind: FileKind, name: str, version: Version | None) -> LockedFile | None:
