@@ -10,6 +10,10 @@ with the line number. A text rtoml accepts and tomli would refuse is read as tom
 reads it (one with a byte-order mark goes straight to tomli); tests/test_toml.py checks
 the two agree on every lockfile fixture and on fuzzed mutations of them.
 
+Big locks go through ``_toml_split`` first (``load_toml(..., entries="package")``):
+``toml-rs``, faster again, a group of entries at a time where the nesting is provably
+bounded; it declines whatever it cannot read the same way, and this module decides.
+
 The standard parsers stop at the first error and do not keep positions of values, so
 this module also offers ``line_of`` to point a later (semantic) error at a best-guess
 line: the first line that mentions a given text.
