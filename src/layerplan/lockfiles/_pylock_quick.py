@@ -159,16 +159,20 @@ class Quick:
             filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
             if not filename:
                 return None
-        digests = []
-        for algorithm, digest in hashes.items():
+        if len(hashes) == 1:  # the usual single sha256: no list to build and sort
+            ((algorithm, digest),) = hashes.items()
             if type(digest) is not str:
                 return None
-            digests.append(f"{algorithm}:{digest}")
-        if len(digests) > 1:
-            digests.sort()
-        if not (self._wheel_fits if kind == "wheel" else self._sdist_fits)(filename, name, version):
-            return None
-        return locked_file(kind, filename, url, tuple(digests), size)
+            digests: tuple[str, ...] = (f"{algorithm}:{digest}",)
+        else:
+            found = []
+            for algorithm, digest in hashes.items():
+                if type(digest) is not str:
+                    return None
+                found.append(f"{algorithm}:{digest}")
+            digests = tuple(sorted(found))
+        fits = self._wheel_fits(filename, name, version) if kind == "wheel" else self._sdist_fits(filename, name, version)
+        return locked_file(kind, filename, url, digests, size) if fits else None
 
     def _wheel_fits(self, filename: str, name: str, version: Version | None) -> bool:
         """``parse_wheel_filename`` accepts ``filename`` and its name and version match.
