@@ -118,13 +118,12 @@ class Quick:
             return None
         if raw_sdist is None and not raw_wheels:
             return None  # a direct source, or an error: packaging says which
-        wheels = []
-        self._prefix = None  # set by the first wheel whose name and version fit
-        for raw in raw_wheels or ():
-            wheel = self._file(raw, "wheel", name, version)
-            if wheel is None:
+        wheels: list[LockedFile] = []
+        if raw_wheels:
+            made = self._wheels(raw_wheels, name, version)
+            if made is None:
                 return None
-            wheels.append(wheel)
+            wheels = made
         sdist = None
         if raw_sdist is not None:
             sdist = self._file(raw_sdist, "sdist", name, version)
@@ -159,20 +158,59 @@ class Quick:
             filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
             if not filename:
                 return None
-        if len(hashes) == 1:  # the usual single sha256: no list to build and sort
-            ((algorithm, digest),) = hashes.items()
-            if type(digest) is not str:
-                return None
-            digests: tuple[str, ...] = (f"{algorithm}:{digest}",)
-        else:
-            found = []
-            for algorithm, digest in hashes.items():
-                if type(digest) is not str:
-                    return None
-                found.append(f"{algorithm}:{digest}")
-            digests = tuple(sorted(found))
+        digests = _digests(hashes)
+        if digests is None:
+            return None
         fits = self._wheel_fits(filename, name, version) if kind == "wheel" else self._sdist_fits(filename, name, version)
         return locked_file(kind, filename, url, digests, size) if fits else None
+
+    def _wheels(self, raws: list[Any], name: str, version: Version | None) -> list[LockedFile] | None:
+        """``_file`` for each wheel of a package, in one loop: a lock has about six per
+        package, and two calls per wheel were a tenth of the read. After the first wheel
+        whose name and version fit, a wheel with the same ``name-version-`` prefix only
+        has its tags part checked (``split("-", 2)`` cuts there too, and the tags check
+        counts the dashes)."""
+        tails, wheels, prefix = self._tails, [], ""
+        for raw in raws:
+            if type(raw) is not dict:
+                return None
+            get = raw.get
+            filename, url, path, size, hashes = get("name"), get("url"), get("path"), get("size"), get("hashes")
+            uploaded = get("upload-time")
+            if (
+                filename is not None and type(filename) is not str
+                or url is not None and type(url) is not str
+                or path is not None and type(path) is not str
+                or size is not None and type(size) is not int
+                or uploaded is not None and not isinstance(uploaded, datetime)
+                or type(hashes) is not dict
+                or not hashes
+                or not (path or url)
+            ):  # fmt: skip
+                return None
+            if not filename:
+                filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
+                if not filename:
+                    return None
+            digests = _digests(hashes)
+            if digests is None or not filename.endswith(".whl"):
+                return None
+            if prefix and filename.startswith(prefix):
+                tail = filename[len(prefix) : -4]
+            else:
+                self._prefix = None
+                if not self._wheel_fits(filename, name, version):
+                    return None
+                prefix = self._prefix or ""
+                wheels.append(locked_file("wheel", filename, url, digests, size))
+                continue
+            fits = tails.get(tail)
+            if fits is None:
+                fits = self._tail_fits(tail)
+            if not fits:
+                return None
+            wheels.append(locked_file("wheel", filename, url, digests, size))
+        return wheels
 
     def _wheel_fits(self, filename: str, name: str, version: Version | None) -> bool:
         """``parse_wheel_filename`` accepts ``filename`` and its name and version match.
@@ -204,13 +242,16 @@ class Quick:
             self._prefix = f"{parts[0]}-{parts[1]}-"
             tail = parts[2]
         fits = self._tails.get(tail)
-        if fits is None:
-            try:
-                parse_wheel_filename(f"x-0-{tail}.whl")
-                fits = True
-            except InvalidWheelFilename:
-                fits = False
-            self._tails[tail] = fits
+        return self._tail_fits(tail) if fits is None else fits
+
+    def _tail_fits(self, tail: str) -> bool:
+        """The tags part (``[build-]python-abi-platform``) of a wheel name is valid."""
+        try:
+            parse_wheel_filename(f"x-0-{tail}.whl")
+            fits = True
+        except InvalidWheelFilename:
+            fits = False
+        self._tails[tail] = fits
         return fits
 
     def _head(self, name_part: str, version_part: str) -> tuple[NormalizedName, Version] | None:
@@ -277,6 +318,19 @@ class Quick:
                 valid = False
             self._specifiers[text] = valid
         return valid
+
+
+def _digests(hashes: dict[Any, Any]) -> tuple[str, ...] | None:
+    """``algorithm:digest`` strings, sorted; ``None`` when a digest is not a string."""
+    if len(hashes) == 1:  # the usual single sha256: no list to build and sort
+        ((algorithm, digest),) = hashes.items()
+        return (f"{algorithm}:{digest}",) if type(digest) is str else None
+    found = []
+    for algorithm, digest in hashes.items():
+        if type(digest) is not str:
+            return None
+        found.append(f"{algorithm}:{digest}")
+    return tuple(sorted(found))
 
 
 def _plain_url_name(url: str) -> str | None:
