@@ -31,7 +31,7 @@ from typing import Any
 
 import tomli
 
-from layerplan._toml_split import loads_split
+from layerplan._toml_split import array_headers, loads_split
 from layerplan.errors import LayerplanError
 
 _fast_loads: Callable[[str], dict[str, Any]] | None
@@ -47,6 +47,7 @@ __all__ = [
     "key_line",
     "line_of",
     "load_json",
+    "load_lock_toml",
     "load_toml",
     "loads_toml",
     "read_text",
@@ -84,8 +85,22 @@ def load_toml(path: Path, error: type[LayerplanError], entries: str | None = Non
         data = loads_split(text, entries, loads_toml)
         if data is not None:
             return data, text
+    return _loads_located(path, text, error), text
+
+
+def load_lock_toml(path: Path, error: type[LayerplanError], entries: str) -> tuple[dict[str, Any], str, list[int]]:
+    """``load_toml(path, error, entries)`` and ``array_header_lines(text, entries)``, from
+    one scan for the headers (a 40 MB lock is scanned once, not twice)."""
+    text = read_text(path, error)
+    starts, lines = array_headers(text, entries)
+    data = loads_split(text, entries, loads_toml, starts)
+    return (_loads_located(path, text, error) if data is None else data), text, lines
+
+
+def _loads_located(path: Path, text: str, error: type[LayerplanError]) -> dict[str, Any]:
+    """``loads_toml(text)``, its errors turned into ``error`` with the line."""
     try:
-        return loads_toml(text), text
+        return loads_toml(text)
     except RecursionError as exc:  # tomli's own limits (400 levels, 1000 key parts) raise this
         raise _too_deep(path, text, error, exc) from None
     except tomli.TOMLDecodeError as exc:
@@ -242,21 +257,5 @@ def key_line(text: str, table: str, key: str) -> int | None:
 
 
 def array_header_lines(text: str, name: str) -> list[int]:
-    """1-based lines of every ``[[name]]`` header (at the start of a line), in file order.
-
-    One pass with ``str.find``/``str.count``, which run in C: a line loop or a multiline
-    regex costs several times more on a lockfile of a few megabytes.
-    """
-    needle = f"[[{name}]]"
-    lines: list[int] = []
-    line, counted = 1, 0
-    position = text.find(needle)
-    find, count = text.find, text.count
-    while position != -1:
-        # A header at the start of its line (what tools write) needs no look back.
-        if position == 0 or text[position - 1] == "\n" or not text[text.rfind("\n", 0, position) + 1 : position].strip(" \t"):
-            line += count("\n", counted, position)
-            counted = position
-            lines.append(line)
-        position = find(needle, position + len(needle))
-    return lines
+    """1-based lines of every ``[[name]]`` header (at the start of a line), in file order."""
+    return array_headers(text, name)[1]

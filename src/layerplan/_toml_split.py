@@ -7,7 +7,8 @@ levels deep (fewer in a thread with a small stack: about 1.5 kB of native stack 
 level) overflows the stack and kills the process. A lock is untrusted input, so this
 module gives it only texts whose nesting is bounded *before* it parses them:
 
-* The text is cut at every line that starts with ``[[name]]`` (``[[package]]`` for
+* The text is cut at every line that starts with ``[[name]]`` (after spaces or tabs;
+  ``[[package]]`` for
   uv.lock, Poetry and pdm, ``[[packages]]`` for pylock.toml: the only way lock tools
   write their entries). Consecutive entries are grouped so that a group holds at most
   ``MAX_BRACKETS`` ``[``/``{`` characters and ``MAX_DOTS`` dots.
@@ -43,7 +44,7 @@ try:
 except ImportError:  # pragma: no cover - Python 3.10 or a platform without a wheel: rtoml, as before
     _rs_loads = None
 
-__all__ = ["MAX_BRACKETS", "MAX_DOTS", "header_offsets", "loads_split"]
+__all__ = ["MAX_BRACKETS", "MAX_DOTS", "array_headers", "loads_split"]
 
 MAX_BRACKETS = 256
 """Most ``[`` and ``{`` characters in one ``toml-rs`` parse: its nesting bound."""
@@ -51,13 +52,16 @@ MAX_DOTS = 999
 """Most dots in one ``toml-rs`` parse: a key's parts stay within tomli's 1,000."""
 
 
-def loads_split(text: str, name: str, capped: Callable[[str], dict[str, Any]]) -> dict[str, Any] | None:
+def loads_split(
+    text: str, name: str, capped: Callable[[str], dict[str, Any]], starts: list[int] | None = None
+) -> dict[str, Any] | None:
     """The data of TOML ``text`` (as ``capped``, the whole-text parser, gives it), parsed
     a group of ``[[name]]`` entries at a time; ``None`` when this path declines (see the
-    module). A group above the bounds is parsed by ``capped``."""
+    module). A group above the bounds is parsed by ``capped``. ``starts``: the headers'
+    line starts, when the caller has them (``array_headers``)."""
     if _rs_loads is None or text.startswith("\ufeff"):
         return None
-    cuts = header_offsets(text, name)
+    cuts = list(array_headers(text, name)[0] if starts is None else starts)
     if not cuts:
         return None
     cuts.append(len(text))
@@ -126,14 +130,29 @@ def _add(piece: dict[str, Any], name: str, entries: list[Any], head: dict[str, A
     return True
 
 
-def header_offsets(text: str, name: str) -> list[int]:
-    """Offsets of every line that starts with ``[[name]]``, in order (``str.find``: C)."""
+def array_headers(text: str, name: str) -> tuple[list[int], list[int]]:
+    """Where each ``[[name]]`` header that starts its line (after spaces or tabs) is:
+    the offsets of those lines' starts and their 1-based numbers, in file order.
+
+    One pass with ``str.find``/``str.count``, which run in C: a line loop or a multiline
+    regex costs several times more on a lockfile of a few megabytes.
+    """
     needle = f"[[{name}]]"
-    offsets: list[int] = []
-    find = text.find
+    starts: list[int] = []
+    lines: list[int] = []
+    line, counted = 1, 0
+    find, count = text.find, text.count
     position = find(needle)
     while position != -1:
-        if position == 0 or text[position - 1] == "\n":
-            offsets.append(position)
+        start = position
+        if position and text[position - 1] != "\n":  # not at column 0 (what tools write)
+            start = text.rfind("\n", 0, position) + 1
+            if text[start:position].strip(" \t"):
+                start = -1
+        if start >= 0:
+            line += count("\n", counted, position)
+            counted = position
+            starts.append(start)
+            lines.append(line)
         position = find(needle, position + len(needle))
-    return offsets
+    return starts, lines

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from layerplan._toml import array_header_lines, bulk, line_of, load_toml
+from layerplan._toml import bulk, line_of, load_lock_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._fast import dependency, locked_package
@@ -59,12 +59,11 @@ def read_pylock(path: Path) -> Lock:
     from packaging.pylock import Pylock, PylockValidationError
 
     try:
-        data, text = load_toml(path, LockfileError, "packages")
+        data, text, headers = load_lock_toml(path, LockfileError, "packages")
     except LockfileError as exc:
         if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
             exc.hint = "regenerate the file with your lock tool"
         raise
-    headers = array_header_lines(text, "packages")
     _check_version(path, text, data)
     entries = data.get("packages")
     try:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-from layerplan._toml import TextLines, array_header_lines, bulk, line_of, load_toml
+from layerplan._toml import TextLines, bulk, line_of, load_lock_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._fast import dependency, locked_file, locked_package
@@ -61,21 +61,21 @@ def read_uv_lock(path: Path) -> Lock:
     does not parse.
     """
     try:
-        data, text = load_toml(path, LockfileError, "package")
+        data, text, headers = load_lock_toml(path, LockfileError, "package")
     except LockfileError as exc:
         if exc.hint is None:  # unreadable or not TOML (a merge conflict left in it?)
             exc.hint = _REGENERATE
         raise
-    return _Reader(path, text).read(data)
+    return _Reader(path, text, headers).read(data)
 
 
 class _Reader:
     """One read of one file; caches markers and names, which repeat a lot in a lock."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, headers: list[int]) -> None:
         self.path = path
         self.text = text
-        self.headers = array_header_lines(text, "package")
+        self.headers = headers  # the line of each `[[package]]` header
         self.markers: dict[str, Marker] = {}
         self.names: dict[str, NormalizedName] = {}
         self.sources: dict[tuple[SourceKind, str], Source] = {}
