@@ -171,3 +171,29 @@ def test_error_in_one_entry_keeps_its_line(tmp_path: Path) -> None:
         load_toml(path, LockfileError, "package")
     assert caught.value.line == 2 + 4 * 2000 + 4
     assert str(caught.value).startswith(f"{path}:{caught.value.line}: invalid TOML: ")
+
+
+READERS = {"uv.lock": "uv", "poetry.lock": "poetry", "pdm.lock": "pdm"}
+LOCK_FIXTURES = sorted(
+    p for p in TOML_FIXTURES if p.name in READERS or (p.name.startswith("pylock.") and p.suffix == ".toml")
+)
+
+
+@pytest.mark.parametrize("path", LOCK_FIXTURES, ids=lambda p: p.parent.name + "/" + p.name)
+def test_readers_read_the_same_lock_either_way(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every real lock in the fixtures reads to the same ``Lock`` (packages, files, hashes,
+    markers, lines) through the split path as through the whole-text parse."""
+    from layerplan.planning import available_formats
+
+    formats = {f.name: f for f in available_formats()}
+    reader = formats[READERS.get(path.name, "pylock")]
+    try:
+        split_lock: Any = reader.read(path)
+    except LockfileError as exc:
+        split_lock = str(exc)
+    monkeypatch.setattr(split, "_rs_loads", None)  # toml-rs "not installed": the whole text
+    try:
+        whole_lock: Any = reader.read(path)
+    except LockfileError as exc:
+        whole_lock = str(exc)
+    assert split_lock == whole_lock
