@@ -91,7 +91,7 @@ class _Reader:
         # `[[package]]` headers are the only way uv writes packages; if the counts differ
         # (hand-written inline tables) lines are unknown rather than wrong.
         lines: list[int | None] = list(self.headers) if len(self.headers) == len(entries) else [None] * len(entries)
-        packages = tuple(self.package(entry, line) for entry, line in zip(entries, lines))
+        packages = tuple(self.packages(entries, lines))
 
         root = next((p for p in packages if p.source.kind in _PROJECT_KINDS and p.source.path == "."), None)
         indexes: dict[str, None] = {}
@@ -115,6 +115,15 @@ class _Reader:
             indexes=tuple(indexes),
             workspace_members=tuple(self.name(m) for m in members),
         )
+
+    def packages(self, entries: list[Any], lines: list[int | None]) -> list[LockedPackage]:
+        packages = []
+        for index, line in enumerate(lines):
+            # Each table is let go once read: freed while still in the cache, its memory
+            # reused by the next (a few percent of a 20,000-package read).
+            entry, entries[index] = entries[index], None
+            packages.append(self.package(entry, line))
+        return packages
 
     def check_version(self, data: Mapping[str, Any]) -> None:
         version = data.get("version")
