@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/lock_read_bench.py [--sizes 1000,10000,20000] [--runs R]
 
 Prints a table: per format, the fastest of ``R`` reads (default 3) at each size (the
-reader alone, in this process: read the file, parse, validate, build the ``Lock``), the
-least CPU time (``process_time``) of those reads at the largest size, the
+reader alone, in this process: read the file, parse, validate, build the ``Lock``) and the
+least CPU time (``process_time``) of those reads, the
 time per 1,000 packages at the largest size against the smallest (linear readers keep it
 flat), and the TOML/JSON parse alone at the largest size. The machine's load average is
 printed with it: on a shared machine the fastest of a few runs is the fairest number.
@@ -88,9 +88,8 @@ def main() -> int:
     table = Table(title=f"reading a synthetic lock (fastest of {args.runs}, in-process)")
     table.add_column("format")
     for size in sizes:
-        table.add_column(f"{size:,}", justify="right")
+        table.add_column(f"{size:,}: wall / CPU", justify="right")
     for column in (
-        f"CPU at {sizes[-1]:,}",
         f"per 1,000 at {sizes[-1]:,} / at {sizes[0]:,}",
         f"size at {sizes[-1]:,}",
         f"parse alone at {sizes[-1]:,}",
@@ -102,7 +101,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="layerplan-lock-bench-") as tmp:
         for label, (reader, filename, make) in MAKERS.items():
             seconds: dict[int, float] = {}
-            cpu = 0.0
+            cpus: dict[int, float] = {}
             lock_format = formats[reader]
             for size in sizes:
                 directory = Path(tmp) / str(size)
@@ -111,14 +110,14 @@ def main() -> int:
                 count = len(read_lock(path, lock_format).packages)
                 if count < size:
                     raise SystemExit(f"{label}: read {count} packages of {size}")
-                seconds[size], cpu = fastest_with_cpu(lambda: read_lock(path, lock_format), args.runs)  # noqa: B023
+                seconds[size], cpus[size] = fastest_with_cpu(lambda: read_lock(path, lock_format), args.runs)  # noqa: B023
             parse = fastest(lambda: _parse(path), args.runs)  # noqa: B023
             per_small, per_large = seconds[sizes[0]] / sizes[0], seconds[sizes[-1]] / sizes[-1]
-            row = [label, *(f"{seconds[size]:.2f} s" for size in sizes), f"{cpu:.2f} s"]
+            row = [label, *(f"{seconds[size]:.2f} / {cpus[size]:.2f} s" for size in sizes)]
             row += [f"{per_large * 1000:.3f} / {per_small * 1000:.3f} s", f"{path.stat().st_size / 1e6:.1f} MB"]
             row.append(f"{parse:.2f} s" if parse else "-")
             if GOAL_PACKAGES in sizes:
-                met = cpu < GOAL_SECONDS
+                met = cpus[GOAL_PACKAGES] < GOAL_SECONDS
                 wall = "wall too" if seconds[GOAL_PACKAGES] < GOAL_SECONDS else "wall not"
                 row.append(f"met, {wall}" if met else "MISSED")
                 if not met:
