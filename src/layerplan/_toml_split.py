@@ -7,10 +7,9 @@ levels deep (fewer in a thread with a small stack: about 1.5 kB of native stack 
 level) overflows the stack and kills the process. A lock is untrusted input, so this
 module gives it only texts whose nesting is bounded *before* it parses them:
 
-* The text is cut at every line that starts with ``[[name]]`` (after spaces or tabs;
-  ``[[package]]`` for
-  uv.lock, Poetry and pdm, ``[[packages]]`` for pylock.toml: the only way lock tools
-  write their entries). Consecutive entries are grouped so that a group holds at most
+* The text is cut at every line that starts with ``[[name]]``, after spaces or tabs
+  (``[[package]]`` for uv.lock, Poetry and pdm, ``[[packages]]`` for pylock.toml: the
+  only way lock tools write their entries). Consecutive entries are grouped so that a group holds at most
   ``MAX_BRACKETS`` ``[``/``{`` characters and ``MAX_DOTS`` dots.
 * Each nesting level of a parsed value needs an opening bracket of its own, and each
   part of a dotted key or table header a dot. Counting every such character of a group,
