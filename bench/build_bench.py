@@ -762,8 +762,8 @@ def plan_goal(scratch: Path) -> tuple[str, str, str, bool]:
     parts, met = [], True
     for lock in ("uv.lock", "pylock.toml"):
         small, big = by[(lock, 1000)], by[(lock, 10000)]
-        growth = (big["pipeline"] / 10000) / (small["pipeline"] / 1000)
-        parts.append(f"{lock} {big['pipeline']:.0f} ms (per package x{growth:.2f} of 1,000's)")
+        growth = (big["pipeline_cpu"] / 10000) / (small["pipeline_cpu"] / 1000)  # CPU: steadier than wall
+        parts.append(f"{lock} {big['pipeline']:.0f} ms ({big['pipeline_cpu']:.0f} ms CPU; per package x{growth:.2f} of 1,000's)")
         met &= big["pipeline"] < data["goal_pipeline_10k_ms"] and growth < 1.5
     return ("plan 10,000 packages", "< 1 s in-process (cost linear in the lock size)", "; ".join(parts), met)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "layerplan"
 # stack -> its levels, lowest first; names on one level may import each other
 STACKS: dict[str, list[list[str]]] = {
-    "basics": [["errors", "_toml", "_units", "console", "events", "progress", "oci", "reproducible", "urls", "__init__"]],
+    "basics": [["errors", "_toml", "_toml_split", "_units", "console", "events", "progress", "oci", "reproducible", "urls", "__init__"]],
     "plumbing": [["cache", "http"]],
     "packaging": [
         ["project"], ["lockfiles"], ["target"], ["selection"], ["plan"], ["plugins"],

@@ -10,6 +10,10 @@ with the line number. A text rtoml accepts and tomli would refuse is read as tom
 reads it (one with a byte-order mark goes straight to tomli); tests/test_toml.py checks
 the two agree on every lockfile fixture and on fuzzed mutations of them.
 
+Big locks go through ``_toml_split`` first (``load_toml(..., entries="package")``):
+``toml-rs``, faster again, a group of entries at a time where the nesting is provably
+bounded; it declines whatever it cannot read the same way, and this module decides.
+
 The standard parsers stop at the first error and do not keep positions of values, so
 this module also offers ``line_of`` to point a later (semantic) error at a best-guess
 line: the first line that mentions a given text.
@@ -27,6 +31,7 @@ from typing import Any
 
 import tomli
 
+from layerplan._toml_split import array_headers, loads_split
 from layerplan.errors import LayerplanError
 
 _fast_loads: Callable[[str], dict[str, Any]] | None
@@ -42,6 +47,7 @@ __all__ = [
     "key_line",
     "line_of",
     "load_json",
+    "load_lock_toml",
     "load_toml",
     "loads_toml",
     "read_text",
@@ -67,11 +73,34 @@ def read_text(path: Path, error: type[LayerplanError]) -> str:
         raise error(f"cannot read: {exc.strerror}", path=path) from None
 
 
-def load_toml(path: Path, error: type[LayerplanError]) -> tuple[dict[str, Any], str]:
-    """Parse ``path`` as TOML; return the data and the text (for ``line_of``)."""
+def load_toml(path: Path, error: type[LayerplanError], entries: str | None = None) -> tuple[dict[str, Any], str]:
+    """Parse ``path`` as TOML; return the data and the text (for ``line_of``).
+
+    ``entries`` names a lock's array of tables (``package``): a big lock is then parsed
+    a few entries at a time by a faster parser where its nesting is provably bounded
+    (``_toml_split``), with the same data and, for a text with an error, the same error.
+    """
     text = read_text(path, error)
+    if entries is not None:
+        data = loads_split(text, entries, loads_toml)
+        if data is not None:
+            return data, text
+    return _loads_located(path, text, error), text
+
+
+def load_lock_toml(path: Path, error: type[LayerplanError], entries: str) -> tuple[dict[str, Any], str, list[int]]:
+    """``load_toml(path, error, entries)`` and ``array_header_lines(text, entries)``, from
+    one scan for the headers (a 40 MB lock is scanned once, not twice)."""
+    text = read_text(path, error)
+    starts, lines = array_headers(text, entries)
+    data = loads_split(text, entries, loads_toml, starts)
+    return (_loads_located(path, text, error) if data is None else data), text, lines
+
+
+def _loads_located(path: Path, text: str, error: type[LayerplanError]) -> dict[str, Any]:
+    """``loads_toml(text)``, its errors turned into ``error`` with the line."""
     try:
-        return loads_toml(text), text
+        return loads_toml(text)
     except RecursionError as exc:  # tomli's own limits (400 levels, 1000 key parts) raise this
         raise _too_deep(path, text, error, exc) from None
     except tomli.TOMLDecodeError as exc:
@@ -228,20 +257,5 @@ def key_line(text: str, table: str, key: str) -> int | None:
 
 
 def array_header_lines(text: str, name: str) -> list[int]:
-    """1-based lines of every ``[[name]]`` header (at the start of a line), in file order.
-
-    One pass with ``str.find``/``str.count``, which run in C: a line loop or a multiline
-    regex costs several times more on a lockfile of a few megabytes.
-    """
-    needle = f"[[{name}]]"
-    lines: list[int] = []
-    line, counted = 1, 0
-    position = text.find(needle)
-    while position != -1:
-        line_start = text.rfind("\n", 0, position) + 1
-        if not text[line_start:position].strip(" \t"):
-            line += text.count("\n", counted, position)
-            counted = position
-            lines.append(line)
-        position = text.find(needle, position + len(needle))
-    return lines
+    """1-based lines of every ``[[name]]`` header (at the start of a line), in file order."""
+    return array_headers(text, name)[1]

@@ -97,10 +97,21 @@ def locked_package(
     """``LockedPackage(...)`` with every field given, in field order (pass a new ``{}``
     for an empty mapping, as the dataclass's default factory does)."""
     package: LockedPackage = _new(LockedPackage)
-    values = (
-        name, version, source, wheels, sdist, hashes, marker, dependencies,
-        optional_dependencies, dependency_groups, groups, index, line,
-    )  # fmt: skip
-    for setter, value in zip(_PACKAGE, values):
-        setter(package, value)
+    (
+        set_name, set_version, set_source, set_wheels, set_sdist, set_hashes, set_marker, set_dependencies,
+        set_optional, set_groups_of_deps, set_groups, set_index, set_line,
+    ) = _PACKAGE  # fmt: skip
+    set_name(package, name)
+    set_version(package, version)
+    set_source(package, source)
+    set_wheels(package, wheels)
+    set_sdist(package, sdist)
+    set_hashes(package, hashes)
+    set_marker(package, marker)
+    set_dependencies(package, dependencies)
+    set_optional(package, optional_dependencies)
+    set_groups_of_deps(package, dependency_groups)
+    set_groups(package, groups)
+    set_index(package, index)
+    set_line(package, line)
     return package

@@ -26,12 +26,10 @@ from typing import Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
-    InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
     is_normalized_name,
-    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
@@ -74,6 +72,8 @@ class Quick:
         self._specifiers: dict[str, bool] = {}
         self._heads: dict[tuple[str, str], tuple[NormalizedName, Version] | None] = {}
         self._tails: dict[str, bool] = {}
+        self._prefix: str | None = None
+        self._shown: dict[Any, str] = {}
 
     def package(self, entry: Any) -> QuickPackage | None:
         if type(entry) is not dict:
@@ -93,10 +93,12 @@ class Quick:
         if requires_python is not None and not self._specifier(requires_python):
             return None
         dependencies = get("dependencies")
-        if dependencies is not None and (
-            type(dependencies) is not list or any(type(d) is not dict for d in dependencies)
-        ):
-            return None
+        if dependencies is not None:
+            if type(dependencies) is not list:
+                return None
+            for item in dependencies:  # a loop: a generator per package cost more
+                if type(item) is not dict:
+                    return None
         raw_marker, marker = get("marker"), None
         if raw_marker is not None:
             marker = self._marker(raw_marker)
@@ -116,18 +118,22 @@ class Quick:
             return None
         if raw_sdist is None and not raw_wheels:
             return None  # a direct source, or an error: packaging says which
-        wheels = []
-        for raw in raw_wheels or ():
-            wheel = self._file(raw, "wheel", name, version)
-            if wheel is None:
+        wheels: list[LockedFile] = []
+        if raw_wheels:
+            made = self._wheels(raw_wheels, name, version)
+            if made is None:
                 return None
-            wheels.append(wheel)
+            wheels = made
         sdist = None
         if raw_sdist is not None:
             sdist = self._file(raw_sdist, "sdist", name, version)
             if sdist is None:
                 return None
-        shown = str(version) if version is not None else None
+        shown = None
+        if version is not None:  # str(Version) rebuilds the text: once per distinct version
+            shown = self._shown.get(raw_version)  # a str: `version` parsed from it
+            if shown is None:
+                shown = self._shown[raw_version] = str(version)
         return QuickPackage(NormalizedName(name), shown, marker, index, sdist, tuple(wheels))
 
     def _file(self, raw: Any, kind: FileKind, name: str, version: Version | None) -> LockedFile | None:
@@ -152,16 +158,59 @@ class Quick:
             filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
             if not filename:
                 return None
-        digests = []
-        for algorithm, digest in hashes.items():
-            if type(digest) is not str:
-                return None
-            digests.append(f"{algorithm}:{digest}")
-        if len(digests) > 1:
-            digests.sort()
-        if not (self._wheel_fits if kind == "wheel" else self._sdist_fits)(filename, name, version):
+        digests = _digests(hashes)
+        if digests is None:
             return None
-        return locked_file(kind, filename, url, tuple(digests), size)
+        fits = self._wheel_fits(filename, name, version) if kind == "wheel" else self._sdist_fits(filename, name, version)
+        return locked_file(kind, filename, url, digests, size) if fits else None
+
+    def _wheels(self, raws: list[Any], name: str, version: Version | None) -> list[LockedFile] | None:
+        """``_file`` for each wheel of a package, in one loop: a lock has about six per
+        package, and two calls per wheel were a tenth of the read. After the first wheel
+        whose name and version fit, a wheel with the same ``name-version-`` prefix only
+        has its tags part checked (``split("-", 2)`` cuts there too, and the tags check
+        counts the dashes)."""
+        tails, wheels, prefix = self._tails, [], ""
+        for raw in raws:
+            if type(raw) is not dict:
+                return None
+            get = raw.get
+            filename, url, path, size, hashes = get("name"), get("url"), get("path"), get("size"), get("hashes")
+            uploaded = get("upload-time")
+            if (
+                filename is not None and type(filename) is not str
+                or url is not None and type(url) is not str
+                or path is not None and type(path) is not str
+                or size is not None and type(size) is not int
+                or uploaded is not None and not isinstance(uploaded, datetime)
+                or type(hashes) is not dict
+                or not hashes
+                or not (path or url)
+            ):  # fmt: skip
+                return None
+            if not filename:
+                filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
+                if not filename:
+                    return None
+            digests = _digests(hashes)
+            if digests is None or not filename.endswith(".whl"):
+                return None
+            if prefix and filename.startswith(prefix):
+                tail = filename[len(prefix) : -4]
+            else:
+                self._prefix = None
+                if not self._wheel_fits(filename, name, version):
+                    return None
+                prefix = self._prefix or ""
+                wheels.append(locked_file("wheel", filename, url, digests, size))
+                continue
+            fits = tails.get(tail)
+            if fits is None:
+                fits = self._tail_fits(tail)
+            if not fits:
+                return None
+            wheels.append(locked_file("wheel", filename, url, digests, size))
+        return wheels
 
     def _wheel_fits(self, filename: str, name: str, version: Version | None) -> bool:
         """``parse_wheel_filename`` accepts ``filename`` and its name and version match.
@@ -171,42 +220,67 @@ class Quick:
         """
         if not filename.endswith(".whl"):
             return False
-        stem = filename[:-4]
-        dashes = stem.count("-")
-        if dashes not in (4, 5):
-            return False
-        parts = stem.split("-", 2)
-        key = (parts[0], parts[1])
-        head = self._heads.get(key, _NOT_SURE)
-        if head is _NOT_SURE:
-            head = self._heads[key] = self._head(*key)
-        if head is None or head[0] != name:  # type: ignore[index]
-            return False
-        if version is not None and head[1] is not version and head[1] != version:  # type: ignore[index]
-            return False
-        tail = parts[2]
+        prefix = self._prefix
+        if prefix is not None and filename.startswith(prefix):
+            # The same `name-version-` as a wheel of this package that fit: only the tags
+            # part is new (split("-", 2) cuts there too; its dash count is checked below).
+            tail = filename[len(prefix) : -4]
+        else:
+            stem = filename[:-4]
+            dashes = stem.count("-")
+            if dashes not in (4, 5):
+                return False
+            parts = stem.split("-", 2)
+            key = (parts[0], parts[1])
+            head = self._heads.get(key, _NOT_SURE)
+            if head is _NOT_SURE:
+                head = self._heads[key] = self._head(*key)
+            if head is None or head[0] != name:  # type: ignore[index]
+                return False
+            if version is not None and head[1] is not version and head[1] != version:  # type: ignore[index]
+                return False
+            self._prefix = f"{parts[0]}-{parts[1]}-"
+            tail = parts[2]
         fits = self._tails.get(tail)
-        if fits is None:
-            try:
-                parse_wheel_filename(f"x-0-{tail}.whl")
-                fits = True
-            except InvalidWheelFilename:
-                fits = False
-            self._tails[tail] = fits
+        return self._tail_fits(tail) if fits is None else fits
+
+    def _tail_fits(self, tail: str) -> bool:
+        """The tags part (``[build-]python-abi-platform``) of a wheel name is valid."""
+        try:
+            parse_wheel_filename(f"x-0-{tail}.whl")
+            fits = True
+        except InvalidWheelFilename:
+            fits = False
+        self._tails[tail] = fits
         return fits
 
     def _head(self, name_part: str, version_part: str) -> tuple[NormalizedName, Version] | None:
         if "__" in name_part or _WHEEL_NAME.match(name_part) is None:
             return None
         parsed = self._version(version_part)
-        return None if parsed is None else (canonicalize_name(name_part), parsed)
+        if parsed is None:
+            return None
+        # Without dots or runs of separators, normalizing is lowering and `_` -> `-`.
+        simple = name_part.lower().replace("_", "-")
+        return (simple if "." not in simple and "--" not in simple else canonicalize_name(name_part)), parsed  # type: ignore[return-value]
 
     def _sdist_fits(self, filename: str, name: str, version: Version | None) -> bool:
-        try:
-            sdist_name, sdist_version = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
+        """``parse_sdist_filename`` accepts ``filename`` and its name and version match,
+        with the version parsed once per distinct text (usually the package's own)."""
+        if filename.endswith(".tar.gz"):
+            stem = filename[:-7]
+        elif filename.endswith(".zip"):
+            stem = filename[:-4]
+        else:
             return False
-        return sdist_name == name and (version is None or sdist_version == version)
+        name_part, dash, version_part = stem.rpartition("-")
+        if not dash or not name_part:
+            return False
+        # `name` is normalized: the same name with `_` for some `-` normalizes to it.
+        if name_part.replace("_", "-") != name and canonicalize_name(name_part) != name:
+            return False
+        parsed = self._version(version_part)
+        return parsed is not None and (version is None or parsed is version or parsed == version)
 
     def _version(self, text: Any) -> Version | None:
         if type(text) is not str:
@@ -244,6 +318,19 @@ class Quick:
                 valid = False
             self._specifiers[text] = valid
         return valid
+
+
+def _digests(hashes: dict[Any, Any]) -> tuple[str, ...] | None:
+    """``algorithm:digest`` strings, sorted; ``None`` when a digest is not a string."""
+    if len(hashes) == 1:  # the usual single sha256: no list to build and sort
+        ((algorithm, digest),) = hashes.items()
+        return (f"{algorithm}:{digest}",) if type(digest) is str else None
+    found = []
+    for algorithm, digest in hashes.items():
+        if type(digest) is not str:
+            return None
+        found.append(f"{algorithm}:{digest}")
+    return tuple(sorted(found))
 
 
 def _plain_url_name(url: str) -> str | None:

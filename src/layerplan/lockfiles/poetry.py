@@ -82,7 +82,7 @@ def read_poetry_lock(path: Path) -> Lock:
     lock-version, misses a field or holds a marker, hash or requirement that does not
     parse.
     """
-    data, text = load_toml(path, LockfileError)
+    data, text = load_toml(path, LockfileError, "package")
     entries = Entries(path, text, _REGENERATE)
     metadata = entries.table(data, "metadata", line=None, where="")
     meta_line = line_of(text, "[metadata]") or 1
