@@ -150,3 +150,31 @@ def test_a_backend_that_ends_the_process_itself_is_one_line(tmp_path: Path) -> N
     message = str(caught.value)
     assert "\n" not in message
     assert "exited during get_requires_for_build_wheel without an answer: leaving early" in message
+
+
+@pytest.mark.parametrize("asks", [[], ["tomli-w"]])
+def test_a_first_build_asks_and_builds_in_one_backend_process(tmp_path: Path, asks: list[str]) -> None:
+    """A first build asks `get_requires_for_build_wheel` and, when the backend wants nothing
+    more, builds in the same process: one backend start. When it wants more, that is
+    installed and the wheel built in a second process; a rebuild is one process either way."""
+    project = _project(tmp_path, "flit")
+    pyproject = (project / "pyproject.toml").read_text()
+    pyproject = pyproject.replace('build-backend = "flit_core.buildapi"', 'build-backend = "intree"\nbackend-path = ["_custom"]')
+    (project / "pyproject.toml").write_text(pyproject)
+    (project / "_custom").mkdir()
+    (project / "_custom" / "intree.py").write_text(
+        "from pathlib import Path\n"
+        "from flit_core.buildapi import *  # noqa: F403\n"
+        "with open(Path(__file__).parents[1] / 'starts.log', 'a') as log:\n"
+        "    log.write('start\\n')\n"
+        f"def get_requires_for_build_wheel(config_settings=None):\n    return {asks!r}\n"
+    )
+    starts = project / "starts.log"
+    first = build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    assert starts.read_text().count("start") == (1 if not asks else 2)
+    (env,) = (tmp_path / "envs").iterdir()
+    installed = {p.name.split("-")[0].lower() for p in _site_packages(env).glob("*.dist-info")}
+    assert ("tomli_w" in installed) == bool(asks)
+    again = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    assert starts.read_text().count("start") == (2 if not asks else 3)
+    assert first.read_bytes() == again.read_bytes()

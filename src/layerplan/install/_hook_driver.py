@@ -4,8 +4,11 @@ more (so layerplan need not import ``build`` and ``pyproject_hooks`` to call it)
 
 ``argv``: the request as JSON: ``hook`` (``build_wheel`` or ``get_requires_for_build_wheel``),
 ``backend`` (``module:object``), ``backend_path`` (absolute directories of an in-tree
-backend), ``args`` (the hook's positional arguments), ``result`` (a file to write). The
-result file gets ``{"value": ...}``, or ``{"unavailable": "..."}`` when the backend cannot
+backend), ``args`` (the hook's positional arguments), ``result`` (a file to write), and
+optionally ``then`` (``{"hook", "args"}``: a second hook, called only when the first
+returned an empty list: ``build_wheel`` after a ``get_requires_for_build_wheel`` that asks
+for nothing more, in one process). The result file gets ``{"value": ...}`` (and ``"then":
+...`` when the second hook ran), or ``{"unavailable": "..."}`` when the backend cannot
 be imported. An exception of the backend ends this with its traceback on stderr (the last
 line says why) and exit status 1. Kept free of layerplan imports on purpose.
 """
@@ -58,6 +61,15 @@ def _backend(spec: str, paths: list[str]) -> Any:
     return backend
 
 
+def _call(backend: Any, request: dict[str, Any]) -> dict[str, Any]:
+    hook = getattr(backend, request["hook"], None)
+    if hook is not None:
+        return {"value": hook(*request["args"])}
+    if request["hook"] == "get_requires_for_build_wheel":
+        return {"value": []}  # an optional hook
+    return {"unavailable": f"{request['backend']} has no {request['hook']} hook"}
+
+
 def main() -> None:
     request = json.loads(sys.argv[1])
     result: dict[str, Any]
@@ -66,13 +78,11 @@ def main() -> None:
     except (ImportError, AttributeError):
         result = {"unavailable": traceback.format_exc().strip().splitlines()[-1]}
     else:
-        hook = getattr(backend, request["hook"], None)
-        if hook is not None:
-            result = {"value": hook(*request["args"])}
-        elif request["hook"] == "get_requires_for_build_wheel":
-            result = {"value": []}  # an optional hook
-        else:
-            result = {"unavailable": f"{request['backend']} has no {request['hook']} hook"}
+        result = _call(backend, request)
+        then = request.get("then")
+        if then and result.get("value") == []:
+            second = _call(backend, {**request, **then})
+            result = {"value": [], "then": second["value"]} if "value" in second else second
     with open(request["result"], "w", encoding="utf-8") as stream:
         json.dump(result, stream)
 

@@ -97,6 +97,8 @@ def compile_environment(python: Path) -> None:
         # -qq: a module that does not compile is not an error here (see above); nor is an
         # interpreter that does not start: the backend's own call then says why
         with contextlib.suppress(OSError):
+            # One process: `-j0`'s worker pool took longer (0.33-0.41 s) than it saved on an
+            # environment of hatchling's size (0.24 s)
             subprocess.run([str(python), "-m", "compileall", "-qq", *sites], capture_output=True, check=False)
 
 

@@ -21,7 +21,7 @@ from layerplan import _toml
 from layerplan.cache.scratch import scratch_directory
 from layerplan.install.errors import BuildError
 
-__all__ = ["BuildSystem", "HookError", "call_hook", "project_label", "read_build_system"]
+__all__ = ["BuildSystem", "HookError", "call_hook", "call_hook_then", "project_label", "read_build_system"]
 
 _DRIVER = Path(__file__).with_name("_hook_driver.py")
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
@@ -103,12 +103,34 @@ def call_hook(
     with ``environ``, and return what it returned (JSON). Raise ``HookError``, and
     ``subprocess.CalledProcessError`` (output captured: its last line says why) when the
     backend fails."""
+    return _run(python, source, system, {"hook": hook, "args": list(args)}, environ)["value"]
+
+
+def call_hook_then(
+    python: Path,
+    source: Path,
+    system: BuildSystem,
+    first: tuple[str, Sequence[object]],
+    then: tuple[str, Sequence[object]],
+    environ: Mapping[str, str],
+) -> tuple[object, object | None]:
+    """:func:`call_hook` of ``first``, then of ``then`` in the same process when ``first``
+    returned an empty list: (what ``first`` returned, what ``then`` returned or ``None``).
+    A first build asks ``get_requires_for_build_wheel`` and, when it wants nothing more (the
+    usual answer), builds the wheel without a second process and a second backend import."""
+    answer = _run(python, source, system, {
+        "hook": first[0], "args": list(first[1]), "then": {"hook": then[0], "args": list(then[1])},
+    }, environ)  # fmt: skip
+    return answer["value"], answer.get("then")
+
+
+def _run(
+    python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str]
+) -> dict[str, object]:
+    hook = str(call["hook"])
     with scratch_directory("hook") as control:  # locked: another build's sweep leaves it alone
         result = control / "result.json"
-        request = {
-            "hook": hook, "backend": system.backend, "backend_path": list(system.backend_path), "args": list(args),
-            "result": str(result),
-        }  # fmt: skip
+        request = {"backend": system.backend, "backend_path": list(system.backend_path), "result": str(result), **call}
         command = [str(python), str(_DRIVER), json.dumps(request)]
         done = subprocess.run(command, cwd=source, env=dict(environ), capture_output=True, check=False)
         if done.returncode != 0:
@@ -121,6 +143,7 @@ def call_hook(
             raise HookError(
                 f"backend {system.backend!r} exited during {hook} without an answer" + (f": {said[-1]}" if said else "")
             ) from None
-    if "unavailable" in answer:
-        raise HookError(f"backend {system.backend!r} is not available: {answer['unavailable']}")
-    return answer["value"]
+    if not isinstance(answer, dict) or "unavailable" in answer:
+        reason = answer.get("unavailable") if isinstance(answer, dict) else "no answer"
+        raise HookError(f"backend {system.backend!r} is not available: {reason}")
+    return answer

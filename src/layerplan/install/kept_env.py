@@ -26,7 +26,7 @@ from layerplan.install.build_env import (
     new_environment,
 )
 from layerplan.install.errors import BuildError
-from layerplan.install.hooks import BuildSystem, HookError, call_hook, project_label, read_build_system
+from layerplan.install.hooks import BuildSystem, HookError, call_hook, call_hook_then, project_label, read_build_system
 from layerplan.reproducible import source_date_epoch as default_epoch
 
 __all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
@@ -72,13 +72,18 @@ def _prepared(
     with _errors(label, source, "building the wheel failed", _backend_hint(source)):
         extra = call_hook(python, source, system, "get_requires_for_build_wheel", [dict(settings) if settings else None],
                           _environ(python, source_date_epoch))  # fmt: skip
+    _record_requires(python, source, label, marker, extra)
+    return python
+
+
+def _record_requires(python: Path, source: Path, label: str | None, marker: Path, extra: object) -> None:
+    """Install what ``get_requires_for_build_wheel`` answered, then write ``marker``."""
     requires = sorted(str(r) for r in extra) if isinstance(extra, list) else []
     with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
         if requires:
             install_requirements(python, requires)
             compile_environment(python)
     marker.write_text("\n".join(requires), encoding="utf-8")
-    return python
 
 
 def build_in_kept_env(
@@ -95,12 +100,24 @@ def build_in_kept_env(
     name) ending with the backend's last output line."""
     source = Path(source).resolve()
     system = read_build_system(source)
-    python = _prepared(env_cache, source, label, system, source_date_epoch, settings)
+    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+        python = _cached_build_env(env_cache, system)
     out_dir = Path(os.path.abspath(out_dir))  # a backend runs in the project's directory
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _errors(label, source, "building the wheel failed", _backend_hint(source)):
-        name = call_hook(python, source, system, "build_wheel",
-                         [str(out_dir), dict(settings) if settings else None, None], _environ(python, source_date_epoch))  # fmt: skip
+    config = dict(settings) if settings else None
+    build_call = ("build_wheel", [str(out_dir), config, None])
+    environ = _environ(python, source_date_epoch)
+    name: object = None
+    marker = _wheel_requires_marker(python, source, settings)
+    if not marker.is_file():
+        # The first build for this configuration asks what the backend needs, and builds in
+        # the same process when it needs nothing more (the usual answer): one backend start.
+        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+            extra, name = call_hook_then(python, source, system, ("get_requires_for_build_wheel", [config]), build_call, environ)
+        _record_requires(python, source, label, marker, extra)
+    if name is None:  # a rebuild, or the backend asked for more, now installed
+        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+            name = call_hook(python, source, system, *build_call, environ)
     if not isinstance(name, str) or not (out_dir / name).is_file():
         raise BuildError(f"{label or project_label(source)}: the backend returned {name!r}, not a file it built", path=source)
     return out_dir / name
