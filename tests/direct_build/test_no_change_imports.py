@@ -51,6 +51,7 @@ NOT_ON_THE_NO_CHANGE_PATH = (
     "layerplan.lockfiles.pipfile",
     "layerplan.lockfiles.requirements",
     "layerplan.project.setup_py",  # the project names itself in pyproject.toml
+    "packaging.licenses",  # no license to canonicalize: the project states none, the records know the wheels'
     "layerplan.transports.daemon",  # one registry output: no other transport loads
     "layerplan.transports.docker_archive",
     "layerplan.transports.oci_archive",

@@ -13,7 +13,6 @@ from layerplan.plan.model import LayerPlan
 from layerplan.selection.model import InstallItem
 from layerplan.sbom.formats import FILE_NAMES, FORMATS, MEDIA_TYPES
 from layerplan.sbom.license_records import LicenseRecords
-from layerplan.sbom.metadata import read_licenses, wheel_license
 from layerplan.sbom.model import License, describe, render
 from layerplan.sbom.timestamps import iso_utc
 
@@ -47,12 +46,14 @@ def sbom_artifacts(
                 names.append(item.name)
                 continue
             sha256 = _sha256(item)
-            license = memo.wheel(sha256, wheel) if memo is not None and sha256 else wheel_license(wheel)
+            license = memo.wheel(sha256, wheel) if memo is not None and sha256 else _wheel_license(wheel)
             if license is not None:
                 licenses[item.name] = license
         expected[planned.name] = names
     readable = [(layer, expected[name]) for name, layer in layers.items() if name in local and expected.get(name)]
     if memo is None:
+        from layerplan.sbom.metadata import read_licenses
+
         licenses.update(read_licenses(readable))
     else:  # layer by layer, as read_licenses goes: a later layer's package wins
         for layer, names in readable:
@@ -87,6 +88,12 @@ def locked_wheel_in(wheels: WheelCache) -> Callable[[InstallItem], Path | None]:
             return None
 
     return find
+
+
+def _wheel_license(wheel: Path) -> License | None:
+    from layerplan.sbom.metadata import wheel_license  # loaded when no record says it
+
+    return wheel_license(wheel)
 
 
 def _sha256(item: InstallItem) -> str | None:

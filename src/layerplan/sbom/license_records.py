@@ -21,7 +21,6 @@ import packaging
 
 from layerplan.cache.records import Records
 from layerplan.image.model import Layer
-from layerplan.sbom.metadata import read_licenses, wheel_license
 from layerplan.sbom.model import License
 
 __all__ = ["FORMAT", "LicenseRecords"]
@@ -39,6 +38,8 @@ class LicenseRecords:
     def wheel(self, sha256: str, wheel: Path) -> License | None:
         """``wheel_license(wheel)`` of the wheel whose sha256 is ``sha256``."""
         def read() -> dict[str, License]:
+            from layerplan.sbom.metadata import wheel_license
+
             license = wheel_license(wheel)
             return {} if license is None else {"": license}
 
@@ -46,8 +47,12 @@ class LicenseRecords:
 
     def layer(self, layer: Layer, expected: Collection[str]) -> dict[str, License]:
         """``read_licenses`` of one layer, looking for the packages ``expected``."""
-        names = ",".join(sorted(expected))
-        return self._remembered(f"layer {layer.digest} {names}", lambda: read_licenses([(layer, expected)]))
+        def read() -> dict[str, License]:
+            from layerplan.sbom.metadata import read_licenses
+
+            return read_licenses([(layer, expected)])
+
+        return self._remembered(f"layer {layer.digest} {','.join(sorted(expected))}", read)
 
     def _remembered(self, what: str, read: Callable[[], dict[str, License]]) -> dict[str, License]:
         key = hashlib.sha256(f"licenses {FORMAT} packaging {packaging.__version__} {what}".encode()).hexdigest()
