@@ -103,6 +103,8 @@ def _third_party_plugins() -> bool:
     if any(hasattr(finder, "find_distributions") for finder in sys.meta_path if finder is not _PATH_FINDER):
         return True
     for entry in sys.path:
+        if not isinstance(entry, str):  # bytes or a path object: leave it to importlib
+            return True
         root = entry or "."
         try:
             names = os.listdir(root)
@@ -116,7 +118,6 @@ def _third_party_plugins() -> bool:
             if name.lower().endswith((".dist-info", ".egg-info")) and _declares_others(os.path.join(root, name)):
                 return True
     return False
-
 
 
 def _declares_others(metadata_dir: str) -> bool:
