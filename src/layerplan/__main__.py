@@ -1,7 +1,5 @@
 """``python -m layerplan``."""
 
-import sys
+from layerplan.cli.main import console
 
-from layerplan.cli.main import main
-
-sys.exit(main())
+console()

@@ -42,6 +42,7 @@ def fill(root: Path) -> Store:
     store.sizes.put(OTHER_SHA, b"123 other-1.0-py3-none-any.whl")
     store.platforms.put(BASE_HEX, b'{"format": 1}')
     store.interpreters.put(BASE_HEX, b"cpython-311 final 3.11.2")
+    store.licenses.put(OTHER_SHA, b'{"format": 1, "licenses": {}}')
     store.locations.remember("registry.example:5000", "team/service-a", [Digest("sha256", layer.hex)])
     built = root / "built.whl"
     built.write_bytes(b"a built wheel" * 10)
@@ -92,7 +93,7 @@ def test_report_counts_every_area_and_adds_up_to_the_files(tmp_path: Path) -> No
     counts = {area.name: area.count for area in report.areas}
     assert counts == {
         "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "bytecode": 1, "sizes": 1,
-        "platforms": 1, "locations": 1, "interpreters": 1, "build-envs": 1, "temp": 1, "other": 1,
+        "platforms": 1, "locations": 1, "interpreters": 1, "licenses": 1, "build-envs": 1, "temp": 1, "other": 1,
     }  # fmt: skip
     assert report.of("built-wheels").size == len(b"a built wheel" * 10) + (tmp_path / "built-wheels" / BUILT_KEY / "build.json").stat().st_size
     assert report.unreferenced.count == 1
@@ -123,7 +124,7 @@ def test_dry_run_removes_nothing_and_says_what_the_real_run_removes(tmp_path: Pa
     assert dry.removed == real.removed and dry.dry_run and not real.dry_run
     assert {a.name: a.count for a in real.removed if a.count} == {
         "blobs": 2, "keys": 1, "wheels": 1, "names": 1, "built-wheels": 1, "bytecode": 1, "sizes": 1, "platforms": 1,
-        "locations": 1, "interpreters": 1,
+        "locations": 1, "interpreters": 1, "licenses": 1,
         "build-envs": 1,
     }  # fmt: skip
     assert "would remove" in dry.describe() and "removed:" in real.describe()
@@ -149,7 +150,7 @@ def test_older_than_applies_to_every_area_by_last_use(tmp_path: Path) -> None:
     os.utime(store.build_envs / ENV_KEY)  # what a build does when it reuses the environment
     result = store.prune(older_than_days=30)
     assert {a.name: a.count for a in result.removed if a.count} == {
-        "blobs": 1, "names": 1, "platforms": 1, "built-wheels": 1, "bytecode": 1, "interpreters": 1,
+        "blobs": 1, "names": 1, "platforms": 1, "built-wheels": 1, "bytecode": 1, "interpreters": 1, "licenses": 1,
     }  # fmt: skip
     report = store.report()
     assert [report.of(n).count for n in ("blobs", "keys", "wheels", "sizes", "locations", "build-envs")] == [1] * 6

@@ -1,6 +1,7 @@
 """Issue 10, the no-change path loads only what it uses: a rebuild that finds every layer in
 the cache and the image already in the registry imports neither the installer, nor rich
-(``--json``, output piped), nor the download stack, nor the cache's prune code.
+(``--json``, output piped), nor the download stack, nor the cache's prune code, nor the
+lock readers of other formats, nor the transports of other kinds, nor the push.
 
 A behaviour guarantee, not a timing: the build runs in a subprocess that writes the names
 in ``sys.modules`` when it ends. The cold build first proves the list can see them (it
@@ -44,6 +45,18 @@ NOT_ON_THE_NO_CHANGE_PATH = (
     "html.parser",
     "layerplan.cache.prune",  # `cache prune`'s, not a build's
     "layerplan.cache.usage",
+    "layerplan.lockfiles.pylock",  # a uv.lock is read: no other reader loads
+    "layerplan.lockfiles.poetry",
+    "layerplan.lockfiles.pdm",
+    "layerplan.lockfiles.pipfile",
+    "layerplan.lockfiles.requirements",
+    "layerplan.project.setup_py",  # the project names itself in pyproject.toml
+    "packaging.licenses",  # no license to canonicalize: the project states none, the records know the wheels'
+    "layerplan.transports.daemon",  # one registry output: no other transport loads
+    "layerplan.transports.docker_archive",
+    "layerplan.transports.oci_archive",
+    "layerplan.transports.oci_layout",
+    "layerplan.registry.push",  # the image is there already: nothing is pushed
 )
 
 

@@ -169,3 +169,11 @@ def test_a_docker_slash_slash_base_missing_from_the_registry_says_where_engine_i
     ):
         pass
     assert "docker-daemon" not in str(bare.value)
+
+
+def test_the_table_of_kinds_says_what_each_class_says() -> None:
+    """kinds finds a spec's kind without importing every kind, by a table of their
+    spellings: the same as each class's own."""
+    assert [k.__name__ for k in kinds.KINDS] == ["OciLayout", "OciArchive", "DockerArchive", "Registry", "DockerEngine"]
+    for (_, name, sources, sink, usage), kind in zip(kinds._TABLE, kinds.KINDS, strict=True):
+        assert (name, sources, sink, usage) == (kind.__name__, kind.source_prefixes, kind.sink_prefix, kind.usage)

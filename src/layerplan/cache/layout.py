@@ -51,6 +51,7 @@ __all__ = [
     "BYTECODE",
     "KEYS",
     "LEASES",
+    "LICENSES",
     "LOCATIONS",
     "NAMES",
     "PLATFORMS",
@@ -125,11 +126,12 @@ PLATFORMS = Area(name="platforms", path="platforms", entry=r"[0-9a-f]{64,128}\.j
 LOCATIONS = Area(name="locations", path="locations", entry=_HEX + r"\.json", suffix=".json")  # by sha256 blob digest
 BYTECODE = Area(name="bytecode", path="bytecode", entry=_HEX, tree=True)
 INTERPRETERS = Area(name="interpreters", path="interpreters", entry=_HEX + r"\.json", suffix=".json")  # by executable identity
+LICENSES = Area(name="licenses", path="licenses", entry=_HEX + r"\.json", suffix=".json")  # by a key of what was read
 BUILD_ENVS = Area(name="build-envs", path="build-envs", entry=r"[0-9a-f]{16,64}", tree=True)
 TEMP = Area(name="temp", path="tmp", entry="", temp=True)
 # A lease is a temporary whose writer is a running build: counted and pruned as one.
 LEASES = Area(name="temp", path="leases", entry="", temp=True)
 _OLD_WHEEL_TEMP = Area(name="temp", path="wheels/tmp", entry="", temp=True)
 
-AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, BYTECODE, SIZES, PLATFORMS, LOCATIONS, INTERPRETERS, BUILD_ENVS, TEMP, LEASES, _OLD_WHEEL_TEMP)
+AREAS = (BLOBS, KEYS, WHEELS, NAMES, BUILT_WHEELS, BYTECODE, SIZES, PLATFORMS, LOCATIONS, INTERPRETERS, LICENSES, BUILD_ENVS, TEMP, LEASES, _OLD_WHEEL_TEMP)
 """Every area, in the order ``cache info`` shows them."""

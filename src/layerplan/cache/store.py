@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from layerplan.cache.blobs import BlobCache, BlobWriter, CachedLayer
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.cache.bytecode import CompiledBytecode
-from layerplan.cache.layout import BUILD_ENVS, INTERPRETERS, PLATFORMS, SIZES, CacheError, default_cache_dir
+from layerplan.cache.layout import BUILD_ENVS, INTERPRETERS, LICENSES, PLATFORMS, SIZES, CacheError, default_cache_dir
 from layerplan.cache.lease import build_lease
 from layerplan.cache.locations import BlobLocations
 from layerplan.cache.records import Records
@@ -59,6 +59,9 @@ class Store:
         self.interpreters = Records(self.root, INTERPRETERS)
         """What probing a Python executable said, by the executable's identity (path, inode,
         size, mtime): a build need not start every candidate interpreter again."""
+        self.licenses = Records(self.root, LICENSES)
+        """JSON: the licenses the SBOM read from a wheel or a layer, by a key of what was read
+        (its digest) and how (``layerplan.sbom.license_records``)."""
 
     @property
     def build_envs(self) -> Path:

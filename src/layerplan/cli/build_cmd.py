@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from layerplan.cli.options import add_image_options, add_target_options, add_verbose_option, examples, request_from_args
@@ -41,8 +44,28 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+@contextlib.contextmanager
+def _no_collector() -> Iterator[None]:
+    """The cyclic garbage collector off for one build (as it was, after). Most of a
+    rebuild is importing modules, whose objects the collector scans again and again and
+    never frees: 5-7% of a no-change rebuild's CPU time. A cold build of the example
+    peaks 2.5 MB higher without it (58 MB); ``watch`` keeps it on."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run(args: argparse.Namespace) -> int:
     """Build, then print the summary (table, JSON, or just the digest)."""
+    with _no_collector():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     # Imported here: `layerplan plan` must not pay for the HTTP and image stacks.
     from layerplan.console import results, warn_each
     from layerplan.containerize import BuildReport, build_image, print_report

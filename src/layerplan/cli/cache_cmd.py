@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from layerplan.cache.store import Store
-from layerplan.cache.sweep import scratch_places, sweep
 from layerplan.errors import ConfigError
 
 __all__ = ["register"]
@@ -50,6 +48,8 @@ _days.__name__ = "number of days (0 or more)"  # what argparse names in "invalid
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from layerplan.cache.store import Store
+
     report = Store(args.cache_dir).report()
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -67,6 +67,9 @@ def run_prune(args: argparse.Namespace) -> int:
     older = args.older_than
     if older is None and not args.unreferenced and not args.all:
         older = _DEFAULT_DAYS
+    from layerplan.cache.store import Store
+    from layerplan.cache.sweep import scratch_places, sweep
+
     store = Store(args.cache_dir)
     result = store.prune(
         everything=args.all,

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerplan._units import format_size
-from layerplan.target import DEFAULT_PLATFORM
 from layerplan.cli.options import add_base_options, add_target_options, add_verbose_option, examples, request_from_args
 
 if TYPE_CHECKING:
@@ -132,6 +131,8 @@ def summary(emitted: EmittedContext, *, shown_as: str | None = None) -> str:
         lines.append(f"       or  buildah bud{network_flag} -t {name} {where}")
     else:
         lines.append(f"build it:  docker build{network_flag} -t {name} {where}")
+    from layerplan.target import DEFAULT_PLATFORM
+
     if plan.target.oci_platform != DEFAULT_PLATFORM:
         lines.append(f"  (the image is for {plan.target.platform}: add --platform {plan.target.platform} on another machine)")
     return "\n".join(lines)

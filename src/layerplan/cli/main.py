@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -11,7 +12,7 @@ from layerplan import __version__
 from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd, sbom_cmd, watch_cmd
 from layerplan.errors import LayerplanError, disk_full
 
-__all__ = ["main"]
+__all__ = ["console", "main"]
 
 EXIT_USER_ERROR = 2
 
@@ -77,5 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def console() -> NoReturn:
+    """The ``layerplan`` command: :func:`main`, then exit with its code.
+
+    Before the interpreter exits, every object is moved out of the collector's sight
+    (``gc.freeze``): the shutdown's last collection would otherwise scan the ~500 loaded
+    modules' objects, 30 ms of a 0.3 s no-change rebuild, to free nothing the process
+    needs freed (what a command writes is closed by then; the system closes the rest).
+    Only here, in the process that is ending: a caller of :func:`main` keeps its collector.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

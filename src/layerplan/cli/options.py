@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerplan.errors import ConfigError
-from layerplan.resolution import Request, command_line_layer
+
+if TYPE_CHECKING:
+    from layerplan.resolution import Request
 
 __all__ = [
     "add_base_options", "add_image_options", "add_target_options", "add_verbose_option", "examples", "non_empty",
@@ -152,6 +154,9 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
 def request_from_args(args: argparse.Namespace, *, package: str | None = None, **fields: Any) -> Request:
     """The resolution ``Request`` of a command's parsed arguments for one workspace member
     (``package``; default: the only ``--package``, if any); ``fields`` add to it."""
+    # Loaded here, not with the parsers: `--help`, `--version` and `cache` need no resolution.
+    from layerplan.resolution import Request, command_line_layer
+
     if package is None and len(getattr(args, "packages", [])) > 1:
         raise ConfigError(
             f"{len(args.packages)} --package options: this command plans one member at a time",

@@ -12,7 +12,6 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from layerplan.cache.scratch import scratch_directory
 from layerplan.cli.options import add_base_options, add_target_options, examples, non_empty, request_from_args
 from layerplan.errors import ConfigError, LockfileError
 
@@ -137,6 +136,8 @@ def _plan_for_old_lock(resolved: ResolvedBuild, plan: LayerPlan, against: str) -
         )
         return plan_build(resolved, lock=read_lock(candidate, lock_format))
     revision, _, rev_path = against.partition(":")
+    from layerplan.cache.scratch import scratch_directory
+
     with scratch_directory("old-lock") as tmp:
         old_file = tmp / current_lock.name
         old_file.write_bytes(_git_show(current_lock, revision, rev_path))

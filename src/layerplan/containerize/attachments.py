@@ -38,10 +38,11 @@ def image_attachments(
         from layerplan.cache.store import Store
         from layerplan.sbom.attach import locked_wheel_in, sbom_artifacts
 
+        store = Store(resolved.cache_dir)
         out += sbom_artifacts(
             plan, image, layers, local=local, epoch=resolved.epoch, base_name=base.name,
             base_digest=str(base.image.digest), reused_licenses=reused_licenses,
-            wheel_path=locked_wheel_in(Store(resolved.cache_dir).wheels),
+            wheel_path=locked_wheel_in(store.wheels), license_records=store.licenses,
         )  # fmt: skip
     if config.provenance:
         out.append(provenance_artifact(resolved, plan, image))

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
 __all__ = ["About", "read_about"]
 
@@ -61,6 +60,9 @@ def _license(value: Any) -> str | None:
     text = _text(value) or (_text(value.get("text")) if isinstance(value, dict) else None)
     if text is None or "\n" in text:
         return None
+    # loaded here: SPDX's license list is ~3 ms to import, and most projects state no license
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
     try:
         return str(canonicalize_license_expression(text))
     except InvalidLicenseExpression:

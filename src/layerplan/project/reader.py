@@ -21,7 +21,6 @@ from layerplan.project.legacy_tables import (
 )
 from layerplan.project.about import read_about
 from layerplan.project.model import Project, WorkspaceMember
-from layerplan.project.setup_py import read_setup_metadata
 from layerplan.project.shapes import check_shapes
 
 __all__ = ["read_project", "workspace_of", "workspace_root_of"]
@@ -57,7 +56,11 @@ def read_project(path: Path | str) -> Project:
     virtual_root = not table and isinstance(data.get("tool", {}).get("uv", {}).get("workspace"), dict)
     if virtual_root:
         raw_name = root.name  # uv's own name for such a root: the members are the projects
-    setup = read_setup_metadata(root) if not raw_name and not virtual_root else None
+    setup = None
+    if not raw_name and not virtual_root:
+        from layerplan.project.setup_py import read_setup_metadata  # setup.py/cfg projects only
+
+        setup = read_setup_metadata(root)
     if setup is not None:
         raw_name = setup.name
     if not isinstance(raw_name, str) or not raw_name:

@@ -14,7 +14,6 @@ other option is taken whole from the highest layer that sets it.
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +170,8 @@ def setup_cfg_layer(root: Path) -> Mapping[str, str] | None:
     path = root / "setup.cfg"
     if not path.is_file():
         return None
+    import configparser  # a setup.cfg project's: the others never load it
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")

@@ -5,7 +5,7 @@ both tools: ``docker://REF`` is a registry, ``docker-daemon:REF`` the local engi
 ``oci:DIR[:REF]`` a layout, ``oci-archive:FILE`` and ``docker-archive:FILE`` tar files.
 A base image may also be a bare reference, which names a registry. Each class says how
 it is spelled (``source_prefixes``, ``sink_prefix``, ``usage``); adding a kind is one
-module and one line in ``KINDS``.
+module and one line in ``_TABLE`` (``KINDS`` gives the classes).
 
 Old spellings whose meaning did not change (``oci-layout:``, ``registry:``, ``docker:``)
 still work: each is rewritten to the new one here, with one warning per spec and run.
@@ -13,25 +13,44 @@ still work: each is rewritten to the new one here, with one warning per spec and
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from layerplan.errors import ConfigError
 from layerplan.oci.reference import ImageReference
-from layerplan.transports.daemon import DockerEngine
-from layerplan.transports.docker_archive import DockerArchive
-from layerplan.transports.oci_archive import OciArchive
-from layerplan.transports.oci_layout import OciLayout
 from layerplan.transports.protocol import ImageSink, ImageSource, TransportKind
 from layerplan.transports.remote import Registry
 
 __all__ = ["KINDS", "OLD_SPELLINGS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source", "registry_reference"]
 
-KINDS: tuple[TransportKind, ...] = (OciLayout, OciArchive, DockerArchive, Registry, DockerEngine)
-"""Every transport, in the order hints list them."""
+# Every transport, in the order hints list them: (module, class, its source prefixes,
+# sink prefix and usage). The prefixes are the class's own (a test holds them equal),
+# written here too so a spec finds its kind without importing every kind: a push to a
+# registry does not load the tar and daemon code.
+_TABLE: tuple[tuple[str, str, tuple[str, ...], str | None, str], ...] = (
+    ("oci_layout", "OciLayout", ("oci:",), "oci:", "oci:DIR"),
+    ("oci_archive", "OciArchive", ("oci-archive:",), "oci-archive:", "oci-archive:FILE"),
+    ("docker_archive", "DockerArchive", ("docker-archive:",), "docker-archive:", "docker-archive:FILE"),
+    ("remote", "Registry", ("docker://",), "docker://", "docker://REF"),
+    ("daemon", "DockerEngine", ("docker-daemon:",), "docker-daemon:", "docker-daemon:REF"),
+)
 
-_SOURCES: Mapping[str, TransportKind] = {prefix: kind for kind in KINDS for prefix in kind.source_prefixes}
-_SINKS: Mapping[str, TransportKind] = {kind.sink_prefix: kind for kind in KINDS if kind.sink_prefix}
+
+def _kind(module: str, name: str) -> TransportKind:
+    kind: TransportKind = getattr(importlib.import_module(f"layerplan.transports.{module}"), name)
+    return kind
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KINDS":  # every class: loads every kind
+        return tuple(_kind(module, cls) for module, cls, *_ in _TABLE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_SOURCES: Mapping[str, tuple[str, str]] = {prefix: (module, cls) for module, cls, sources, _, _ in _TABLE for prefix in sources}
+_SINKS: Mapping[str, tuple[str, str]] = {sink: (module, cls) for module, cls, _, sink, _ in _TABLE if sink}
 _BARE_SOURCE: TransportKind = Registry
 """What a spec without a source prefix names: an image reference (``python:3.12-slim``)."""
 
@@ -44,7 +63,7 @@ skopeo, means a registry."""
 
 OUTPUT_KINDS: tuple[str, ...] = tuple(_SINKS)
 """The output prefixes: ``oci:``, ``oci-archive:``, ``docker-archive:``, ``docker://``, ``docker-daemon:``."""
-_USAGES = [kind.usage for kind in KINDS if kind.sink_prefix]
+_USAGES = [usage for _, _, _, sink, usage in _TABLE if sink]
 OUTPUT_USAGE = f"{', '.join(_USAGES[:-1])} or {_USAGES[-1]}"
 """``oci:DIR, oci-archive:FILE, ..., or docker-daemon:REF``: what ``--output`` accepts, for hints."""
 
@@ -59,9 +78,9 @@ def parse_source(text: str) -> ImageSource:
     Raise ``ConfigError`` (key ``base``) for a missing local path or an invalid reference.
     """
     text = _current_spelling(text, _SOURCES, _OLD_SOURCES)
-    for prefix, kind in _SOURCES.items():
+    for prefix, where in _SOURCES.items():
         if text.startswith(prefix):
-            return kind.parse_source(text, text[len(prefix) :])
+            return _kind(*where).parse_source(text, text[len(prefix) :])
     return _BARE_SOURCE.parse_source(text, text)
 
 
@@ -75,9 +94,9 @@ def parse_output(text: str) -> ImageSink:
     costs no build.
     """
     text = _current_spelling(text, _SINKS, _OLD_SINKS)
-    for prefix, kind in _SINKS.items():
+    for prefix, where in _SINKS.items():
         if text.startswith(prefix) and text[len(prefix) :]:
-            return kind.parse_sink(text, text[len(prefix) :])
+            return _kind(*where).parse_sink(text, text[len(prefix) :])
     raise ConfigError(f"invalid output {text!r}", key="--output", hint=f"use {OUTPUT_USAGE}")
 
 

@@ -207,9 +207,6 @@ class Registry:
     def write(
         self, image: Image, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
-        from layerplan.registry import push_image
-        from layerplan.registry.referrers import push_referrers
-
         client = context.clients.get(self.reference.registry)
         there, present = _already_there(client, self.reference, self.tags, image, referrers)
         if there is not None:
@@ -217,6 +214,9 @@ class Registry:
                 spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
                 attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
             )  # fmt: skip
+        from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
+        from layerplan.registry.referrers import push_referrers
+
         report = push_image(
             client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
         )

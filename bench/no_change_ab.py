@@ -1,0 +1,83 @@
+"""A/B of the no-change rebuild: two layerplan source trees, the same project, alternating.
+
+    .venv/bin/python bench/no_change_ab.py --a /path/to/old/src --b src --runs 10
+
+Copies ``example-project`` (without ``.venv``) to a scratch directory, commits it to a new
+git repository (so the revision labels are read as on a real checkout), makes one cold
+``layerplan build --json`` per side to ``docker://$LAYERPLAN_TEST_REGISTRY/nochange-ab/<side>:1``
+(each side with its own cache directory), then runs the same command ``--runs`` times per
+side, alternating A and B, and prints wall time and CPU time (user + sys of the process,
+from ``wait4``) per side, min and median. Each rebuild must report the output
+``unchanged``. Compile both trees first (``python -m compileall -q SRC``): with
+``PYTHONDONTWRITEBYTECODE`` set, every run would compile them again.
+Needs the test engine's registry and base (``eval "$(bash scripts/test-engine.sh env)"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build(src: Path, side: str, project: Path, cache: Path) -> tuple[float, float, bytes]:
+    """One ``layerplan build --json`` with ``src`` first on the path: (wall s, CPU s, stdout)."""
+    registry, base = os.environ["LAYERPLAN_TEST_REGISTRY"], os.environ["LAYERPLAN_TEST_BASE"]
+    command = [sys.executable, "-m", "layerplan", "build", ".", "--base", base, "--output",
+               f"docker://{registry}/nochange-ab/{side}:1", "--json"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(src), "LAYERPLAN_CACHE_DIR": str(cache)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{side}: layerplan build failed ({status})")
+    return wall, usage.ru_utime + usage.ru_stime, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a", type=Path, required=True, help="source tree A (the directory holding layerplan/)")
+    parser.add_argument("--b", type=Path, required=True, help="source tree B")
+    parser.add_argument("--runs", type=int, default=10, help="no-change rebuilds per side (default 10)")
+    args = parser.parse_args()
+    sides = {"a": args.a.resolve(), "b": args.b.resolve()}
+    with tempfile.TemporaryDirectory(prefix="nochange-ab-") as scratch:
+        project = Path(scratch) / "example"
+        shutil.copytree(ROOT / "example-project", project, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+        for step in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"]):
+            subprocess.run([*git, *step], cwd=project, check=True)
+        caches = {side: Path(scratch) / f"cache-{side}" for side in sides}
+        for side, src in sides.items():
+            build(src, side, project, caches[side])  # cold
+        times: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+        for run in range(args.runs):
+            for side in ("a", "b") if run % 2 == 0 else ("b", "a"):
+                wall, cpu, out = build(sides[side], side, project, caches[side])
+                if b'"unchanged"' not in out:
+                    raise SystemExit(f"{side}: the rebuild did not report the output unchanged")
+                times[side].append((wall, cpu))
+    print(f"no-change rebuild, {args.runs} runs per side, load average {os.getloadavg()[0]:.1f} at the end")
+    print("| side | source | wall min | wall median | CPU min | CPU median |")
+    print("|---|---|---:|---:|---:|---:|")
+    for side, samples in times.items():
+        walls, cpus = [w for w, _ in samples], [c for _, c in samples]
+        print(
+            f"| {side.upper()} | {sides[side]} | {min(walls):.3f} s | {statistics.median(walls):.3f} s "
+            f"| {min(cpus):.3f} s | {statistics.median(cpus):.3f} s |"
+        )
+
+
+if __name__ == "__main__":
+    main()
