@@ -21,7 +21,7 @@ import pluggy
 
 from layerplan import hookspecs
 from layerplan.errors import PluginError
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import BUILTIN_FORMATS, LockFormat, builtin_format
 from layerplan.lockfiles.model import Lock
 
 __all__ = ["BUILTIN_LOCK_FORMATS", "BUILTIN_PLUGINS", "plugin_manager"]
@@ -39,16 +39,15 @@ BUILTIN_PLUGINS = {
     "default-strategy": "layerplan.plan.strategy",
 }
 
-# entry-point name -> (format name, file names, priority, explicit file names): what each
-# built-in reader's own ``layerplan_lock_formats`` says (a test holds them equal), so
-# finding the lockfile imports no reader.
+# entry-point name -> (format name, file names, priority, explicit file names) of each
+# built-in reader, from ``lockfiles.format.BUILTIN_FORMATS`` (where the readers take theirs
+# too), so finding the lockfile imports no reader.
+_READER_FORMATS = {
+    "uv-lock": "uv", "pylock": "pylock", "poetry-lock": "poetry", "pdm-lock": "pdm", "pipfile-lock": "pipfile",
+    "requirements": "requirements",
+}  # fmt: skip
 BUILTIN_LOCK_FORMATS: dict[str, tuple[str, tuple[str, ...], int, tuple[str, ...]]] = {
-    "uv-lock": ("uv", ("uv.lock",), 10, ()),
-    "pylock": ("pylock", ("pylock.toml", "pylock.*.toml"), 20, ()),
-    "poetry-lock": ("poetry", ("poetry.lock",), 30, ()),
-    "pdm-lock": ("pdm", ("pdm.lock",), 40, ()),
-    "pipfile-lock": ("pipfile", ("Pipfile.lock",), 50, ()),
-    "requirements": ("requirements", ("requirements.txt", "requirements.lock"), 60, ("*.txt",)),
+    plugin: (name, *BUILTIN_FORMATS[name]) for plugin, name in _READER_FORMATS.items()
 }
 
 _PATH_FINDER = importlib.machinery.PathFinder  # finds the dist-info directories read below
@@ -59,10 +58,7 @@ class _LazyReader:
 
     def __init__(self, plugin_name: str) -> None:
         self._module = BUILTIN_PLUGINS[plugin_name]
-        name, filenames, priority, explicit = BUILTIN_LOCK_FORMATS[plugin_name]
-        self._format = LockFormat(
-            name=name, filenames=filenames, read=self._read, priority=priority, explicit_filenames=explicit
-        )
+        self._format = builtin_format(_READER_FORMATS[plugin_name], self._read)
 
     @hookspecs.hookimpl
     def layerplan_lock_formats(self) -> list[LockFormat]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from layerplan.lockfiles.model import Lock
 
-__all__ = ["LockFormat"]
+__all__ = ["BUILTIN_FORMATS", "LockFormat", "builtin_format"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,3 +36,22 @@ class LockFormat:
         return self.detects(path) or any(
             fnmatch.fnmatchcase(path.name, pattern) for pattern in self.explicit_filenames
         )
+
+
+BUILTIN_FORMATS: dict[str, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
+    "uv": (("uv.lock",), 10, ()),
+    "pylock": (("pylock.toml", "pylock.*.toml"), 20, ()),
+    "poetry": (("poetry.lock",), 30, ()),
+    "pdm": (("pdm.lock",), 40, ()),
+    "pipfile": (("Pipfile.lock",), 50, ()),
+    "requirements": (("requirements.txt", "requirements.lock"), 60, ("*.txt",)),
+}
+"""Built-in format name -> (file names, priority, explicit file names): the one place they
+are said. Each reader declares its format from here, and the plugin manager's stand-ins
+find a lockfile with it without importing any reader."""
+
+
+def builtin_format(name: str, read: Callable[[Path], Lock]) -> LockFormat:
+    """The built-in format ``name`` (from ``BUILTIN_FORMATS``), read by ``read``."""
+    filenames, priority, explicit = BUILTIN_FORMATS[name]
+    return LockFormat(name=name, filenames=filenames, read=read, priority=priority, explicit_filenames=explicit)

@@ -41,7 +41,7 @@ from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind, package_array
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import Dependency, Lock, LockedPackage, Source, SourceKind
 
 __all__ = ["layerplan_lock_formats", "read_pdm_lock"]
@@ -54,7 +54,7 @@ _REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have thi
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """pdm.lock, after poetry.lock."""
-    return [LockFormat(name="pdm", filenames=("pdm.lock",), read=read_pdm_lock, priority=40)]
+    return [builtin_format("pdm", read_pdm_lock)]
 
 
 @bulk()

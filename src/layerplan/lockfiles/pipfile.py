@@ -34,7 +34,7 @@ from layerplan._toml import bulk, load_json
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, file_kind
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import Lock, LockedPackage, Source, SourceKind
 
 __all__ = ["SECTIONS", "SUPPORTED_SPEC", "layerplan_lock_formats", "read_pipfile_lock"]
@@ -48,7 +48,7 @@ _REGISTRY = Source(kind="registry")  # shared: frozen, and most entries have thi
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """Pipfile.lock, after pdm.lock."""
-    return [LockFormat(name="pipfile", filenames=("Pipfile.lock",), read=read_pipfile_lock, priority=50)]
+    return [builtin_format("pipfile", read_pipfile_lock)]
 
 
 @bulk()

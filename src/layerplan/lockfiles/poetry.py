@@ -53,7 +53,7 @@ from layerplan._toml import bulk, line_of, load_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, package_array, pick_version
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import Dependency, Lock, LockedFile, LockedPackage, Source
 from layerplan.project.poetry_constraint import poetry_constraint
 
@@ -71,7 +71,7 @@ _EXTRA_NE = re.compile(r'\bextra != "([^"]*)"|"([^"]*)" != extra\b')
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """poetry.lock, after uv.lock and pylock.toml."""
-    return [LockFormat(name="poetry", filenames=("poetry.lock",), read=read_poetry_lock, priority=30)]
+    return [builtin_format("poetry", read_poetry_lock)]
 
 
 @bulk()

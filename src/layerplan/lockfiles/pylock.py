@@ -25,7 +25,7 @@ from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._fast import dependency, locked_package
 from layerplan.lockfiles._pylock_quick import Quick, QuickPackage
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import Dependency, FileKind, Lock, LockedFile, LockedPackage, Source, SourceKind
 
 if TYPE_CHECKING:  # packaging.pylock is imported by the reader: every command loads this plugin
@@ -42,9 +42,7 @@ _STR_OR_NONE = (str, type(None))
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """PEP 751 ``pylock.toml`` and its named variants ``pylock.<name>.toml``."""
-    return [
-        LockFormat(name="pylock", filenames=("pylock.toml", "pylock.*.toml"), read=read_pylock, priority=20),
-    ]
+    return [builtin_format("pylock", read_pylock)]
 
 
 @bulk()

@@ -42,7 +42,7 @@ from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._common import Entries, first_line
 from layerplan.lockfiles._requirement_refs import DirectReference, direct_reference, locked_direct
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import Lock, LockedPackage, Source
 
 __all__ = ["PYPI_SIMPLE", "layerplan_lock_formats", "read_requirements"]
@@ -77,15 +77,7 @@ _PER_REQUIREMENT = {"--hash": "hash", "--config-settings": "ignored", "-C": "ign
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """requirements.txt / requirements.lock; any ``*.txt`` when named with ``--lock``."""
-    return [
-        LockFormat(
-            name="requirements",
-            filenames=("requirements.txt", "requirements.lock"),
-            read=read_requirements,
-            priority=60,
-            explicit_filenames=("*.txt",),
-        )
-    ]
+    return [builtin_format("requirements", read_requirements)]
 
 
 @bulk()

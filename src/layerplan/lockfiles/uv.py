@@ -21,7 +21,7 @@ from layerplan._toml import TextLines, bulk, line_of, load_lock_toml
 from layerplan.errors import LockfileError
 from layerplan.hookspecs import hookimpl
 from layerplan.lockfiles._fast import dependency, locked_file, locked_package
-from layerplan.lockfiles.format import LockFormat
+from layerplan.lockfiles.format import LockFormat, builtin_format
 from layerplan.lockfiles.model import (
     Dependency,
     FileKind,
@@ -49,7 +49,7 @@ _NO_EXTRAS: tuple[str, ...] = ()
 @hookimpl
 def layerplan_lock_formats() -> list[LockFormat]:
     """uv.lock, the preferred lockfile when a project has several."""
-    return [LockFormat(name="uv", filenames=("uv.lock",), read=read_uv_lock, priority=10)]
+    return [builtin_format("uv", read_uv_lock)]
 
 
 @bulk()
