@@ -42,7 +42,8 @@ if TYPE_CHECKING:
         TransportContext,
         TransportKind,
     )
-    from layerplan.transports.remote import REGISTRY_PREFIX, Registry, pull_image, remember_pulled
+    from layerplan.transports.remote import Registry, pull_image, remember_pulled
+    from layerplan.transports.spellings import REGISTRY_PREFIX
 
 _MODULES = {
     "ClientPool": "clients",
@@ -74,7 +75,7 @@ _MODULES = {
     "OutputResult": "protocol",
     "TransportContext": "protocol",
     "TransportKind": "protocol",
-    "REGISTRY_PREFIX": "remote",
+    "REGISTRY_PREFIX": "spellings",
     "Registry": "remote",
     "pull_image": "remote",
     "remember_pulled": "remote",

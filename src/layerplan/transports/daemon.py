@@ -22,6 +22,7 @@ from layerplan.oci.reference import ImageReference
 from layerplan.transports.docker_archive import read_docker_archive, stream_docker_archive
 from layerplan.transports._files import LocalTransport
 from layerplan.transports.errors import DaemonError
+from layerplan.transports.spellings import SPELLINGS
 from layerplan.transports.protocol import OutputResult, TransportContext
 
 if TYPE_CHECKING:
@@ -141,9 +142,9 @@ class DockerEngine(LocalTransport):
     ``docker-daemon:REF`` (load, tagged REF). ``kind`` stays ``docker``, as reports say."""
 
     kind: ClassVar[str] = "docker"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-daemon:",)
-    sink_prefix: ClassVar[str | None] = "docker-daemon:"
-    usage: ClassVar[str] = "docker-daemon:REF"
+    source_prefixes: ClassVar[tuple[str, ...]] = SPELLINGS["docker"].sources
+    sink_prefix: ClassVar[str | None] = SPELLINGS["docker"].sink
+    usage: ClassVar[str] = SPELLINGS["docker"].usage
 
     tag: str | None = None
     """Output only: the name the engine tags the loaded image with."""

@@ -34,6 +34,7 @@ from layerplan.transports._files import LocalTransport, refuse_directory, siblin
 from layerplan.transports._layout import blob_name
 from layerplan.transports.oci_archive import archive_holds, stream_layout_tar
 from layerplan.transports.errors import OutputError
+from layerplan.transports.spellings import SPELLINGS
 from layerplan.transports.protocol import OutputResult, TransportContext
 
 __all__ = ["DockerArchive", "docker_tag", "read_docker_archive", "stream_docker_archive", "write_docker_archive"]
@@ -143,9 +144,9 @@ class DockerArchive(LocalTransport):
     ``docker-archive:FILE`` (``docker load`` names the image after every ``--tag``)."""
 
     kind: ClassVar[str] = "docker-archive"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("docker-archive:",)
-    sink_prefix: ClassVar[str | None] = "docker-archive:"
-    usage: ClassVar[str] = "docker-archive:FILE"
+    source_prefixes: ClassVar[tuple[str, ...]] = SPELLINGS["docker-archive"].sources
+    sink_prefix: ClassVar[str | None] = SPELLINGS["docker-archive"].sink
+    usage: ClassVar[str] = SPELLINGS["docker-archive"].usage
 
     tag: str | None = None
     """Base only: which image of the archive (``NAME:TAG``), when it holds several."""

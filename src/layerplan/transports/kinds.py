@@ -22,19 +22,23 @@ from layerplan.errors import ConfigError
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.protocol import ImageSink, ImageSource, TransportKind
 from layerplan.transports.remote import Registry
+from layerplan.transports.spellings import SPELLINGS
 
 __all__ = ["KINDS", "OLD_SPELLINGS", "OUTPUT_KINDS", "OUTPUT_USAGE", "parse_output", "parse_source", "registry_reference"]
 
 # Every transport, in the order hints list them: (module, class, its source prefixes,
-# sink prefix and usage). The prefixes are the class's own (a test holds them equal),
-# written here too so a spec finds its kind without importing every kind: a push to a
-# registry does not load the tar and daemon code.
-_TABLE: tuple[tuple[str, str, tuple[str, ...], str | None, str], ...] = (
-    ("oci_layout", "OciLayout", ("oci:",), "oci:", "oci:DIR"),
-    ("oci_archive", "OciArchive", ("oci-archive:",), "oci-archive:", "oci-archive:FILE"),
-    ("docker_archive", "DockerArchive", ("docker-archive:",), "docker-archive:", "docker-archive:FILE"),
-    ("remote", "Registry", ("docker://",), "docker://", "docker://REF"),
-    ("daemon", "DockerEngine", ("docker-daemon:",), "docker-daemon:", "docker-daemon:REF"),
+# sink prefix and usage), the spellings from ``spellings.SPELLINGS`` (the classes take
+# theirs from there too), so a spec finds its kind without importing every kind: a push
+# to a registry does not load the tar and daemon code.
+_MODULES: tuple[tuple[str, str, str], ...] = (
+    ("oci_layout", "OciLayout", "oci"),
+    ("oci_archive", "OciArchive", "oci-archive"),
+    ("docker_archive", "DockerArchive", "docker-archive"),
+    ("remote", "Registry", "registry"),
+    ("daemon", "DockerEngine", "docker"),
+)
+_TABLE: tuple[tuple[str, str, tuple[str, ...], str | None, str], ...] = tuple(
+    (module, cls, *SPELLINGS[kind]) for module, cls, kind in _MODULES
 )
 
 

@@ -34,6 +34,7 @@ from layerplan.transports._layout import (
     index_json,
     load_layout,
 )
+from layerplan.transports.spellings import SPELLINGS
 from layerplan.transports.protocol import OutputResult, TransportContext
 
 __all__ = ["OciArchive", "archive_holds", "read_oci_archive", "stream_layout_tar", "write_oci_archive"]
@@ -102,9 +103,9 @@ class OciArchive(LocalTransport):
     ``oci-archive:FILE`` (the image named after the first ``--tag``, else ``latest``)."""
 
     kind: ClassVar[str] = "oci-archive"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("oci-archive:",)
-    sink_prefix: ClassVar[str | None] = "oci-archive:"
-    usage: ClassVar[str] = "oci-archive:FILE"
+    source_prefixes: ClassVar[tuple[str, ...]] = SPELLINGS["oci-archive"].sources
+    sink_prefix: ClassVar[str | None] = SPELLINGS["oci-archive"].sink
+    usage: ClassVar[str] = SPELLINGS["oci-archive"].usage
 
     ref_name: str | None = None
     """Base only: the image's ``org.opencontainers.image.ref.name`` in the archive."""

@@ -49,6 +49,7 @@ from layerplan.transports._layout import (
     index_json,
     load_layout,
 )
+from layerplan.transports.spellings import SPELLINGS
 from layerplan.transports.protocol import OutputResult, TransportContext
 
 __all__ = ["OciLayout", "holds_image", "read_oci_layout", "write_oci_layout"]
@@ -189,9 +190,9 @@ class OciLayout(LocalTransport):
     ``--tag``, else ``latest``)."""
 
     kind: ClassVar[str] = "oci"
-    source_prefixes: ClassVar[tuple[str, ...]] = ("oci:",)
-    sink_prefix: ClassVar[str | None] = "oci:"
-    usage: ClassVar[str] = "oci:DIR"
+    source_prefixes: ClassVar[tuple[str, ...]] = SPELLINGS["oci"].sources
+    sink_prefix: ClassVar[str | None] = SPELLINGS["oci"].sink
+    usage: ClassVar[str] = SPELLINGS["oci"].usage
 
     ref_name: str | None = None
     """Base only: the image's ``org.opencontainers.image.ref.name`` in the layout."""

@@ -35,6 +35,7 @@ from layerplan.image.referrer import Artifact, referrers_tag
 from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
+from layerplan.transports.spellings import REGISTRY_PREFIX, SPELLINGS
 from layerplan.transports.protocol import BlobResult, OutputResult, TransportContext
 
 if TYPE_CHECKING:
@@ -101,7 +102,6 @@ def _blob_opener(client: RegistryClient, repository: str, descriptor: Descriptor
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 """A tag (the distribution spec's rule)."""
 
-REGISTRY_PREFIX = "docker://"
 """How skopeo (and layerplan) spells a registry: ``docker://ghcr.io/org/app:1``."""
 
 _ENGINE_HINT = (
@@ -116,10 +116,10 @@ class Registry:
     ``docker://REF:TAG,TAG2,...``: one push, the manifest put under each tag."""
 
     kind: ClassVar[str] = "registry"
-    source_prefixes: ClassVar[tuple[str, ...]] = (REGISTRY_PREFIX,)
+    source_prefixes: ClassVar[tuple[str, ...]] = SPELLINGS["registry"].sources
     """And a bare reference: any spec without a transport prefix (``kinds.parse_source``)."""
-    sink_prefix: ClassVar[str | None] = REGISTRY_PREFIX
-    usage: ClassVar[str] = "docker://REF"
+    sink_prefix: ClassVar[str | None] = SPELLINGS["registry"].sink
+    usage: ClassVar[str] = SPELLINGS["registry"].usage
     remote: ClassVar[bool] = True
 
     spec: str
