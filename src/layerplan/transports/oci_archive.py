@@ -133,16 +133,15 @@ class OciArchive(LocalTransport):
         ref_name = tags[0] if tags else "latest"
         there = same_beside(self.target, referrers)
         unchanged = there is not None and archive_holds(Path(self.target), image, ref_name=ref_name)
-        if unchanged and there is not None:
-            beside = there
-        else:
+        if not unchanged:
             with writing(self.kind, self.target):
                 write_oci_archive(image, Path(self.target), ref_name=ref_name)
-                beside = write_beside(self.target, referrers)
+                there = write_beside(self.target, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, attached=tuple(zip((a.artifact_type for a in referrers), beside)),
-            attached_via="files" if beside else None, unchanged=unchanged,
-        )
+            spec=self.spec, kind=self.kind, location=self.target,
+            attached=tuple(zip((a.artifact_type for a in referrers), there or ())),
+            attached_via="files" if there else None, unchanged=unchanged,
+        )  # fmt: skip
 
     def write_index(
         self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
