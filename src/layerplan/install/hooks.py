@@ -20,12 +20,11 @@ from pathlib import Path
 from layerplan import _toml
 from layerplan.cache.scratch import scratch_directory
 from layerplan.install.errors import BuildError
+from layerplan.project.model import PEP517_FALLBACK_BACKEND, PEP517_FALLBACK_REQUIRES
 
 __all__ = ["BuildSystem", "HookError", "call_hook", "call_hook_then", "project_label", "read_build_system"]
 
 _DRIVER = Path(__file__).with_name("_hook_driver.py")
-LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
-"""PEP 517's backend for a project that names none (``build`` uses the same)."""
 
 
 class HookError(Exception):
@@ -73,7 +72,7 @@ def read_build_system(source: Path) -> BuildSystem:
     table = _pyproject(source).get("build-system")
     table = table if isinstance(table, dict) else {}
     requires = table.get("requires")
-    backend = table.get("build-backend", LEGACY_BACKEND)
+    backend = table.get("build-backend", PEP517_FALLBACK_BACKEND)
     paths = table.get("backend-path", [])
     if not isinstance(backend, str) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise BuildError(
@@ -90,7 +89,7 @@ def read_build_system(source: Path) -> BuildSystem:
             )
         absolute.append(str(path))
     return BuildSystem(
-        requires=tuple(sorted(str(r) for r in requires)) if isinstance(requires, list) else ("setuptools>=40.8.0",),
+        requires=tuple(sorted(str(r) for r in requires)) if isinstance(requires, list) else PEP517_FALLBACK_REQUIRES,
         backend=backend,
         backend_path=tuple(absolute),
     )

@@ -49,6 +49,7 @@ from layerplan.install.pep517 import (
     unpack_sdist,
 )
 from layerplan.oci.digest import canonical_json
+from layerplan.project.model import PEP517_FALLBACK_BACKEND
 from layerplan.reproducible import DEFAULT_EPOCH
 from layerplan.urls import public_url
 
@@ -83,7 +84,6 @@ _COMPILERS = frozenset(
 backend runs (a compiler on this host would otherwise spend minutes on a refused wheel)."""
 
 _DOCKERFILE_HINT = "use `layerplan dockerfile`, which builds it in the image"
-_LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -295,7 +295,7 @@ def _build_system(tree: Path, filename: str, label: str) -> tuple[tuple[str, ...
         data, _ = _toml.load_toml(tree / "pyproject.toml", BuildError)
     table = data.get("build-system")
     backend = table.get("build-backend") if isinstance(table, dict) else None
-    return requires, backend if isinstance(backend, str) and backend else _LEGACY_BACKEND
+    return requires, backend if isinstance(backend, str) and backend else PEP517_FALLBACK_BACKEND
 
 
 _NATIVE_SUFFIXES = {

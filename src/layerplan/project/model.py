@@ -14,7 +14,12 @@ from packaging.utils import NormalizedName, canonicalize_name
 from layerplan.errors import ProjectError
 from layerplan.project.about import About
 
-__all__ = ["Project", "WorkspaceMember", "member_root"]
+__all__ = ["PEP517_FALLBACK_BACKEND", "PEP517_FALLBACK_REQUIRES", "Project", "WorkspaceMember", "member_root"]
+
+PEP517_FALLBACK_BACKEND = "setuptools.build_meta:__legacy__"
+PEP517_FALLBACK_REQUIRES = ("setuptools>=40.8.0",)
+"""PEP 517's backend and requirements for a tree that declares none (pip's and build's):
+the project reader, the kept build environment and the sdist builder all take them from here."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -20,7 +20,7 @@ from layerplan.project.legacy_tables import (
     poetry_scripts,
 )
 from layerplan.project.about import read_about
-from layerplan.project.model import Project, WorkspaceMember
+from layerplan.project.model import PEP517_FALLBACK_BACKEND, PEP517_FALLBACK_REQUIRES, Project, WorkspaceMember
 from layerplan.project.shapes import check_shapes
 
 __all__ = ["read_project", "workspace_of", "workspace_root_of"]
@@ -83,7 +83,7 @@ def read_project(path: Path | str) -> Project:
     build_requires = tuple(build_system.get("requires", ()))
     if backend is None and (root / "setup.py").is_file():
         # PEP 517's fallback for a tree with setup.py and no declared backend (pip, build).
-        backend, build_requires = "setuptools.build_meta:__legacy__", build_requires or ("setuptools>=40.8.0",)
+        backend, build_requires = PEP517_FALLBACK_BACKEND, build_requires or PEP517_FALLBACK_REQUIRES
     dependencies = _requirements(table.get("dependencies", []), "project.dependencies", pyproject, text)
     groups = _dependency_groups(data.get("dependency-groups", {}), pyproject, text)
     optional = {
