@@ -255,6 +255,29 @@ def test_a_file_output_gets_every_reused_blob(example_build: ExampleBuild, memre
     assert set(image_uploads(memregistry, "team/other", report)) == {layers["app"]["digest"], report["config_digest"]}
 
 
+def _fresh_runner_after_a_build(
+    example_build: ExampleBuild,
+    registry: MemRegistry,
+    synthetic_base: SyntheticBase,
+    tmp_path: Path,
+    repository: str,
+    extra: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A warm build pushed to ``repository:1``, then an app change built by a fresh runner (an
+    empty cache) to ``repository:2`` with ``--cache-from repository:1``; the registry's request
+    log holds only the second build's requests."""
+    base = seed_base(registry, synthetic_base)
+    project = copy_example(tmp_path / "project")
+    first = build_json(project, base, f"docker://{registry.address}/{repository}:1", cache=example_build.cache, env=example_build.env)
+    change_app(project)
+    registry.reset_log()
+    second = build_json(
+        project, base, f"docker://{registry.address}/{repository}:2", cache=tmp_path / "fresh-cache", env=example_build.env,
+        extra=("--cache-from", f"{registry.address}/{repository}:1", *extra),
+    )  # fmt: skip
+    return first, second
+
+
 def test_a_fresh_runner_reads_the_base_record_beside_the_layers(
     example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase, tmp_path: Path
 ) -> None:
@@ -262,16 +285,7 @@ def test_a_fresh_runner_reads_the_base_record_beside_the_layers(
     found with the read that finds the layers: the cache image's manifest and config are
     read once, its referrers listing once (the SBOM's reused licenses use it too), then
     the record's manifest and blob -- and no base layer."""
-    base = seed_base(memregistry, synthetic_base)
-    project = copy_example(tmp_path / "project")
-    first = build_json(project, base, f"docker://{memregistry.address}/team/rec:1", cache=example_build.cache, env=example_build.env)
-    change_app(project)
-    memregistry.reset_log()
-
-    second = build_json(
-        project, base, f"docker://{memregistry.address}/team/rec:2", cache=tmp_path / "fresh-cache", env=example_build.env,
-        extra=("--cache-from", f"{memregistry.address}/team/rec:1"),
-    )  # fmt: skip
+    first, second = _fresh_runner_after_a_build(example_build, memregistry, synthetic_base, tmp_path, "team/rec")
 
     assert second["base"]["platform_from"] == f"cache image {memregistry.address}/team/rec:1"
     gets = [r.path for r in memregistry.calls("GET", "/v2/team/rec/")]
@@ -294,16 +308,9 @@ def test_a_registry_with_the_referrers_api_gives_the_base_record_too(
     """The registry lists the referrers itself, with their annotations: one GET finds the
     record of this base, no referrers tag is read."""
     with MemRegistry(referrers_api=True) as registry:
-        base = seed_base(registry, synthetic_base)
-        project = copy_example(tmp_path / "project")
-        first = build_json(project, base, f"docker://{registry.address}/team/api:1", cache=example_build.cache, env=example_build.env)
-        change_app(project)
-        registry.reset_log()
-
-        second = build_json(
-            project, base, f"docker://{registry.address}/team/api:2", cache=tmp_path / "fresh-cache", env=example_build.env,
-            extra=("--cache-from", f"{registry.address}/team/api:1", "--no-sbom"),
-        )  # fmt: skip
+        first, second = _fresh_runner_after_a_build(
+            example_build, registry, synthetic_base, tmp_path, "team/api", extra=("--no-sbom",)
+        )
 
         assert second["base"]["platform_from"] == f"cache image {registry.address}/team/api:1"
         assert [w for w in second["warnings"] if "not pinned" not in w] == []
