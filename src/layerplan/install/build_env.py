@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from layerplan.install.errors import BuildError
+from layerplan.reproducible import source_date_epoch as default_source_date_epoch
 
 __all__ = [
     "COMPILED_MARKER",
@@ -124,9 +125,11 @@ def new_environment(path: Path) -> None:
 _NOT_INHERITED = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE"})
 
 
-def backend_environ(source_date_epoch: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def backend_environ(source_date_epoch: int | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a backend hook runs with: this process's, isolated as pip's and uv's
     build environments are (the caller's ``PYTHONPATH`` or user site would put their own
-    setuptools before the environment's), with ``SOURCE_DATE_EPOCH`` and ``extra``."""
+    setuptools before the environment's), with ``SOURCE_DATE_EPOCH`` (the build's, else
+    ``reproducible.source_date_epoch()``) and ``extra``."""
+    epoch = source_date_epoch if source_date_epoch is not None else default_source_date_epoch()
     inherited = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-    return {**inherited, "PYTHONNOUSERSITE": "1", **(extra or {}), "SOURCE_DATE_EPOCH": source_date_epoch}
+    return {**inherited, "PYTHONNOUSERSITE": "1", **(extra or {}), "SOURCE_DATE_EPOCH": str(epoch)}

@@ -27,7 +27,6 @@ from layerplan.install.build_env import (
 )
 from layerplan.install.errors import BuildError
 from layerplan.install.hooks import BuildSystem, HookError, call_hook, call_hook_then, project_label, read_build_system
-from layerplan.reproducible import source_date_epoch as default_epoch
 
 __all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
 
@@ -147,8 +146,7 @@ def _environ(python: Path, source_date_epoch: int | None) -> dict[str, str]:
     # As an isolated environment does (build's, pip's, uv's): its scripts first on
     # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
     path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
-    epoch = source_date_epoch if source_date_epoch is not None else default_epoch()
-    return backend_environ(str(epoch), {"PATH": path})
+    return backend_environ(source_date_epoch, {"PATH": path})
 
 
 def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None) -> Path:

@@ -34,7 +34,7 @@ from layerplan.install.build_env import (
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.hooks import project_label as _project_name
 from layerplan.install.kept_env import build_in_kept_env, kept_build_env, last_line
-from layerplan.reproducible import DEFAULT_EPOCH, source_date_epoch
+from layerplan.reproducible import DEFAULT_EPOCH
 
 __all__ = [
     "DEFAULT_SOURCE_DATE_EPOCH",
@@ -63,10 +63,6 @@ def is_pure(wheel: Path | str) -> bool:
     return all(tag.platform == "any" for tag in tags)
 
 
-def _source_date_epoch(value: int | None) -> str:
-    return str(value if value is not None else source_date_epoch())
-
-
 class Runner(Protocol):
     """What ``build.ProjectBuilder`` runs a backend hook with."""
 
@@ -79,7 +75,7 @@ def backend_runner(source_date_epoch: int | None, *, environ: Mapping[str, str] 
     ``environ`` added."""
 
     def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = backend_environ(_source_date_epoch(source_date_epoch), {**(extra_environ or {}), **(environ or {})})
+        env = backend_environ(source_date_epoch, {**(extra_environ or {}), **(environ or {})})
         done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
         if done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
