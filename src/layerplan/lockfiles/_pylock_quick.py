@@ -217,10 +217,10 @@ class Quick:
                     return None
                 # _plain_url_name(url), inline; its checks of each character of the URL
                 # and of the name are made once on all of the package's after the loop
-                if not url.startswith(_PLAIN_SCHEMES) or url.find("/", url.index("//") + 2) < 0:  # type: ignore[union-attr]
+                if not url.startswith(_PLAIN_SCHEMES) or url.find("/", url.index("//") + 2) < 0:
                     return None
-                urls.append(url)  # type: ignore[arg-type]
-                filename = url.rpartition("/")[2]  # type: ignore[union-attr]
+                urls.append(url)
+                filename = url.rpartition("/")[2]
                 if not filename:
                     return None
                 names.append(filename)
