@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install import BuildError, build_wheel
 from layerplan.install.build_env import backend_environ
 from layerplan.install.hook_bytecode import BYTECODE_DIR
-from layerplan.install.pep517 import backend_runner, kept_build_env
+from layerplan.install.pep517 import backend_runner, kept_build_env, kept_env_dir
+from layerplan.install.project_wheel import project_wheel
 from tests.install.test_install_pep517 import BACKENDS, _project
 
 EPOCH = 1_700_000_000
@@ -210,3 +212,21 @@ def test_a_first_build_asks_and_builds_in_one_backend_process(tmp_path: Path, as
     again = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
     assert starts.read_text().count("start") == (2 if not asks else 3)
     assert first.read_bytes() == again.read_bytes()
+
+
+def test_a_first_project_wheel_starts_the_backend_once(tmp_path: Path) -> None:
+    """`project_wheel` (a direct build's app wheel) on a fresh runner: the environment is made
+    for the fingerprint without asking the backend anything, so the build asks and builds in
+    one backend process; the next builds find the wheel by its fingerprint and start none."""
+    project = _project(tmp_path, "hatchling")
+    env = kept_env_dir(tmp_path / "envs", project)
+    starts = tmp_path / "starts.log"
+    # Every start of the environment's interpreter runs its sitecustomize
+    (_site_packages(env) / "sitecustomize.py").write_text(f"open({str(starts)!r}, 'a').write('start\\n')\n")
+    assert not starts.exists()
+    store = BuiltWheels(tmp_path / "built")
+    built = [project_wheel(project, tmp_path / f"out{n}", env_cache=tmp_path / "envs", store=store, source_date_epoch=EPOCH)
+             for n in range(3)]  # fmt: skip
+    assert [wheel.cached for wheel in built] == [False, True, True]
+    assert starts.read_text().count("start") == 1
+    assert len({wheel.path.read_bytes() for wheel in built}) == 1

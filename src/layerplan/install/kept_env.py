@@ -25,7 +25,7 @@ from layerplan.install.errors import BuildError
 from layerplan.install.hook_bytecode import BYTECODE_DIR, link_stdlib_bytecode, linking_stdlib_bytecode
 from layerplan.install.hooks import BuildSystem, HookError, call_hook, call_hook_then, project_label, read_build_system
 
-__all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
+__all__ = ["build_in_kept_env", "kept_build_env", "kept_env_dir", "last_line"]
 
 Settings = Mapping[str, str | Sequence[str]]
 
@@ -50,6 +50,16 @@ def kept_build_env(
     asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does."""
     source = Path(source).resolve()
     return _prepared(env_cache, source, None, read_build_system(source), source_date_epoch, settings)
+
+
+def kept_env_dir(env_cache: Path, source: Path) -> Path:
+    """The directory of the kept build environment for ``source``, made on first use, with
+    ``build-system.requires`` installed but no backend asked anything: a first build then
+    asks ``get_requires_for_build_wheel`` and builds in one backend process
+    (``build_in_kept_env``). Raise ``BuildError`` as ``build_in_kept_env`` does."""
+    source = Path(source).resolve()
+    with _errors(None, source, "cannot prepare the build", _PREPARE_HINT):
+        return _cached_build_env(env_cache, read_build_system(source)).parent.parent
 
 
 def _prepared(

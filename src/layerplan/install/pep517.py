@@ -34,7 +34,7 @@ from layerplan.install.build_env import (
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
 from layerplan.install.hooks import project_label as _project_name
-from layerplan.install.kept_env import build_in_kept_env, kept_build_env, last_line
+from layerplan.install.kept_env import build_in_kept_env, kept_build_env, kept_env_dir, last_line
 from layerplan.reproducible import DEFAULT_EPOCH
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "install_requirements",
     "is_pure",
     "kept_build_env",
+    "kept_env_dir",
     "local_wheel",
     "new_environment",
     "unpack_sdist",
