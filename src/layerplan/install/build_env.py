@@ -68,10 +68,23 @@ def index_options(indexes: Sequence[str]) -> list[str]:
 def install_requirements(python: Path, requirements: Sequence[str], *, indexes: Sequence[str] = ()) -> None:
     """Install ``requirements`` into the environment of ``python`` (uv, else pip), from
     ``indexes`` (first is primary) when given, else the installer's default.
-    Raise ``subprocess.CalledProcessError`` (``pep517.backend_reason`` tells why)."""
+    Raise ``subprocess.CalledProcessError`` (``pep517.backend_reason`` tells why).
+
+    uv tries its own cache alone first (``--offline``), then the index: online, uv asks
+    the index again for every package's page (PyPI's pages may be kept 10 minutes, a
+    proxy's often not at all), 0.2 s of waiting for hatchling's six on a fresh runner
+    whose uv cache is warm (restored by CI). The versions are then the newest uv has seen,
+    not necessarily the index's newest: an unpinned build requirement was never more than
+    that (a kept environment keeps the versions it got), and one uv has not seen (a new
+    pin, a newer lower bound) fails offline and comes from the index."""
     installer = find_installer()
     if installer.executable is not None:
         command = [installer.executable, "pip", "install", "--quiet", "--python", str(python)]
+        offline = subprocess.run(
+            [*command, "--offline", *index_options(indexes), *requirements], capture_output=True, text=True, check=False
+        )
+        if offline.returncode == 0:
+            return
     else:
         # --no-compile: a hook reads its bytecode from the environment's own cache (hook_bytecode)
         command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
