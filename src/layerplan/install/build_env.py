@@ -72,11 +72,11 @@ def install_requirements(python: Path, requirements: Sequence[str], *, indexes: 
 
     uv tries its own cache alone first (``--offline``), then the index: online, uv asks
     the index again for every package's page (PyPI's pages may be kept 10 minutes, a
-    proxy's often not at all), 0.2 s of waiting for hatchling's six on a fresh runner
-    whose uv cache is warm (restored by CI). The versions are then the newest uv has seen,
-    not necessarily the index's newest: an unpinned build requirement was never more than
-    that (a kept environment keeps the versions it got), and one uv has not seen (a new
-    pin, a newer lower bound) fails offline and comes from the index."""
+    proxy's often not at all): 0.2 s of waiting for hatchling and its five dependencies
+    on a fresh runner whose uv cache is warm (restored by CI). The versions are then the
+    newest uv has seen, not necessarily the index's newest: an unpinned build requirement
+    was never more than that (a kept environment keeps the versions it got), and one uv
+    has not seen (a new pin, a newer lower bound) fails offline and comes from the index."""
     installer = find_installer()
     if installer.executable is not None:
         command = [installer.executable, "pip", "install", "--quiet", "--python", str(python)]
