@@ -11,7 +11,8 @@ then times the call alone: wall and CPU (user+sys of the process and its childre
   in an environment without pycs (what layerplan did before: uv installs none, and
   ``PYTHONDONTWRITEBYTECODE`` keeps Python from caching them);
 - ``build, env compiled``: the same in the compiled environment;
-- ``driver, env compiled``: layerplan's ``install/_hook_driver.py`` (what a build does now);
+- ``driver, bytecode cached``: layerplan's ``install/_hook_driver.py`` (what a build does
+  now), its bytecode cached in the environment's ``pycache/`` prefix;
 - ``in-process, env compiled``: hatchling imported from the environment's site-packages
   into this process and called there, for reference only (see docs/build.md: layerplan's
   ``packaging`` is the one the backend gets, and the cwd is the whole process's).
@@ -70,7 +71,7 @@ import hashlib
 print(json.dumps({"wall": wall, "cpu": used, "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}))
 """ % {"epoch": EPOCH}
 
-VARIANTS = ("build, env not compiled", "build, env compiled", "driver, env compiled", "in-process, env compiled")
+VARIANTS = ("build, env not compiled", "build, env compiled", "driver, bytecode cached", "in-process, env compiled")
 
 
 def main() -> int:
@@ -85,7 +86,12 @@ def main() -> int:
         sys.path.insert(0, str(ROOT / "src"))
         from layerplan.install.kept_env import kept_build_env
 
+        # Its hooks cache their bytecode in its pycache/ prefix (the driver's variant, warmed
+        # by the get_requires_for_build_wheel call here); the other variants run without the
+        # prefix, so they get the environment compiled in place, as layerplan once did it
         compiled = kept_build_env(work / "envs", project)
+        sites = [str(site) for site in compiled.parent.parent.glob("lib/python*/site-packages")]
+        subprocess.run([str(compiled), "-m", "compileall", "-qq", *sites], check=False)
         # the same environment without its pycs, in a key directory of its own
         bare_env = work / "bare-envs" / compiled.parent.parent.name
         shutil.copytree(compiled.parent.parent, bare_env, symlinks=True)

@@ -256,3 +256,20 @@ def test_a_fresh_runner_takes_each_platforms_base_record_from_the_cache_index(
         records[entry["annotations"]["dev.layerplan.base.platform"]] = entry["annotations"]["dev.layerplan.base.digest"]
     assert records == {"linux/amd64": multi_build["report"]["platforms"][0]["base"]["digest"],
                        "linux/arm64/v8": multi_build["report"]["platforms"][1]["base"]["digest"]}  # fmt: skip
+
+
+
+def test_a_no_change_rebuild_leaves_the_multi_platform_archive_alone(multi_build: dict[str, Any], tmp_path: Path) -> None:
+    """The same build again into the same file: the oci-archive of the index and the
+    documents beside it are not written again (same inode, same mtime): ``unchanged``."""
+    project = copy_example(tmp_path / "example")
+    archive = tmp_path / "oci.tar"
+    args = (project, multi_build["base"], f"oci-archive:{archive}")
+    first = build_json(*args, cache=tmp_path / "cache", extra=("--platform", BOTH), env=EPOCH)
+    beside = sorted(tmp_path.glob("oci.tar.*"))
+    before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in [archive, *beside]}
+    again = build_json(*args, cache=tmp_path / "cache", extra=("--platform", BOTH), env=EPOCH)
+    assert again["digest"] == first["digest"] == multi_build["report"]["digest"]
+    assert [o["status"] for o in first["outputs"]] == ["written"] and [o["status"] for o in again["outputs"]] == ["unchanged"]
+    assert len(beside) == 6 and sorted(tmp_path.glob("oci.tar.*")) == beside  # 3 documents per platform
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in [archive, *beside]} == before

@@ -1,6 +1,6 @@
-"""The kept build environment of a local project (install/kept_env.py): compiled once, and its
-backend's hooks called through layerplan's own driver (install/hooks.py), which must build
-the bytes ``build``/``pyproject_hooks`` build in the same environment."""
+"""The kept build environment of a local project (install/kept_env.py): its hooks cache their
+bytecode in it, and are called through layerplan's own driver (install/hooks.py), which
+must build the bytes ``build``/``pyproject_hooks`` build in the same environment."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install import BuildError, build_wheel
-from layerplan.install.build_env import COMPILED_MARKER
-from layerplan.install.pep517 import backend_runner, kept_build_env
+from layerplan.install.build_env import backend_environ
+from layerplan.install.hook_bytecode import BYTECODE_DIR
+from layerplan.install.pep517 import backend_runner, kept_build_env, kept_env_dir
+from layerplan.install.project_wheel import project_wheel
 from tests.install.test_install_pep517 import BACKENDS, _project
 
 EPOCH = 1_700_000_000
@@ -54,45 +58,82 @@ def test_the_driver_builds_the_bytes_build_does(tmp_path: Path, backend: str) ->
     assert ours.read_bytes() == theirs.read_bytes()
 
 
-@pytest.mark.parametrize("backend", ["hatchling", "setuptools"])
-def test_the_kept_environment_is_compiled(tmp_path: Path, backend: str) -> None:
-    """Every module of the backend has its pyc when the environment is made (Python writes
-    none where PYTHONDONTWRITEBYTECODE is set, as here), so no hook call compiles it again;
-    an environment an older layerplan made without them is compiled on its next use."""
-    project = _project(tmp_path, backend)
-    build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs")
+def _pycs(directory: Path) -> dict[Path, tuple[int, int]]:
+    """Each pyc under ``directory`` (a link counts as one) with its inode and mtime."""
+    return {p: (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in directory.rglob("*.pyc")}
+
+
+def _linked_from_stdlib(prefix: Path) -> bool:
+    """The prefix's pyc of ``json`` is the standard library's own (a hard or symbolic link)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    name = f"__init__.{sys.implementation.cache_tag}.pyc"
+    mirror = prefix / str(stdlib).lstrip("/") / "json" / name
+    return mirror.is_file() and os.path.samefile(mirror, stdlib / "json" / "__pycache__" / name)
+
+
+def test_hooks_cache_the_bytecode_they_import_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as here and in many CI images), the backend's hooks
+    still cache the bytecode of what they import, in the environment's `pycache/` prefix and
+    nowhere else: not in the project's tree, although setuptools imports the project's
+    module for its `attr:` version. A second build compiles nothing: no pyc is written
+    again. The standard library's own pycs are linked there when the environment is made."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    project = _project(tmp_path, "setuptools")
+    pyproject = (project / "pyproject.toml").read_text()
+    pyproject = pyproject.replace('version = "0.1.0"', 'dynamic = ["version"]')
+    pyproject += '\n[tool.setuptools.dynamic]\nversion = {attr = "tiny_setuptools.__version__"}\n'
+    (project / "pyproject.toml").write_text(pyproject)
+    # Not a literal: setuptools must import the module to read it
+    (project / "tiny_setuptools" / "__init__.py").write_text('__version__ = ".".join(["0", "1", "0"])\n')
+    first = build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    assert first.name == "tiny_setuptools-0.1.0-py3-none-any.whl"
     (env,) = (tmp_path / "envs").iterdir()
-    package = _site_packages(env) / BACKEND_PACKAGE[backend]
-    sources = sorted(package.rglob("*.py"))
-    assert sources and (env / COMPILED_MARKER).is_file()
+    prefix = env / BYTECODE_DIR
+    tag = sys.implementation.cache_tag
+    cached = _pycs(prefix)
+    site = _site_packages(env)
+    assert (prefix / str(site).lstrip("/") / "setuptools" / f"__init__.{tag}.pyc").is_file()
+    assert (prefix / str(project).lstrip("/") / "tiny_setuptools" / f"__init__.{tag}.pyc").is_file()
+    assert _linked_from_stdlib(prefix)
+    assert list(project.rglob("__pycache__")) == [] and list(site.rglob("__pycache__")) == []
 
-    def uncompiled() -> list[Path]:
-        tag = sys.implementation.cache_tag
-        return [s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()]
-
-    # Python 2 test data some packages ship does not compile: no pyc, as an import would leave
-    assert len(uncompiled()) <= len(sources) // 50, uncompiled()[:5]
-    for cache in _site_packages(env).rglob("__pycache__"):
-        shutil.rmtree(cache)
-    (env / COMPILED_MARKER).unlink()
-    build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs")
-    assert len(uncompiled()) <= len(sources) // 50 and (env / COMPILED_MARKER).is_file()
+    second = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    assert second.read_bytes() == first.read_bytes()
+    assert _pycs(prefix) == cached  # read, none compiled and written again
+    assert list(project.rglob("__pycache__")) == []
 
 
 def test_the_backend_runs_from_its_pycs(tmp_path: Path) -> None:
-    """A hatchling build in the kept environment compiles none of the environment's modules
-    (`python -v` names the file each module's code comes from: a source it compiled, or a pyc)."""
+    """After a build, a hatchling hook compiles none of the environment's or the standard
+    library's modules (`python -v` names the file each module's code comes from: a source
+    it compiled, or a pyc)."""
     project = _project(tmp_path, "hatchling")
+    build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs")
     python = kept_build_env(tmp_path / "envs", project)
-    site = _site_packages(python.parent.parent)
+    env = python.parent.parent
     (tmp_path / "out").mkdir()
+    environ = backend_environ(EPOCH, bytecode_cache=env / BYTECODE_DIR)
     done = subprocess.run(
         [str(python), "-v", "-c", f"import hatchling.build as b; b.build_wheel({str(tmp_path / 'out')!r})"],
-        cwd=project, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=project, capture_output=True, text=True, check=True, env=environ,
     )  # fmt: skip
-    loaded = [line for line in done.stderr.splitlines() if line.startswith("# code object from") and str(site) in line]
-    assert len(loaded) > 50  # hatchling, packaging, pathspec, pluggy...
+    loaded = [line for line in done.stderr.splitlines() if line.startswith("# code object from")]
+    assert len([line for line in loaded if str(_site_packages(env)) in line]) > 50  # hatchling, packaging, pluggy...
     assert [line for line in loaded if not line.endswith(".pyc'")] == []
+
+
+def test_an_environment_an_older_layerplan_made_gets_its_bytecode_cache(tmp_path: Path) -> None:
+    """A kept environment made before hooks cached their bytecode (no `pycache/`) is used as
+    it is; its next build links the standard library's pycs and caches the backend's."""
+    project = _project(tmp_path, "hatchling")
+    first = build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    (env,) = (tmp_path / "envs").iterdir()
+    shutil.rmtree(env / BYTECODE_DIR)
+    (env / ".bytecode").touch()  # an older layerplan's marker: not read any more
+    again = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    assert again.read_bytes() == first.read_bytes()
+    assert _linked_from_stdlib(env / BYTECODE_DIR)
+    assert any("hatchling" in p.parts for p in _pycs(env / BYTECODE_DIR))
 
 
 def test_an_in_tree_backend_from_backend_path(tmp_path: Path) -> None:
@@ -178,3 +219,21 @@ def test_a_first_build_asks_and_builds_in_one_backend_process(tmp_path: Path, as
     again = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
     assert starts.read_text().count("start") == (2 if not asks else 3)
     assert first.read_bytes() == again.read_bytes()
+
+
+def test_a_first_project_wheel_starts_the_backend_once(tmp_path: Path) -> None:
+    """`project_wheel` (a direct build's app wheel) on a fresh runner: the environment is made
+    for the fingerprint without asking the backend anything, so the build asks and builds in
+    one backend process; the next builds find the wheel by its fingerprint and start none."""
+    project = _project(tmp_path, "hatchling")
+    env = kept_env_dir(tmp_path / "envs", project)
+    starts = tmp_path / "starts.log"
+    # Every start of the environment's interpreter runs its sitecustomize
+    (_site_packages(env) / "sitecustomize.py").write_text(f"open({str(starts)!r}, 'a').write('start\\n')\n")
+    assert not starts.exists()
+    store = BuiltWheels(tmp_path / "built")
+    built = [project_wheel(project, tmp_path / f"out{n}", env_cache=tmp_path / "envs", store=store, source_date_epoch=EPOCH)
+             for n in range(3)]  # fmt: skip
+    assert [wheel.cached for wheel in built] == [False, True, True]
+    assert starts.read_text().count("start") == 1
+    assert len({wheel.path.read_bytes() for wheel in built}) == 1

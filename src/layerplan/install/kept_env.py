@@ -1,10 +1,12 @@
 """The kept build environment of a local project (``build-envs/<key>/`` in the store, by its
 ``build-system.requires``) and the wheel its backend builds there.
 
-Made once: a venv filled with uv (else pip) in a hidden sibling directory, its modules
-compiled, then renamed into place. What the backend's ``get_requires_for_build_wheel``
-asks for is installed on first use and recorded by a marker, so a rebuild after a code
-change is one hook call: ``build_wheel``, through ``hooks.call_hook``.
+Made once: a venv filled with uv (else pip) in a hidden sibling directory, then renamed
+into place. Its hooks cache the bytecode of what they import in its ``pycache/``
+(``build_env.backend_environ``): the first call compiles what it imports, later calls
+nothing. What the backend's ``get_requires_for_build_wheel`` asks for is installed on
+first use and recorded by a marker, so a rebuild after a code change is one hook call:
+``build_wheel``, through ``hooks.call_hook``.
 """
 
 from __future__ import annotations
@@ -18,17 +20,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from layerplan.cache.atomic import atomic_directory
-from layerplan.install.build_env import (
-    COMPILED_MARKER,
-    backend_environ,
-    compile_environment,
-    install_requirements,
-    new_environment,
-)
+from layerplan.install.build_env import backend_environ, install_requirements, new_environment
 from layerplan.install.errors import BuildError
+from layerplan.install.hook_bytecode import BYTECODE_DIR, link_stdlib_bytecode, linking_stdlib_bytecode
 from layerplan.install.hooks import BuildSystem, HookError, call_hook, call_hook_then, project_label, read_build_system
 
-__all__ = ["build_in_kept_env", "kept_build_env", "last_line"]
+__all__ = ["build_in_kept_env", "kept_build_env", "kept_env_dir", "last_line"]
 
 Settings = Mapping[str, str | Sequence[str]]
 
@@ -53,6 +50,16 @@ def kept_build_env(
     asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does."""
     source = Path(source).resolve()
     return _prepared(env_cache, source, None, read_build_system(source), source_date_epoch, settings)
+
+
+def kept_env_dir(env_cache: Path, source: Path) -> Path:
+    """The directory of the kept build environment for ``source``, made on first use, with
+    ``build-system.requires`` installed but no backend asked anything: a first build then
+    asks ``get_requires_for_build_wheel`` and builds in one backend process
+    (``build_in_kept_env``). Raise ``BuildError`` as ``build_in_kept_env`` does."""
+    source = Path(source).resolve()
+    with _errors(None, source, "cannot prepare the build", _PREPARE_HINT):
+        return _cached_build_env(env_cache, read_build_system(source)).parent.parent
 
 
 def _prepared(
@@ -81,7 +88,6 @@ def _record_requires(python: Path, source: Path, label: str | None, marker: Path
     with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
         if requires:
             install_requirements(python, requires)
-            compile_environment(python)
     marker.write_text("\n".join(requires), encoding="utf-8")
 
 
@@ -146,7 +152,7 @@ def _environ(python: Path, source_date_epoch: int | None) -> dict[str, str]:
     # As an isolated environment does (build's, pip's, uv's): its scripts first on
     # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
     path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
-    return backend_environ(source_date_epoch, {"PATH": path})
+    return backend_environ(source_date_epoch, {"PATH": path}, bytecode_cache=python.parent.parent / BYTECODE_DIR)
 
 
 def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None) -> Path:
@@ -160,22 +166,24 @@ def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None
 
 
 def _cached_build_env(cache: Path, system: BuildSystem) -> Path:
-    """The interpreter of a build environment with the build requirements, created and
-    compiled once (temp dir + rename, so concurrent builds never see half an env)."""
+    """The interpreter of a build environment with the build requirements, created once
+    (temp dir + rename, so concurrent builds never see half an env).
+
+    Its ``pycache/`` (``hook_bytecode``) gets the links to the standard library's pycs while
+    the requirements install. One an older layerplan made has none (its modules compiled in
+    ``__pycache__`` directories, which a hook with the prefix no longer reads): it gets
+    them on its next use, and its hooks cache the rest in ``pycache/`` as they import it."""
     key = hashlib.sha256("\n".join([sys.version, *system.requires]).encode()).hexdigest()[:20]
     env_dir = cache / key
     python = env_dir / "bin" / "python"
     if python.exists():
         with contextlib.suppress(OSError):
             os.utime(env_dir)  # its last use, which `layerplan cache prune --older-than` goes by
-        if not (env_dir / COMPILED_MARKER).exists():  # made by a layerplan that did not compile
-            compile_environment(python)
-            with contextlib.suppress(OSError):  # a read-only cache: compiled again next time
-                (env_dir / COMPILED_MARKER).touch()
+        if not (env_dir / BYTECODE_DIR).is_dir():  # made by an older layerplan
+            link_stdlib_bytecode(env_dir / BYTECODE_DIR)
         return python
     with atomic_directory(env_dir, replace=False) as staging:  # another build made it first: use theirs
         new_environment(staging)
-        install_requirements(staging / "bin" / "python", list(system.requires))
-        compile_environment(staging / "bin" / "python")
-        (staging / COMPILED_MARKER).touch()
+        with linking_stdlib_bytecode(staging / BYTECODE_DIR):
+            install_requirements(staging / "bin" / "python", list(system.requires))
     return python

@@ -32,8 +32,9 @@ from layerplan.install.build_env import (
     new_environment,
 )
 from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
 from layerplan.install.hooks import project_label as _project_name
-from layerplan.install.kept_env import build_in_kept_env, kept_build_env, last_line
+from layerplan.install.kept_env import build_in_kept_env, kept_build_env, kept_env_dir, last_line
 from layerplan.reproducible import DEFAULT_EPOCH
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "install_requirements",
     "is_pure",
     "kept_build_env",
+    "kept_env_dir",
     "local_wheel",
     "new_environment",
     "unpack_sdist",
@@ -69,13 +71,18 @@ class Runner(Protocol):
     def __call__(self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None: ...
 
 
-def backend_runner(source_date_epoch: int | None, *, environ: Mapping[str, str] | None = None) -> Runner:
+def backend_runner(
+    source_date_epoch: int | None, *, environ: Mapping[str, str] | None = None, bytecode_cache: Path | None = None
+) -> Runner:
     """A runner for ``build.ProjectBuilder``: the hook's output is captured (its last line
     is the reason of a failure, see ``backend_reason``), ``SOURCE_DATE_EPOCH`` is set, and
-    ``environ`` added."""
+    ``environ`` added; with ``bytecode_cache`` (a directory of the build environment), the
+    hooks cache their bytecode there (``build_env.backend_environ``), so the second hook
+    call of a build does not compile the backend again."""
 
     def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        env = backend_environ(source_date_epoch, {**(extra_environ or {}), **(environ or {})})
+        extra = {**(extra_environ or {}), **(environ or {})}
+        env = backend_environ(source_date_epoch, extra, bytecode_cache=bytecode_cache)
         done = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, check=False)
         if done.returncode != 0:
             raise subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)
@@ -164,11 +171,13 @@ def _build_distribution(
     import build
     from build.env import DefaultIsolatedEnv
 
-    runner = backend_runner(source_date_epoch)
     with _backend_errors(label, kind, source):
         with DefaultIsolatedEnv(installer=find_installer().kind) as env:
+            cache = Path(env.path) / BYTECODE_DIR
+            runner = backend_runner(source_date_epoch, bytecode_cache=cache)
             builder = build.ProjectBuilder.from_isolated_env(env, source, runner=runner)
-            env.install(builder.build_system_requires)
+            with linking_stdlib_bytecode(cache):
+                env.install(builder.build_system_requires)
             env.install(builder.get_requires_for_build(kind, settings))
             return Path(builder.build(kind, out_dir, settings))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install.fingerprint import FINGERPRINT_FORMAT, Fingerprint, source_fingerprint
-from layerplan.install.pep517 import build_wheel, is_pure, kept_build_env
+from layerplan.install.pep517 import build_wheel, is_pure, kept_env_dir
 from layerplan.reproducible import source_date_epoch as default_epoch
 
 __all__ = ["ProjectWheel", "project_wheel"]
@@ -53,7 +53,10 @@ def project_wheel(
     """
     source = Path(source).resolve()
     epoch = source_date_epoch if source_date_epoch is not None else default_epoch()
-    env = kept_build_env(env_cache, source, source_date_epoch=epoch).parent.parent
+    # Made here (the fingerprint names what it holds), but the backend is not asked what
+    # more it needs: the build asks and builds in one process. Should it install more, the
+    # fingerprint after the build differs and this wheel is not stored; the next one is.
+    env = kept_env_dir(env_cache, source)
     before = source_fingerprint(source, build_env=env, epoch=epoch)
     if before.digest is not None:
         found = store.find(before.digest)

@@ -39,6 +39,7 @@ from layerplan import _toml
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install.build_requirements import installed_requirements, resolve_requirements
 from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
 from layerplan.install.normalize import normalize_wheel
 from layerplan.install.pep517 import (
     backend_reason,
@@ -346,14 +347,15 @@ def _build(
     python = environment / "bin" / "python"
     shown = ", ".join(public_url(index) for index in indexes) or "the default index"
     # A fixed hash seed: a backend that writes a set's items writes them in one order.
-    runner = backend_runner(WHEEL_EPOCH, environ={"PYTHONHASHSEED": "0"})
+    runner = backend_runner(WHEEL_EPOCH, environ={"PYTHONHASHSEED": "0"}, bytecode_cache=environment / BYTECODE_DIR)
     builder = build.ProjectBuilder(tree, python_executable=str(python), runner=runner)
     try:
         with warnings.catch_warnings():
             # The backend's own deprecation notices (pyproject_hooks re-emits them here) are
             # its author's business; printed, they would bury the build's output.
             warnings.simplefilter("ignore", BuildBackendWarning)
-            install_requirements(python, pins, indexes=indexes)
+            with linking_stdlib_bytecode(environment / BYTECODE_DIR):
+                install_requirements(python, pins, indexes=indexes)
             extra = sorted(builder.get_requires_for_build("wheel"))
             if extra:
                 install_requirements(python, extra, indexes=indexes)

@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName
 
 from layerplan.lockfiles.model import Dependency, FileKind, LockedFile, LockedPackage, Source
 
-__all__ = ["dependency", "locked_file", "locked_package"]
+__all__ = ["FILE_SETTERS", "dependency", "locked_file", "locked_package"]
 
 
 def _setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
@@ -36,7 +36,8 @@ def _check(cls: type, names: tuple[str, ...]) -> None:
 
 
 _new = object.__new__
-_FILE = _setters(LockedFile, ("kind", "filename", "url", "hashes", "size"))
+FILE_SETTERS = _FILE = _setters(LockedFile, ("kind", "filename", "url", "hashes", "size"))
+"""``LockedFile``'s slot setters in field order, for a loop that makes files inline."""
 _EDGE = _setters(Dependency, ("name", "extras", "marker", "version", "specifier"))
 _PACKAGE = _setters(
     LockedPackage,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
@@ -34,6 +35,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from layerplan.lockfiles._fast import FILE_SETTERS as _FILE_SETTERS
 from layerplan.lockfiles._fast import locked_file
 from layerplan.lockfiles.model import FileKind, LockedFile
 
@@ -42,6 +44,10 @@ __all__ = ["Quick", "QuickPackage"]
 # PEP 427's escaped project name in a wheel file name (packaging.utils checks the same).
 _WHEEL_NAME = re.compile(r"^[\w._]+\Z", re.UNICODE)
 _NOT_SURE = object()
+_PLAIN_SCHEMES = ("https://", "http://")
+_new = object.__new__
+_OTHER_SHAPE: Any = (_NOT_SURE,) * 4
+_URL_WHEEL_FIELDS = itemgetter("url", "upload-time", "size", "hashes")
 
 
 class QuickPackage:
@@ -166,50 +172,90 @@ class Quick:
 
     def _wheels(self, raws: list[Any], name: str, version: Version | None) -> list[LockedFile] | None:
         """``_file`` for each wheel of a package, in one loop: a lock has about six per
-        package, and two calls per wheel were a tenth of the read. After the first wheel
-        whose name and version fit, a wheel with the same ``name-version-`` prefix only
-        has its tags part checked (``split("-", 2)`` cuts there too, and the tags check
-        counts the dashes)."""
-        tails, wheels, prefix = self._tails, [], ""
+        package, and each call per wheel was a few percent of the read, so the URL's file
+        name (``_plain_url_name``), the single-digest case of ``_digests`` and ``locked_file``
+        are written inline. After the first wheel whose name and version fit, a wheel with
+        the same ``name-version-`` prefix only has its tags part checked (``split("-", 2)``
+        cuts there too, and the tags check counts the dashes)."""
+        tails, wheels, prefix, urls, names = self._tails, [], "", [], []
+        new, (set_kind, set_filename, set_url, set_hashes, set_size) = _new, _FILE_SETTERS
         for raw in raws:
             if type(raw) is not dict:
                 return None
-            get = raw.get
-            filename, url, path, size, hashes = get("name"), get("url"), get("path"), get("size"), get("hashes")
-            uploaded = get("upload-time")
-            if (
-                filename is not None and type(filename) is not str
-                or url is not None and type(url) is not str
-                or path is not None and type(path) is not str
-                or size is not None and type(size) is not int
-                or uploaded is not None and not isinstance(uploaded, datetime)
-                or type(hashes) is not dict
-                or not hashes
-                or not (path or url)
-            ):  # fmt: skip
-                return None
+            try:  # what lock tools write for an index's wheel: one C call fetches all four
+                url, uploaded, size, hashes = _URL_WHEEL_FIELDS(raw) if len(raw) == 4 else _OTHER_SHAPE
+            except KeyError:
+                url = _NOT_SURE
+            if url is not _NOT_SURE:  # those four keys and no other
+                if (
+                    type(url) is not str
+                    or type(size) is not int
+                    or type(uploaded) is not datetime and not isinstance(uploaded, datetime)
+                    or type(hashes) is not dict
+                    or not hashes
+                    or not url
+                ):  # fmt: skip
+                    return None
+                filename = path = None
+            else:
+                get = raw.get
+                filename, url, path, size, hashes = get("name"), get("url"), get("path"), get("size"), get("hashes")
+                uploaded = get("upload-time")
+                if (
+                    filename is not None and type(filename) is not str
+                    or url is not None and type(url) is not str
+                    or path is not None and type(path) is not str
+                    or size is not None and type(size) is not int
+                    or uploaded is not None and not isinstance(uploaded, datetime)
+                    or type(hashes) is not dict
+                    or not hashes
+                    or not (path or url)
+                ):  # fmt: skip
+                    return None
             if not filename:
-                filename = None if path else _plain_url_name(url)  # type: ignore[arg-type]
+                if path:
+                    return None
+                # _plain_url_name(url), inline; its checks of each character of the URL
+                # and of the name are made once on all of the package's after the loop
+                if not url.startswith(_PLAIN_SCHEMES) or url.find("/", url.index("//") + 2) < 0:
+                    return None
+                urls.append(url)
+                filename = url.rpartition("/")[2]
                 if not filename:
                     return None
-            digests = _digests(hashes)
-            if digests is None or not filename.endswith(".whl"):
+                names.append(filename)
+            if len(hashes) == 1:  # _digests(hashes), inline for the usual single sha256
+                ((algorithm, digest),) = hashes.items()
+                if type(digest) is not str:
+                    return None
+                digests: tuple[str, ...] | None = (f"{algorithm}:{digest}",)
+            else:
+                digests = _digests(hashes)
+                if digests is None:
+                    return None
+            if not filename.endswith(".whl"):
                 return None
             if prefix and filename.startswith(prefix):
                 tail = filename[len(prefix) : -4]
+                fits = tails.get(tail)
+                if fits is None:
+                    fits = self._tail_fits(tail)
+                if not fits:
+                    return None
             else:
                 self._prefix = None
                 if not self._wheel_fits(filename, name, version):
                     return None
                 prefix = self._prefix or ""
-                wheels.append(locked_file("wheel", filename, url, digests, size))
-                continue
-            fits = tails.get(tail)
-            if fits is None:
-                fits = self._tail_fits(tail)
-            if not fits:
-                return None
-            wheels.append(locked_file("wheel", filename, url, digests, size))
+            file: LockedFile = new(LockedFile)  # locked_file(...), inline
+            set_kind(file, "wheel")
+            set_filename(file, filename)
+            set_url(file, url)
+            set_hashes(file, digests)
+            set_size(file, size)
+            wheels.append(file)
+        if urls and not (_plain_characters("".join(urls)) and _plain_name_characters("".join(names))):
+            return None
         return wheels
 
     def _wheel_fits(self, filename: str, name: str, version: Version | None) -> bool:
@@ -333,16 +379,27 @@ def _digests(hashes: dict[Any, Any]) -> tuple[str, ...] | None:
     return tuple(sorted(found))
 
 
+def _plain_characters(text: str) -> bool:
+    """No character of ``text`` keeps a URL from being plain (see ``_plain_url_name``):
+    printable ASCII, no space, query, fragment or brackets. Each test is a C scan, so
+    one call on several URLs joined costs little more than one on a single URL."""
+    return (
+        text.isascii() and text.isprintable()
+        and "?" not in text and "#" not in text and "[" not in text and "]" not in text and " " not in text
+    )  # fmt: skip
+
+
+def _plain_name_characters(name: str) -> bool:
+    """No character of the file name part of a URL needs unquoting or splits it."""
+    return ";" not in name and "%" not in name and "\\" not in name
+
+
 def _plain_url_name(url: str) -> str | None:
     """The file name at the end of an ``http(s)://host/.../file`` URL, when ``urlparse``
     ends the URL's path where ``rpartition("/")`` does and nothing needs unquoting:
     printable ASCII, no space, query, fragment or brackets, no ``;``, ``%`` or ``\\`` in
     the name. Each test is a C scan (a regex over the URL cost three times more)."""
-    if not url.startswith(("https://", "http://")) or not url.isascii() or not url.isprintable():
-        return None
-    if "?" in url or "#" in url or "[" in url or "]" in url or " " in url or url.find("/", url.index("//") + 2) < 0:
+    if not url.startswith(_PLAIN_SCHEMES) or not _plain_characters(url) or url.find("/", url.index("//") + 2) < 0:
         return None
     name = url.rpartition("/")[2]
-    if ";" in name or "%" in name or "\\" in name:
-        return None
-    return name
+    return name if _plain_name_characters(name) else None

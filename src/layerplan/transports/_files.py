@@ -75,9 +75,27 @@ def write_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artif
     written: list[tuple[str, str]] = []
     for image in index.images:
         mine = [a for a in artifacts if a.subject == image.digest]
-        paths = write_beside(f"{target}.{str(image.platform).replace('/', '-')}", mine)
+        paths = write_beside(f"{target}.{_platform_part(image.platform)}", mine)
         written += zip((a.artifact_type for a in mine), paths)
     return tuple(written)
+
+
+def same_beside_index(target: str, index: ImageIndex, artifacts: Sequence[Artifact]) -> tuple[tuple[str, str], ...] | None:
+    """What :func:`write_beside_index` would return, when each of those files already
+    holds its artifact's document byte for byte; ``None`` when one is missing or differs."""
+    found: list[tuple[str, str]] = []
+    for image in index.images:
+        mine = [a for a in artifacts if a.subject == image.digest]
+        paths = same_beside(f"{target}.{_platform_part(image.platform)}", mine)
+        if paths is None:
+            return None
+        found += zip((a.artifact_type for a in mine), paths)
+    return tuple(found)
+
+
+def _platform_part(platform: object) -> str:
+    """``linux/arm64`` -> ``linux-arm64``: a platform's part of its documents' file names."""
+    return str(platform).replace("/", "-")
 
 
 def same_beside(target: str, artifacts: Sequence[Artifact]) -> tuple[str, ...] | None:

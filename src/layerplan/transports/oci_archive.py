@@ -23,7 +23,8 @@ from layerplan.oci.descriptor import Descriptor
 from layerplan.transports._archive import ArchiveIndex, holds_files
 from layerplan.image.image_index import ImageIndex
 from layerplan.transports._files import (
-    LocalTransport, refuse_directory, same_beside, siblings_of, split_path_ref, write_beside, write_beside_index, writing,
+    LocalTransport, refuse_directory, same_beside, same_beside_index, siblings_of, split_path_ref, write_beside,
+    write_beside_index, writing,
 )
 from layerplan.transports._layout import (
     LAYOUT_FILE,
@@ -146,10 +147,16 @@ class OciArchive(LocalTransport):
     def write_index(
         self, index: ImageIndex, context: TransportContext, *, tags: Sequence[str] = (), referrers: Sequence[Artifact] = ()
     ) -> OutputResult:
-        """The layout of the index, in one tar."""
-        with writing(self.kind, self.target):
-            write_oci_archive(index, Path(self.target), ref_name=tags[0] if tags else "latest")
-            beside = write_beside_index(self.target, index, referrers)
+        """The layout of the index, in one tar; left alone when it already holds it (a
+        no-change rebuild), as ``write`` does for one image."""
+        ref_name = tags[0] if tags else "latest"
+        beside = same_beside_index(self.target, index, referrers)
+        unchanged = beside is not None and archive_holds(Path(self.target), index, ref_name=ref_name)
+        if not unchanged:
+            with writing(self.kind, self.target):
+                write_oci_archive(index, Path(self.target), ref_name=ref_name)
+                beside = write_beside_index(self.target, index, referrers)
         return OutputResult(
-            spec=self.spec, kind=self.kind, location=self.target, attached=beside, attached_via="files" if beside else None
-        )
+            spec=self.spec, kind=self.kind, location=self.target, attached=beside or (),
+            attached_via="files" if beside else None, unchanged=unchanged,
+        )  # fmt: skip
