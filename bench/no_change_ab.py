@@ -1,6 +1,7 @@
 """A/B of the no-change rebuild: two layerplan source trees, the same project, alternating.
 
     .venv/bin/python bench/no_change_ab.py --a /path/to/old/src --b src --runs 10
+    .venv/bin/python bench/no_change_ab.py --a OLD --b src --code-change --table --output oci
 
 Copies ``example-project`` (without ``.venv``) to a scratch directory, commits it to a new
 git repository (so the revision labels are read as on a real checkout), makes one cold
@@ -8,7 +9,10 @@ git repository (so the revision labels are read as on a real checkout), makes on
 (each side with its own cache directory), then runs the same command ``--runs`` times per
 side, alternating A and B, and prints wall time and CPU time (user + sys of the process,
 from ``wait4``) per side, min and median. Each rebuild must report the output
-``unchanged``. Compile both trees first (``python -m compileall -q SRC``): with
+``unchanged``. ``--code-change`` edits one line of the app before each run instead (the
+output must not be unchanged); ``--table`` prints the report table to the pipe instead of
+``--json`` (the output most CI logs get); ``--output oci`` writes an ``oci:`` layout in the
+scratch directory instead of pushing. Compile both trees first (``python -m compileall -q SRC``): with
 ``PYTHONDONTWRITEBYTECODE`` set, every run would compile them again.
 Needs the test engine's registry and base (``eval "$(bash scripts/test-engine.sh env)"``).
 """
@@ -28,11 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build(src: Path, side: str, project: Path, cache: Path) -> tuple[float, float, bytes]:
-    """One ``layerplan build --json`` with ``src`` first on the path: (wall s, CPU s, stdout)."""
+def build(src: Path, side: str, project: Path, cache: Path, *, output: str = "registry", json: bool = True) -> tuple[float, float, bytes]:
+    """One ``layerplan build --json`` (or without ``--json``) with ``src`` first on the path:
+    (wall s, CPU s, stdout)."""
     registry, base = os.environ["LAYERPLAN_TEST_REGISTRY"], os.environ["LAYERPLAN_TEST_BASE"]
-    command = [sys.executable, "-m", "layerplan", "build", ".", "--base", base, "--output",
-               f"docker://{registry}/nochange-ab/{side}:1", "--json"]  # fmt: skip
+    target = f"oci:{cache.parent / f'image-{side}'}" if output == "oci" else f"docker://{registry}/nochange-ab/{side}:1"
+    command = [sys.executable, "-m", "layerplan", "build", ".", "--base", base, "--output", target, *(["--json"] if json else [])]
     env = {**os.environ, "PYTHONPATH": str(src), "LAYERPLAN_CACHE_DIR": str(cache)}
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -50,6 +55,9 @@ def main() -> None:
     parser.add_argument("--a", type=Path, required=True, help="source tree A (the directory holding layerplan/)")
     parser.add_argument("--b", type=Path, required=True, help="source tree B")
     parser.add_argument("--runs", type=int, default=10, help="no-change rebuilds per side (default 10)")
+    parser.add_argument("--code-change", action="store_true", help="edit one line of the app before each rebuild")
+    parser.add_argument("--table", action="store_true", help="print the report table (piped) instead of --json")
+    parser.add_argument("--output", choices=("registry", "oci"), default="registry", help="push (default) or write an oci: layout")
     args = parser.parse_args()
     sides = {"a": args.a.resolve(), "b": args.b.resolve()}
     with tempfile.TemporaryDirectory(prefix="nochange-ab-") as scratch:
@@ -60,15 +68,21 @@ def main() -> None:
             subprocess.run([*git, *step], cwd=project, check=True)
         caches = {side: Path(scratch) / f"cache-{side}" for side in sides}
         for side, src in sides.items():
-            build(src, side, project, caches[side])  # cold
+            build(src, side, project, caches[side], output=args.output)  # cold
+        stamp = project / "src" / "layerplan_example" / "_bench_stamp.py"
         times: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
         for run in range(args.runs):
             for side in ("a", "b") if run % 2 == 0 else ("b", "a"):
-                wall, cpu, out = build(sides[side], side, project, caches[side])
-                if b'"unchanged"' not in out:
-                    raise SystemExit(f"{side}: the rebuild did not report the output unchanged")
+                if args.code_change:
+                    stamp.write_text(f"STAMP = {run}{side!r}\n")
+                wall, cpu, out = build(sides[side], side, project, caches[side], output=args.output, json=not args.table)
+                unchanged = b'"unchanged"' in out or b"up to date (it already holds this image" in out
+                if unchanged == args.code_change:
+                    raise SystemExit(f"{side}: the rebuild {'reported the output unchanged' if unchanged else 'changed the image'}")
                 times[side].append((wall, cpu))
-    print(f"no-change rebuild, {args.runs} runs per side, load average {os.getloadavg()[0]:.1f} at the end")
+    what = "code-change" if args.code_change else "no-change"
+    print(f"{what} rebuild to {args.output}, {'table' if args.table else '--json'}, {args.runs} runs per side, "
+          f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print("| side | source | wall min | wall median | CPU min | CPU median |")
     print("|---|---|---:|---:|---:|---:|")
     for side, samples in times.items():

@@ -29,8 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import tomli
-
 from layerplan._toml_split import array_headers, loads_split
 from layerplan.errors import LayerplanError
 
@@ -103,7 +101,11 @@ def _loads_located(path: Path, text: str, error: type[LayerplanError]) -> dict[s
         return loads_toml(text)
     except RecursionError as exc:  # tomli's own limits (400 levels, 1000 key parts) raise this
         raise _too_deep(path, text, error, exc) from None
-    except tomli.TOMLDecodeError as exc:
+    except ValueError as exc:
+        import tomli  # loaded by ``loads_toml`` when the text was refused: it is the one that raises
+
+        if not isinstance(exc, tomli.TOMLDecodeError):
+            raise
         message = str(exc)
         match = _TOML_POSITION.search(message)
         line = int(match.group(1)) if match else None
@@ -122,6 +124,8 @@ def loads_toml(text: str) -> dict[str, Any]:
             return _fast_loads(text)
         except ValueError:  # rtoml.TomlParsingError
             pass  # tomli decides: it reads what rtoml refused, or says where the error is
+    import tomli  # only then (and without rtoml): a valid pyproject.toml or lock never loads it
+
     return tomli.loads(text)
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-__all__ = ["diagnostics", "print_table", "results", "warn", "warn_each"]
+__all__ = ["diagnostics", "is_plain", "plain_table", "plain_text", "print_table", "results", "warn", "warn_each"]
 
 # Off a terminal rich wraps at 80 columns (or $COLUMNS); a width no line reaches turns that
 # off for tables too, which soft_wrap alone does not.
@@ -70,6 +70,55 @@ def warn_each(messages: Iterable[str]) -> None:
             continue
         console = console or diagnostics()
         warn(message, console)
+
+
+def is_plain(file: IO[str]) -> bool:
+    """True when rich would print to ``file`` as to a log (no terminal, none forced): what
+    it prints can then be written without loading rich (``plain_text``, ``plain_table``)."""
+    return _plain(file)
+
+
+def plain_text(text: str, *, markup: bool = True) -> str | None:
+    """``text`` as rich prints it off a terminal (a ``Console.print`` of a string when
+    ``markup``, else of a ``Text``), when that is ``text`` itself; ``None`` when rich would
+    change it (markup, an emoji code, a tab, a control or non-ASCII character): the caller
+    then lets rich print it. Loading rich costs ~20 ms of a 0.3 s no-change rebuild."""
+    if not (text.isascii() and text.isprintable()):
+        return None  # rich strips control codes, expands tabs and measures wide characters
+    if markup and ("[" in text or (":" in text and not _no_emoji_code(text))):
+        return None
+    return text
+
+
+def plain_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]]) -> list[str] | None:
+    """The lines ``print_table`` prints off a terminal for a rich ``Table(box=None,
+    pad_edge=False, show_edge=False)`` of ``columns`` (header, ``left`` or ``right``) and
+    ``rows`` of string cells; ``None`` when a cell is not ``plain_text``."""
+    for row in rows:
+        if any(plain_text(cell) is None for cell in row):
+            return None
+    if any(plain_text(header) is None for header, _ in columns):
+        return None
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, (header, _) in enumerate(columns)]
+    lines = []
+    for row in ([header for header, _ in columns], *rows):
+        cells = [
+            cell.rjust(width) if justify == "right" else cell.ljust(width)
+            for cell, width, (_, justify) in zip(row, widths, columns, strict=True)
+        ]
+        # one space of padding each side of a cell, none at the table's edges
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _no_emoji_code(text: str) -> bool:
+    """True when rich replaces no emoji code (``:smile:``) in ``text``: asked of rich's own
+    function, which loads its table of codes (~2 ms) but not the console."""
+    try:
+        from rich._emoji_replace import _emoji_replace
+    except ImportError:  # pragma: no cover - a rich that moved it: say no, rich prints the text
+        return False
+    return _emoji_replace(text) == text
 
 
 def _plain(file: IO[str]) -> bool:

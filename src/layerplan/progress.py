@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerplan._units import format_size
-from layerplan.console import diagnostics
+from layerplan.console import diagnostics, is_plain
 from layerplan.events import Event, Progress, StageAdvanced, StageFinished, StageStarted, Stall
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ def show_progress(*, verbose: bool = False, quiet: bool = False, console: Consol
     """A sink for a build's events, shown on ``console`` (default: stderr) while the block runs."""
     if quiet:
         yield _stall_only
+        return
+    if console is None and is_plain(sys.stderr):
+        yield _Lines(verbose).handle  # as below, without loading rich (~20 ms) to ask
         return
     console = console or diagnostics()
     if not console.is_terminal:

@@ -1,7 +1,9 @@
 """Issue 10, the no-change path loads only what it uses: a rebuild that finds every layer in
 the cache and the image already in the registry imports neither the installer, nor rich
 (``--json``, output piped), nor the download stack, nor the cache's prune code, nor the
-lock readers of other formats, nor the transports of other kinds, nor the push.
+lock readers of other formats, nor the transports of other kinds, nor the push. A build
+that needs no network (a local base, a local output) loads no HTTP stack at all, and its
+table printed to a pipe does not load rich's console.
 
 A behaviour guarantee, not a timing: the build runs in a subprocess that writes the names
 in ``sys.modules`` when it ends. The cold build first proves the list can see them (it
@@ -62,14 +64,22 @@ NOT_ON_THE_NO_CHANGE_PATH = (
 
 def loaded_by_build(project: Path, base: str, output: str, cache: Path, tmp: Path) -> tuple[dict[str, Any], set[str]]:
     """``layerplan build --json`` in a new interpreter: its report and every module it imported."""
+    printed, modules = printed_by_build(project, base, output, cache, tmp, "--json")
+    return json.loads(printed), modules
+
+
+def printed_by_build(project: Path, base: str, output: str, cache: Path, tmp: Path, *extra: str) -> tuple[str, set[str]]:
+    """``layerplan build`` in a new interpreter, its stdout and stderr piped: what it printed
+    and every module it imported."""
     modules = tmp / "modules.txt"
-    args = ["build", str(project), "--base", base, "--output", output, "--cache-dir", str(cache), "--json"]
+    args = ["build", str(project), "--base", base, "--output", output, "--cache-dir", str(cache), *extra]
+    environ = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
     done = subprocess.run(
         [sys.executable, "-c", LOADED, *args], capture_output=True, text=True,
-        env={**os.environ, "LAYERPLAN_TEST_MODULES": str(modules)},
+        env={**environ, "LAYERPLAN_TEST_MODULES": str(modules)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout), set(modules.read_text().split())
+    return done.stdout, set(modules.read_text().split())
 
 
 def test_a_no_change_rebuild_loads_no_installer_renderer_or_downloader(
@@ -107,3 +117,34 @@ def test_a_code_change_rebuild_loads_no_renderer_or_downloader(
     assert changed["app_wheel"]["status"] == "built" and changed["digest"] != cold["digest"]
     assert "installer" in loaded
     assert sorted({"rich", "layerplan.fetch.fetcher", "layerplan.fetch.index", "html.parser"} & loaded) == []
+
+
+NOT_ON_A_LOCAL_NO_CHANGE_PATH = (
+    "requests",  # no request is made: a local base, a local output
+    "urllib3",
+    "http.client",
+    "ssl",
+    "layerplan.http.errors",
+    "rich.console",  # the table goes to a pipe: written as rich would, without rich
+    "rich.table",
+    "installer",
+)
+
+
+def test_a_local_no_change_rebuild_loads_no_http_stack_and_prints_its_table_without_rich(
+    tmp_path: Path, synthetic_base: SyntheticBase
+) -> None:
+    project = make_project(tmp_path / "app", BACKENDS["hatchling"])
+    base = synthetic_base.specs["oci"]
+    output = f"oci:{tmp_path / 'image'}"
+    cache = tmp_path / "cache"
+    cold, loaded = loaded_by_build(project, base, output, cache, tmp_path)
+    assert "rich.console" not in loaded  # --json
+
+    printed, loaded = printed_by_build(project, base, output, cache, tmp_path)
+    assert sorted(set(NOT_ON_A_LOCAL_NO_CHANGE_PATH) & loaded) == []
+    lines = printed.splitlines()
+    assert lines[0].split() == ["layer", "kind", "size", "digest", "build"]
+    assert f"{output}: up to date (it already holds this image: nothing sent or written)" in lines
+    assert lines[-1].startswith(f"image {cold['digest']}  (")
+    assert all(line == line.rstrip() for line in lines)

@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         elif args.quiet:
             print(report.image_digest)
         else:
-            print_report(report, results())
+            print_report(report)  # on stdout; off a terminal without loading rich when it can
         return 0
     # Several members, one after the other in one process: a layer they share is built
     # (and uploaded) by the first and found in the cache (and the registry) by the next.

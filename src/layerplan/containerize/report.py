@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from layerplan._units import format_size
 
@@ -150,89 +150,150 @@ class BuildReport:
         }
 
 
+_Segments = tuple[tuple[str, str], ...]
+"""Text with a style per part (``Text.assemble``): printed as it is, never read as markup."""
+_Table = tuple[tuple[tuple[str, str], ...], tuple[tuple[tuple[str, str], ...], ...]]
+"""Columns (header, justify) and rows of (text, style) cells."""
+_Item = tuple[Literal["markup"], str] | tuple[Literal["text"], _Segments] | tuple[Literal["table"], _Table]
+"""One thing the report prints: a line of rich markup, a styled line, or a table."""
+
+_STYLES = {"built": "yellow", "cached": "green", "reused": "blue", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
+
+
 def print_report(report: BuildReport, console: Console | None = None) -> None:
-    """The summary table: layers with size, digest, built/cached and push status."""
-    from rich.table import Table  # loaded only to print (`--json`/`--quiet` skip it)
-    from rich.text import Text
+    """The summary table: layers with size, digest, built/cached and push status.
 
-    from layerplan.console import print_table, results
+    Without a ``console``, on stdout: off a terminal, written without loading rich when
+    what rich would print is the text itself (``console.plain_text``), else through rich.
+    """
+    items = _report_items(report)
+    if console is None:
+        import sys
 
-    console = console or results()
+        from layerplan.console import is_plain, results
+
+        if is_plain(sys.stdout) and (lines := _plain_lines(items)) is not None:
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
+            return
+        console = results()
+    _print_rich(items, console)
+
+
+def _report_items(report: BuildReport) -> list[_Item]:
+    items: list[_Item] = []
     for platform in report.platforms:
-        console.print(Text.assemble((f"{platform.target.split()[1]} ", "bold"), platform.image_digest))
-        _print_layers(platform, console, report.outputs, shared=report.shared_layers)
+        items.append(("text", ((f"{platform.target.split()[1]} ", "bold"), (platform.image_digest, ""))))
+        items.append(("table", _layer_table(platform, report.outputs, shared=report.shared_layers)))
     if not report.platforms:
-        _print_layers(report, console, report.outputs)
-    _print_outputs(report, console)
+        items.append(("table", _layer_table(report, report.outputs)))
+    items.extend(("markup", line) for line in _output_lines(report))
+    kind = "index " if report.platforms else "image "
+    items.append(("text", ((kind, "bold"), (report.image_digest, ""), (f"  ({report.target}, base {report.base})", ""))))
+    return items
 
 
-def _print_layers(report: BuildReport, console: Console, outputs: tuple[OutputResult, ...], *, shared: tuple[str, ...] = ()) -> None:
+def _plain_lines(items: list[_Item]) -> list[str] | None:
+    """The report's lines as rich prints them off a terminal; ``None`` when one is not plain."""
+    from layerplan.console import plain_table, plain_text
+
+    lines: list[str] = []
+    for item in items:
+        if item[0] == "table":
+            columns, rows = item[1]
+            table = plain_table(columns, [[text for text, _ in row] for row in rows])
+            if table is None:
+                return None
+            lines.extend(table)
+            continue
+        line = plain_text(item[1]) if item[0] == "markup" else plain_text("".join(text for text, _ in item[1]), markup=False)
+        if line is None:
+            return None
+        lines.append(line)
+    return lines
+
+
+def _print_rich(items: list[_Item], console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 
     from layerplan.console import print_table
 
+    for item in items:
+        if item[0] == "markup":
+            console.print(item[1])
+        elif item[0] == "text":
+            console.print(Text.assemble(*item[1]))
+        else:
+            columns, rows = item[1]
+            table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
+            for column, justify in columns:
+                table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+            for row in rows:
+                # a styled cell is a Text (never read as markup), a plain one a string (as before)
+                table.add_row(*(Text(text, style=style) if style else text for text, style in row))
+            print_table(console, table)
+
+
+def _layer_table(report: BuildReport, outputs: tuple[OutputResult, ...], *, shared: tuple[str, ...] = ()) -> _Table:
     pushes = [o for o in outputs if o.blobs]
     status_of = {b.digest: b.status for o in pushes for b in o.blobs}
-    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
-    for column, justify in (("layer", "left"), ("kind", "left"), ("size", "right"), ("digest", "left"), ("build", "left")):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    columns = [("layer", "left"), ("kind", "left"), ("size", "right"), ("digest", "left"), ("build", "left")]
     if pushes:
-        table.add_column("push", no_wrap=True)
-    styles = {"built": "yellow", "cached": "green", "reused": "blue", "base": "dim", "pushed": "yellow", "present": "green", "mounted": "cyan"}
+        columns.append(("push", "left"))
+    rows: list[tuple[tuple[str, str], ...]] = []
     base_layers = [l for l in report.layers if l.status == "base"]
     if base_layers:
-        row: list[str | Text] = [f"base ({len(base_layers)} layers)", "base", format_size(sum(l.size for l in base_layers)), "", Text("base", style="dim")]
+        row = [(f"base ({len(base_layers)} layers)", ""), ("base", ""), (format_size(sum(l.size for l in base_layers)), ""), ("", ""), ("base", "dim")]
         if pushes:
             statuses = sorted({status_of.get(l.digest, "-") for l in base_layers})
-            row.append(Text(",".join(statuses), style=styles.get(statuses[0], "")))
-        table.add_row(*row)
+            row.append((",".join(statuses), _STYLES.get(statuses[0], "")))
+        rows.append(tuple(row))
     for layer in report.layers:
         if layer.status == "base":
             continue
-        row = [layer.name, f"{layer.kind} (shared)" if layer.name in shared else layer.kind, format_size(layer.size), layer.digest.split(":")[-1][:12], Text(layer.status, style=styles[layer.status])]
+        kind = f"{layer.kind} (shared)" if layer.name in shared else layer.kind
+        row = [(layer.name, ""), (kind, ""), (format_size(layer.size), ""), (layer.digest.split(":")[-1][:12], ""), (layer.status, _STYLES[layer.status])]
         if pushes:
             status = status_of.get(layer.digest, "-")
-            row.append(Text(status, style=styles.get(status, "")))
-        table.add_row(*row)
-    print_table(console, table)
+            row.append((status, _STYLES.get(status, "")))
+        rows.append(tuple(row))
+    return tuple(columns), tuple(rows)
 
 
-def _print_outputs(report: BuildReport, console: Console) -> None:
-    from rich.text import Text
-
+def _output_lines(report: BuildReport) -> list[str]:
+    lines = []
     sources: dict[str, int] = {}
     for layer in (*report.layers, *(l for p in report.platforms for l in p.layers)):
         if layer.reused_from is not None:
             sources[layer.reused_from] = sources.get(layer.reused_from, 0) + 1
     for source, count in sources.items():
-        console.print(f"{count} layer(s) reused from {source}")
+        lines.append(f"{count} layer(s) reused from {source}")
     for output in report.outputs:
         if output.unchanged:
-            console.print(f"{output.spec}: up to date (it already holds this image: nothing sent or written)")
+            lines.append(f"{output.spec}: up to date (it already holds this image: nothing sent or written)")
         elif output.blobs:
-            console.print(
+            lines.append(
                 f"{output.spec}: {output.count('pushed')} blob(s) pushed ({format_size(output.bytes_uploaded)}), "
                 f"{output.count('present')} already there, "
                 f"{output.count('mounted')} mounted ({format_size(output.bytes_mounted)})"
             )
             if len(output.tags) > 1:
-                console.print(f"{output.spec}: tagged {', '.join(output.tags)}")
+                lines.append(f"{output.spec}: tagged {', '.join(output.tags)}")
         elif output.kind == "docker":
-            console.print(f"{output.spec}: loaded into the Docker engine as {output.location}")
+            lines.append(f"{output.spec}: loaded into the Docker engine as {output.location}")
         else:
-            console.print(f"{output.spec}: written")
+            lines.append(f"{output.spec}: written")
     for output in report.outputs:
         if output.attached_via:
             what = [f"{len(output.sboms)} SBOM(s)"] if output.sboms else []
             what += ["provenance"] if output.provenance else []
             if what:  # the base's platform record alone is a cache, not news
-                console.print(f"{output.spec}: {' and '.join(what)} attached ({output.attached_via})")
+                lines.append(f"{output.spec}: {' and '.join(what)} attached ({output.attached_via})")
     for built in report.built_from_source:
         requirements = ", ".join(built.build_requirements) or "nothing"
-        console.print(
+        lines.append(
             f"{built.name} {built.version or ''}: wheel {_source_status(built)} from {built.sdist} "
             f"(build requirements: {requirements})".replace("  ", " ")
         )
-    kind = "index " if report.platforms else "image "
-    console.print(Text.assemble((kind, "bold"), report.image_digest, f"  ({report.target}, base {report.base})"))
+    return lines

@@ -9,11 +9,12 @@ being done, what the registry said, and how to fix it.
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from layerplan.errors import LayerplanError
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "BlobVerificationError",
