@@ -273,3 +273,20 @@ def test_a_no_change_rebuild_leaves_the_multi_platform_archive_alone(multi_build
     assert [o["status"] for o in first["outputs"]] == ["written"] and [o["status"] for o in again["outputs"]] == ["unchanged"]
     assert len(beside) == 6 and sorted(tmp_path.glob("oci.tar.*")) == beside  # 3 documents per platform
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in [archive, *beside]} == before
+
+
+def test_a_rebuild_asks_the_registry_for_the_base_tag_alone(memregistry: MemRegistry, tmp_path: Path) -> None:
+    """What a pull reads by digest (the platform's manifest, the config) never changes: the
+    second build reads them from its cache and asks the registry for the base's tag only."""
+    base = seed_multi_base(memregistry, tag="3.11-by-digest")
+    project = copy_example(tmp_path / "example")
+    args = (project, base, f"oci:{tmp_path / 'oci'}")
+    first = build_json(*args, cache=tmp_path / "cache", env=EPOCH)
+    asked = [c.path.rsplit("/", 2)[-2] for c in memregistry.calls("GET", path="^/v2/library/python/")]
+    assert asked[:3] == ["manifests", "manifests", "blobs"]  # the tag, the platform's manifest, the config (then the scan)
+    memregistry.reset_log()
+    again = build_json(*args, cache=tmp_path / "cache", env=EPOCH)
+    assert again["digest"] == first["digest"]
+    assert [(c.method, c.path) for c in memregistry.calls(path="^/v2/library/python/")] == [
+        ("GET", "/v2/library/python/manifests/3.11-by-digest")
+    ]

@@ -249,3 +249,23 @@ class RecordingSession(requests.Session):
     def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
         self.calls.append((method, url))
         return super().request(method, url, *args, **kwargs)
+
+
+def test_a_pull_keeps_the_config_and_reads_it_back_only_when_whole(image: Image, memregistry: MemRegistry, tmp_path: Path) -> None:  # noqa: F811
+    """With ``documents``, the config fetched by digest is kept and read from there next
+    time; a kept copy whose bytes no longer match its digest is fetched again and mended."""
+    ref = f"{memregistry.address}/team/kept:1"
+    parse_output(f"docker://{ref}").write(image, TransportContext())
+    cache = BlobCache(tmp_path / "cache")
+    context = TransportContext(documents=cache)
+    config_gets = lambda: len(memregistry.calls("GET", path=f"/blobs/{image.config_descriptor.digest}"))  # noqa: E731
+
+    for expected_gets in (1, 1):  # fetched once, then read from the cache
+        with parse_source(ref).open(None, context) as pulled:
+            assert pulled.config == image.config
+        assert config_gets() == expected_gets
+    cache.blob_path(image.config_descriptor.digest).write_bytes(b'{"tampered": true}')
+    with parse_source(ref).open(None, context) as pulled:
+        assert pulled.config == image.config and pulled.digest == image.digest
+    assert config_gets() == 2
+    assert cache.blob_path(image.config_descriptor.digest).read_bytes() == image.config

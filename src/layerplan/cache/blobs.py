@@ -112,6 +112,22 @@ class BlobCache:
         _touch(path)
         return handle
 
+    def read_verified(self, digest: Digest, max_size: int) -> bytes | None:
+        """The bytes of the small blob ``digest`` (a manifest, a config) when the cache holds
+        it, at most ``max_size`` bytes and hashing to its digest; ``None`` otherwise (then
+        the caller fetches it again and ``put_bytes`` replaces what was there)."""
+        try:
+            path = self.blob_path(digest)
+            if path.stat().st_size > max_size:
+                return None
+            data = path.read_bytes()
+        except (OSError, CacheError):
+            return None
+        if hashlib.new(digest.algorithm, data).hexdigest() != digest.hex:
+            return None
+        _touch(path)
+        return data
+
     @contextlib.contextmanager
     def writer(self, expected: Digest | None = None) -> Iterator[BlobWriter]:
         """Yield a :class:`BlobWriter`; when the block ends the blob is stored under its digest.

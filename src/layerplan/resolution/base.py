@@ -90,7 +90,7 @@ def open_base_image(
             error.key = key
         raise
     progress(StageStarted(stage="base", detail=spec))
-    with source.open(platform, TransportContext(clients=clients)) as image:
+    with source.open(platform, TransportContext(clients=clients, documents=cache)) as image:
         if source.remote:
             image = cached_image(image, cache)
         facts = base_platform(image, cache, records)

@@ -22,13 +22,24 @@ from layerplan.image.index import Platform
 from layerplan.image.model import Image
 from layerplan.image.platform_record import ARTIFACT_TYPE as RECORD_TYPE
 from layerplan.image.referrer import IN_TOTO_MEDIA_TYPE, Artifact
+from layerplan.oci.digest import Digest
 from layerplan.oci.reference import ImageReference
 from layerplan.transports.clients import ClientPool
 
 if TYPE_CHECKING:  # the registry stack loads on first use (transports.clients)
     from layerplan.registry.mounts import KnownLocations
 
-__all__ = ["BlobResult", "ImageSink", "ImageSource", "OutputResult", "TransportContext", "TransportKind"]
+__all__ = ["BlobResult", "DocumentCache", "ImageSink", "ImageSource", "OutputResult", "TransportContext", "TransportKind"]
+
+
+class DocumentCache(Protocol):
+    """Where a pull keeps the documents it reads by digest (a platform's manifest, a
+    config): they never change, so a later pull reads them here instead of asking the
+    registry again. The blob cache (``cache.blobs.BlobCache``) is one."""
+
+    def read_verified(self, digest: Digest, max_size: int) -> bytes | None: ...
+
+    def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,6 +55,8 @@ class TransportContext:
     mounts from it and records what it did; ``None``: remember nothing."""
     sent: Callable[[int], None] | None = None
     """Told of the bytes a push sends, as they go (the build's progress); ``None``: nobody asks."""
+    documents: DocumentCache | None = None
+    """Where a pull reads and keeps what it fetches by digest; ``None``: fetch every time."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,14 +19,14 @@ import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, ClassVar
 
 from layerplan.cache.scratch import scratch_directory
 from layerplan.cache.temps import TempPlace
-from layerplan.errors import ConfigError
+from layerplan.errors import ConfigError, LayerplanError
 from layerplan.image.errors import BaseImageError
 from layerplan.image.image_index import ImageIndex
 from layerplan.image.index import Platform, resolve_manifest
@@ -36,7 +36,7 @@ from layerplan.oci.descriptor import Descriptor
 from layerplan.oci.digest import Digest
 from layerplan.oci.reference import DEFAULT_REGISTRY, ImageReference
 from layerplan.transports.spellings import REGISTRY_PREFIX, SPELLINGS
-from layerplan.transports.protocol import BlobResult, OutputResult, TransportContext
+from layerplan.transports.protocol import BlobResult, DocumentCache, OutputResult, TransportContext
 
 if TYPE_CHECKING:
     from layerplan.registry import KnownLocations, RegistryClient
@@ -45,19 +45,25 @@ if TYPE_CHECKING:
 __all__ = ["REGISTRY_PREFIX", "Registry", "pull_image", "remember_pulled"]
 
 
-def pull_image(client: RegistryClient, reference: ImageReference, platform: Platform | None = None) -> Image:
+def pull_image(
+    client: RegistryClient, reference: ImageReference, platform: Platform | None = None, documents: DocumentCache | None = None
+) -> Image:
     """The image ``reference`` names on ``client``'s registry, an index resolved to
     ``platform`` (default: this machine's).
 
     Manifest and config are fetched and verified now; layers download (verified) each
-    time they are opened. Raise ``RegistryError`` subclasses for what the registry
-    says, ``BaseImageError`` for no matching platform or a malformed manifest.
+    time they are opened. ``documents``: where what is fetched by digest (an index's
+    platform manifest, the config) is read first and kept, so a rebuild asks the registry
+    for the tag alone. Raise ``RegistryError`` subclasses for what the registry says,
+    ``BaseImageError`` for no matching platform or a malformed manifest.
     """
     repository, source = reference.repository, str(reference)
     top = client.get_manifest(repository, reference.reference)
     manifest = resolve_manifest(
         top.data,
-        lambda descriptor: client.get_manifest(repository, descriptor.digest).data,
+        lambda descriptor: _by_digest(
+            documents, descriptor.digest, lambda: client.get_manifest(repository, descriptor.digest).data
+        ),
         platform or Platform.host(),
         media_type=top.media_type,
         source=source,
@@ -66,10 +72,26 @@ def pull_image(client: RegistryClient, reference: ImageReference, platform: Plat
         config_descriptor = Descriptor.from_json(json.loads(manifest)["config"])
     except (ValueError, KeyError, TypeError) as exc:
         raise BaseImageError(f"malformed image manifest: {exc}", path=source) from exc
-    config = client.read_blob(repository, config_descriptor.digest)
+    config = _by_digest(documents, config_descriptor.digest, lambda: client.read_blob(repository, config_descriptor.digest))
     return Image.from_manifest(
         manifest, config, lambda d: _blob_opener(client, repository, d), source=source, origin=reference
     )
+
+
+_MAX_DOCUMENT = 4 * 1024 * 1024
+"""The largest document read back from ``documents``; a bigger one is fetched each time."""
+
+
+def _by_digest(documents: DocumentCache | None, digest: Digest, fetch: Callable[[], bytes]) -> bytes:
+    """The document ``digest`` from ``documents`` (verified there), else ``fetch()``ed (the
+    client verifies it) and kept. A cache that cannot keep it only means asking again."""
+    if documents is not None and (found := documents.read_verified(digest, _MAX_DOCUMENT)) is not None:
+        return found
+    data = fetch()
+    if documents is not None:
+        with contextlib.suppress(LayerplanError, OSError):
+            documents.put_bytes(data, digest)
+    return data
 
 
 def remember_pulled(locations: KnownLocations | None, image: Image) -> None:
@@ -192,7 +214,7 @@ class Registry:
         from layerplan.registry import RegistryAuthError, RegistryNotFoundError
 
         try:
-            image = pull_image(context.clients.get(self.reference.registry), self.reference, platform)
+            image = pull_image(context.clients.get(self.reference.registry), self.reference, platform, context.documents)
         except (RegistryNotFoundError, RegistryAuthError) as error:
             # Docker Hub answers 401, not 404, for a repository that does not exist.
             if self.prefixed:
