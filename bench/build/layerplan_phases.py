@@ -32,7 +32,9 @@ WRAPPED = (
     ("layerplan.transports.remote", "pull_image", "base manifest"),
     ("layerplan.resolution.base", "base_platform", "base platform"),
     ("layerplan.containerize.pipeline", "plan_build", "plan"),
-    ("layerplan.containerize.app", "project_wheel", "app wheel (fingerprint, else PEP 517)"),
+    ("layerplan.containerize.app", "project_wheel", "app wheel (fingerprint, else PEP 517)"),  # a first build
+    ("layerplan.containerize.app", "start_project_wheel", "app wheel start (fingerprint, backend started)"),
+    ("layerplan.containerize.app", "AppWheel.get", "app wheel wait (joining the backend)"),
     ("layerplan.install.pep517", "local_wheel", "local wheels (PEP 517)"),  # imported where used: wrapped at home
     ("layerplan.install.wheel", "install_wheel", "install wheels"),
     ("layerplan.install.compiled", "compile_layer", "compile bytecode"),
@@ -102,6 +104,31 @@ def _timed_run(*args: Any, **kwargs: Any) -> Any:
 
 
 subprocess.run = _timed_run
+
+# PEP 517 hooks run through Popen (started in the background on a rebuild, joined where
+# the wheel is needed): from the start to the join, beside the phases (it overlaps them).
+_popen_init = subprocess.Popen.__init__
+_popen_wait = subprocess.Popen.wait
+
+
+def _popen_started(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+    text = " ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args)
+    self._phases_started = time.perf_counter() if "_hook_driver" in text else None
+    _popen_init(self, args, *rest, **kwargs)
+
+
+def _popen_waited(self: Any, *args: Any, **kwargs: Any) -> Any:
+    code = _popen_wait(self, *args, **kwargs)
+    started = getattr(self, "_phases_started", None)
+    if started is not None:
+        self._phases_started = None
+        totals["  subprocess: PEP 517 hook (start to join)"] += time.perf_counter() - started
+        calls["  subprocess: PEP 517 hook (start to join)"] += 1
+    return code
+
+
+subprocess.Popen.__init__ = _popen_started  # type: ignore[method-assign]
+subprocess.Popen.wait = _popen_waited  # type: ignore[method-assign]
 
 
 def main() -> int:
