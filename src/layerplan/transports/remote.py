@@ -214,16 +214,24 @@ class Registry:
                 spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
                 attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
             )  # fmt: skip
-        from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
-        from layerplan.registry.referrers import push_referrers
+        from concurrent.futures import ThreadPoolExecutor
 
-        report = push_image(
-            client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
-        )
-        for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
-            client.put_manifest(self.reference.repository, tag, image.manifest, image.media_type)
+        from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
+        from layerplan.registry.referrers import push_referrer_blobs, push_referrers
+
+        repository = self.reference.repository
+        # The attachments' blobs (SBOMs, provenance) name no image: they go up while the
+        # image does, on a code-change rebuild a few round trips off the path.
+        with ThreadPoolExecutor(1, thread_name_prefix="layerplan-attach-blobs") as side:
+            blobs_sent = side.submit(push_referrer_blobs, client, repository, referrers)
+            report = push_image(
+                client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
+            )
+            for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
+                client.put_manifest(repository, tag, image.manifest, image.media_type)
+            blobs_sent.result()
         # after the image: a referrer's subject must be there (and a registry may check)
-        via = push_referrers(client, self.reference.repository, referrers)
+        via = push_referrers(client, repository, referrers, blobs_sent=True)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
             BlobResult(
