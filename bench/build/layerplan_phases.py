@@ -84,10 +84,13 @@ _run = subprocess.run
 
 
 def _timed_run(*args: Any, **kwargs: Any) -> Any:
+    global _in_run
     start = time.perf_counter()
+    _in_run = True  # counted here, not again by the Popen it makes
     try:
         return _run(*args, **kwargs)
     finally:
+        _in_run = False
         argv = args[0] if args else kwargs.get("args")
         text = " ".join(map(str, argv)) if isinstance(argv, (list, tuple)) else str(argv)
         kind = (
@@ -104,26 +107,30 @@ def _timed_run(*args: Any, **kwargs: Any) -> Any:
 
 
 subprocess.run = _timed_run
+_in_run = False
 
-# PEP 517 hooks run through Popen (started in the background on a rebuild, joined where
-# the wheel is needed): from the start to the join, beside the phases (it overlaps them).
+# PEP 517 hooks and the bytecode compiler run through Popen, started before they are
+# needed (the hook in the background on a rebuild, the compiler before the install) and
+# joined later: from the start to the join, beside the phases (they overlap them).
 _popen_init = subprocess.Popen.__init__
 _popen_wait = subprocess.Popen.wait
 
 
 def _popen_started(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
     text = " ".join(map(str, args)) if isinstance(args, (list, tuple)) else str(args)
-    self._phases_started = time.perf_counter() if "_hook_driver" in text else None
+    kind = "PEP 517 hook" if "_hook_driver" in text else "bytecode compiler" if "_compile_driver" in text else None
+    self._phases_kind = f"  subprocess: {kind} (start to join)" if kind and not _in_run else None
+    self._phases_started = time.perf_counter()
     _popen_init(self, args, *rest, **kwargs)
 
 
 def _popen_waited(self: Any, *args: Any, **kwargs: Any) -> Any:
     code = _popen_wait(self, *args, **kwargs)
-    started = getattr(self, "_phases_started", None)
-    if started is not None:
-        self._phases_started = None
-        totals["  subprocess: PEP 517 hook (start to join)"] += time.perf_counter() - started
-        calls["  subprocess: PEP 517 hook (start to join)"] += 1
+    kind = getattr(self, "_phases_kind", None)
+    if kind is not None:
+        self._phases_kind = None
+        totals[kind] += time.perf_counter() - self._phases_started
+        calls[kind] += 1
     return code
 
 
