@@ -245,6 +245,7 @@ class Compiler:
             [str(interpreter), "-s", "-S", str(_DRIVER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
+        self.pid = self._process.pid
         self._done = False
 
     def run(self, request: str) -> tuple[int, str, str]:
