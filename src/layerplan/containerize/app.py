@@ -70,6 +70,7 @@ class AppWheel:
             self._source, self._scratch.path, env_cache=self._env_cache, store=self._store, source_date_epoch=self._epoch
         )
         return self._built.path
+
     @property
     def status(self) -> str | None:
         """``built`` (the backend ran), ``cached`` (found by its fingerprint), ``given`` (a
