@@ -198,15 +198,23 @@ def test_an_error_elsewhere_kills_the_backend_running_in_the_background(builds: 
     assert builds.stored_wheels() == stored
 
 
-def test_ctrl_c_kills_the_backend_running_in_the_background(builds: Builds) -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["to-layerplan", "to-its-process-group"])
+def test_ctrl_c_kills_the_backend_running_in_the_background(builds: Builds, group: bool) -> None:
+    """SIGINT to layerplan alone, or to its whole process group as a terminal's Ctrl-C
+    sends it (the backend gets one too): ``interrupted``, exit 130, nothing left."""
     (builds.project / "SLOW").write_text("")
     builds.log.unlink(missing_ok=True)
     stored = builds.stored_wheels()
-    process = subprocess.Popen(builds.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=builds.env())
+    process = subprocess.Popen(
+        builds.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=builds.env(), start_new_session=True
+    )
     try:
         while not (builds.project / "pid").exists() and process.poll() is None:
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)  # to layerplan only, not to its process group
+        if group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
