@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import marshal
+import os
 import shutil
 import struct
 import sys
@@ -85,3 +86,24 @@ def test_no_interpreter_is_reported_once(tree, caplog, monkeypatch):  # type: ig
 def test_find_interpreter_host() -> None:
     found = find_interpreter(f"{sys.version_info[0]}.{sys.version_info[1]}")
     assert found is not None
+
+
+def test_a_compiler_started_early_gives_the_same_bytes_and_an_unused_one_is_stopped(tree, tmp_path):  # type: ignore[no-untyped-def]
+    """``start_compiler``: the interpreter starts before the sources are there and compiles
+    them when asked, to the bytes a compiler started then gives; one never asked is killed
+    and reaped by ``stop()``."""
+    interpreter = find_interpreter("3.11")
+    if interpreter is None:
+        pytest.skip("no Python 3.11 on this host")
+    elsewhere = tmp_path / "early"
+    shutil.copytree(tree, elsewhere, symlinks=True)
+    early = bytecode.start_compiler(interpreter)  # before the request is made
+    result = compile_tree(elsewhere, VENV, compiler=early)
+    early.stop()  # after its one request: nothing left to do
+    compile_tree(tree, VENV, interpreter=interpreter)
+    assert result.interpreter == interpreter and result.compiled > 10
+    assert _pycs(elsewhere) == _pycs(tree)
+    unused = bytecode.start_compiler(interpreter)
+    unused.stop()
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no process left waiting
+        os.kill(unused.pid, 0)

@@ -18,7 +18,6 @@ from layerplan.cache.sweep import Swept, cache_places, remove_abandoned_temps, s
 from layerplan.containerize.app import AppWheel
 from layerplan.containerize.report import BuildReport
 from layerplan.events import Progress, StageStarted, no_progress
-from layerplan.http.watchdog import route_stalls
 from layerplan.resolution.project import resolve_project
 from layerplan.resolution.resolved import Request
 
@@ -33,19 +32,20 @@ def build_image(request: Request, *, quiet: bool = False, progress: Progress = n
     request = dataclasses.replace(request, need_base=True, need_outputs=True, allow_missing_wheels=False)
     progress(StageStarted(stage="resolve", detail=str(request.project)))
     project = resolve_project(request)
-    with route_stalls(progress), Store(project.cache_dir).lease(say=_say):
+    with Store(project.cache_dir).lease(say=_say):
         swept = sweep((*cache_places(project.cache_dir), *scratch_places()))
         # The cache's temp areas hold only locked temporaries (leases, files being written):
         # a free one is a killed build's, removed whatever its age (not worth a line).
         remove_abandoned_temps(project.cache_dir)
         # The app's wheel starts building in the background before the lock and the base are
-        # read: the HTTP, image and install stacks take ~0.1 s to load, time the backend
-        # subprocess uses instead of adding to a code-change rebuild.
+        # read, and before the HTTP, image and planning code is even imported (~0.1 s):
+        # time the backend's process uses instead of adding to a code-change rebuild.
         with AppWheel(project) as app_wheel:
             from layerplan.containerize.pipeline import run_build
+            from layerplan.http.watchdog import route_stalls
             from layerplan.resolution.resolve import resolve_build
 
-            with resolve_build(request, resolved_project=project, progress=progress) as resolved:
+            with route_stalls(progress), resolve_build(request, resolved_project=project, progress=progress) as resolved:
                 swept += sweep(place for sink in resolved.outputs for place in sink.temp_places())
                 _tell(swept, quiet)
                 report = run_build(resolved, app_wheel, progress=progress)

@@ -26,7 +26,7 @@ from layerplan.fetch.model import FetchedFile, WantedFile, tag_rank
 from layerplan.image.build import build_layer_into_cache, cached_layer
 from layerplan.image.model import Layer as ImageLayer
 from layerplan.image.tarlayer import Compression, LayerOptions
-from layerplan.install.bytecode import find_compiler
+from layerplan.install.bytecode import find_compiler, start_compiler
 from layerplan.install.layout import TargetVenv
 from layerplan.install.errors import BuildError
 from layerplan.materialize import LocalSource, MaterializedLayer, MaterializedPlan, RemoteWheel
@@ -353,21 +353,30 @@ class LayerBuilder:
         """Install the layer's files into ``staging`` (and compile them); ``timings`` gets
         the seconds each step took. Return the wheels whose bytecode came from the store."""
         stage = f"layer {layer.planned.name}"
-        self.progress(StageAdvanced(stage=stage, detail="install"))
-        started = time.monotonic()
-        installed = self._install(layer, staging, wheels, scratch)
-        timings["install"] = time.monotonic() - started
-        if self.interpreter is not None and layer.planned.kind != "environment":
+        # The compiler's interpreter starts now and waits: its start overlaps the install.
+        compiles = self.interpreter is not None and layer.planned.kind != "environment"
+        compiler = start_compiler(self.interpreter) if compiles and self.interpreter is not None else None
+        try:
+            self.progress(StageAdvanced(stage=stage, detail="install"))
+            started = time.monotonic()
+            installed = self._install(layer, staging, wheels, scratch)
+            timings["install"] = time.monotonic() - started
+            if self.interpreter is None or compiler is None:
+                return ()
             self.progress(StageAdvanced(stage=stage, detail="compile"))
             started = time.monotonic()
             from layerplan.install.compiled import compile_layer
 
-            result = compile_layer(staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode)
+            result = compile_layer(
+                staging, self.venv, installed, interpreter=self.interpreter, store=self.bytecode, compiler=compiler
+            )
             timings["compile"] = time.monotonic() - started
-            if result.failed:
-                self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
-            return result.reused
-        return ()
+        finally:
+            if compiler is not None:
+                compiler.stop()  # not used (every pyc from the store), or a failure: not left waiting
+        if result.failed:
+            self.warnings.append(f"{layer.planned.name}: {len(result.failed)} file(s) did not compile (kept as source)")
+        return result.reused
 
     def _install(
         self, layer: MaterializedLayer, staging: Path, wheels: Mapping[str, Path], scratch: Path

@@ -33,7 +33,8 @@ from layerplan.install.errors import InstallError
 from layerplan.install.layout import TargetVenv
 
 __all__ = [
-    "INVALIDATION", "CompileResult", "compile_tree", "find_compiler", "find_interpreter", "interpreter_version", "pyc_paths",
+    "INVALIDATION", "CompileResult", "Compiler", "compile_tree", "find_compiler", "find_interpreter", "interpreter_version",
+    "pyc_paths", "start_compiler",
 ]
 
 INVALIDATION = "unchecked-hash"
@@ -186,18 +187,20 @@ def compile_tree(
     interpreter: Path | None = None,
     optimize: Sequence[int] = (0,),
     jobs: int | None = None,
+    compiler: Compiler | None = None,
 ) -> CompileResult:
     """Compile the sources under image ``paths`` (default: the venv's site-packages) in
     ``staging`` -- or exactly the sources at the image paths ``files`` -- with
     ``interpreter`` or ``find_interpreter(venv.python_version)``, on ``jobs`` processes
-    (default: every core).
+    (default: every core); with ``compiler`` (``start_compiler``), in that process, with
+    its interpreter.
 
     Without a matching interpreter, return a result with ``reason`` set (logged once per
     version). Sources that do not compile are listed in ``failed``, not raised. Raise
     ``InstallError`` when the interpreter itself fails.
     """
     version = venv.python_version
-    interpreter = interpreter or find_interpreter(version)
+    interpreter = compiler.interpreter if compiler is not None else interpreter or find_interpreter(version)
     if interpreter is None:
         reason = f"no Python {version} interpreter on this host; bytecode not compiled"
         if version not in _reported:
@@ -212,26 +215,59 @@ def compile_tree(
         "optimize": list(optimize),
         "jobs": jobs or os.cpu_count() or 1,
     }
-    # A fixed hash seed keeps set/frozenset constants in a stable order; an empty
-    # environment keeps the host's PYTHON* settings out.
-    env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
-    done = subprocess.run(
-        [str(interpreter), "-s", "-S", str(_DRIVER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if done.returncode != 0:
+    returncode, stdout, stderr = (compiler or start_compiler(interpreter)).run(json.dumps(request))
+    if returncode != 0:
         raise InstallError(
-            f"compiling bytecode with {interpreter} failed: {done.stderr.strip().splitlines()[-1:]}",
+            f"compiling bytecode with {interpreter} failed: {stderr.strip().splitlines()[-1:]}",
             hint="check that this interpreter works, or skip compiling bytecode",
         )
-    summary = json.loads(done.stdout)
+    summary = json.loads(stdout)
     return CompileResult(
         python_version=version,
         interpreter=interpreter,
         compiled=summary["compiled"],
         failed=tuple(PurePosixPath(path) for path in summary["failed"]),
     )
+
+
+class Compiler:
+    """The compile driver running in ``interpreter``, waiting for its one request on stdin:
+    started before the sources are installed, so the interpreter's start (~0.02 s) overlaps
+    the install instead of following it. ``run`` sends the request (once); ``stop`` ends
+    it unused."""
+
+    def __init__(self, interpreter: Path) -> None:
+        self.interpreter = interpreter
+        # A fixed hash seed keeps set/frozenset constants in a stable order; an empty
+        # environment keeps the host's PYTHON* settings out.
+        env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
+        self._process = subprocess.Popen(
+            [str(interpreter), "-s", "-S", str(_DRIVER)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        self.pid = self._process.pid
+        self._done = False
+
+    def run(self, request: str) -> tuple[int, str, str]:
+        """Send ``request`` (JSON), wait: (exit status, stdout, stderr). Interrupted, it kills the process."""
+        try:
+            stdout, stderr = self._process.communicate(request)
+        except BaseException:
+            self.stop()
+            raise
+        self._done = True
+        return self._process.returncode, stdout, stderr
+
+    def stop(self) -> None:
+        """Kill the process if it still waits (or runs), and reap it; nothing once ``run`` returned."""
+        if self._done:
+            return
+        self._done = True
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
+
+
+def start_compiler(interpreter: Path) -> Compiler:
+    """The compile driver started in ``interpreter``, for one later ``compile_tree`` call."""
+    return Compiler(interpreter)

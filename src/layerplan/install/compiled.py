@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from layerplan.cache.bytecode import CompiledBytecode
-from layerplan.install.bytecode import INVALIDATION, compile_tree, interpreter_version, pyc_paths
+from layerplan.install.bytecode import INVALIDATION, Compiler, compile_tree, interpreter_version, pyc_paths
 from layerplan.install.layout import TargetVenv
 from layerplan.install.wheel import InstalledWheel
 from layerplan.oci.digest import canonical_json
@@ -80,8 +80,10 @@ def compile_layer(
     interpreter: Path,
     store: CompiledBytecode | None,
     optimize: Sequence[int] = (0,),
+    compiler: Compiler | None = None,
 ) -> LayerBytecode:
-    """Give every source under the venv's site-packages in ``staging`` its pycs.
+    """Give every source under the venv's site-packages in ``staging`` its pycs; with
+    ``compiler`` (started for ``interpreter`` before the install), in that process.
 
     ``wheels``: what was installed into ``staging``, in order, each with its sha256 (``None``:
     not kept in the store, e.g. the app's wheel). A wheel one of whose sources a later
@@ -111,7 +113,7 @@ def compile_layer(
     rest = [path for path in _sources(staging, site) if path not in done]
     compiled = 0
     if rest:
-        result = compile_tree(staging, venv, files=rest, interpreter=interpreter, optimize=optimize)
+        result = compile_tree(staging, venv, files=rest, interpreter=interpreter, optimize=optimize, compiler=compiler)
         compiled = result.compiled
         failed.extend(result.failed)
     not_compiled = set(failed)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan import _toml
-from layerplan.cache.scratch import scratch_directory
+from layerplan.cache.scratch import ScratchDirectory
 from layerplan.install.errors import BuildError
+from layerplan.install.pending import Pending
 from layerplan.project.model import PEP517_FALLBACK_BACKEND, PEP517_FALLBACK_REQUIRES
 
-__all__ = ["BuildSystem", "HookError", "call_hook", "call_hook_then", "project_label", "read_build_system"]
+__all__ = ["BuildSystem", "HookError", "call_hook", "call_hook_then", "project_label", "read_build_system", "start_hook"]
 
 _DRIVER = Path(__file__).with_name("_hook_driver.py")
 
@@ -123,26 +124,79 @@ def call_hook_then(
     return answer["value"], answer.get("then")
 
 
+def start_hook(
+    python: Path, source: Path, system: BuildSystem, hook: str, args: Sequence[object], environ: Mapping[str, str]
+) -> Pending[object]:
+    """:func:`call_hook` started in the background: the backend's process runs while the
+    caller goes on; ``result()`` waits for it and returns what the hook returned, or raises
+    as ``call_hook`` does; ``stop()`` kills it."""
+    running = _start(python, source, system, {"hook": hook, "args": list(args)}, environ)
+    return Pending(lambda: running.answer()["value"], running.stop)
+
+
 def _run(
     python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str]
 ) -> dict[str, object]:
-    hook = str(call["hook"])
-    with scratch_directory("hook") as control:  # locked: another build's sweep leaves it alone
-        result = control / "result.json"
-        request = {"backend": system.backend, "backend_path": list(system.backend_path), "result": str(result), **call}
-        command = [str(python), str(_DRIVER), json.dumps(request)]
-        done = subprocess.run(command, cwd=source, env=dict(environ), capture_output=True, check=False)
-        if done.returncode != 0:
-            raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
+    return _start(python, source, system, call, environ).answer()
+
+
+def _start(
+    python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str]
+) -> _Running:
+    control = ScratchDirectory("hook")  # locked: another build's sweep leaves it alone
+    try:
+        return _Running(python, source, system, call, environ, control)
+    except BaseException:
+        control.cleanup()
+        raise
+
+
+class _Running:
+    """The driver's process, its output in files beside its answer (no pipe to drain:
+    nothing need read while it runs)."""
+
+    def __init__(
+        self, python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str],
+        control: ScratchDirectory,
+    ) -> None:  # fmt: skip
+        self._control = control
+        self._hook = str(call["hook"])
+        self._backend = system.backend
+        self._result = control.path / "result.json"
+        request = {"backend": system.backend, "backend_path": list(system.backend_path), "result": str(self._result), **call}
+        self._command = [str(python), str(_DRIVER), json.dumps(request)]
+        with (control.path / "stdout").open("wb") as out, (control.path / "stderr").open("wb") as err:
+            self._process = subprocess.Popen(self._command, cwd=source, env=dict(environ), stdout=out, stderr=err)
+
+    def stop(self) -> None:
+        """Kill the process if it still runs, wait for it, remove its files."""
         try:
-            answer = json.loads(result.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            # The process ended with status 0 before the driver wrote: the backend exited itself
-            said = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
-            raise HookError(
-                f"backend {system.backend!r} exited during {hook} without an answer" + (f": {said[-1]}" if said else "")
-            ) from None
-    if not isinstance(answer, dict) or "unavailable" in answer:
-        reason = answer.get("unavailable") if isinstance(answer, dict) else "no answer"
-        raise HookError(f"backend {system.backend!r} is not available: {reason}")
-    return answer
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+        finally:
+            self._control.cleanup()
+
+    def answer(self) -> dict[str, object]:
+        """Wait for the hook's answer. Raise ``CalledProcessError`` (with the output) when the
+        backend failed, ``HookError`` when it gave no answer or cannot be imported."""
+        try:
+            returncode = self._process.wait()
+            stdout, stderr = (self._control.path / "stdout").read_bytes(), (self._control.path / "stderr").read_bytes()
+            if returncode != 0:
+                raise subprocess.CalledProcessError(returncode, self._command, stdout, stderr)
+            try:
+                answer = json.loads(self._result.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                # The process ended with status 0 before the driver wrote: the backend exited itself
+                said = (stderr or stdout).decode("utf-8", "replace").strip().splitlines()
+                raise HookError(
+                    f"backend {self._backend!r} exited during {self._hook} without an answer"
+                    + (f": {said[-1]}" if said else "")
+                ) from None
+        finally:
+            self.stop()  # a wait interrupted (Ctrl-C) kills the process, as subprocess.run does
+        if not isinstance(answer, dict) or "unavailable" in answer:
+            reason = answer.get("unavailable") if isinstance(answer, dict) else "no answer"
+            raise HookError(f"backend {self._backend!r} is not available: {reason}")
+        return answer

@@ -6,7 +6,8 @@ into place. Its hooks cache the bytecode of what they import in its ``pycache/``
 (``build_env.backend_environ``): the first call compiles what it imports, later calls
 nothing. What the backend's ``get_requires_for_build_wheel`` asks for is installed on
 first use and recorded by a marker, so a rebuild after a code change is one hook call:
-``build_wheel``, through ``hooks.call_hook``.
+``build_wheel``, through ``hooks.call_hook`` -- or started in the background
+(``start_build_in_kept_env``), for a caller with other work to do meanwhile.
 """
 
 from __future__ import annotations
@@ -23,9 +24,18 @@ from layerplan.cache.atomic import atomic_directory
 from layerplan.install.build_env import backend_environ, install_requirements, new_environment
 from layerplan.install.errors import BuildError
 from layerplan.install.hook_bytecode import BYTECODE_DIR, link_stdlib_bytecode, linking_stdlib_bytecode
-from layerplan.install.hooks import BuildSystem, HookError, call_hook, call_hook_then, project_label, read_build_system
+from layerplan.install.hooks import (
+    BuildSystem,
+    HookError,
+    call_hook,
+    call_hook_then,
+    project_label,
+    read_build_system,
+    start_hook,
+)
+from layerplan.install.pending import Pending
 
-__all__ = ["build_in_kept_env", "kept_build_env", "kept_env_dir", "last_line"]
+__all__ = ["build_in_kept_env", "kept_build_env", "kept_env_dir", "last_line", "ready_build_env", "start_build_in_kept_env"]
 
 Settings = Mapping[str, str | Sequence[str]]
 
@@ -123,6 +133,46 @@ def build_in_kept_env(
     if name is None:  # a rebuild, or the backend asked for more, now installed
         with _errors(label, source, "building the wheel failed", _backend_hint(source)):
             name = call_hook(python, source, system, *build_call, environ)
+    return _built(name, out_dir, label, source)
+
+
+def start_build_in_kept_env(
+    source: Path, out_dir: Path, *, env_cache: Path, label: str | None = None, source_date_epoch: int | None = None
+) -> Pending[Path] | None:
+    """:func:`build_in_kept_env` started in the background when it is one hook call (a
+    rebuild: the environment is made and has what the backend asks for): the backend's
+    process runs while the caller goes on; ``result()`` gives the wheel or raises the same
+    ``BuildError``, ``stop()`` kills it. ``None`` when the environment is not ready: the
+    caller builds with :func:`build_in_kept_env`, which prepares it."""
+    source = Path(source).resolve()
+    python = ready_build_env(env_cache, source)
+    if python is None:
+        return None
+    system = read_build_system(source)
+    out_dir = Path(os.path.abspath(out_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source_date_epoch))
+
+    def built() -> Path:
+        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+            name = hook.result()
+        return _built(name, out_dir, label, source)
+
+    return Pending(built, hook.stop)
+
+
+def ready_build_env(env_cache: Path, source: Path) -> Path | None:
+    """The interpreter :func:`kept_build_env` gives when that needs no install and no backend
+    call (the environment is made and has what the backend asks for), else ``None``."""
+    source = Path(source).resolve()
+    system = read_build_system(source)
+    python = _env_dir(env_cache, system) / "bin" / "python"
+    if not python.exists() or not _wheel_requires_marker(python, source, None).is_file():
+        return None
+    return _prepared(env_cache, source, None, system, None, None)
+
+
+def _built(name: object, out_dir: Path, label: str | None, source: Path) -> Path:
     if not isinstance(name, str) or not (out_dir / name).is_file():
         raise BuildError(f"{label or project_label(source)}: the backend returned {name!r}, not a file it built", path=source)
     return out_dir / name
@@ -165,6 +215,11 @@ def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None
     return python.parent.parent / f".wheel-requires-{key}"
 
 
+def _env_dir(cache: Path, system: BuildSystem) -> Path:
+    """Where the environment for ``system``'s requirements (and this Python) is kept."""
+    return cache / hashlib.sha256("\n".join([sys.version, *system.requires]).encode()).hexdigest()[:20]
+
+
 def _cached_build_env(cache: Path, system: BuildSystem) -> Path:
     """The interpreter of a build environment with the build requirements, created once
     (temp dir + rename, so concurrent builds never see half an env).
@@ -173,8 +228,7 @@ def _cached_build_env(cache: Path, system: BuildSystem) -> Path:
     the requirements install. One an older layerplan made has none (its modules compiled in
     ``__pycache__`` directories, which a hook with the prefix no longer reads): it gets
     them on its next use, and its hooks cache the rest in ``pycache/`` as they import it."""
-    key = hashlib.sha256("\n".join([sys.version, *system.requires]).encode()).hexdigest()[:20]
-    env_dir = cache / key
+    env_dir = _env_dir(cache, system)
     python = env_dir / "bin" / "python"
     if python.exists():
         with contextlib.suppress(OSError):

@@ -34,7 +34,8 @@ from layerplan.install.build_env import (
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
 from layerplan.install.hooks import project_label as _project_name
-from layerplan.install.kept_env import build_in_kept_env, kept_build_env, kept_env_dir, last_line
+from layerplan.install.kept_env import build_in_kept_env, kept_build_env, kept_env_dir, last_line, start_build_in_kept_env
+from layerplan.install.pending import Pending
 from layerplan.reproducible import DEFAULT_EPOCH
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "kept_env_dir",
     "local_wheel",
     "new_environment",
+    "start_build_wheel",
     "unpack_sdist",
 ]
 
@@ -128,6 +130,34 @@ def build_wheel(
     out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix=scratch_prefix("wheel")))
     settings = dict(config_settings) if config_settings else None
     wheel = _build_distribution(source, "wheel", out_dir, label, source_date_epoch, settings, env_cache)
+    return _checked_wheel(wheel, label, source, require_pure)
+
+
+def start_build_wheel(
+    source: Path,
+    out_dir: Path,
+    *,
+    env_cache: Path,
+    name: str | None = None,
+    source_date_epoch: int | None = None,
+    require_pure: bool = True,
+) -> Pending[Path] | None:
+    """:func:`build_wheel` with ``env_cache``, started in the background when it is one hook
+    call in a ready kept environment (``kept_env.start_build_in_kept_env``): ``result()``
+    gives the wheel or raises what ``build_wheel`` raises, ``stop()`` kills the backend.
+    ``None`` when it is more (a first build): the caller calls ``build_wheel``."""
+    source = Path(source).resolve()
+    if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
+        return None  # build_wheel says so
+    label = name or _project_name(source)
+    started = start_build_in_kept_env(source, out_dir, env_cache=env_cache, label=label, source_date_epoch=source_date_epoch)
+    if started is None:
+        return None
+    return Pending(lambda: _checked_wheel(started.result(), label, source, require_pure), started.stop)
+
+
+def _checked_wheel(wheel: Path, label: str, source: Path, require_pure: bool) -> Path:
+    """``wheel``, if its name is a wheel's and it is pure when it must be."""
     try:
         pure = is_pure(wheel)
     except InvalidWheelFilename as error:

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install.fingerprint import FINGERPRINT_FORMAT, Fingerprint, source_fingerprint
-from layerplan.install.pep517 import build_wheel, is_pure, kept_env_dir
+from layerplan.install.kept_env import ready_build_env
+from layerplan.install.pending import Pending
+from layerplan.install.pep517 import build_wheel, is_pure, kept_env_dir, start_build_wheel
 from layerplan.reproducible import source_date_epoch as default_epoch
 
-__all__ = ["ProjectWheel", "project_wheel"]
+__all__ = ["ProjectWheel", "project_wheel", "start_project_wheel"]
 
 KIND = "source-fingerprint"
 """``build.json``'s ``kind`` for these entries (the store also keeps wheels built from sdists)."""
@@ -57,6 +59,38 @@ def project_wheel(
     # more it needs: the build asks and builds in one process. Should it install more, the
     # fingerprint after the build differs and this wheel is not stored; the next one is.
     env = kept_env_dir(env_cache, source)
+    return _started(source, out_dir, env / "bin" / "python", env_cache, store, name, epoch, require_pure).result()
+
+
+def start_project_wheel(
+    source: Path,
+    out_dir: Path,
+    *,
+    env_cache: Path,
+    store: BuiltWheels,
+    name: str | None = None,
+    source_date_epoch: int | None = None,
+    require_pure: bool = True,
+) -> Pending[ProjectWheel] | None:
+    """:func:`project_wheel` started: the fingerprint is taken now and, when the store has
+    no wheel for it, the backend's process is started in the background; ``result()``
+    gives what ``project_wheel`` returns (or raises), ``stop()`` kills a backend still
+    running (nothing is stored then). ``None`` when the kept build environment is not
+    ready (a first build, which installs): the caller runs ``project_wheel`` instead."""
+    source = Path(source).resolve()
+    epoch = source_date_epoch if source_date_epoch is not None else default_epoch()
+    python = ready_build_env(env_cache, source)
+    if python is None:
+        return None
+    return _started(source, out_dir, python, env_cache, store, name, epoch, require_pure)
+
+
+def _started(
+    source: Path, out_dir: Path, python: Path, env_cache: Path, store: BuiltWheels, name: str | None, epoch: int,
+    require_pure: bool,
+) -> Pending[ProjectWheel]:  # fmt: skip
+    """The stored wheel of ``source``'s fingerprint, else its build started."""
+    env = python.parent.parent
     before = source_fingerprint(source, build_env=env, epoch=epoch)
     if before.digest is not None:
         found = store.find(before.digest)
@@ -68,19 +102,26 @@ def project_wheel(
             copy = out_dir / found.path.name
             shutil.copyfile(found.path, copy)
             if _sha256(copy) == found.record.get("wheel_sha256"):
-                return ProjectWheel(path=copy, cached=True, fingerprint=before)
+                return Pending.done(ProjectWheel(path=copy, cached=True, fingerprint=before))
             copy.unlink()  # a damaged entry: built again below, and replaced
-    wheel = build_wheel(
-        source, out_dir, name=name, source_date_epoch=epoch, require_pure=require_pure, env_cache=env_cache
+    building = start_build_wheel(
+        source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure
+    ) or Pending.done(  # not one hook call: built here and now
+        build_wheel(source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure)
     )
-    if before.digest is not None and source_fingerprint(source, build_env=env, epoch=epoch).digest == before.digest:
-        record = {
-            "kind": KIND, "format": FINGERPRINT_FORMAT, "project": name or source.name, "wheel_sha256": _sha256(wheel),
-            "files": before.files, "outside": list(before.outside),
-        }  # fmt: skip
-        with contextlib.suppress(OSError):  # a full disk costs the next build a backend run, nothing more
-            store.store(before.digest, wheel, record)
-    return ProjectWheel(path=wheel, cached=False, fingerprint=before)
+
+    def kept() -> ProjectWheel:
+        wheel = building.result()
+        if before.digest is not None and source_fingerprint(source, build_env=env, epoch=epoch).digest == before.digest:
+            record = {
+                "kind": KIND, "format": FINGERPRINT_FORMAT, "project": name or source.name,
+                "wheel_sha256": _sha256(wheel), "files": before.files, "outside": list(before.outside),
+            }  # fmt: skip
+            with contextlib.suppress(OSError):  # a full disk costs the next build a backend run, nothing more
+                store.store(before.digest, wheel, record)
+        return ProjectWheel(path=wheel, cached=False, fingerprint=before)
+
+    return Pending(kept, building.stop)
 
 
 def _sha256(path: Path) -> str:

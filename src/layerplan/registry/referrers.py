@@ -25,12 +25,31 @@ from layerplan.registry.client import RegistryClient
 from layerplan.registry.errors import RegistryError, RegistryNotFoundError
 from layerplan.registry.push import DEFAULT_WORKERS
 
-__all__ = ["find_referrers", "list_referrers", "push_referrers", "select_referrers"]
+__all__ = ["find_referrers", "list_referrers", "push_referrer_blobs", "push_referrers", "select_referrers"]
 
 
-def push_referrers(client: RegistryClient, repository: str, artifacts: Sequence[Artifact]) -> str | None:
+def push_referrer_blobs(client: RegistryClient, repository: str, artifacts: Sequence[Artifact]) -> None:
+    """The blobs of ``artifacts``, each distinct one once, all at once: what
+    :func:`push_referrers` sends first. They name no image, so a push may send them while
+    the image itself goes up. Raises ``RegistryError`` subclasses."""
+    blobs = {digest: data for artifact in artifacts for digest, data in artifact.blobs}
+    if not blobs:
+        return
+
+    def settle(digest: Digest, data: bytes) -> None:
+        if client.head_blob(repository, digest) is None:
+            client.upload_blob(repository, digest, len(data), _opener(data))
+
+    with ThreadPoolExecutor(max_workers=min(DEFAULT_WORKERS, len(blobs)), thread_name_prefix="layerplan-attach") as pool:
+        list(pool.map(settle, blobs.keys(), blobs.values()))
+
+
+def push_referrers(
+    client: RegistryClient, repository: str, artifacts: Sequence[Artifact], *, blobs_sent: bool = False
+) -> str | None:
     """Push ``artifacts`` (all about one image, already pushed) to ``repository``; return
     how they are found: ``referrers API`` or ``tag sha256-<hex>``; ``None`` for none.
+    ``blobs_sent``: :func:`push_referrer_blobs` sent their blobs already.
 
     Raises ``RegistryError`` subclasses, as a push does.
     """
@@ -39,17 +58,13 @@ def push_referrers(client: RegistryClient, repository: str, artifacts: Sequence[
     # Each distinct blob once (the artifacts share their empty config), all at once, then
     # the manifests at once: one after the other they were ~15 round trips on the path of
     # every code-change rebuild.
-    blobs = {digest: data for artifact in artifacts for digest, data in artifact.blobs}
-
-    def settle(digest: Digest, data: bytes) -> None:
-        if client.head_blob(repository, digest) is None:
-            client.upload_blob(repository, digest, len(data), _opener(data))
+    if not blobs_sent:
+        push_referrer_blobs(client, repository, artifacts)
 
     def put(artifact: Artifact) -> bool:
         return client.put_referrer(repository, artifact.manifest, MediaType.OCI_MANIFEST)
 
-    with ThreadPoolExecutor(max_workers=min(DEFAULT_WORKERS, len(blobs) or 1), thread_name_prefix="layerplan-attach") as pool:
-        list(pool.map(settle, blobs.keys(), blobs.values()))
+    with ThreadPoolExecutor(max_workers=min(DEFAULT_WORKERS, len(artifacts)), thread_name_prefix="layerplan-attach") as pool:
         indexed = all(list(pool.map(put, artifacts)))  # every PUT, whatever the first answers
     if indexed:
         return "referrers API"

@@ -236,16 +236,24 @@ class Registry:
                 spec=self.spec, kind=self.kind, location=str(self.reference), tags=self.tags, unchanged=True,
                 attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=there or None,
             )  # fmt: skip
-        from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
-        from layerplan.registry.referrers import push_referrers
+        from concurrent.futures import ThreadPoolExecutor
 
-        report = push_image(
-            client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
-        )
-        for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
-            client.put_manifest(self.reference.repository, tag, image.manifest, image.media_type)
+        from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
+        from layerplan.registry.referrers import push_referrer_blobs, push_referrers
+
+        repository = self.reference.repository
+        # The attachments' blobs (SBOMs, provenance) name no image: they go up while the
+        # image does, on a code-change rebuild a few round trips off the path.
+        with ThreadPoolExecutor(1, thread_name_prefix="layerplan-attach-blobs") as side:
+            blobs_sent = side.submit(push_referrer_blobs, client, repository, referrers)
+            report = push_image(
+                client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
+            )
+            for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
+                client.put_manifest(repository, tag, image.manifest, image.media_type)
+            blobs_sent.result()
         # after the image: a referrer's subject must be there (and a registry may check)
-        via = push_referrers(client, self.reference.repository, referrers)
+        via = push_referrers(client, repository, referrers, blobs_sent=True)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
             BlobResult(
@@ -264,27 +272,32 @@ class Registry:
     ) -> OutputResult:
         """Each platform's image by digest (blobs it shares with one pushed before are
         found by HEAD and not sent again), then the index under the tag, then the referrers."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from layerplan.registry import push_image
-        from layerplan.registry.referrers import push_referrers
+        from layerplan.registry.referrers import push_referrer_blobs, push_referrers
 
         client = context.clients.get(self.reference.registry)
         by_digest = dataclasses.replace(self.reference, tag=None, digest=None)
         seen: dict[str, BlobResult] = {}
-        for image in index.images:
-            report = push_image(client, by_digest, image, locations=context.locations, on_bytes=context.sent)
-            for b in report.blobs:
-                # A shared layer counts once: as the first platform's push left it.
-                seen.setdefault(
-                    str(b.digest),
-                    BlobResult(
-                        digest=str(b.digest), size=b.size, status=b.status.name.lower(), bytes_uploaded=b.bytes_uploaded,
-                        mounted_from=b.mounted_from,
-                    ),  # fmt: skip
-                )
-        # the index last: its tags never name a manifest the registry lacks
-        for tag in self.tags or (self.reference.tag or str(index.digest),):
-            client.put_manifest(self.reference.repository, tag, index.manifest, index.media_type)
-        via = push_referrers(client, self.reference.repository, referrers)
+        with ThreadPoolExecutor(1, thread_name_prefix="layerplan-attach-blobs") as side:  # as in write()
+            blobs_sent = side.submit(push_referrer_blobs, client, self.reference.repository, referrers)
+            for image in index.images:
+                report = push_image(client, by_digest, image, locations=context.locations, on_bytes=context.sent)
+                for b in report.blobs:
+                    # A shared layer counts once: as the first platform's push left it.
+                    seen.setdefault(
+                        str(b.digest),
+                        BlobResult(
+                            digest=str(b.digest), size=b.size, status=b.status.name.lower(),
+                            bytes_uploaded=b.bytes_uploaded, mounted_from=b.mounted_from,
+                        ),  # fmt: skip
+                    )
+            # the index last: its tags never name a manifest the registry lacks
+            for tag in self.tags or (self.reference.tag or str(index.digest),):
+                client.put_manifest(self.reference.repository, tag, index.manifest, index.media_type)
+            blobs_sent.result()
+        via = push_referrers(client, self.reference.repository, referrers, blobs_sent=True)
         return OutputResult(
             spec=self.spec, kind=self.kind, location=str(self.reference), blobs=tuple(seen.values()), tags=self.tags,
             attached=tuple((a.artifact_type, str(a.digest)) for a in referrers), attached_via=via,
