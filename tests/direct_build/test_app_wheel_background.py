@@ -3,7 +3,7 @@ process starts before the lock and the base are read, on the main thread, and is
 where the app layer needs the wheel. Its failure is still one line and exit 2; a failure
 elsewhere, or Ctrl-C, while it runs kills it, and nothing it wrote is left behind.
 
-The project's backend is in-tree (``backend-path``; one small requirement from PyPI) and
+The project's backend is in-tree (``backend-path``, ``requires = []``) and
 does what files in the project tell it: ``FAIL`` raises, ``SLOW`` writes the backend's pid
 to ``pid`` and sleeps a minute before it builds, then writes ``finished``. Engine-free:
 the synthetic base, an OCI layout output. Which thread started each process is read with
@@ -33,7 +33,7 @@ requires-python = ">=3.10"
 dependencies = []
 
 [build-system]
-requires = ["tomli-w"]  # something small: the kept environment is made with one requirement at least
+requires = []  # an in-tree backend needs nothing installed
 build-backend = "bgbackend"
 backend-path = ["_backend"]
 """

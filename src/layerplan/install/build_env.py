@@ -76,7 +76,10 @@ def install_requirements(python: Path, requirements: Sequence[str], *, indexes: 
     on a fresh runner whose uv cache is warm (restored by CI). The versions are then the
     newest uv has seen, not necessarily the index's newest: an unpinned build requirement
     was never more than that (a kept environment keeps the versions it got), and one uv
-    has not seen (a new pin, a newer lower bound) fails offline and comes from the index."""
+    has not seen (a new pin, a newer lower bound) fails offline and comes from the index.
+    No requirements (an in-tree backend with ``requires = []``): nothing to run."""
+    if not requirements:
+        return  # uv and pip both refuse an install of nothing
     installer = find_installer()
     if installer.executable is not None:
         command = [installer.executable, "pip", "install", "--quiet", "--python", str(python)]
