@@ -112,6 +112,32 @@ def test_plain_table_pads_like_a_borderless_rich_table() -> None:
     assert plain_table(columns, [["a", "1 B", "[x]"]]) is None
 
 
+def _rich_table(columns: tuple[tuple[str, str], ...], rows: list[list[str]]) -> list[str]:
+    from rich.table import Table
+
+    from layerplan.console import print_table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    out = io.StringIO()
+    print_table(results(out), table)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    "rows", [[], [["ok  ", "1 B"]], [["ok", " 1 B"]], [["", "1 B"], ["longer", "1 B "]]], ids=["none", "trailing", "leading", "mixed"]
+)
+def test_plain_table_is_rich_s_or_none(rows: list[list[str]]) -> None:
+    """A table with no rows, or with a cell rich trims (space at an end), is printed as
+    rich prints it or left to rich: never another layout, never an exception."""
+    columns = (("name", "left"), ("size", "right"))
+    plain = plain_table(columns, rows)
+    assert plain is None or plain == _rich_table(columns, rows)
+
+
 def test_piped_means_not_a_terminal_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     assert layerplan.console.is_plain(io.StringIO())
     monkeypatch.setenv("FORCE_COLOR", "1")

@@ -93,13 +93,14 @@ def plain_text(text: str, *, markup: bool = True) -> str | None:
 def plain_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]]) -> list[str] | None:
     """The lines ``print_table`` prints off a terminal for a rich ``Table(box=None,
     pad_edge=False, show_edge=False)`` of ``columns`` (header, ``left`` or ``right``) and
-    ``rows`` of string cells; ``None`` when a cell is not ``plain_text``."""
+    ``rows`` of string cells; ``None`` when a cell is not ``plain_text`` or has space at
+    either end (rich lays such a cell out otherwise)."""
     for row in rows:
-        if any(plain_text(cell) is None for cell in row):
+        if any(plain_text(cell) is None or cell != cell.strip() for cell in row):
             return None
-    if any(plain_text(header) is None for header, _ in columns):
+    if any(plain_text(header) is None or header != header.strip() for header, _ in columns):
         return None
-    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, (header, _) in enumerate(columns)]
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, (header, _) in enumerate(columns)]
     lines = []
     for row in ([header for header, _ in columns], *rows):
         cells = [
