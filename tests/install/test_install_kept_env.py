@@ -268,3 +268,24 @@ def test_a_first_project_wheel_starts_the_backend_once(tmp_path: Path) -> None:
     assert [wheel.cached for wheel in built] == [False, True, True]
     assert starts.read_text().count("start") == 1
     assert len({wheel.path.read_bytes() for wheel in built}) == 1
+
+
+def test_a_cache_inside_the_project_keeps_the_backend_s_bytecode(tmp_path: Path) -> None:
+    """A `--cache-dir` inside the project: the project's pycs are dropped before a hook, not
+    those of the environment's own modules, which lie in the project's tree too."""
+    project = _project(tmp_path, "hatchling")
+    envs = project / ".layerplan-cache" / "build-envs"
+    build_wheel(project, tmp_path / "one", env_cache=envs, source_date_epoch=EPOCH)
+    (env,) = envs.iterdir()
+    prefix = env / BYTECODE_DIR
+    backend = [p for p in _pycs(prefix) if "hatchling" in p.parts]
+    assert backend
+    stale = prefix / str(project).lstrip("/") / "tiny_hatchling" / f"old.{sys.implementation.cache_tag}.pyc"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.touch()
+    kept = {p: v for p, v in _pycs(prefix).items() if p in backend}
+
+    build_wheel(project, tmp_path / "two", env_cache=envs, source_date_epoch=EPOCH)
+
+    assert not stale.exists()
+    assert {p: v for p, v in _pycs(prefix).items() if p in backend} == kept  # read, not compiled again

@@ -101,8 +101,26 @@ def linking_stdlib_bytecode(cache: Path) -> Iterator[None]:
 
 def forget_tree_bytecode(cache: Path, tree: Path) -> None:
     """Remove the pycs the prefix directory ``cache`` holds for the modules under ``tree``
-    (a project's source, which changes between builds; see above). Best effort: what
-    cannot be removed is at worst read as Python would read it."""
-    tree_path = os.path.abspath(tree)
+    (a project's source, which changes between builds; see above), but those of the build
+    environment itself when it lies in ``tree`` (a ``--cache-dir`` inside the project).
+    Best effort: what cannot be removed is at worst read as Python would read it."""
+    prefix, tree_path = os.path.abspath(cache), os.path.abspath(tree)
     if tree_path != os.sep:  # never the whole prefix (the standard library's links)
-        shutil.rmtree(os.path.abspath(cache) + tree_path, ignore_errors=True)
+        # The environment is the prefix's parent: its own modules' pycs are mirrored here
+        _remove_but(prefix + tree_path, prefix + os.path.dirname(prefix))
+
+
+def _remove_but(path: str, keep: str) -> None:
+    """Remove ``path`` (a tree), but ``keep`` and what is under it."""
+    if path == keep:
+        return
+    if not keep.startswith(path + os.sep):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError), os.scandir(path) as entries:
+        for entry in list(entries):
+            if entry.is_dir(follow_symlinks=False):
+                _remove_but(entry.path, keep)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
