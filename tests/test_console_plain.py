@@ -95,6 +95,20 @@ def test_what_rich_would_change_goes_through_rich(spec: str, name: str, capsys: 
     assert plainly(built, capsys) == through_rich(built)
 
 
+@pytest.mark.parametrize(
+    "spec",
+    ["oci:/tmp/[bold]out", "oci:/tmp/out:smile:", "oci:/tmp/\x1b]0;title\x07out", "oci:/tmp/\x1b[31mred\u202e"],
+)
+def test_an_output_s_spec_is_shown_as_it_is(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Off a terminal and through rich alike: the spec as typed (not read as markup or an
+    emoji code), its control characters escaped (none reaches the terminal)."""
+    built = report(spec)
+    shown = spec.encode("unicode_escape").decode("ascii") if not spec.isprintable() else spec
+    for printed in (plainly(built, capsys), through_rich(built)):
+        assert f"\n{shown}: 2 blob(s) pushed" in printed
+        assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
+
+
 def test_plain_text_says_none_for_what_rich_changes() -> None:
     assert plain_text("docker://127.0.0.1:5000/a/b:latest: written") == "docker://127.0.0.1:5000/a/b:latest: written"
     assert plain_text("a :smile: b") is None
