@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-__all__ = ["diagnostics", "is_plain", "plain_table", "plain_text", "print_table", "results", "warn", "warn_each"]
+__all__ = ["diagnostics", "escape_controls", "is_plain", "plain_table", "plain_text", "print_table", "results", "warn", "warn_each"]
 
 # Off a terminal rich wraps at 80 columns (or $COLUMNS); a width no line reaches turns that
 # off for tables too, which soft_wrap alone does not.
@@ -70,6 +70,15 @@ def warn_each(messages: Iterable[str]) -> None:
             continue
         console = console or diagnostics()
         warn(message, console)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control or other unprintable character (an escape sequence in an
+    output path, a tag, a registry's answer) as its Python escape: rich strips a few (BEL,
+    CR) but not ESC, and a plain line strips none."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def is_plain(file: IO[str]) -> bool:

@@ -187,8 +187,10 @@ def _report_items(report: BuildReport) -> list[_Item]:
         items.append(("table", _layer_table(platform, report.outputs, shared=report.shared_layers)))
     if not report.platforms:
         items.append(("table", _layer_table(report, report.outputs)))
+    from layerplan.console import escape_controls
+
     # Literal text: a spec, a tag or a registry's name is never read as markup or an emoji code
-    items.extend(("text", ((_shown(line), ""),)) for line in _output_lines(report))
+    items.extend(("text", ((escape_controls(line), ""),)) for line in _output_lines(report))
     kind = "index " if report.platforms else "image "
     items.append(("text", ((kind, "bold"), (report.image_digest, ""), (f"  ({report.target}, base {report.base})", ""))))
     return items
@@ -260,12 +262,6 @@ def _layer_table(report: BuildReport, outputs: tuple[OutputResult, ...], *, shar
             row.append((status, _STYLES.get(status, "")))
         rows.append(tuple(row))
     return tuple(columns), tuple(rows)
-
-
-def _shown(text: str) -> str:
-    """``text`` with each control or other unprintable character (an escape sequence in an
-    output path, a tag) as its Python escape: rich strips a few (BEL, CR) but not ESC."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _output_lines(report: BuildReport) -> list[str]:
