@@ -156,3 +156,13 @@ def test_piped_means_not_a_terminal_unless_forced(monkeypatch: pytest.MonkeyPatc
     assert layerplan.console.is_plain(io.StringIO())
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert not layerplan.console.is_plain(io.StringIO())
+
+
+def test_a_warning_lets_no_control_character_through(capsys: pytest.CaptureFixture[str]) -> None:
+    """A warning quoting a registry's answer: its escape sequence is shown escaped, off a
+    terminal and through rich alike."""
+    layerplan.console.warn("cache ref: \x1b]0;title\x07 denied")
+    out = io.StringIO()
+    layerplan.console.warn("cache ref: \x1b]0;title\x07 denied", results(out))
+    for printed in (capsys.readouterr().err, out.getvalue()):
+        assert printed == "warning: cache ref: \\x1b]0;title\\x07 denied\n"

@@ -51,7 +51,7 @@ def print_table(console: Console, table: RenderableType) -> None:
 
 def warn(message: str, console: Console | None = None) -> None:
     """Print ``warning: MESSAGE`` as one line on stderr (yellow on a terminal)."""
-    line = f"warning: {' '.join(message.split())}"
+    line = f"warning: {escape_controls(' '.join(message.split()))}"
     if console is None and _plain(sys.stderr):
         # the same line rich prints off a terminal, without loading rich (~20 ms) for it
         print(line, file=sys.stderr, flush=True)
