@@ -220,6 +220,7 @@ def missing_source_hint(sources: Path, project: Project) -> str:
 @dataclass
 class Step:
     ok: bool | None = None  # None: not run
+    skipped: bool = False  # not run on purpose (--no-dockerfile): not a failure
     seconds: float | None = None
     why: str = ""  # one line when it failed (or was skipped)
     command: str = ""
@@ -245,7 +246,7 @@ class Result:
         if self.source != "present":
             return True
         return any(
-            step.ok is False or step.ok is None
+            step.ok is False or (step.ok is None and not step.skipped)
             for step in (self.plan, self.build, self.run, self.code_change, self.dockerfile)
         )
 
@@ -521,7 +522,7 @@ def run_project(project: Project, settings: Settings) -> Result:
     if settings.dockerfile:
         run_dockerfile(project, settings, project_dir, cache, env, result.dockerfile)
     else:
-        result.dockerfile.why = "skipped (--no-dockerfile)"
+        result.dockerfile.why, result.dockerfile.skipped = "skipped (--no-dockerfile)", True
 
     # Errors name the scratch copy: say <src> instead, so rows compare between runs.
     for step in (result.plan, result.build, result.run, result.code_change, result.dockerfile):

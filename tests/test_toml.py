@@ -1,10 +1,11 @@
-"""``layerplan._toml``: the fast TOML parser (rtoml) reads every text as tomli does.
+"""``layerplan._toml``: the fast TOML parsers (toml-rs on a text within its nesting bounds,
+else rtoml) read every text as tomli does.
 
 Differential: every TOML file in tests/fixtures (the real lockfiles and pyproject.toml
-files) and the lock fuzzer's mutations of them (tests/fuzz) are parsed by rtoml and by
-tomli. Where rtoml accepts a text, tomli must accept it too and give the same values
-(same types: dates, times, offset datetimes, inline tables, arrays of tables). Where
-rtoml refuses, ``loads_toml`` gives tomli's answer. A syntax error still reads as one
+files) and the lock fuzzer's mutations of them (tests/fuzz) are parsed by toml-rs (when
+the text is within the bounds), rtoml and tomli. Where a fast parser accepts a text, tomli
+must accept it too and give the same values (same types: dates, times, offset datetimes,
+inline tables, arrays of tables). Where they refuse, ``loads_toml`` gives tomli's answer. A syntax error still reads as one
 line with the file and the line number.
 """
 
@@ -22,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from layerplan._toml import load_toml, loads_toml
+from layerplan._toml_split import loads_bounded
 from layerplan.errors import LockfileError
 from tests.fuzz.mutations import mutated_bytes, mutated_tree, to_text
 from tests.fuzz.oracle import FUZZ
@@ -63,6 +65,10 @@ def agree(text: str) -> None:
     if fast is not None and not text.startswith("\ufeff"):
         assert not isinstance(expected, type), f"rtoml accepts what tomli refuses: {text[:300]!r}"
         assert same(fast, expected), text[:300]
+    bounded = loads_bounded(text)
+    if bounded is not None:
+        assert not isinstance(expected, type), f"toml-rs accepts what tomli refuses: {text[:300]!r}"
+        assert same(bounded, expected), text[:300]
     try:
         got: Any = loads_toml(text)
     except (tomli.TOMLDecodeError, RecursionError) as exc:

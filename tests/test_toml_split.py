@@ -117,14 +117,14 @@ def test_toml_rs_only_sees_bounded_groups(monkeypatch: pytest.MonkeyPatch) -> No
     """Every text given to toml-rs holds at most MAX_BRACKETS brackets and MAX_DOTS dots:
     the bound on its nesting. A heavier entry goes to the capped parsers, alone."""
     seen: list[str] = []
-    real = split._rs_loads
+    real = split._rs_loads()
     assert real is not None
 
     def spy(piece: str) -> dict[str, Any]:
         seen.append(piece)
         return real(piece)
 
-    monkeypatch.setattr(split, "_rs_loads", spy)
+    monkeypatch.setattr(split, "_rs_loads", lambda: spy)
     heavy = '[[package]]\nname = "h"\ndependencies = [' + ", ".join(f'{{ name = "d{i}" }}' for i in range(400)) + "]\n"
     dotted = '[[package]]\nname = "d"\nurls = ["' + "." * 1200 + '"]\n'
     text = "version = 1\n" + ENTRY * 300 + heavy + ENTRY * 50 + dotted + ENTRY * 10
@@ -191,7 +191,7 @@ def test_readers_read_the_same_lock_either_way(path: Path, monkeypatch: pytest.M
         split_lock: Any = reader.read(path)
     except LockfileError as exc:
         split_lock = str(exc)
-    monkeypatch.setattr(split, "_rs_loads", None)  # toml-rs "not installed": the whole text
+    monkeypatch.setattr(split, "_rs_loads", lambda: None)  # toml-rs "not installed": the whole text
     try:
         whole_lock: Any = reader.read(path)
     except LockfileError as exc:

@@ -10,9 +10,11 @@ with the line number. A text rtoml accepts and tomli would refuse is read as tom
 reads it (one with a byte-order mark goes straight to tomli); tests/test_toml.py checks
 the two agree on every lockfile fixture and on fuzzed mutations of them.
 
-Big locks go through ``_toml_split`` first (``load_toml(..., entries="package")``):
-``toml-rs``, faster again, a group of entries at a time where the nesting is provably
-bounded; it declines whatever it cannot read the same way, and this module decides.
+``toml-rs``, faster again, reads first wherever the nesting is provably bounded
+(``_toml_split``): a whole small text (a ``pyproject.toml``, a small lock) within the
+bounds, a big lock (``load_toml(..., entries="package")``) a group of entries at a time;
+it declines whatever it cannot read the same way, and rtoml, then tomli, decide. Each
+parser's native module is imported when first needed (~10 ms each).
 
 The standard parsers stop at the first error and do not keep positions of values, so
 this module also offers ``line_of`` to point a later (semantic) error at a best-guess
@@ -21,6 +23,7 @@ line: the first line that mentions a given text.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import re
@@ -29,14 +32,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from layerplan._toml_split import array_headers, loads_split
+from layerplan._toml_split import array_headers, loads_bounded, loads_split
 from layerplan.errors import LayerplanError
 
-_fast_loads: Callable[[str], dict[str, Any]] | None
-try:
-    from rtoml import loads as _fast_loads
-except ImportError:  # pragma: no cover - a platform without an rtoml wheel: tomli alone, slower
-    _fast_loads = None
+
+@functools.cache
+def _fast_loads() -> Callable[[str], dict[str, Any]] | None:
+    """``rtoml.loads``, imported when a text needs it (its native module takes ~10 ms to
+    load; a build whose TOML is all within ``toml-rs``'s bounds never pays it)."""
+    try:
+        from rtoml import loads
+    except ImportError:  # pragma: no cover - a platform without an rtoml wheel: tomli alone, slower
+        return None
+    return loads
 
 __all__ = [
     "TextLines",
@@ -119,9 +127,13 @@ def loads_toml(text: str) -> dict[str, Any]:
 
     Raises ``tomli.TOMLDecodeError`` (which has the line) or ``RecursionError``.
     """
-    if _fast_loads is not None and not text.startswith("\ufeff"):
+    bounded = loads_bounded(text)  # toml-rs, where the nesting is provably bounded (_toml_split)
+    if bounded is not None:
+        return bounded
+    fast_loads = _fast_loads()
+    if fast_loads is not None and not text.startswith("\ufeff"):
         try:
-            return _fast_loads(text)
+            return fast_loads(text)
         except ValueError:  # rtoml.TomlParsingError
             pass  # tomli decides: it reads what rtoml refused, or says where the error is
     import tomli  # only then (and without rtoml): a valid pyproject.toml or lock never loads it

@@ -34,16 +34,23 @@ are worded (with their line) exactly as before.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-_rs_loads: Callable[[str], dict[str, Any]] | None
-try:
-    from toml_rs import loads as _rs_loads
-except ImportError:  # pragma: no cover - Python 3.10 or a platform without a wheel: rtoml, as before
-    _rs_loads = None
+__all__ = ["MAX_BRACKETS", "MAX_DOTS", "array_headers", "loads_bounded", "loads_split"]
 
-__all__ = ["MAX_BRACKETS", "MAX_DOTS", "array_headers", "loads_split"]
+
+@functools.cache
+def _rs_loads() -> Callable[[str], dict[str, Any]] | None:
+    """``toml_rs.loads``, imported when a lock is first parsed (its native module takes
+    ~10 ms to load: a rebuild that reads no lock never pays it); ``None`` without it."""
+    try:
+        from toml_rs import loads
+    except ImportError:  # pragma: no cover - Python 3.10 or a platform without a wheel: rtoml, as before
+        return None
+    return loads
+
 
 MAX_BRACKETS = 256
 """Most ``[`` and ``{`` characters in one ``toml-rs`` parse: its nesting bound."""
@@ -58,7 +65,7 @@ def loads_split(
     a group of ``[[name]]`` entries at a time; ``None`` when this path declines (see the
     module). A group above the bounds is parsed by ``capped``. ``starts``: the headers'
     line starts, when the caller has them (``array_headers``)."""
-    if _rs_loads is None or text.startswith("\ufeff"):
+    if _rs_loads() is None or text.startswith("\ufeff"):
         return None
     cuts = list(array_headers(text, name)[0] if starts is None else starts)
     if not cuts:
@@ -79,6 +86,19 @@ def loads_split(
     data[name] = entries
     data.update(extra)
     return data
+
+
+def loads_bounded(text: str) -> dict[str, Any] | None:
+    """The data of a whole TOML ``text`` by ``toml-rs`` when the text is within the bounds
+    (a ``pyproject.toml``, a small lock: the same argument as a group's); ``None`` when it
+    is not, on any parse error, or without ``toml-rs``: the caller parses as before."""
+    rs_loads = _rs_loads()
+    if rs_loads is None or text.startswith("\ufeff") or not _within(text, 0, len(text)):
+        return None
+    try:
+        return rs_loads(text)
+    except Exception:  # noqa: BLE001 - any parse error: the whole-text parsers decide, and word it
+        return None
 
 
 def _groups(text: str, cuts: list[int]) -> list[tuple[int, int, bool]]:
@@ -111,8 +131,9 @@ def _within(text: str, begin: int, end: int) -> bool:
 def _parse(piece: str, capped: Callable[[str], dict[str, Any]], within: bool) -> dict[str, Any]:
     """One group: ``toml-rs`` when its counts are within the bounds, else ``capped``
     (``loads_toml``: rtoml, capped at about 80 levels, then tomli, capped at 400)."""
-    if within and _rs_loads is not None:
-        return _rs_loads(piece)
+    rs_loads = _rs_loads()
+    if within and rs_loads is not None:
+        return rs_loads(piece)
     return capped(piece)
 
 

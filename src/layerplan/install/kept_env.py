@@ -58,23 +58,31 @@ def _reason(error: subprocess.CalledProcessError) -> str:
 
 
 def kept_build_env(
-    env_cache: Path, source: Path, *, source_date_epoch: int | None = None, settings: Settings | None = None
+    env_cache: Path,
+    source: Path,
+    *,
+    system: BuildSystem | None = None,
+    source_date_epoch: int | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """The interpreter of the kept build environment for ``source`` (in ``env_cache``, by its
     ``build-system.requires``), with what the backend's ``get_requires_for_build_wheel``
-    asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does."""
+    asks for installed too; made on first use. Raise ``BuildError`` as ``build_in_kept_env`` does.
+
+    ``system``: the project's ``[build-system]``, as the caller read it (once per build,
+    handed down); ``None``: read here. So for every function below."""
     source = Path(source).resolve()
-    return _prepared(env_cache, source, None, read_build_system(source), source_date_epoch, settings)
+    return _prepared(env_cache, source, None, system or read_build_system(source), source_date_epoch, settings)
 
 
-def kept_env_dir(env_cache: Path, source: Path) -> Path:
+def kept_env_dir(env_cache: Path, source: Path, *, system: BuildSystem | None = None) -> Path:
     """The directory of the kept build environment for ``source``, made on first use, with
     ``build-system.requires`` installed but no backend asked anything: a first build then
     asks ``get_requires_for_build_wheel`` and builds in one backend process
     (``build_in_kept_env``). Raise ``BuildError`` as ``build_in_kept_env`` does."""
     source = Path(source).resolve()
     with _errors(None, source, "cannot prepare the build", _PREPARE_HINT):
-        return _cached_build_env(env_cache, read_build_system(source)).parent.parent
+        return _cached_build_env(env_cache, system or read_build_system(source)).parent.parent
 
 
 def _prepared(
@@ -111,6 +119,7 @@ def build_in_kept_env(
     out_dir: Path,
     *,
     env_cache: Path,
+    system: BuildSystem | None = None,
     label: str | None = None,
     source_date_epoch: int | None = None,
     settings: Settings | None = None,
@@ -119,7 +128,7 @@ def build_in_kept_env(
     return its path. Raise ``BuildError`` (starting with ``label``, default the project's
     name) ending with the backend's last output line."""
     source = Path(source).resolve()
-    system = read_build_system(source)
+    system = system or read_build_system(source)
     with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
         python = _cached_build_env(env_cache, system)
     out_dir = Path(os.path.abspath(out_dir))  # a backend runs in the project's directory
@@ -142,7 +151,13 @@ def build_in_kept_env(
 
 
 def start_build_in_kept_env(
-    source: Path, out_dir: Path, *, env_cache: Path, label: str | None = None, source_date_epoch: int | None = None
+    source: Path,
+    out_dir: Path,
+    *,
+    env_cache: Path,
+    system: BuildSystem | None = None,
+    label: str | None = None,
+    source_date_epoch: int | None = None,
 ) -> Pending[Path] | None:
     """:func:`build_in_kept_env` started in the background when it is one hook call (a
     rebuild: the environment is made and has what the backend asks for): the backend's
@@ -150,10 +165,10 @@ def start_build_in_kept_env(
     ``BuildError``, ``stop()`` kills it. ``None`` when the environment is not ready: the
     caller builds with :func:`build_in_kept_env`, which prepares it."""
     source = Path(source).resolve()
-    python = ready_build_env(env_cache, source)
+    system = system or read_build_system(source)
+    python = ready_build_env(env_cache, source, system=system)
     if python is None:
         return None
-    system = read_build_system(source)
     out_dir = Path(os.path.abspath(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source, source_date_epoch))
@@ -166,11 +181,11 @@ def start_build_in_kept_env(
     return Pending(built, hook.stop)
 
 
-def ready_build_env(env_cache: Path, source: Path) -> Path | None:
+def ready_build_env(env_cache: Path, source: Path, *, system: BuildSystem | None = None) -> Path | None:
     """The interpreter :func:`kept_build_env` gives when that needs no install and no backend
     call (the environment is made and has what the backend asks for), else ``None``."""
     source = Path(source).resolve()
-    system = read_build_system(source)
+    system = system or read_build_system(source)
     python = _env_dir(env_cache, system) / "bin" / "python"
     if not python.exists() or not _wheel_requires_marker(python, source, None).is_file():
         return None

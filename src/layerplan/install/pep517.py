@@ -33,6 +33,7 @@ from layerplan.install.build_env import (
 )
 from layerplan.install.errors import BuildError, ImpureWheelError
 from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
+from layerplan.install.hooks import BuildSystem
 from layerplan.install.hooks import project_label as _project_name
 from layerplan.install.kept_env import build_in_kept_env, kept_build_env, kept_env_dir, last_line, start_build_in_kept_env
 from layerplan.install.pending import Pending
@@ -111,6 +112,7 @@ def build_wheel(
     config_settings: Mapping[str, str | Sequence[str]] | None = None,
     require_pure: bool = True,
     env_cache: Path | None = None,
+    system: BuildSystem | None = None,
 ) -> Path:
     """Build the wheel of the project in directory ``source`` into ``out_dir`` (default:
     a new temp dir the caller removes) and return its path.
@@ -123,13 +125,14 @@ def build_wheel(
     with uv when available, else pip) with ``SOURCE_DATE_EPOCH`` set (argument, else the
     environment's, else ``DEFAULT_SOURCE_DATE_EPOCH``). Raise ``BuildError`` when the
     build fails (ending with the backend's last output line), ``ImpureWheelError`` when ``require_pure``
-    and the wheel is platform-specific.
+    and the wheel is platform-specific. ``system``: the project's ``[build-system]`` when the
+    caller has read it (a kept environment's build then reads it no more).
     """
     source = Path(source).resolve()
     label = name or _project_name(source)
     out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix=scratch_prefix("wheel")))
     settings = dict(config_settings) if config_settings else None
-    wheel = _build_distribution(source, "wheel", out_dir, label, source_date_epoch, settings, env_cache)
+    wheel = _build_distribution(source, "wheel", out_dir, label, source_date_epoch, settings, env_cache, system)
     return _checked_wheel(wheel, label, source, require_pure)
 
 
@@ -141,6 +144,7 @@ def start_build_wheel(
     name: str | None = None,
     source_date_epoch: int | None = None,
     require_pure: bool = True,
+    system: BuildSystem | None = None,
 ) -> Pending[Path] | None:
     """:func:`build_wheel` with ``env_cache``, started in the background when it is one hook
     call in a ready kept environment (``kept_env.start_build_in_kept_env``): ``result()``
@@ -150,7 +154,9 @@ def start_build_wheel(
     if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
         return None  # build_wheel says so
     label = name or _project_name(source)
-    started = start_build_in_kept_env(source, out_dir, env_cache=env_cache, label=label, source_date_epoch=source_date_epoch)
+    started = start_build_in_kept_env(
+        source, out_dir, env_cache=env_cache, system=system, label=label, source_date_epoch=source_date_epoch
+    )
     if started is None:
         return None
     return Pending(lambda: _checked_wheel(started.result(), label, source, require_pure), started.stop)
@@ -177,7 +183,7 @@ def build_sdist(source: Path, out_dir: Path, *, name: str | None = None, source_
     a package pip must compile inside the image. Raise ``BuildError``."""
     source = Path(source).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _build_distribution(source, "sdist", out_dir, name or _project_name(source), source_date_epoch, None, None)
+    return _build_distribution(source, "sdist", out_dir, name or _project_name(source), source_date_epoch, None, None, None)
 
 
 def _build_distribution(
@@ -188,6 +194,7 @@ def _build_distribution(
     source_date_epoch: int | None,
     settings: dict[str, str | Sequence[str]] | None,
     env_cache: Path | None,
+    system: BuildSystem | None,
 ) -> Path:
     """Run the backend's ``build_<kind>`` hook; a failure is one ``BuildError`` line whose
     message ends with the last line the backend printed (usually the reason)."""
@@ -196,8 +203,9 @@ def _build_distribution(
     if env_cache is not None and kind == "wheel":
         # The hook called directly (kept_env, hooks): no `build` to import on a rebuild's path
         return build_in_kept_env(
-            source, out_dir, env_cache=env_cache, label=label, source_date_epoch=source_date_epoch, settings=settings
-        )
+            source, out_dir, env_cache=env_cache, system=system, label=label, source_date_epoch=source_date_epoch,
+            settings=settings,
+        )  # fmt: skip
     import build
     from build.env import DefaultIsolatedEnv
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from layerplan.cache.built_wheels import BuiltWheels
 from layerplan.install.fingerprint import FINGERPRINT_FORMAT, Fingerprint, source_fingerprint
+from layerplan.install.hooks import BuildSystem, read_build_system
 from layerplan.install.kept_env import ready_build_env
 from layerplan.install.pending import Pending
 from layerplan.install.pep517 import build_wheel, is_pure, kept_env_dir, start_build_wheel
@@ -58,8 +59,9 @@ def project_wheel(
     # Made here (the fingerprint names what it holds), but the backend is not asked what
     # more it needs: the build asks and builds in one process. Should it install more, the
     # fingerprint after the build differs and this wheel is not stored; the next one is.
-    env = kept_env_dir(env_cache, source)
-    return _started(source, out_dir, env / "bin" / "python", env_cache, store, name, epoch, require_pure).result()
+    system = read_build_system(source)  # once: handed to everything below
+    env = kept_env_dir(env_cache, source, system=system)
+    return _started(source, out_dir, env / "bin" / "python", system, env_cache, store, name, epoch, require_pure).result()
 
 
 def start_project_wheel(
@@ -79,15 +81,16 @@ def start_project_wheel(
     ready (a first build, which installs): the caller runs ``project_wheel`` instead."""
     source = Path(source).resolve()
     epoch = source_date_epoch if source_date_epoch is not None else default_epoch()
-    python = ready_build_env(env_cache, source)
+    system = read_build_system(source)  # once: handed to everything below
+    python = ready_build_env(env_cache, source, system=system)
     if python is None:
         return None
-    return _started(source, out_dir, python, env_cache, store, name, epoch, require_pure)
+    return _started(source, out_dir, python, system, env_cache, store, name, epoch, require_pure)
 
 
 def _started(
-    source: Path, out_dir: Path, python: Path, env_cache: Path, store: BuiltWheels, name: str | None, epoch: int,
-    require_pure: bool,
+    source: Path, out_dir: Path, python: Path, system: BuildSystem, env_cache: Path, store: BuiltWheels, name: str | None,
+    epoch: int, require_pure: bool,
 ) -> Pending[ProjectWheel]:  # fmt: skip
     """The stored wheel of ``source``'s fingerprint, else its build started."""
     env = python.parent.parent
@@ -105,9 +108,12 @@ def _started(
                 return Pending.done(ProjectWheel(path=copy, cached=True, fingerprint=before))
             copy.unlink()  # a damaged entry: built again below, and replaced
     building = start_build_wheel(
-        source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure
+        source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure, system=system
     ) or Pending.done(  # not one hook call: built here and now
-        build_wheel(source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure)
+        build_wheel(
+            source, out_dir, env_cache=env_cache, name=name, source_date_epoch=epoch, require_pure=require_pure,
+            system=system,
+        )  # fmt: skip
     )
 
     def kept() -> ProjectWheel:
