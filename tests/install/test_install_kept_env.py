@@ -289,3 +289,21 @@ def test_a_cache_inside_the_project_keeps_the_backend_s_bytecode(tmp_path: Path)
 
     assert not stale.exists()
     assert {p: v for p, v in _pycs(prefix).items() if p in backend} == kept  # read, not compiled again
+
+
+def test_a_link_in_the_bytecode_cache_is_not_followed(tmp_path: Path) -> None:
+    """A directory link in the environment's `pycache/` (a damaged cache: Python makes none)
+    on the way to the project's pycs: what it points to is left alone."""
+    project = _project(tmp_path, "hatchling")
+    build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    (env,) = (tmp_path / "envs").iterdir()
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "tiny-hatchling").mkdir(parents=True)
+    (elsewhere / "tiny-hatchling" / "keep.txt").write_text("mine")
+    mirror_parent = env / BYTECODE_DIR / str(project.parent).lstrip("/")
+    shutil.rmtree(mirror_parent)
+    mirror_parent.symlink_to(elsewhere)
+
+    build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+
+    assert (elsewhere / "tiny-hatchling" / "keep.txt").read_text() == "mine"

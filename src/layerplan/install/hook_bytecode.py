@@ -105,9 +105,12 @@ def forget_tree_bytecode(cache: Path, tree: Path) -> None:
     environment itself when it lies in ``tree`` (a ``--cache-dir`` inside the project).
     Best effort: what cannot be removed is at worst read as Python would read it."""
     prefix, tree_path = os.path.abspath(cache), os.path.abspath(tree)
-    if tree_path != os.sep:  # never the whole prefix (the standard library's links)
+    mirror = prefix + tree_path
+    # Never the whole prefix (the standard library's links), nor through a link that leads
+    # out of it (Python makes none there: a damaged cache's would remove what it points to)
+    if tree_path != os.sep and os.path.realpath(mirror).startswith(os.path.realpath(prefix) + os.sep):
         # The environment is the prefix's parent: its own modules' pycs are mirrored here
-        _remove_but(prefix + tree_path, prefix + os.path.dirname(prefix))
+        _remove_but(mirror, prefix + os.path.dirname(prefix))
 
 
 def _remove_but(path: str, keep: str) -> None:
