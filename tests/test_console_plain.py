@@ -95,6 +95,20 @@ def test_what_rich_would_change_goes_through_rich(spec: str, name: str, capsys: 
     assert plainly(built, capsys) == through_rich(built)
 
 
+@pytest.mark.parametrize(
+    "spec",
+    ["oci:/tmp/[bold]out", "oci:/tmp/out:smile:", "oci:/tmp/\x1b]0;title\x07out", "oci:/tmp/\x1b[31mred\u202e"],
+)
+def test_an_output_s_spec_is_shown_as_it_is(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Off a terminal and through rich alike: the spec as typed (not read as markup or an
+    emoji code), its control characters escaped (none reaches the terminal)."""
+    built = report(spec)
+    shown = spec.encode("unicode_escape").decode("ascii") if not spec.isprintable() else spec
+    for printed in (plainly(built, capsys), through_rich(built)):
+        assert f"\n{shown}: 2 blob(s) pushed" in printed
+        assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
+
+
 def test_plain_text_says_none_for_what_rich_changes() -> None:
     assert plain_text("docker://127.0.0.1:5000/a/b:latest: written") == "docker://127.0.0.1:5000/a/b:latest: written"
     assert plain_text("a :smile: b") is None
@@ -112,7 +126,43 @@ def test_plain_table_pads_like_a_borderless_rich_table() -> None:
     assert plain_table(columns, [["a", "1 B", "[x]"]]) is None
 
 
+def _rich_table(columns: tuple[tuple[str, str], ...], rows: list[list[str]]) -> list[str]:
+    from rich.table import Table
+
+    from layerplan.console import print_table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    out = io.StringIO()
+    print_table(results(out), table)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    "rows", [[], [["ok  ", "1 B"]], [["ok", " 1 B"]], [["", "1 B"], ["longer", "1 B "]]], ids=["none", "trailing", "leading", "mixed"]
+)
+def test_plain_table_is_rich_s_or_none(rows: list[list[str]]) -> None:
+    """A table with no rows, or with a cell rich trims (space at an end), is printed as
+    rich prints it or left to rich: never another layout, never an exception."""
+    columns = (("name", "left"), ("size", "right"))
+    plain = plain_table(columns, rows)
+    assert plain is None or plain == _rich_table(columns, rows)
+
+
 def test_piped_means_not_a_terminal_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     assert layerplan.console.is_plain(io.StringIO())
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert not layerplan.console.is_plain(io.StringIO())
+
+
+def test_a_warning_lets_no_control_character_through(capsys: pytest.CaptureFixture[str]) -> None:
+    """A warning quoting a registry's answer: its escape sequence is shown escaped, off a
+    terminal and through rich alike."""
+    layerplan.console.warn("cache ref: \x1b]0;title\x07 denied")
+    out = io.StringIO()
+    layerplan.console.warn("cache ref: \x1b]0;title\x07 denied", results(out))
+    for printed in (capsys.readouterr().err, out.getvalue()):
+        assert printed == "warning: cache ref: \\x1b]0;title\\x07 denied\n"

@@ -91,3 +91,14 @@ def test_a_stage_that_turned_out_to_be_no_work_shows_nothing(capsys: pytest.Capt
             progress(event)
     final = out.getvalue().split("\r\x1b[2K")[-1]  # the last frame drawn
     assert "netifaces" not in final and "3 layers" in final
+
+
+def test_a_log_line_lets_no_control_character_through(capsys: pytest.CaptureFixture[str]) -> None:
+    """An output path (or a registry's answer) holding an escape sequence: escaped in the
+    line, never sent to the terminal as it is."""
+    with show_progress(console=Console(file=io.StringIO(), force_terminal=False)) as progress:
+        progress(StageStarted(stage="push oci:/tmp/\x1b]0;title\x07out"))
+        progress(StageFinished(stage="push oci:/tmp/\x1b]0;title\x07out", summary="written"))
+    err = capsys.readouterr().err
+    assert "push oci:/tmp/\\x1b]0;title\\x07out: written" in err
+    assert "\x1b" not in err and "\x07" not in err

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-__all__ = ["diagnostics", "is_plain", "plain_table", "plain_text", "print_table", "results", "warn", "warn_each"]
+__all__ = ["diagnostics", "escape_controls", "is_plain", "plain_table", "plain_text", "print_table", "results", "warn", "warn_each"]
 
 # Off a terminal rich wraps at 80 columns (or $COLUMNS); a width no line reaches turns that
 # off for tables too, which soft_wrap alone does not.
@@ -51,7 +51,7 @@ def print_table(console: Console, table: RenderableType) -> None:
 
 def warn(message: str, console: Console | None = None) -> None:
     """Print ``warning: MESSAGE`` as one line on stderr (yellow on a terminal)."""
-    line = f"warning: {' '.join(message.split())}"
+    line = f"warning: {escape_controls(' '.join(message.split()))}"
     if console is None and _plain(sys.stderr):
         # the same line rich prints off a terminal, without loading rich (~20 ms) for it
         print(line, file=sys.stderr, flush=True)
@@ -70,6 +70,15 @@ def warn_each(messages: Iterable[str]) -> None:
             continue
         console = console or diagnostics()
         warn(message, console)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control or other unprintable character (an escape sequence in an
+    output path, a tag, a registry's answer) as its Python escape: rich strips a few (BEL,
+    CR) but not ESC, and a plain line strips none."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def is_plain(file: IO[str]) -> bool:
@@ -93,13 +102,14 @@ def plain_text(text: str, *, markup: bool = True) -> str | None:
 def plain_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[str]]) -> list[str] | None:
     """The lines ``print_table`` prints off a terminal for a rich ``Table(box=None,
     pad_edge=False, show_edge=False)`` of ``columns`` (header, ``left`` or ``right``) and
-    ``rows`` of string cells; ``None`` when a cell is not ``plain_text``."""
+    ``rows`` of string cells; ``None`` when a cell is not ``plain_text`` or has space at
+    either end (rich lays such a cell out otherwise)."""
     for row in rows:
-        if any(plain_text(cell) is None for cell in row):
+        if any(plain_text(cell) is None or cell != cell.strip() for cell in row):
             return None
-    if any(plain_text(header) is None for header, _ in columns):
+    if any(plain_text(header) is None or header != header.strip() for header, _ in columns):
         return None
-    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, (header, _) in enumerate(columns)]
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, (header, _) in enumerate(columns)]
     lines = []
     for row in ([header for header, _ in columns], *rows):
         cells = [

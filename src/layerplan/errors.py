@@ -76,9 +76,12 @@ class LayerplanError(Exception):
         text = f"{self.where}: {message}" if self.where else message
         if self.hint:
             text += f" (hint: {self.hint})"
-        # One line, whatever a quoted value or a wrapped library message holds; the key
-        # and the hint may quote the file too.
-        return public_text(text.replace("\r", "\\r").replace("\n", "\\n"))
+        # One line, whatever a quoted value or a wrapped library message holds (the key and
+        # the hint may quote the file too), and no control character: a registry's answer
+        # can hold an escape sequence, which would reach the terminal.
+        if not text.isprintable():
+            text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+        return public_text(text)
 
 
 class ProjectError(LayerplanError):

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerplan._units import format_size
-from layerplan.console import diagnostics, is_plain
+from layerplan.console import diagnostics, escape_controls, is_plain
 from layerplan.events import Event, Progress, StageAdvanced, StageFinished, StageStarted, Stall
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class _Lines:
 
     def _say(self, text: str) -> None:
         # One line whatever the text holds: a log line is never wrapped or split.
-        line = f"[{time.monotonic() - self.start:6.1f}s] {' '.join(text.split())}"
+        line = f"[{time.monotonic() - self.start:6.1f}s] {escape_controls(' '.join(text.split()))}"
         print(line, file=sys.stderr, flush=True)
 
     def handle(self, event: Event) -> None:

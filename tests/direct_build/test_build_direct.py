@@ -93,7 +93,9 @@ def test_code_change_pushes_only_the_app_layer(
 
     memregistry.reset_log()
     cli = project / "src" / "layerplan_example" / "cli.py"
-    cli.write_text(cli.read_text().replace("ok:", "ok,"))
+    # An edit no other test makes: they share the session's cache, where another test's
+    # "ok," build would be found, and the app layer would be `cached`, not `built`
+    cli.write_text(cli.read_text().replace("ok:", "ok (pushes only the app layer):"))
     second = build_json(project, base_ref, target, cache=example_build.cache, env=example_build.env)
 
     layers = layer_by_name(second)

@@ -99,8 +99,39 @@ def test_hooks_cache_the_bytecode_they_import_in_the_environment(tmp_path: Path,
 
     second = build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
     assert second.read_bytes() == first.read_bytes()
-    assert _pycs(prefix) == cached  # read, none compiled and written again
+    # read, none compiled and written again; but the project's own, which may have changed
+    mirror = prefix / str(project).lstrip("/")
+    assert {p: v for p, v in _pycs(prefix).items() if mirror not in p.parents} == {
+        p: v for p, v in cached.items() if mirror not in p.parents
+    }
     assert list(project.rglob("__pycache__")) == []
+
+
+def test_an_edit_in_the_same_second_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module of the project the backend imports (setuptools' `attr:` version), edited to
+    the same size within the same second (a script that edits and builds): Python would take
+    the pyc of the first build as current (it checks size and mtime in seconds). The wheel
+    has the new version, and so has the one kept under its fingerprint."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    project = _project(tmp_path, "setuptools")
+    pyproject = (project / "pyproject.toml").read_text().replace('version = "0.1.0"', 'dynamic = ["version"]')
+    pyproject += '\n[tool.setuptools.dynamic]\nversion = {attr = "tiny_setuptools.__version__"}\n'
+    (project / "pyproject.toml").write_text(pyproject)
+    module = project / "tiny_setuptools" / "__init__.py"
+    module.write_text('__version__ = ".".join(["0", "1", "0"])\n')  # not a literal: imported
+    store = BuiltWheels(tmp_path / "built")
+    first = project_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", store=store, source_date_epoch=EPOCH)
+    assert first.path.name == "tiny_setuptools-0.1.0-py3-none-any.whl"
+    stamp = module.stat().st_mtime_ns
+    module.write_text('__version__ = ".".join(["0", "1", "1"])\n')
+    os.utime(module, ns=(stamp, stamp))  # the same second
+
+    second = project_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", store=store, source_date_epoch=EPOCH)
+
+    assert second.path.name == "tiny_setuptools-0.1.1-py3-none-any.whl"
+    module.touch()  # another time: the fingerprint finds the wheel kept for these sources
+    third = project_wheel(project, tmp_path / "three", env_cache=tmp_path / "envs", store=store, source_date_epoch=EPOCH)
+    assert third.cached and third.path.name == "tiny_setuptools-0.1.1-py3-none-any.whl"
 
 
 def test_the_backend_runs_from_its_pycs(tmp_path: Path) -> None:
@@ -237,3 +268,42 @@ def test_a_first_project_wheel_starts_the_backend_once(tmp_path: Path) -> None:
     assert [wheel.cached for wheel in built] == [False, True, True]
     assert starts.read_text().count("start") == 1
     assert len({wheel.path.read_bytes() for wheel in built}) == 1
+
+
+def test_a_cache_inside_the_project_keeps_the_backend_s_bytecode(tmp_path: Path) -> None:
+    """A `--cache-dir` inside the project: the project's pycs are dropped before a hook, not
+    those of the environment's own modules, which lie in the project's tree too."""
+    project = _project(tmp_path, "hatchling")
+    envs = project / ".layerplan-cache" / "build-envs"
+    build_wheel(project, tmp_path / "one", env_cache=envs, source_date_epoch=EPOCH)
+    (env,) = envs.iterdir()
+    prefix = env / BYTECODE_DIR
+    backend = [p for p in _pycs(prefix) if "hatchling" in p.parts]
+    assert backend
+    stale = prefix / str(project).lstrip("/") / "tiny_hatchling" / f"old.{sys.implementation.cache_tag}.pyc"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.touch()
+    kept = {p: v for p, v in _pycs(prefix).items() if p in backend}
+
+    build_wheel(project, tmp_path / "two", env_cache=envs, source_date_epoch=EPOCH)
+
+    assert not stale.exists()
+    assert {p: v for p, v in _pycs(prefix).items() if p in backend} == kept  # read, not compiled again
+
+
+def test_a_link_in_the_bytecode_cache_is_not_followed(tmp_path: Path) -> None:
+    """A directory link in the environment's `pycache/` (a damaged cache: Python makes none)
+    on the way to the project's pycs: what it points to is left alone."""
+    project = _project(tmp_path, "hatchling")
+    build_wheel(project, tmp_path / "one", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+    (env,) = (tmp_path / "envs").iterdir()
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "tiny-hatchling").mkdir(parents=True)
+    (elsewhere / "tiny-hatchling" / "keep.txt").write_text("mine")
+    mirror_parent = env / BYTECODE_DIR / str(project.parent).lstrip("/")
+    shutil.rmtree(mirror_parent)
+    mirror_parent.symlink_to(elsewhere)
+
+    build_wheel(project, tmp_path / "two", env_cache=tmp_path / "envs", source_date_epoch=EPOCH)
+
+    assert (elsewhere / "tiny-hatchling" / "keep.txt").read_text() == "mine"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -269,3 +270,19 @@ def test_a_pull_keeps_the_config_and_reads_it_back_only_when_whole(image: Image,
         assert pulled.config == image.config and pulled.digest == image.digest
     assert config_gets() == 2
     assert cache.blob_path(image.config_descriptor.digest).read_bytes() == image.config
+
+
+def test_a_special_file_in_place_of_a_kept_config_is_not_read(image: Image, memregistry: MemRegistry, tmp_path: Path) -> None:  # noqa: F811
+    """A FIFO where the cache keeps the base's config (a damaged or hostile cache) is never
+    opened (reading one waits forever for a writer): the config is fetched again and kept."""
+    ref = f"{memregistry.address}/team/fifo:1"
+    parse_output(f"docker://{ref}").write(image, TransportContext())
+    cache = BlobCache(tmp_path / "cache")
+    kept = cache.blob_path(image.config_descriptor.digest)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(kept)
+
+    with parse_source(ref).open(None, TransportContext(documents=cache)) as pulled:
+        assert pulled.config == image.config
+
+    assert kept.read_bytes() == image.config

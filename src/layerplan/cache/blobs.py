@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,9 @@ class BlobCache:
         the caller fetches it again and ``put_bytes`` replaces what was there)."""
         try:
             path = self.blob_path(digest)
-            if path.stat().st_size > max_size:
+            found = path.stat()
+            # Only a regular file: a FIFO (a damaged or hostile cache) would block the read forever
+            if not stat.S_ISREG(found.st_mode) or found.st_size > max_size:
                 return None
             data = path.read_bytes()
         except (OSError, CacheError):

@@ -187,7 +187,10 @@ def _report_items(report: BuildReport) -> list[_Item]:
         items.append(("table", _layer_table(platform, report.outputs, shared=report.shared_layers)))
     if not report.platforms:
         items.append(("table", _layer_table(report, report.outputs)))
-    items.extend(("markup", line) for line in _output_lines(report))
+    from layerplan.console import escape_controls
+
+    # Literal text: a spec, a tag or a registry's name is never read as markup or an emoji code
+    items.extend(("text", ((escape_controls(line), ""),)) for line in _output_lines(report))
     kind = "index " if report.platforms else "image "
     items.append(("text", ((kind, "bold"), (report.image_digest, ""), (f"  ({report.target}, base {report.base})", ""))))
     return items

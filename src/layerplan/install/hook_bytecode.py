@@ -10,17 +10,24 @@ call. A link per stdlib pyc (a hard link, else a symbolic one), made beside the
 environment's install (~0.01 s for ~560), gives the first call those pycs. A link is only
 read: a stale one is recompiled and written in its place (Python writes a pyc to a temp
 file and renames it over the link), never into the standard library.
+
+The pycs of the project's own modules (which a backend may import: setuptools' ``attr:``
+version, a hatch build hook, an in-tree backend) are dropped before each hook
+(``forget_tree_bytecode``): Python checks a pyc by its source's size and mtime in whole
+seconds, so an edit of the same size in the same second (a script that edits and builds)
+would run the old code, and its wheel would be kept under the new sources' fingerprint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["BYTECODE_DIR", "link_stdlib_bytecode", "linking_stdlib_bytecode"]
+__all__ = ["BYTECODE_DIR", "forget_tree_bytecode", "link_stdlib_bytecode", "linking_stdlib_bytecode"]
 
 BYTECODE_DIR = "pycache"
 """In a build environment's directory: the ``PYTHONPYCACHEPREFIX`` of its backend hooks."""
@@ -90,3 +97,33 @@ def linking_stdlib_bytecode(cache: Path) -> Iterator[None]:
         yield
     finally:
         worker.join()
+
+
+def forget_tree_bytecode(cache: Path, tree: Path) -> None:
+    """Remove the pycs the prefix directory ``cache`` holds for the modules under ``tree``
+    (a project's source, which changes between builds; see above), but those of the build
+    environment itself when it lies in ``tree`` (a ``--cache-dir`` inside the project).
+    Best effort: what cannot be removed is at worst read as Python would read it."""
+    prefix, tree_path = os.path.abspath(cache), os.path.abspath(tree)
+    mirror = prefix + tree_path
+    # Never the whole prefix (the standard library's links), nor through a link that leads
+    # out of it (Python makes none there: a damaged cache's would remove what it points to)
+    if tree_path != os.sep and os.path.realpath(mirror).startswith(os.path.realpath(prefix) + os.sep):
+        # The environment is the prefix's parent: its own modules' pycs are mirrored here
+        _remove_but(mirror, prefix + os.path.dirname(prefix))
+
+
+def _remove_but(path: str, keep: str) -> None:
+    """Remove ``path`` (a tree), but ``keep`` and what is under it."""
+    if path == keep:
+        return
+    if not keep.startswith(path + os.sep):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError), os.scandir(path) as entries:
+        for entry in list(entries):
+            if entry.is_dir(follow_symlinks=False):
+                _remove_but(entry.path, keep)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)

@@ -23,7 +23,12 @@ from pathlib import Path
 from layerplan.cache.atomic import atomic_directory
 from layerplan.install.build_env import backend_environ, install_requirements, new_environment
 from layerplan.install.errors import BuildError
-from layerplan.install.hook_bytecode import BYTECODE_DIR, link_stdlib_bytecode, linking_stdlib_bytecode
+from layerplan.install.hook_bytecode import (
+    BYTECODE_DIR,
+    forget_tree_bytecode,
+    link_stdlib_bytecode,
+    linking_stdlib_bytecode,
+)
 from layerplan.install.hooks import (
     BuildSystem,
     HookError,
@@ -95,7 +100,7 @@ def _prepared(
         return python  # a rebuild: no backend call
     with _errors(label, source, "building the wheel failed", _backend_hint(source)):
         extra = call_hook(python, source, system, "get_requires_for_build_wheel", [dict(settings) if settings else None],
-                          _environ(python, source_date_epoch))  # fmt: skip
+                          _environ(python, source, source_date_epoch))  # fmt: skip
     _record_requires(python, source, label, marker, extra)
     return python
 
@@ -130,7 +135,7 @@ def build_in_kept_env(
     out_dir.mkdir(parents=True, exist_ok=True)
     config = dict(settings) if settings else None
     build_call = ("build_wheel", [str(out_dir), config, None])
-    environ = _environ(python, source_date_epoch)
+    environ = _environ(python, source, source_date_epoch)
     name: object = None
     marker = _wheel_requires_marker(python, source, settings)
     if not marker.is_file():
@@ -166,7 +171,7 @@ def start_build_in_kept_env(
         return None
     out_dir = Path(os.path.abspath(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source_date_epoch))
+    hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source, source_date_epoch))
 
     def built() -> Path:
         with _errors(label, source, "building the wheel failed", _backend_hint(source)):
@@ -213,11 +218,15 @@ def _errors(label: str | None, source: Path, what: str, hint: str) -> Iterator[N
         raise BuildError(f"{label or project_label(source)}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
 
 
-def _environ(python: Path, source_date_epoch: int | None) -> dict[str, str]:
+def _environ(python: Path, source: Path, source_date_epoch: int | None) -> dict[str, str]:
+    """The environment of a hook about to run for ``source``; the pycs cached for
+    ``source``'s own modules are dropped first (``hook_bytecode``: they may be stale)."""
     # As an isolated environment does (build's, pip's, uv's): its scripts first on
     # PATH, where a backend finds its own tools (uv_build runs `uv-build` from there).
     path = os.pathsep.join([str(python.parent), *filter(None, [os.environ.get("PATH")])])
-    return backend_environ(source_date_epoch, {"PATH": path}, bytecode_cache=python.parent.parent / BYTECODE_DIR)
+    cache = python.parent.parent / BYTECODE_DIR
+    forget_tree_bytecode(cache, source)
+    return backend_environ(source_date_epoch, {"PATH": path}, bytecode_cache=cache)
 
 
 def _wheel_requires_marker(python: Path, source: Path, settings: Settings | None) -> Path:
