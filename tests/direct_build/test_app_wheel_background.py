@@ -61,7 +61,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     if (HERE / "FAIL").exists():
         raise RuntimeError("the app does not build, on purpose")
     if (HERE / "SLOW").exists():
-        (HERE / "pid").write_text(str(os.getpid()))
+        (HERE / "pid.tmp").write_text(str(os.getpid()))
+        os.replace(HERE / "pid.tmp", HERE / "pid")  # whole or absent: the test reads it once it exists
         time.sleep(60)
         (HERE / "finished").write_text("yes")
     files = {
