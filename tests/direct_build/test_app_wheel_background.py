@@ -224,3 +224,26 @@ def test_ctrl_c_kills_the_backend_running_in_the_background(builds: Builds, grou
     assert "Traceback" not in stderr and not_progress(stderr).strip().splitlines()[-1] == "interrupted"
     _assert_stopped(builds)
     assert builds.stored_wheels() == stored
+
+
+def test_sigterm_stops_the_build_as_ctrl_c_does(builds: Builds) -> None:
+    """SIGTERM (``docker stop``, a cancelled CI job, ``timeout``) while the backend runs in
+    the background: ``terminated``, exit 143, the backend killed, nothing stored."""
+    (builds.project / "SLOW").write_text("")
+    builds.log.unlink(missing_ok=True)
+    stored = builds.stored_wheels()
+    process = subprocess.Popen(
+        builds.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=builds.env(), start_new_session=True
+    )
+    try:
+        while not (builds.project / "pid").exists() and process.poll() is None:
+            time.sleep(0.05)
+        process.terminate()
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr and not_progress(stderr).strip().splitlines()[-1] == "terminated"
+    _assert_stopped(builds)
+    assert builds.stored_wheels() == stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -15,6 +16,18 @@ from layerplan.errors import LayerplanError, disk_full
 __all__ = ["console", "main"]
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process it ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``docker stop``, a cancelled CI job, ``timeout``): a build stops as on Ctrl-C,
+    through the same cleanup (a backend started in the background killed, scratch removed),
+    where the default action ended the process at once and left them behind."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +65,7 @@ def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted)."""
+    """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted, 143 terminated)."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -73,9 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {full}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def console() -> NoReturn:
@@ -87,6 +103,7 @@ def console() -> NoReturn:
     needs freed (what a command writes is closed by then; the system closes the rest).
     Only here, in the process that is ending: a caller of :func:`main` keeps its collector.
     """
+    signal.signal(signal.SIGTERM, _terminate)  # only in the command's own process, not a caller's
     code = main()
     gc.freeze()
     sys.exit(code)
