@@ -93,6 +93,22 @@ def test_a_registry_that_keeps_failing_is_one_line(example_build: ExampleBuild, 
     assert "team/app" not in memregistry.repos or not memregistry.repos["team/app"].tags
 
 
+EMPTY_CONFIG = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+"""The OCI empty descriptor's blob (``{}``): the config of every SBOM and provenance manifest."""
+
+
+def test_an_attachment_that_cannot_go_up_leaves_the_tag_where_it_was(
+    example_build: ExampleBuild, memregistry: MemRegistry, synthetic_base: SyntheticBase
+) -> None:
+    """The SBOMs' blobs go up beside the image's; when one fails for good, the build is one
+    line, exit 2, and the tag was never moved to an image without its attachments."""
+    base = seed_base(memregistry, synthetic_base)
+    memregistry.fail("HEAD", f"/team/attach/blobs/{EMPTY_CONFIG}$", times=100, status=500)
+    one_line_error(push(example_build, base, f"{memregistry.address}/team/attach:1"), "500")
+    assert "team/attach" not in memregistry.repos or not memregistry.repos["team/attach"].tags
+    assert not memregistry.calls("PUT", "/team/attach/manifests/")
+
+
 def test_a_download_cut_off_is_fetched_again(memregistry: MemRegistry, synthetic_base: SyntheticBase, example_build: ExampleBuild, tmp_path: Path) -> None:
     """Reading the base's files: a blob whose body stops midway is downloaded again, whole."""
     base = seed_base(memregistry, synthetic_base)

@@ -88,6 +88,7 @@ def push_image(
     locations: KnownLocations | None = None,
     on_bytes: Callable[[int], None] | None = None,
     present: frozenset[Digest] = frozenset(),
+    before_manifest: Callable[[], object] | None = None,
 ) -> PushReport:
     """Push ``image`` (its layers, config, then manifest) to ``ref``; return what each blob did.
 
@@ -104,6 +105,8 @@ def push_image(
     ``ref``'s tag, or its digest when ``ref`` has no tag. ``present``: blobs the caller
     knows the repository holds (those of the manifest its tag names now: a registry keeps
     the blobs of every manifest it holds), counted present without a HEAD.
+    ``before_manifest`` is called once every blob is there, before the manifest goes up:
+    what it raises stops the push with the tag not moved (the caller's other uploads).
 
     Raises ``RegistryError`` subclasses: ``BlobVerificationError`` when content or the
     pinned digest do not match the manifest, ``RegistryNotFoundError`` for a blob that
@@ -153,6 +156,8 @@ def push_image(
         for source, digests in _declined(settled).items():
             locations.forget(client.registry, source, digests)
         locations.remember(client.registry, repository, (s.report.digest for s in settled))
+    if before_manifest is not None:
+        before_manifest()
     client.put_manifest(repository, ref.tag or manifest_digest, image.manifest, image.media_type)
     reports = tuple(s.report for s in settled)
     return PushReport(reference=ref.with_digest(manifest_digest), manifest_digest=manifest_digest, blobs=reports)

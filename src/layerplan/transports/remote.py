@@ -243,15 +243,16 @@ class Registry:
 
         repository = self.reference.repository
         # The attachments' blobs (SBOMs, provenance) name no image: they go up while the
-        # image does, on a code-change rebuild a few round trips off the path.
+        # image does, on a code-change rebuild a few round trips off the path. The tag
+        # moves only once they are there too: a failed one leaves it where it was.
         with ThreadPoolExecutor(1, thread_name_prefix="layerplan-attach-blobs") as side:
             blobs_sent = side.submit(push_referrer_blobs, client, repository, referrers)
             report = push_image(
-                client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present
-            )
+                client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present,
+                before_manifest=blobs_sent.result,
+            )  # fmt: skip
             for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
                 client.put_manifest(repository, tag, image.manifest, image.media_type)
-            blobs_sent.result()
         # after the image: a referrer's subject must be there (and a registry may check)
         via = push_referrers(client, repository, referrers, blobs_sent=True)
         blobs = tuple(
@@ -293,10 +294,10 @@ class Registry:
                             bytes_uploaded=b.bytes_uploaded, mounted_from=b.mounted_from,
                         ),  # fmt: skip
                     )
+            blobs_sent.result()  # before any tag moves, as in write()
             # the index last: its tags never name a manifest the registry lacks
             for tag in self.tags or (self.reference.tag or str(index.digest),):
                 client.put_manifest(self.reference.repository, tag, index.manifest, index.media_type)
-            blobs_sent.result()
         via = push_referrers(client, self.reference.repository, referrers, blobs_sent=True)
         return OutputResult(
             spec=self.spec, kind=self.kind, location=str(self.reference), blobs=tuple(seen.values()), tags=self.tags,
