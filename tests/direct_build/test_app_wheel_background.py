@@ -199,10 +199,14 @@ def test_an_error_elsewhere_kills_the_backend_running_in_the_background(builds: 
     assert builds.stored_wheels() == stored
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["to-layerplan", "to-its-process-group"])
-def test_ctrl_c_kills_the_backend_running_in_the_background(builds: Builds, group: bool) -> None:
+@pytest.mark.parametrize(
+    ("how", "code", "said"),
+    [("sigint", 130, "interrupted"), ("sigint-to-group", 130, "interrupted"), ("sigterm", 143, "terminated")],
+)
+def test_a_signal_kills_the_backend_running_in_the_background(builds: Builds, how: str, code: int, said: str) -> None:
     """SIGINT to layerplan alone, or to its whole process group as a terminal's Ctrl-C
-    sends it (the backend gets one too): ``interrupted``, exit 130, nothing left."""
+    sends it (the backend gets one too): ``interrupted``, exit 130; SIGTERM (``docker
+    stop``, a cancelled CI job, ``timeout``): ``terminated``, exit 143. Nothing left."""
     (builds.project / "SLOW").write_text("")
     builds.log.unlink(missing_ok=True)
     stored = builds.stored_wheels()
@@ -212,38 +216,15 @@ def test_ctrl_c_kills_the_backend_running_in_the_background(builds: Builds, grou
     try:
         while not (builds.project / "pid").exists() and process.poll() is None:
             time.sleep(0.05)
-        if group:
+        if how == "sigint-to-group":
             os.killpg(process.pid, signal.SIGINT)
         else:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr and not_progress(stderr).strip().splitlines()[-1] == "interrupted"
-    _assert_stopped(builds)
-    assert builds.stored_wheels() == stored
-
-
-def test_sigterm_stops_the_build_as_ctrl_c_does(builds: Builds) -> None:
-    """SIGTERM (``docker stop``, a cancelled CI job, ``timeout``) while the backend runs in
-    the background: ``terminated``, exit 143, the backend killed, nothing stored."""
-    (builds.project / "SLOW").write_text("")
-    builds.log.unlink(missing_ok=True)
-    stored = builds.stored_wheels()
-    process = subprocess.Popen(
-        builds.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=builds.env(), start_new_session=True
-    )
-    try:
-        while not (builds.project / "pid").exists() and process.poll() is None:
-            time.sleep(0.05)
-        process.terminate()
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 143, stderr
-    assert "Traceback" not in stderr and not_progress(stderr).strip().splitlines()[-1] == "terminated"
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and not_progress(stderr).strip().splitlines()[-1] == said
     _assert_stopped(builds)
     assert builds.stored_wheels() == stored
