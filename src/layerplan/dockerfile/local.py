@@ -16,7 +16,7 @@ from pathlib import Path
 from layerplan.cache.scratch import scratch_directory
 from layerplan.dockerfile.errors import DockerfileError, LocalBuildError
 from layerplan.fetch import Fetcher
-from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.errors import BuildError, ImpureWheelError, backend_hint
 from layerplan.install.local_source import check_local_hash, local_source_path
 from layerplan.install.pep517 import build_sdist as install_build_sdist
 from layerplan.install.pep517 import local_wheel
@@ -80,7 +80,7 @@ def _one_line(error: BuildError, source: Path, kind: str) -> LocalBuildError:
     return LocalBuildError(
         first,
         path=error.path or source,
-        hint=f"run `python -m build --{kind} {source}` to see the backend's full output",
+        hint=backend_hint(kind, source),
     )
 
 

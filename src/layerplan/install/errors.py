@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from layerplan.errors import LayerplanError
 
-__all__ = ["BuildError", "ImpureWheelError", "InstallError", "UnsafeWheelError"]
+__all__ = ["PREPARE_HINT", "BuildError", "ImpureWheelError", "InstallError", "UnsafeWheelError", "backend_hint"]
+
+PREPARE_HINT = "check [build-system] in pyproject.toml and that the build requirements exist on the index"
+"""The hint of a build environment that cannot be made (its requirements, its backend)."""
+
+
+def backend_hint(kind: str, source: object) -> str:
+    """The hint of a backend that failed building ``kind`` (``wheel``, ``sdist``) of ``source``:
+    how to see all it printed (layerplan keeps its last line)."""
+    return f"run `python -m build --{kind} {source}` to see the backend's full output"
 
 
 class InstallError(LayerplanError):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from layerplan.cache.atomic import atomic_directory
 from layerplan.install.build_env import backend_environ, install_requirements, new_environment
-from layerplan.install.errors import BuildError
+from layerplan.install.errors import PREPARE_HINT, BuildError, backend_hint
 from layerplan.install.hook_bytecode import (
     BYTECODE_DIR,
     forget_tree_bytecode,
@@ -81,7 +81,7 @@ def kept_env_dir(env_cache: Path, source: Path, *, system: BuildSystem | None = 
     asks ``get_requires_for_build_wheel`` and builds in one backend process
     (``build_in_kept_env``). Raise ``BuildError`` as ``build_in_kept_env`` does."""
     source = Path(source).resolve()
-    with _errors(None, source, "cannot prepare the build", _PREPARE_HINT):
+    with _errors(None, source, "cannot prepare the build", PREPARE_HINT):
         return _cached_build_env(env_cache, system or read_build_system(source)).parent.parent
 
 
@@ -93,12 +93,12 @@ def _prepared(
     source_date_epoch: int | None,
     settings: Settings | None,
 ) -> Path:
-    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+    with _errors(label, source, "cannot prepare the build", PREPARE_HINT):
         python = _cached_build_env(env_cache, system)
     marker = _wheel_requires_marker(python, source, settings)
     if marker.is_file():
         return python  # a rebuild: no backend call
-    with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+    with _errors(label, source, "building the wheel failed", backend_hint("wheel", source)):
         extra = call_hook(python, source, system, "get_requires_for_build_wheel", [dict(settings) if settings else None],
                           _environ(python, source, source_date_epoch))  # fmt: skip
     _record_requires(python, source, label, marker, extra)
@@ -108,7 +108,7 @@ def _prepared(
 def _record_requires(python: Path, source: Path, label: str | None, marker: Path, extra: object) -> None:
     """Install what ``get_requires_for_build_wheel`` answered, then write ``marker``."""
     requires = sorted(str(r) for r in extra) if isinstance(extra, list) else []
-    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+    with _errors(label, source, "cannot prepare the build", PREPARE_HINT):
         if requires:
             install_requirements(python, requires)
     marker.write_text("\n".join(requires), encoding="utf-8")
@@ -129,7 +129,7 @@ def build_in_kept_env(
     name) ending with the backend's last output line."""
     source = Path(source).resolve()
     system = system or read_build_system(source)
-    with _errors(label, source, "cannot prepare the build", _PREPARE_HINT):
+    with _errors(label, source, "cannot prepare the build", PREPARE_HINT):
         python = _cached_build_env(env_cache, system)
     out_dir = Path(os.path.abspath(out_dir))  # a backend runs in the project's directory
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,11 +141,11 @@ def build_in_kept_env(
     if not marker.is_file():
         # The first build for this configuration asks what the backend needs, and builds in
         # the same process when it needs nothing more (the usual answer): one backend start.
-        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+        with _errors(label, source, "building the wheel failed", backend_hint("wheel", source)):
             extra, name = call_hook_then(python, source, system, ("get_requires_for_build_wheel", [config]), build_call, environ)
         _record_requires(python, source, label, marker, extra)
     if name is None:  # a rebuild, or the backend asked for more, now installed
-        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+        with _errors(label, source, "building the wheel failed", backend_hint("wheel", source)):
             name = call_hook(python, source, system, *build_call, environ)
     return _built(name, out_dir, label, source)
 
@@ -174,7 +174,7 @@ def start_build_in_kept_env(
     hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source, source_date_epoch))
 
     def built() -> Path:
-        with _errors(label, source, "building the wheel failed", _backend_hint(source)):
+        with _errors(label, source, "building the wheel failed", backend_hint("wheel", source)):
             name = hook.result()
         return _built(name, out_dir, label, source)
 
@@ -198,11 +198,7 @@ def _built(name: object, out_dir: Path, label: str | None, source: Path) -> Path
     return out_dir / name
 
 
-_PREPARE_HINT = "check [build-system] in pyproject.toml and that the build requirements exist on the index"
 
-
-def _backend_hint(source: Path) -> str:
-    return f"run `python -m build --wheel {source}` to see the backend's full output"
 
 
 @contextlib.contextmanager
@@ -215,7 +211,7 @@ def _errors(label: str | None, source: Path, what: str, hint: str) -> Iterator[N
         reason = _reason(error) or str(error)
         raise BuildError(f"{label or project_label(source)}: {what}: {reason}", path=source, hint=hint) from error
     except HookError as error:
-        raise BuildError(f"{label or project_label(source)}: {what}: {error}", path=source, hint=_PREPARE_HINT) from error
+        raise BuildError(f"{label or project_label(source)}: {what}: {error}", path=source, hint=PREPARE_HINT) from error
 
 
 def _environ(python: Path, source: Path, source_date_epoch: int | None) -> dict[str, str]:

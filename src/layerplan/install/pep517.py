@@ -31,7 +31,7 @@ from layerplan.install.build_env import (
     install_requirements,
     new_environment,
 )
-from layerplan.install.errors import BuildError, ImpureWheelError
+from layerplan.install.errors import PREPARE_HINT, BuildError, ImpureWheelError, backend_hint
 from layerplan.install.hook_bytecode import BYTECODE_DIR, linking_stdlib_bytecode
 from layerplan.install.hooks import BuildSystem
 from layerplan.install.hooks import project_label as _project_name
@@ -233,14 +233,14 @@ def _backend_errors(label: str, kind: str, source: Path) -> Iterator[None]:
         raise BuildError(
             f"{label}: building the {kind} failed" + (f": {reason}" if reason else f": {error}"),
             path=source,
-            hint=f"run `python -m build --{kind} {source}` to see the backend's full output",
+            hint=backend_hint(kind, source),
         ) from error
     except (build.BuildException, subprocess.CalledProcessError) as error:
         reason = backend_reason(error)
         raise BuildError(
             f"{label}: cannot prepare the build: " + (reason or str(error)),
             path=source,
-            hint="check [build-system] in pyproject.toml and that the build requirements exist on the index",
+            hint=PREPARE_HINT,
         ) from error
 
 
