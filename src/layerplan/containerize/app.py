@@ -35,6 +35,7 @@ class AppWheel:
         self._prebuilt = given if isinstance(given, Path) else None
         self._maker = given if callable(given) else None
         self._source = resolved.app_root
+        self._name = resolved.app.display_name  # as the project reader read it: not again
         self._epoch = resolved.epoch
         store = Store(resolved.cache_dir)
         self._env_cache = store.build_envs
@@ -51,7 +52,7 @@ class AppWheel:
                 try:
                     self._started = start_project_wheel(
                         self._source, self._scratch.path, env_cache=self._env_cache, store=self._store,
-                        source_date_epoch=self._epoch,
+                        name=self._name, source_date_epoch=self._epoch,
                     )  # fmt: skip
                 except LayerplanError:
                     pass  # said where the wheel is needed, after the errors of the lock and the base
@@ -67,8 +68,9 @@ class AppWheel:
         if self._maker is not None:
             return self._maker(self._scratch.path)
         self._built = project_wheel(
-            self._source, self._scratch.path, env_cache=self._env_cache, store=self._store, source_date_epoch=self._epoch
-        )
+            self._source, self._scratch.path, env_cache=self._env_cache, store=self._store, name=self._name,
+            source_date_epoch=self._epoch,
+        )  # fmt: skip
         return self._built.path
 
     @property
