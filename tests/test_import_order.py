@@ -1,6 +1,6 @@
 """The shape of the code (docs/design.md): two stacks that meet only in the back ends.
 
-    front ends        cli, setuptools_cmd (and hatch_layers, a package of its own)
+    front ends        cli, setuptools_cmd, warm (the build daemon) (and hatch_layers, a package of its own)
     back ends         containerize, dockerfile, sbom, provenance
     resolution        options + base image -> target -> the resolved build
     packaging stack   project -> lockfiles -> target -> selection -> plan -> plugins
@@ -31,7 +31,7 @@ STACKS: dict[str, list[list[str]]] = {
     "oci": [["image"], ["registry"], ["transports"]],
     "resolution": [["resolution"]],
     "back ends": [["containerize", "dockerfile", "sbom", "provenance"]],
-    "front ends": [["cli", "setuptools_cmd", "__main__"]],
+    "front ends": [["cli", "setuptools_cmd", "__main__", "warm"]],
 }
 STACK_RANK = {"basics": 0, "plumbing": 1, "packaging": 2, "oci": 2, "resolution": 3, "back ends": 4, "front ends": 5}
 PLACE = {name: (stack, level) for stack, levels in STACKS.items() for level, names in enumerate(levels) for name in names}

@@ -9,7 +9,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerplan.cli.main import build_parser
+from layerplan.cli.parser import build_parser
 
 __all__ = ["Flag", "cli_exit_codes", "command_parsers", "flags_of", "setuptools_options"]
 

@@ -284,7 +284,7 @@ def test_every_documented_command_line_parses(where: str, argv: list[str]) -> No
     commands and flags the parser has (synopsis blocks, with ``[OPTION]``, are left out)."""
     if any(word.startswith("[") or word.endswith("...") for word in argv):
         pytest.skip("a synopsis, not a command")
-    from layerplan.cli.main import build_parser
+    from layerplan.cli.parser import build_parser
 
     try:
         build_parser().parse_args(argv)

@@ -1,19 +1,23 @@
-"""``layerplan`` entry point: parse arguments, run a command, turn errors into one line."""
+"""``layerplan`` entry point: parse arguments, run a command, turn errors into one line.
+
+Nothing heavy is imported at the top: ``console`` first asks the build daemon (when
+``LAYERPLAN_DAEMON=1``) to run the command in its warm process, and only a command run here
+imports the parser, the commands and what they need.
+"""
 
 from __future__ import annotations
 
-import argparse
 import gc
+import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
-from layerplan import __version__
-from layerplan.cli import build_cmd, cache_cmd, dockerfile_cmd, plan_cmd, sbom_cmd, watch_cmd
-from layerplan.errors import LayerplanError, disk_full
+TYPE_CHECKING = False  # typing's own flag, without importing typing (every command's start)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
-__all__ = ["console", "main"]
+__all__ = ["console", "main", "served"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -26,52 +30,28 @@ class Terminated(KeyboardInterrupt):
     where the default action ended the process at once and left them behind."""
 
 
+_sigterm_received = False
+
+
 def _terminate(signum: int, frame: object) -> NoReturn:
+    # Remembered as well as raised: a library that stops on a signal may turn the exception
+    # into its own KeyboardInterrupt (watchfiles, under `layerplan watch`); still 143.
+    global _sigterm_received
+    _sigterm_received = True
     raise Terminated
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line like every other error (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"error: {self.prog}: {message} (hint: `{self.prog} --help` lists the options)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = _Parser(
-        prog="layerplan",
-        description="Plan and build layered container images for Python projects from their lockfile.",
-    )
-    parser.add_argument("--version", action="version", version=f"layerplan {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    plan_cmd.register(commands)
-    build_cmd.register(commands)
-    watch_cmd.register(commands)
-    dockerfile_cmd.register(commands)
-    sbom_cmd.register(commands)
-    cache_cmd.register(commands)
-    return parser
-
-
-def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The parser of the (sub)command ``args`` chose: ``layerplan cache prune``'s for that."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            chosen = action.choices.get(getattr(args, action.dest, None) or "")
-            if chosen is not None:
-                return _chosen_parser(chosen, args)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted, 143 terminated)."""
+    from layerplan.cli.parser import build_parser, chosen_parser
+    from layerplan.errors import LayerplanError, disk_full
+
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         # argparse reports these for `layerplan` itself; the flag belongs to the command
         # run, whose --help is the one that lists what it takes.
-        _chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
+        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args) or 0)
     except LayerplanError as exc:
@@ -86,16 +66,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {full}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated) or _sigterm_received:
+            print("terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
+def served(argv: Sequence[str]) -> int:
+    """One command in a process of its own (this one, or the build daemon's child for it):
+    SIGTERM stops it as Ctrl-C does, then :func:`main`'s code."""
+    signal.signal(signal.SIGTERM, _terminate)  # only in the command's own process, not a caller's
+    return main(argv)
+
+
 def console() -> NoReturn:
     """The ``layerplan`` command: :func:`main`, then exit with its code.
+
+    With ``LAYERPLAN_DAEMON=1`` the command runs in the build daemon's warm process when
+    one is up for this interpreter and layerplan (docs/build.md, "The build daemon"), here
+    otherwise, and then a daemon is started for the next command.
 
     Before the interpreter exits, every object is moved out of the collector's sight
     (``gc.freeze``): the shutdown's last collection would otherwise scan the ~500 loaded
@@ -103,8 +94,19 @@ def console() -> NoReturn:
     needs freed (what a command writes is closed by then; the system closes the rest).
     Only here, in the process that is ending: a caller of :func:`main` keeps its collector.
     """
-    signal.signal(signal.SIGTERM, _terminate)  # only in the command's own process, not a caller's
-    code = main()
+    argv = sys.argv[1:]
+    daemon = None
+    if os.environ.get("LAYERPLAN_DAEMON") is not None:
+        from layerplan.warm import client
+
+        daemon = client.wanted(os.environ, argv)
+        if daemon is not None and (code := client.run(daemon, sys.argv)) is not None:
+            sys.exit(code)
+    try:
+        code = served(argv)
+    finally:  # --help and usage errors end in SystemExit
+        if daemon is not None:
+            client.start_server(daemon)
     gc.freeze()
     sys.exit(code)
 

@@ -1,0 +1,87 @@
+"""Where the build daemon of one interpreter and one layerplan listens.
+
+One server serves exactly the commands it would run the same way in a fresh process: its
+key covers the interpreter, ``sys.path`` (so a ``PYTHONPATH`` or another venv is another
+server) and the environment variables that change how Python itself starts (``PYTHON*``,
+the locale). The socket lives in a directory only the user can enter: the user's runtime
+directory (``$XDG_RUNTIME_DIR``) or ``<tmp>/layerplan-<uid>``, never the cache directory,
+whose path can be longer than a socket's 107 bytes and may be shared by a CI runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (the client's start)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Address", "address_for", "UnsafeDirectory"]
+
+_STARTUP_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
+
+
+class UnsafeDirectory(Exception):
+    """The socket directory exists but another user owns it or others may enter it."""
+
+
+class Address:
+    """The files of one server: ``socket`` it listens on, ``lock`` it holds while it lives,
+    ``log`` its standard error (what went wrong when it could not start).
+
+    A plain class, not a dataclass: the client imports this module on every command, and
+    ``dataclasses`` (with ``inspect``) would be most of its import time.
+    """
+
+    __slots__ = ("key", "directory")
+
+    def __init__(self, key: str, directory: str) -> None:
+        self.key = key
+        self.directory = directory
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.directory, f"{self.key}.sock")
+
+    @property
+    def lock(self) -> str:
+        return os.path.join(self.directory, f"{self.key}.lock")
+
+    @property
+    def log(self) -> str:
+        return os.path.join(self.directory, f"{self.key}.log")
+
+
+def _key(environ: Mapping[str, str]) -> str:
+    startup = sorted((name, value) for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES)
+    identity = json.dumps([sys.executable, sys.version, sys.path, startup], separators=(",", ":"))
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+
+def _directory(environ: Mapping[str, str]) -> str:
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return os.path.join(runtime, "layerplan")
+    # tempfile.gettempdir()'s choice, without importing tempfile (random, shutil...) on every command
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        if (candidate := environ.get(name)) and os.path.isdir(candidate):
+            return os.path.join(candidate, f"layerplan-{os.getuid()}")
+    return f"/tmp/layerplan-{os.getuid()}"
+
+
+def address_for(environ: Mapping[str, str]) -> Address:
+    """The address of the server for this process; its directory made (mode 0700) if missing.
+
+    Raises :class:`UnsafeDirectory` when the directory is another user's or open to others:
+    a socket there could be someone else's server, which would run this user's commands.
+    """
+    directory = _directory(environ)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise UnsafeDirectory(f"{directory} is not a directory of this user's alone (mode {stat.filemode(info.st_mode)}, owner uid {info.st_uid})")
+    return Address(key=_key(environ), directory=directory)

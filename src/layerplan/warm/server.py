@@ -1,0 +1,315 @@
+"""The build daemon's server: import the build once, then fork a child per command.
+
+Started in the background by the ``layerplan`` command (``client.start_server``), in a
+session of its own, with the client's ``sys.path``. It takes the address's lock (a second
+server for the same address exits at once), imports ``preload``, listens, and for each
+command checks that none of the files of its loaded code changed since (else it answers
+``stale`` and exits: the client runs the command itself and starts a fresh server), then
+forks. The child becomes the command's process: the client's standard streams, working
+directory, umask, environment and arguments; it answers with its pid (the client forwards
+signals to it), runs ``target``, and answers with the exit code. A client that goes away
+(killed, its terminal closed) ends its child as SIGTERM does. The server exits after
+``idle_seconds`` without a command and with no child left, or on ``stop``.
+
+Forking keeps each command a process of its own: a command cannot leave state for the next
+(module globals, caches, threads, signal handlers, the working directory), which is what a
+long-lived in-process server would have to get right forever.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import fcntl
+import importlib
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from layerplan.warm.address import Address
+from layerplan.warm.wire import ProtocolError, Reader, send
+
+__all__ = ["Server", "boot"]
+
+_ACCEPT_TICK = 30.0
+
+
+def _code_files() -> dict[str, tuple[int, int]]:
+    """(mtime, size) of the file of every loaded module: what ``stale`` compares."""
+    files: dict[str, tuple[int, int]] = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and path not in files:
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            files[path] = (info.st_mtime_ns, info.st_size)
+    return files
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The connecting process's uid, where the system says (Linux); else ``None``."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
+    return int(uid)
+
+
+class Server:
+    """One warm process at one :class:`Address`."""
+
+    def __init__(self, address: Address, target: str, idle_seconds: float) -> None:
+        self.address = address
+        self.target = target
+        self.idle_seconds = idle_seconds
+        self.started = time.time()
+        self.served = 0
+        self.children: set[int] = set()
+        self.code: dict[str, tuple[int, int]] = {}
+
+    def stale(self) -> str | None:
+        """Which loaded file changed since the server started, if one did."""
+        for path, seen in self.code.items():
+            try:
+                info = os.stat(path)
+            except OSError:
+                return f"{path} is gone"
+            if (info.st_mtime_ns, info.st_size) != seen:
+                return f"{path} changed"
+        return None
+
+    def serve(self, preload: Sequence[str]) -> None:
+        """Lock, preload, listen and serve until idle or stopped."""
+        lock = os.open(self.address.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return  # another server is up (or starting) at this address
+            raise
+        try:
+            for name in preload:
+                importlib.import_module(name)
+            if threading.active_count() != 1:
+                # Forking a process with threads copies their locks held; never do it.
+                print(f"layerplan daemon: preloading started threads {threading.enumerate()}; not serving", file=sys.stderr)
+                return
+            self.code = _code_files()
+            import gc
+
+            gc.freeze()  # the children's collections then never touch the preloaded objects
+            self._listen_and_serve()
+        finally:
+            os.close(lock)
+
+    def _listen_and_serve(self) -> None:
+        path = self.address.socket
+        try:
+            os.unlink(path)  # a dead server's: the lock says none is alive
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # the socket is created 0600: only this user connects
+        try:
+            listener.bind(path)
+        finally:
+            os.umask(old_umask)
+        inode = os.stat(path).st_ino
+        listener.listen(16)
+        listener.settimeout(_ACCEPT_TICK)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: self._reap())
+        last = time.monotonic()
+        try:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    self._reap()
+                    if not self.children and time.monotonic() - last > self.idle_seconds:
+                        return
+                    continue
+                last = time.monotonic()
+                with conn:
+                    conn.settimeout(None)
+                    if not self._handle(conn, listener):
+                        return
+        finally:
+            listener.close()
+            try:
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+
+    def _handle(self, conn: socket.socket, listener: socket.socket) -> bool:
+        """Serve one connection; ``False`` when the server is to exit."""
+        uid = _peer_uid(conn)
+        if uid is not None and uid != os.getuid():
+            return True
+        reader = Reader(conn)
+        try:
+            message = reader.receive()
+        except (ProtocolError, OSError):
+            message = None
+        if not message:
+            for fd in reader.fds:
+                os.close(fd)
+            return True
+        if "status" in message:
+            send(conn, {"status": self._status()})
+            return True
+        if "stop" in message:
+            send(conn, {"stopping": os.getpid()})
+            return False
+        request = message.get("run")
+        if not isinstance(request, dict) or len(reader.fds) != 3:
+            for fd in reader.fds:
+                os.close(fd)
+            return True
+        if (reason := self.stale()) is not None:
+            print(f"layerplan daemon: exiting, its code changed: {reason}", file=sys.stderr)
+            send(conn, {"stale": reason})
+            for fd in reader.fds:
+                os.close(fd)
+            return False
+        pid = os.fork()
+        if pid == 0:  # the command's process: it never returns into the server's loop
+            try:
+                listener.close()
+                _Command(conn, request, reader.fds, self.target).run()
+            finally:
+                os._exit(1)
+        self.children.add(pid)
+        self.served += 1
+        for fd in reader.fds:
+            os.close(fd)
+        return True
+
+    def _status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "key": self.address.key,
+            "python": sys.executable,
+            "started": self.started,
+            "served": self.served,
+            "running": len(self.children),
+            "idle_seconds": self.idle_seconds,
+            "modules": len(sys.modules),
+        }
+
+
+class _Command:
+    """The forked child: becomes the client's command, runs it, reports, exits."""
+
+    def __init__(self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str) -> None:
+        self.conn = conn
+        self.request = request
+        self.fds = fds
+        self.target = target
+        self.done = False
+
+    def run(self) -> None:
+        code = 1
+        try:
+            for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._become_client()
+            send(self.conn, {"pid": os.getpid()})
+            threading.Thread(target=self._end_with_client, name="daemon-client-watch", daemon=True).start()
+            code = self._call_target()
+            self._finish()
+        except BaseException:  # noqa: BLE001 - the child must report and exit, whatever happened
+            try:
+                traceback.print_exc()
+            except Exception:  # noqa: BLE001
+                pass
+        # Done: the client closing the connection after the exit code is no reason to stop.
+        self.done = True
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        try:
+            send(self.conn, {"exit": code})
+        except OSError:
+            pass
+        os._exit(code)
+
+    def _become_client(self) -> None:
+        request = self.request
+        for target_fd, fd in enumerate(self.fds):
+            os.dup2(fd, target_fd)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.umask(int(request["umask"]))
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        sys.argv = [str(arg) for arg in request["argv"]]
+        # New text streams on the client's descriptors, buffered as Python buffers them at
+        # start (stdout by line only on a terminal); same encoding, as the key holds the locale.
+        sys.stdin = open(0, encoding=sys.stdin.encoding, errors=sys.stdin.errors, closefd=False)  # noqa: SIM115
+        sys.stdout = open(  # noqa: SIM115
+            1, "w", buffering=1 if os.isatty(1) else -1, encoding=sys.stdout.encoding, errors=sys.stdout.errors, closefd=False
+        )
+        sys.stderr = open(2, "w", buffering=1, encoding=sys.stderr.encoding, errors=sys.stderr.errors, closefd=False)  # noqa: SIM115
+        for name in ("stdin", "stdout", "stderr"):  # what code that wants the "original" streams reads
+            setattr(sys, f"__{name}__", getattr(sys, name))
+
+    def _end_with_client(self) -> None:
+        try:
+            while self.conn.recv(4096):
+                pass
+        except OSError:
+            pass
+        if not self.done:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def _call_target(self) -> int:
+        module_name, _, function_name = self.target.partition(":")
+        function: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), function_name)
+        try:
+            return int(function(sys.argv[1:]))
+        except SystemExit as exc:  # argparse's --help, --version and usage errors
+            if exc.code is None or isinstance(exc.code, int):
+                return int(exc.code or 0)
+            print(exc.code, file=sys.stderr)
+            return 1
+
+    def _finish(self) -> None:
+        """What an interpreter's exit does: wait for its threads, run ``atexit``, flush."""
+        current = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread is not current and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def boot(settings: dict[str, Any]) -> None:
+    """The server process's entry (``client.start_server``'s ``python -c``, which set
+    ``sys.path`` to the client's before importing this module)."""
+    address = Address(key=settings["key"], directory=settings["directory"])
+    Server(address, target=settings["target"], idle_seconds=float(settings["idle_seconds"])).serve(settings["preload"])

@@ -1,0 +1,126 @@
+"""The build daemon (``LAYERPLAN_DAEMON=1``) as a user meets it: real ``layerplan``
+commands, a real server process in a private runtime directory.
+
+A command served by the daemon must be indistinguishable from one run in its own process
+(same output, exit code, working directory, environment), except that it is faster; a
+daemon whose code changed must never run a command; Ctrl-C and a killed client must stop
+the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from daemons import LAYERPLAN, alive, daemon_env, run, started, status, wait_for  # noqa: F401 - daemon_env: the fixture
+
+from tests.direct_build.helpers import copy_example
+
+
+def test_a_command_served_by_the_daemon_gives_what_its_own_process_gives(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    project = copy_example(tmp_path / "example")
+    state = started(daemon_env)
+    assert state["served"] == 0 and state["python"] == sys.executable
+    alone = {**daemon_env, "LAYERPLAN_DAEMON": "0"}
+    cache = tmp_path / "a cache"
+
+    # the working directory, a relative argument and the environment are the client's
+    for args in (["plan", "--python", "3.11", "--json"], ["plan", "--python", "3.10"], ["cache", "info", "--json"], ["plan", "--bogus"]):
+        env = {**daemon_env, "LAYERPLAN_CACHE_DIR": str(cache)}
+        served = run(args, env, cwd=project)
+        own = run(args, {**alone, "LAYERPLAN_CACHE_DIR": str(cache)}, cwd=project)
+        assert (served.returncode, served.stdout, served.stderr) == (own.returncode, own.stdout, own.stderr), args
+    info = run(["cache", "info", "--json"], {**daemon_env, "LAYERPLAN_CACHE_DIR": str(cache)}, cwd=project)
+    assert json.loads(info.stdout)["root"] == str(cache), "the served command read the client's environment"
+
+    after = status(daemon_env)
+    assert after is not None and after["pid"] == state["pid"]
+    assert after["served"] == 5, "each command ran in the daemon (the plan's error and the usage error too)"
+    assert after["running"] == 0
+
+
+def test_a_daemon_whose_code_changed_never_runs_a_command(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # A copy of layerplan's sources to edit (PYTHONPATH first, so the command imports it):
+    # the daemon started from it must decline once a file of its code changes.
+    source = Path(__file__).resolve().parents[2] / "src" / "layerplan"
+    copy = tmp_path / "src"
+    shutil.copytree(source, copy / "layerplan", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**daemon_env, "PYTHONPATH": os.pathsep.join([str(copy), daemon_env.get("PYTHONPATH", "")])}
+    state = started(env)
+    assert run(["--version"], env).stdout == "layerplan 0.1.0\n"
+    assert status(env)["served"] == 1  # type: ignore[index]
+
+    init = copy / "layerplan" / "__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.1.0+edited"'))
+    assert run(["--version"], env).stdout == "layerplan 0.1.0+edited\n", "the stale daemon ran the command"
+    wait_for(lambda: not alive(int(state["pid"])), "the stale daemon to exit")
+    fresh = wait_for(lambda: status(env), "a fresh daemon")
+    assert fresh["pid"] != state["pid"]
+    assert run(["--version"], env).stdout == "layerplan 0.1.0+edited\n"
+    assert status(env)["served"] == 1  # type: ignore[index]
+    (log,) = (Path(env["XDG_RUNTIME_DIR"]) / "layerplan").glob("*.log")
+    assert f"layerplan daemon: exiting, its code changed: {init} changed" in log.read_text()
+
+
+def _watching(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+    """A `layerplan watch` (it runs until stopped), once its first build failed and it
+    waits for a change (in watchfiles, which turns a signal into its own KeyboardInterrupt)."""
+    project = copy_example(tmp_path / "example")
+    log = tmp_path / "watch.log"
+    with log.open("wb") as stderr:
+        client = subprocess.Popen(
+            [str(LAYERPLAN), "watch", "--base", f"oci:{tmp_path / 'no-base'}", "-o", f"oci:{tmp_path / 'out'}"],
+            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    wait_for(lambda: "does not exist" in log.read_text(), "the watch's first build to fail")
+    return client, log
+
+
+@pytest.mark.parametrize("daemon", ["1", "0"])
+def test_ctrl_c_and_sigterm_stop_the_command_in_the_daemon_as_in_its_own_process(
+    tmp_path: Path, daemon_env: dict[str, str], daemon: str
+) -> None:
+    env = {**daemon_env, "LAYERPLAN_DAEMON": daemon}
+    if daemon == "1":
+        started(env)
+    for signum, code, said in ((signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")):
+        client, log = _watching(tmp_path / signum.name, env)
+        if daemon == "1":
+            assert status(env)["running"] == 1  # type: ignore[index]
+        client.send_signal(signum)
+        assert client.wait(timeout=30) == code
+        assert log.read_text().splitlines()[-1] == said
+        if daemon == "1":
+            wait_for(lambda: status(env)["running"] == 0, "the command's process to end")  # type: ignore[index]
+
+
+def test_a_killed_client_ends_its_command(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    started(daemon_env)
+    client, _log = _watching(tmp_path, daemon_env)
+    assert status(daemon_env)["running"] == 1  # type: ignore[index]
+    client.kill()
+    client.wait(timeout=10)
+    wait_for(lambda: status(daemon_env)["running"] == 0, "the orphaned command to end", seconds=20)  # type: ignore[index]
+
+
+def test_a_runtime_directory_others_can_enter_turns_the_daemon_off(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    directory = Path(daemon_env["XDG_RUNTIME_DIR"]) / "layerplan"
+    directory.mkdir(mode=0o700)
+    directory.chmod(0o777)
+    result = run(["--version"], daemon_env)
+    assert result.returncode == 0 and result.stdout == "layerplan 0.1.0\n"
+    assert "warning: the build daemon is off: " in result.stderr and "not a directory of this user's alone" in result.stderr
+    assert not list(directory.iterdir()), "no server was started there"
+
+
+def test_a_bad_daemon_setting_is_named_and_the_command_runs(daemon_env: dict[str, str]) -> None:
+    result = run(["--version"], {**daemon_env, "LAYERPLAN_DAEMON": "maybe"})
+    assert result.returncode == 0 and result.stdout == "layerplan 0.1.0\n"
+    assert result.stderr == "warning: LAYERPLAN_DAEMON='maybe' is neither 1 nor 0; running without the build daemon\n"
+    assert status(daemon_env) is None
