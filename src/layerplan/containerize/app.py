@@ -88,6 +88,14 @@ class AppWheel:
         """The fingerprint of the wheel's inputs (``None``: none, or not built)."""
         return self._built.fingerprint.digest if self._built is not None else None
 
+    @property
+    def building(self) -> bool:
+        """Whether a backend is building the wheel now (its fingerprint missed): the app
+        layer will then be built, and what it needs can start while it waits."""
+        if self._started is not None:
+            return not self._started.ready
+        return self._future is not None and not self._future.done()
+
     def get(self, _scratch: Path | None = None) -> Path:
         """The wheel; raises what the backend raised (a ``BuildError``)."""
         if self._prebuilt is not None:

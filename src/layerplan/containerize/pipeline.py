@@ -160,6 +160,7 @@ def _build_platform(
         epoch=resolved.epoch,
         base_symlinks=base.symlinks,
         app_wheel=app_wheel.get,
+        app_wheel_building=lambda: app_wheel.building,
         compile_bytecode=config.compile_bytecode,
         source_builder=source_builder,
         reuse=registry_cache.find,

@@ -36,6 +36,11 @@ class Pending(Generic[T]):
         pending.result()
         return pending
 
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`result` would return (or raise) without waiting."""
+        return self._wait is None
+
     def result(self) -> T:
         """Wait for the result; raise what computing it raised (every later call too)."""
         with self._lock:

@@ -103,10 +103,10 @@ class Server:
                 # Forking a process with threads copies their locks held; never do it.
                 print(f"layerplan daemon: preloading started threads {threading.enumerate()}; not serving", file=sys.stderr)
                 return
+            # No gc.freeze() here, though it would spare the children's collections the
+            # preloaded objects: a build runs with the collector off, and counting frozen
+            # objects (``gc.get_freeze_count``, which ``_toml.bulk`` asks) walks them all.
             self.code = _code_files()
-            import gc
-
-            gc.freeze()  # the children's collections then never touch the preloaded objects
             self._listen_and_serve()
         finally:
             os.close(lock)
