@@ -1,12 +1,12 @@
 """The shape of the code (docs/design.md): two stacks that meet only in the back ends.
 
-    front ends        cli, setuptools_cmd, warm (the build daemon) (and hatch_layers, a package of its own)
+    front ends        cli, setuptools_cmd (and hatch_layers, a package of its own)
     back ends         containerize, dockerfile, sbom, provenance
     resolution        options + base image -> target -> the resolved build
     packaging stack   project -> lockfiles -> target -> selection -> plan -> plugins
                       -> fetch -> planning -> materialize -> install
     OCI stack         image -> registry -> transports
-    plumbing          cache (the one store), http
+    plumbing          cache (the one store), http, warm (warm processes: the build daemon)
     basics            errors, _toml, _units, console, events, progress, oci (types), reproducible
 
 Within a stack, a module imports only modules at or below its own level; the packaging
@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "layerplan"
 # stack -> its levels, lowest first; names on one level may import each other
 STACKS: dict[str, list[list[str]]] = {
     "basics": [["errors", "_toml", "_toml_split", "_units", "console", "events", "progress", "oci", "reproducible", "urls", "__init__"]],
-    "plumbing": [["cache", "http"]],
+    "plumbing": [["cache", "http", "warm"]],
     "packaging": [
         ["project"], ["lockfiles"], ["target"], ["selection"], ["plan"], ["plugins"],
         ["fetch"], ["planning"], ["materialize"], ["install"],
@@ -31,7 +31,7 @@ STACKS: dict[str, list[list[str]]] = {
     "oci": [["image"], ["registry"], ["transports"]],
     "resolution": [["resolution"]],
     "back ends": [["containerize", "dockerfile", "sbom", "provenance"]],
-    "front ends": [["cli", "setuptools_cmd", "__main__", "warm"]],
+    "front ends": [["cli", "setuptools_cmd", "__main__"]],
 }
 STACK_RANK = {"basics": 0, "plumbing": 1, "packaging": 2, "oci": 2, "resolution": 3, "back ends": 4, "front ends": 5}
 PLACE = {name: (stack, level) for stack, levels in STACKS.items() for level, names in enumerate(levels) for name in names}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["LAYERPLAN", "alive", "daemon_env", "run", "started", "status", "wait_for"]
+__all__ = ["LAYERPLAN", "alive", "ask", "daemon_env", "run", "servers_in", "started", "status", "stop_servers", "wait_for"]
 
 LAYERPLAN = Path(sys.executable).with_name("layerplan")
 """The installed command, as a user runs it (the console script imports ``cli.main``)."""
@@ -56,14 +56,19 @@ def daemon_env() -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        for pid in _servers_in(runtime):
-            os.kill(pid, signal.SIGTERM)
-            wait_for(lambda: not alive(pid), "the daemon to exit")  # noqa: B023
+        stop_servers(runtime)
         shutil.rmtree(runtime, ignore_errors=True)
 
 
-def _servers_in(runtime: Path) -> list[int]:
-    """Every daemon serving from ``runtime`` (its start settings name the directory)."""
+def stop_servers(runtime: Path) -> None:
+    """Stop every server (layerplan's daemon, a warm backend) serving from ``runtime``."""
+    for pid in servers_in(runtime):
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not alive(pid), "a server to exit")  # noqa: B023
+
+
+def servers_in(runtime: Path) -> list[int]:
+    """Every server serving from ``runtime`` (its start settings name the directory)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -71,9 +76,26 @@ def _servers_in(runtime: Path) -> list[int]:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"layerplan.warm.server" in command and str(runtime).encode() in command:
+            is_server = b"layerplan.warm.server" in command or b"_hook_server.py" in command
+            if is_server and str(runtime).encode() in command and alive(int(entry.name)):
                 pids.append(int(entry.name))
     return pids
+
+
+def ask(socket_path: Path, message: dict[str, Any]) -> dict[str, Any] | None:
+    """A server's answer to ``message`` (``{"status": {}}``), or ``None`` when none listens."""
+    import socket
+
+    from layerplan.warm.wire import Reader, send
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        try:
+            sock.connect(str(socket_path))
+            send(sock, message)
+            return Reader(sock).receive()
+        except OSError:
+            return None
 
 
 def alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-__all__ = ["console", "main", "served"]
+__all__ = ["console", "main", "served", "served_by_daemon"]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -81,6 +81,22 @@ def served(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def served_by_daemon(argv: Sequence[str]) -> int:
+    """:func:`served` in a child of the build daemon, which keeps the app backends warm too."""
+    _keep_backends_warm()
+    return served(argv)
+
+
+def _keep_backends_warm() -> None:
+    from layerplan.install import warm_backend
+    from layerplan.warm.address import UnsafeDirectory, runtime_directory
+
+    try:
+        warm_backend.keep_warm(runtime_directory(os.environ))
+    except (UnsafeDirectory, OSError):
+        pass  # the daemon's own check said why, where the user sees it
+
+
 def console() -> NoReturn:
     """The ``layerplan`` command: :func:`main`, then exit with its code.
 
@@ -102,6 +118,10 @@ def console() -> NoReturn:
         daemon = client.wanted(os.environ, argv)
         if daemon is not None and (code := client.run(daemon, sys.argv)) is not None:
             sys.exit(code)
+    if daemon is not None:  # a daemon is wanted: its first command warms the app backend too
+        from layerplan.install import warm_backend
+
+        warm_backend.keep_warm(daemon.directory)
     try:
         code = served(argv)
     finally:  # --help and usage errors end in SystemExit

@@ -51,9 +51,10 @@ class _BackendPathFinder:
         return MetadataPathFinder.find_distributions(context=DistributionFinder.Context(name=name, path=self.paths))
 
 
-def _backend(spec: str, paths: list[str]) -> Any:
+def load_backend(spec: str, paths: list[str]) -> Any:
+    """The backend object ``spec`` (``module:object``) names, imported (once per process)."""
     module, _, attributes = spec.partition(":")
-    if paths:
+    if paths and not any(isinstance(finder, _BackendPathFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _BackendPathFinder(paths, module))
     backend = import_module(module)
     for name in filter(None, attributes.split(".")):
@@ -70,11 +71,11 @@ def _call(backend: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"unavailable": f"{request['backend']} has no {request['hook']} hook"}
 
 
-def main() -> None:
-    request = json.loads(sys.argv[1])
+def run(request: dict[str, Any]) -> None:
+    """Call the hook(s) ``request`` names and write the result file."""
     result: dict[str, Any]
     try:
-        backend = _backend(request["backend"], request["backend_path"])
+        backend = load_backend(request["backend"], request["backend_path"])
     except (ImportError, AttributeError):
         result = {"unavailable": traceback.format_exc().strip().splitlines()[-1]}
     else:
@@ -87,5 +88,12 @@ def main() -> None:
         json.dump(result, stream)
 
 
+def served(argv: list[str]) -> int:
+    """One request in a fork of the backend's warm process (``_hook_server``): ``argv`` is
+    this script's arguments; a backend's exception propagates (exit status 1, traceback)."""
+    run(json.loads(argv[0]))
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    run(json.loads(sys.argv[1]))

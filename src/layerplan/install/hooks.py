@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerplan import _toml
 from layerplan.cache.scratch import ScratchDirectory
+from layerplan.install import warm_backend
 from layerplan.install.errors import BuildError
 from layerplan.install.pending import Pending
 from layerplan.project.model import PEP517_FALLBACK_BACKEND, PEP517_FALLBACK_REQUIRES
+from layerplan.warm.process import WarmProcess
 
 __all__ = ["BuildSystem", "HookError", "call_hook", "call_hook_then", "project_label", "read_build_system", "start_hook"]
 
@@ -125,12 +127,14 @@ def call_hook_then(
 
 
 def start_hook(
-    python: Path, source: Path, system: BuildSystem, hook: str, args: Sequence[object], environ: Mapping[str, str]
-) -> Pending[object]:
+    python: Path, source: Path, system: BuildSystem, hook: str, args: Sequence[object], environ: Mapping[str, str],
+    *, warm: bool = False,
+) -> Pending[object]:  # fmt: skip
     """:func:`call_hook` started in the background: the backend's process runs while the
     caller goes on; ``result()`` waits for it and returns what the hook returned, or raises
-    as ``call_hook`` does; ``stop()`` kills it."""
-    running = _start(python, source, system, {"hook": hook, "args": list(args)}, environ)
+    as ``call_hook`` does; ``stop()`` kills it. ``warm``: a call repeated build after build
+    (the app's wheel in its kept environment), worth a warm backend (``warm_backend``)."""
+    running = _start(python, source, system, {"hook": hook, "args": list(args)}, environ, warm=warm)
     return Pending(lambda: running.answer()["value"], running.stop)
 
 
@@ -141,11 +145,12 @@ def _run(
 
 
 def _start(
-    python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str]
-) -> _Running:
+    python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str],
+    *, warm: bool = False,
+) -> _Running:  # fmt: skip
     control = ScratchDirectory("hook")  # locked: another build's sweep leaves it alone
     try:
-        return _Running(python, source, system, call, environ, control)
+        return _Running(python, source, system, call, environ, control, warm_call=warm)
     except BaseException:
         control.cleanup()
         raise
@@ -157,7 +162,7 @@ class _Running:
 
     def __init__(
         self, python: Path, source: Path, system: BuildSystem, call: Mapping[str, object], environ: Mapping[str, str],
-        control: ScratchDirectory,
+        control: ScratchDirectory, *, warm_call: bool = False,
     ) -> None:  # fmt: skip
         self._control = control
         self._hook = str(call["hook"])
@@ -165,8 +170,18 @@ class _Running:
         self._result = control.path / "result.json"
         request = {"backend": system.backend, "backend_path": list(system.backend_path), "result": str(self._result), **call}
         self._command = [str(python), str(_DRIVER), json.dumps(request)]
+        # Kept warm (with the build daemon): served by a fork of a process that imported the
+        # backend already, else run as always and such a process started for the next call.
+        self._spawn: Callable[[], None] | None = None
+        warm = warm_backend.server_for(python, source, system.backend, system.backend_path, environ) if warm_call else None
         with (control.path / "stdout").open("wb") as out, (control.path / "stderr").open("wb") as err:
-            self._process = subprocess.Popen(self._command, cwd=source, env=dict(environ), stdout=out, stderr=err)
+            served = warm_backend.start(warm, self._command[2], source=source, environ=environ, out=out, err=err) if warm else None
+            if served is not None:
+                self._process: subprocess.Popen[bytes] | WarmProcess = served
+            else:
+                self._process = subprocess.Popen(self._command, cwd=source, env=dict(environ), stdout=out, stderr=err)
+                if warm is not None:
+                    self._spawn = lambda: warm_backend.spawn(warm, python, source, system.backend, system.backend_path, environ)
 
     def stop(self) -> None:
         """Kill the process if it still runs, wait for it, remove its files."""
@@ -185,6 +200,8 @@ class _Running:
             stdout, stderr = (self._control.path / "stdout").read_bytes(), (self._control.path / "stderr").read_bytes()
             if returncode != 0:
                 raise subprocess.CalledProcessError(returncode, self._command, stdout, stderr)
+            if self._spawn is not None:
+                self._spawn()  # after the call, so its import does not slow this one
             try:
                 answer = json.loads(self._result.read_text(encoding="utf-8"))
             except (OSError, ValueError):

@@ -171,7 +171,9 @@ def start_build_in_kept_env(
         return None
     out_dir = Path(os.path.abspath(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    hook = start_hook(python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source, source_date_epoch))
+    hook = start_hook(
+        python, source, system, "build_wheel", [str(out_dir), None, None], _environ(python, source, source_date_epoch), warm=True
+    )
 
     def built() -> Path:
         with _errors(label, source, "building the wheel failed", backend_hint("wheel", source)):

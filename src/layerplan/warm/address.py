@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (the client
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Address", "address_for", "UnsafeDirectory"]
+__all__ = ["Address", "UnsafeDirectory", "address_for", "key_of", "runtime_directory"]
 
 _STARTUP_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
 
@@ -56,10 +56,9 @@ class Address:
         return os.path.join(self.directory, f"{self.key}.log")
 
 
-def _key(environ: Mapping[str, str]) -> str:
-    startup = sorted((name, value) for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES)
-    identity = json.dumps([sys.executable, sys.version, sys.path, startup], separators=(",", ":"))
-    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+def key_of(identity: object) -> str:
+    """The key of a server that serves exactly what ``identity`` (JSON) describes."""
+    return hashlib.sha256(json.dumps(identity, separators=(",", ":"), sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _directory(environ: Mapping[str, str]) -> str:
@@ -73,8 +72,8 @@ def _directory(environ: Mapping[str, str]) -> str:
     return f"/tmp/layerplan-{os.getuid()}"
 
 
-def address_for(environ: Mapping[str, str]) -> Address:
-    """The address of the server for this process; its directory made (mode 0700) if missing.
+def runtime_directory(environ: Mapping[str, str]) -> str:
+    """The directory of the servers' sockets, made (mode 0700) if missing.
 
     Raises :class:`UnsafeDirectory` when the directory is another user's or open to others:
     a socket there could be someone else's server, which would run this user's commands.
@@ -84,4 +83,11 @@ def address_for(environ: Mapping[str, str]) -> Address:
     info = os.lstat(directory)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise UnsafeDirectory(f"{directory} is not a directory of this user's alone (mode {stat.filemode(info.st_mode)}, owner uid {info.st_uid})")
-    return Address(key=_key(environ), directory=directory)
+    return directory
+
+
+def address_for(environ: Mapping[str, str]) -> Address:
+    """The address of layerplan's own server for this process (see the module's doc);
+    raises :class:`UnsafeDirectory` as :func:`runtime_directory` does."""
+    startup = sorted((name, value) for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES)
+    return Address(key=key_of(["layerplan", sys.executable, sys.version, sys.path, startup]), directory=runtime_directory(environ))

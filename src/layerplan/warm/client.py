@@ -10,20 +10,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 
 from layerplan.warm.address import Address, UnsafeDirectory, address_for
-from layerplan.warm.wire import ProtocolError, Reader, send
+from layerplan.warm.process import WarmProcess, spawn_server
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (the client's start)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from types import FrameType
 
 __all__ = ["EXIT_LOST", "IDLE_SECONDS", "PRELOAD", "TARGET", "run", "start_server", "wanted"]
 
-TARGET = "layerplan.cli.main:served"
+TARGET = "layerplan.cli.main:served_by_daemon"
 """What the server's child calls with the command's arguments (``argv[1:]``)."""
 
 IDLE_SECONDS = 3 * 3600.0
@@ -57,6 +56,10 @@ PRELOAD = (
     "layerplan.install.venv",
     "layerplan.install.wheel",
     "layerplan.install.compiled",
+    "layerplan.install.hooks",
+    "layerplan.install.warm_backend",
+    "layerplan.console",
+    "layerplan.progress",
     "layerplan.sbom.attach",
     "layerplan.sbom.metadata",
     "layerplan.sbom.cyclonedx",
@@ -111,94 +114,44 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
     at ``address`` or it declined (its code changed): then the caller runs the command."""
     if not _streams_open():
         return None  # a closed standard stream cannot be handed over; run here
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(address.socket)
-    except OSError:
-        sock.close()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    process = WarmProcess.start(address, argv, cwd=os.getcwd(), env=os.environ, fds=[0, 1, 2])
+    if process is None:
         return None
-    with sock:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        request = {"cwd": os.getcwd(), "umask": _umask(), "env": dict(os.environ), "argv": list(argv)}
-        try:
-            send(sock, {"run": request}, [0, 1, 2])
-            reader = Reader(sock)
-            first = reader.receive()
-        except (OSError, ProtocolError):
-            return None  # nothing ran: the server went away before forking
-        if not first or "pid" not in first:
-            return None  # "stale": the server exits; run here, start a fresh one after
-        pid = int(first["pid"])
-        previous = {signum: signal.signal(signum, _relay_to(pid)) for signum in _RELAYED}
-        try:
-            return _exit_code(reader, pid)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _relay_to(pid: int) -> Callable[[int, FrameType | None], None]:
     def relay(signum: int, frame: FrameType | None) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
+        process.send_signal(signum)
 
-    return relay
-
-
-def _exit_code(reader: Reader, pid: int) -> int:
-    while True:
-        try:
-            message = reader.receive()
-        except (OSError, ProtocolError):
-            message = None
-        if message is None:
-            print(
-                f"error: the build daemon's process for this command (pid {pid}) ended without an exit code "
-                "(killed or out of memory?); run it again, or with LAYERPLAN_DAEMON=0 to run it in its own process",
-                file=sys.stderr,
-            )
-            return EXIT_LOST
-        if "exit" in message:
-            return int(message["exit"])
+    previous = {signum: signal.signal(signum, relay) for signum in _RELAYED}
+    try:
+        code = process.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if process.lost:
+        print(
+            f"error: the build daemon's process for this command (pid {process.pid}) ended without an exit code "
+            "(killed or out of memory?); run it again, or with LAYERPLAN_DAEMON=0 to run it in its own process",
+            file=sys.stderr,
+        )
+        return EXIT_LOST
+    return code
 
 
 def start_server(address: Address) -> None:
     """Start a server at ``address`` in the background, for the next command; it preloads
     and listens on its own (a second one for the same address exits at once)."""
-    import subprocess
-
     settings = {
         "path": [os.path.abspath(entry) for entry in sys.path],
         "key": address.key,
-        "directory": str(address.directory),
+        "directory": address.directory,
         "target": TARGET,
         "preload": list(PRELOAD),
         "idle_seconds": IDLE_SECONDS,
     }
     boot = "import json, sys; s = json.loads(sys.argv[1]); sys.path[:] = s['path']; from layerplan.warm.server import boot; boot(s)"
     try:
-        # Appended to (a stale server's last words come just before its successor starts),
-        # started afresh past a megabyte.
-        mode = "ab" if os.path.exists(address.log) and os.path.getsize(address.log) < 1 << 20 else "wb"
-        with open(address.log, mode) as log:
-            os.chmod(address.log, 0o600)
-            subprocess.Popen(
-                [sys.executable, "-c", boot, json.dumps(settings)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                cwd="/",
-                start_new_session=True,  # not in the terminal's process group: Ctrl-C is the command's
-                close_fds=True,
-            )
+        spawn_server(address, [sys.executable, "-c", boot, json.dumps(settings)], cwd="/")
     except OSError as exc:
         _warn(f"could not start the build daemon: {exc}")

@@ -23,6 +23,7 @@ import errno
 import fcntl
 import importlib
 import os
+import select
 import signal
 import socket
 import struct
@@ -30,11 +31,14 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from layerplan.warm.address import Address
-from layerplan.warm.wire import ProtocolError, Reader, send
+# Relative: the backend's server (install/_hook_server.py) loads this package under a
+# private name in a build environment, where there is no `layerplan` to import.
+from .address import Address
+from .learning import Learner
+from .wire import ProtocolError, Reader, send
 
 __all__ = ["Server", "boot"]
 
@@ -75,6 +79,7 @@ class Server:
         self.served = 0
         self.children: set[int] = set()
         self.code: dict[str, tuple[int, int]] = {}
+        self.learner = Learner()
 
     def stale(self) -> str | None:
         """Which loaded file changed since the server started, if one did."""
@@ -87,8 +92,8 @@ class Server:
                 return f"{path} changed"
         return None
 
-    def serve(self, preload: Sequence[str]) -> None:
-        """Lock, preload, listen and serve until idle or stopped."""
+    def serve(self, prepare: Callable[[], object]) -> None:
+        """Lock, ``prepare`` (import what the commands need), listen and serve until idle or stopped."""
         lock = os.open(self.address.lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,8 +102,7 @@ class Server:
                 return  # another server is up (or starting) at this address
             raise
         try:
-            for name in preload:
-                importlib.import_module(name)
+            prepare()
             if threading.active_count() != 1:
                 # Forking a process with threads copies their locks held; never do it.
                 print(f"layerplan daemon: preloading started threads {threading.enumerate()}; not serving", file=sys.stderr)
@@ -125,18 +129,24 @@ class Server:
             os.umask(old_umask)
         inode = os.stat(path).st_ino
         listener.listen(16)
-        listener.settimeout(_ACCEPT_TICK)
         signal.signal(signal.SIGCHLD, lambda signum, frame: self._reap())
         last = time.monotonic()
         try:
             while True:
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
+                ready, _, _ = select.select([listener.fileno(), self.learner.read_fd], [], [], _ACCEPT_TICK)
+                if self.learner.read_fd in ready:
+                    if self.learner.learn():
+                        if threading.active_count() != 1:
+                            print(f"layerplan daemon: exiting, an import started threads {threading.enumerate()}", file=sys.stderr)
+                            return
+                        self.code = _code_files()
+                    continue
+                if listener.fileno() not in ready:
                     self._reap()
                     if not self.children and time.monotonic() - last > self.idle_seconds:
                         return
                     continue
+                conn, _ = listener.accept()
                 last = time.monotonic()
                 with conn:
                     conn.settimeout(None)
@@ -196,7 +206,8 @@ class Server:
         if pid == 0:  # the command's process: it never returns into the server's loop
             try:
                 listener.close()
-                _Command(conn, request, reader.fds, self.target).run()
+                self.learner.close_in_child()
+                _Command(conn, request, reader.fds, self.target, self.learner).run()
             finally:
                 os._exit(1)
         self.children.add(pid)
@@ -221,8 +232,10 @@ class Server:
 class _Command:
     """The forked child: becomes the client's command, runs it, reports, exits."""
 
-    def __init__(self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str) -> None:
+    def __init__(self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str, learner: Learner) -> None:
         self.conn = conn
+        self.learner = learner
+        self.imported = learner.before()
         self.request = request
         self.fds = fds
         self.target = target
@@ -239,6 +252,7 @@ class _Command:
             threading.Thread(target=self._end_with_client, name="daemon-client-watch", daemon=True).start()
             code = self._call_target()
             self._finish()
+            self.learner.report(self.imported)
         except BaseException:  # noqa: BLE001 - the child must report and exit, whatever happened
             try:
                 traceback.print_exc()
@@ -312,4 +326,9 @@ def boot(settings: dict[str, Any]) -> None:
     """The server process's entry (``client.start_server``'s ``python -c``, which set
     ``sys.path`` to the client's before importing this module)."""
     address = Address(key=settings["key"], directory=settings["directory"])
-    Server(address, target=settings["target"], idle_seconds=float(settings["idle_seconds"])).serve(settings["preload"])
+
+    def preload() -> None:
+        for name in settings["preload"]:
+            importlib.import_module(name)
+
+    Server(address, target=settings["target"], idle_seconds=float(settings["idle_seconds"])).serve(preload)
