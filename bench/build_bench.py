@@ -1,4 +1,5 @@
-"""Build benchmark: a naive Dockerfile, uv's two-step Dockerfile and `layerplan build`, side by side.
+"""Build benchmark: a naive Dockerfile, uv's two-step Dockerfile and `layerplan build`, side by side;
+`layerplan build` as it starts (c) and with the build daemon on, LAYERPLAN_DAEMON=1 (d, --no-daemon leaves it out).
 
 Run (needs the test engine: `bash scripts/test-engine.sh start`):
 
@@ -24,9 +25,9 @@ the test registry, so "uploaded" is measured on the wire the same way for all th
 --profile DIR then times the phases of layerplan's code-change rebuild (no profiler overhead),
 and keeps an -X importtime log and a cProfile dump in DIR. Method and results: docs/benchmarks.md.
 
-Goals (exit 1 when missed, saying why): the code-change rebuild + push of layerplan is at
-least 10x faster than the naive Dockerfile and 3x faster than uv's pattern (medians), and it
-uploads exactly one layer blob (the app layer) plus config and manifest; the cold build + push
+Goals (exit 1 when missed, saying why): the code-change rebuild + push of layerplan, (c) or
+(d), is at least 15x faster than the naive Dockerfile and 5x faster than uv's pattern
+(medians; the goals table says which met it), and it uploads exactly one layer blob (the app layer) plus config and manifest; the cold build + push
 takes at most 0.5x uv's pattern (medians, same run); its no-change rebuild takes at most
 0.3 s (median), uploads nothing (on the wire), runs no build backend and reports the output
 unchanged. The fresh-runner code change of layerplan takes at most 2x its warm code change
@@ -48,6 +49,7 @@ import os
 import pstats
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,16 +85,19 @@ GOAL_COLD_VS_UV = 0.5
 GOAL_NO_CHANGE_S = 0.3
 GOAL_FRESH_VS_WARM = 2.0
 GOAL_FRESH_VS_UV = 5.0
-APPROACHES = ("naive", "uv", "layerplan")
+APPROACHES = ("naive", "uv", "layerplan", "layerplan-daemon")
 SCENARIOS = ("cold", "code change", "no change", "lock bump", "fresh runner")
-NO_CHANGE_APPROACHES = ("uv", "layerplan")
+NO_CHANGE_APPROACHES = ("uv", "layerplan", "layerplan-daemon")
 """The naive Dockerfile's no-change rebuild is a full cache hit of the same kind as uv's: not measured."""
 FRESH_APPROACHES = ("uv", "layerplan")
-"""The naive Dockerfile has one install layer after `COPY . /app`: `--cache-from` cannot help it."""
+"""The naive Dockerfile has one install layer after `COPY . /app`: `--cache-from` cannot help it.
+A fresh runner has no build daemon either: (d)'s would be (c)'s."""
+LAYERPLANS = ("layerplan", "layerplan-daemon")
 LABELS = {
     "naive": "(a) naive Dockerfile",
     "uv": "(b) uv two-step Dockerfile",
     "layerplan": "(c) layerplan build",
+    "layerplan-daemon": "(d) (c) + LAYERPLAN_DAEMON=1",
 }
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -146,14 +151,14 @@ def run(
 GNU_TIME = Path("/usr/bin/time")
 
 
-def run_measured(cmd: Sequence[str | Path]) -> tuple[subprocess.CompletedProcess[str], int | None]:
+def run_measured(cmd: Sequence[str | Path], env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], int | None]:
     """``run(cmd)`` and the process's peak memory (max RSS, kB) as GNU time reports it;
     ``None`` without /usr/bin/time. Not ``wait4``'s rusage of a child of this process: a
     forked child's max RSS starts at this (large) process's own, whatever it runs."""
     if not GNU_TIME.exists():
-        return run(cmd), None
+        return run(cmd, env=env), None
     with tempfile.NamedTemporaryFile("r", prefix="lp-bench-rss-") as rss:
-        done = run([GNU_TIME, "-f", "%M", "-o", rss.name, *cmd])
+        done = run([GNU_TIME, "-f", "%M", "-o", rss.name, *cmd], env=env)
         text = Path(rss.name).read_text().strip().splitlines()
     return done, int(text[-1]) if text and text[-1].isdigit() else None
 
@@ -498,7 +503,7 @@ class LayerplanApproach(Approach):
         try:
             self.proxy.reset()
             start = time.perf_counter()
-            completed, max_rss = run_measured([LAYERPLAN, *self.command(project, tag, fresh)])
+            completed, max_rss = run_measured([LAYERPLAN, *self.command(project, tag, fresh)], env=self.environ(scenario))
             out = completed.stdout
             done = time.perf_counter()
             wire = self.proxy.snapshot()
@@ -535,9 +540,44 @@ class LayerplanApproach(Approach):
             max_rss_kb=max_rss, attachments=attachments, fresh_wheels=fresh_wheels,
         )  # fmt: skip
 
+    def environ(self, scenario: str) -> dict[str, str] | None:
+        """The command's environment: this process's (``None``)."""
+        return None
+
     def run_image(self, tag: str, *args: str, entrypoint: str | None = None) -> str:
         run(["docker", "pull", "-q", f"{self.ref}:{tag}"])
         return super().run_image(tag, *args, entrypoint=entrypoint)
+
+
+class LayerplanDaemonApproach(LayerplanApproach):
+    """(c) with the build daemon on (``LAYERPLAN_DAEMON=1``, docs/build.md), as a developer
+    sets it for the edit-build loop: the daemon and the app backend's warm process stay up
+    from one build to the next (a cold build clears the caches, not them). Its peak RSS is
+    the client's: the build runs in the daemon's child. Its own daemon directory, its own
+    cache, its own repository; every server it started is stopped by ``close``."""
+
+    name = "layerplan-daemon"
+    repository = "bench-layerplan-daemon"
+
+    def __init__(self, env: Env, images: Images, proxy: UploadCounter, registry: Registry) -> None:
+        super().__init__(env, images, proxy, registry)
+        self.runtime = Path(tempfile.mkdtemp(prefix="lpbd-"))  # short: a socket path is <= 107 bytes
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.env.cache / "layerplan-daemon-cache"
+
+    def environ(self, scenario: str) -> dict[str, str] | None:
+        return {**os.environ, "LAYERPLAN_DAEMON": "1", "XDG_RUNTIME_DIR": str(self.runtime)}
+
+    def close(self) -> None:
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and str(self.runtime).encode() in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGTERM)
+            except (OSError, ProcessLookupError):
+                pass
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- a cycle
@@ -667,7 +707,7 @@ def table(steps: Sequence[Step], base: ImageManifest, runs: int, code_changes: i
 def cross_check(step: Step) -> None:
     """Warn when what the tool says it pushed differs from what the wire shows."""
     # layerplan counts the config among its pushed blobs (when it pushed anything)
-    said = max(0, step.tool_counts.get("pushed", 0) - (1 if step.approach == "layerplan" else 0))
+    said = max(0, step.tool_counts.get("pushed", 0) - (1 if step.approach in LAYERPLANS else 0))
     if said != len(step.layers_uploaded):
         console.print(
             f"[yellow]note[/yellow]: {LABELS[step.approach]} {step.scenario}: the tool reports {said} layer(s) pushed, "
@@ -698,21 +738,27 @@ def goal_check(steps: Sequence[Step]) -> list[str]:
         failures.append(
             f"cold: layerplan {cold_lp:.2f} s is {cold_lp / cold_uv:.2f}x uv's Dockerfile ({cold_uv:.2f} s), goal <= {GOAL_COLD_VS_UV:g}x"
         )
-    console.print(
-        f"code change, build + push (medians): naive {naive:.2f} s, uv {uv:.2f} s, layerplan {lp:.2f} s -> "
-        f"layerplan is {naive / lp:.1f}x faster than naive (goal {GOAL_VS_NAIVE:g}x), {uv / lp:.1f}x faster than uv (goal {GOAL_VS_UV:g}x)"
-    )
-    code_change_met = naive >= GOAL_VS_NAIVE * lp and uv >= GOAL_VS_UV * lp
-    if naive < GOAL_VS_NAIVE * lp:
-        failures.append(
-            f"code change: layerplan {lp:.2f} s is only {naive / lp:.1f}x faster than the naive Dockerfile ({naive:.2f} s), goal {GOAL_VS_NAIVE:g}x"
+    # The code-change goal, for layerplan as it starts (c) and with the build daemon (d), an
+    # opt-in: met when one of them meets it, and the row says which.
+    measured = {name: median(name) for name in LAYERPLANS if any(s.approach == name and s.scenario == "code change" for s in steps)}
+    met_by = [name for name, t in measured.items() if naive >= GOAL_VS_NAIVE * t and uv >= GOAL_VS_UV * t]
+    for name, t in measured.items():
+        console.print(
+            f"code change, build + push (medians): naive {naive:.2f} s, uv {uv:.2f} s, {LABELS[name]} {t:.2f} s -> "
+            f"{naive / t:.1f}x faster than naive (goal {GOAL_VS_NAIVE:g}x), {uv / t:.1f}x faster than uv (goal {GOAL_VS_UV:g}x)"
         )
-    if uv < GOAL_VS_UV * lp:
-        failures.append(
-            f"code change: layerplan {lp:.2f} s is only {uv / lp:.1f}x faster than uv's Dockerfile ({uv:.2f} s), goal {GOAL_VS_UV:g}x"
-        )
+    if not met_by:
+        for name, t in measured.items():
+            if naive < GOAL_VS_NAIVE * t:
+                failures.append(
+                    f"code change: {LABELS[name]} {t:.2f} s is only {naive / t:.1f}x faster than the naive Dockerfile ({naive:.2f} s), goal {GOAL_VS_NAIVE:g}x"
+                )
+            if uv < GOAL_VS_UV * t:
+                failures.append(
+                    f"code change: {LABELS[name]} {t:.2f} s is only {uv / t:.1f}x faster than uv's Dockerfile ({uv:.2f} s), goal {GOAL_VS_UV:g}x"
+                )
     for step in steps:
-        if step.approach != "layerplan" or step.scenario != "code change":
+        if step.approach not in LAYERPLANS or step.scenario != "code change":
             continue
         assert step.report is not None
         (output,) = step.report["outputs"]
@@ -721,13 +767,17 @@ def goal_check(steps: Sequence[Step]) -> list[str]:
         names = [layer_digests[b["digest"]] for b in pushed_layers]
         if names != ["app"]:
             failures.append(
-                f"cycle {step.cycle} code change: layerplan's report says it pushed layers {names}, expected exactly ['app']"
+                f"{LABELS[step.approach]} cycle {step.cycle} code change: the report says it pushed layers {names}, expected exactly ['app']"
             )
         failures += uploaded_check(step, pushed_layers)
     failures += no_change_check(steps)  # its row comes before the code change's, as in the issue
     GOALS.append((
         "code-change rebuild + push", f">= {GOAL_VS_UV:g}x faster than uv's Dockerfile, >= {GOAL_VS_NAIVE:g}x than the naive one",
-        f"{lp:.2f} s: {uv / lp:.1f}x uv ({uv:.2f} s), {naive / lp:.1f}x naive ({naive:.2f} s)", code_change_met,
+        "; ".join(
+            f"{'(d) daemon' if name == 'layerplan-daemon' else '(c)'} {t:.2f} s: {uv / t:.1f}x uv ({uv:.2f} s), {naive / t:.1f}x naive"
+            for name, t in measured.items()
+        ) + (f" -> met by {' and '.join('(d)' if n == 'layerplan-daemon' else '(c)' for n in met_by)}" if met_by else ""),
+        bool(met_by),
     ))  # fmt: skip
     failures += fresh_runner_check(steps, lp)
     GOALS.append(memory_goal(steps))
@@ -1022,6 +1072,9 @@ def main() -> int:
         help="a cold layerplan build also empties the cache's bytecode store (kept by default, like the wheels)",
     )
     parser.add_argument("--no-plan", action="store_true", help="skip the planning bench's row (10,000 packages; ~1 min)")
+    parser.add_argument(
+        "--no-daemon", action="store_true", help="leave out (d), layerplan with the build daemon (LAYERPLAN_DAEMON=1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's images and registry repositories at the end")
     parser.add_argument(
         "--repo-prefix",
@@ -1057,10 +1110,13 @@ def main() -> int:
         images = prepare_images(env, proxy.address, registry)
         layerplan = LayerplanApproach(env, images, proxy, registry)
         layerplan.clear_bytecode = args.cold_clears_bytecode
+        daemon = LayerplanDaemonApproach(env, images, proxy, registry)
+        daemon.clear_bytecode = args.cold_clears_bytecode
         approaches: list[Approach] = [
             NaiveApproach(env, images, proxy, registry),
             UvApproach(env, images, proxy, registry),
             layerplan,
+            *([] if args.no_daemon else [daemon]),
         ]
         for approach in approaches:
             approach.repository = args.repo_prefix + approach.repository
@@ -1087,6 +1143,7 @@ def main() -> int:
             if args.profile:
                 profile(layerplan, scratch, args.profile)
         finally:
+            daemon.close()
             if not args.keep:
                 for approach in approaches:
                     approach.reset()
