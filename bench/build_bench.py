@@ -375,10 +375,14 @@ class Approach:
         listing = run(
             ["docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", "--filter", f"reference={self.ref}"]
         ).stdout.split("\n")
-        # A pulled image whose tag a later build took keeps only its ID (``<none>``): removed by ID.
-        refs = {ref if not ref.endswith(":<none>") else image_id for ref, image_id in (line.split() for line in listing if line)}
-        if refs:
-            run(["docker", "rmi", *sorted(refs)])
+        pairs = [line.split() for line in listing if line]
+        tagged = sorted({ref for ref, _ in pairs if not ref.endswith(":<none>")})
+        if tagged:
+            run(["docker", "rmi", *tagged])
+        # A pulled image whose tag a later build took keeps only its ID (``<none>``): removed by
+        # ID, unless a tag of another repository still names it (then it is not this approach's).
+        for image_id in sorted({image_id for ref, image_id in pairs if ref.endswith(":<none>")}):
+            run(["docker", "rmi", image_id], check=False)
 
     def build_push(self, project: Path, tag: str, cycle: int, scenario: str) -> Step:
         raise NotImplementedError
