@@ -46,7 +46,7 @@ def main() -> None:
     from _layerplan_warm.server import Server  # type: ignore[import-not-found]
 
     address = Address(key=settings["key"], directory=settings["directory"])
-    server = Server(address, target="_layerplan_hook_driver:served", idle_seconds=float(settings["idle_seconds"]))
+    server = Server(address, target="_layerplan_hook_driver:served", idle_seconds=float(settings["idle_seconds"]), learn=True)
     server.serve(lambda: driver.load_backend(settings["backend"], settings["backend_path"]))
 
 

@@ -71,7 +71,11 @@ def _peer_uid(conn: socket.socket) -> int | None:
 class Server:
     """One warm process at one :class:`Address`."""
 
-    def __init__(self, address: Address, target: str, idle_seconds: float) -> None:
+    def __init__(self, address: Address, target: str, idle_seconds: float, *, learn: bool = False) -> None:
+        """``learn``: import what the children imported (``learning``). Only for a server whose
+        children all run with its own environment (a backend's: the environment is in its
+        key): a module that reads the environment as it is imported would otherwise keep the
+        first command's values for every later one."""
         self.address = address
         self.target = target
         self.idle_seconds = idle_seconds
@@ -79,7 +83,7 @@ class Server:
         self.served = 0
         self.children: set[int] = set()
         self.code: dict[str, tuple[int, int]] = {}
-        self.learner = Learner()
+        self.learner = Learner() if learn else None
 
     def stale(self) -> str | None:
         """Which loaded file changed since the server started, if one did."""
@@ -133,8 +137,9 @@ class Server:
         last = time.monotonic()
         try:
             while True:
-                ready, _, _ = select.select([listener.fileno(), self.learner.read_fd], [], [], _ACCEPT_TICK)
-                if self.learner.read_fd in ready:
+                watched = [listener.fileno(), *([self.learner.read_fd] if self.learner else [])]
+                ready, _, _ = select.select(watched, [], [], _ACCEPT_TICK)
+                if self.learner is not None and self.learner.read_fd in ready:
                     if self.learner.learn():
                         if threading.active_count() != 1:
                             print(f"layerplan daemon: exiting, an import started threads {threading.enumerate()}", file=sys.stderr)
@@ -206,7 +211,8 @@ class Server:
         if pid == 0:  # the command's process: it never returns into the server's loop
             try:
                 listener.close()
-                self.learner.close_in_child()
+                if self.learner is not None:
+                    self.learner.close_in_child()
                 _Command(conn, request, reader.fds, self.target, self.learner).run()
             finally:
                 os._exit(1)
@@ -232,10 +238,12 @@ class Server:
 class _Command:
     """The forked child: becomes the client's command, runs it, reports, exits."""
 
-    def __init__(self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str, learner: Learner) -> None:
+    def __init__(
+        self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str, learner: Learner | None
+    ) -> None:
         self.conn = conn
         self.learner = learner
-        self.imported = learner.before()
+        self.imported = learner.before() if learner is not None else frozenset()
         self.request = request
         self.fds = fds
         self.target = target
@@ -252,7 +260,8 @@ class _Command:
             threading.Thread(target=self._end_with_client, name="daemon-client-watch", daemon=True).start()
             code = self._call_target()
             self._finish()
-            self.learner.report(self.imported)
+            if self.learner is not None:
+                self.learner.report(self.imported)
         except BaseException:  # noqa: BLE001 - the child must report and exit, whatever happened
             try:
                 traceback.print_exc()
@@ -277,6 +286,8 @@ class _Command:
         os.umask(int(request["umask"]))
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        if "tempfile" in sys.modules:  # chosen again from this environment's TMPDIR when asked
+            setattr(sys.modules["tempfile"], "tempdir", None)  # noqa: B010
         sys.argv = [str(arg) for arg in request["argv"]]
         # New text streams on the client's descriptors, buffered as Python buffers them at
         # start (stdout by line only on a terminal); same encoding, as the key holds the locale.
