@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import io
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerplan.cli import dockerfile_cmd
 from layerplan.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,18 +35,6 @@ class CliResult:
     code: int
     out: str
     err: str
-
-
-_BUILD_PARSER = cli_main.build_parser
-
-
-def _parser() -> argparse.ArgumentParser:
-    """The real CLI parser, with `dockerfile` added when main.py does not register it yet."""
-    parser = _BUILD_PARSER()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "dockerfile" not in commands.choices:
-        dockerfile_cmd.register(commands)
-    return parser
 
 
 @contextlib.contextmanager
@@ -85,15 +71,11 @@ def run_cli(*argv: str, app_wheel: Path | None = None) -> CliResult:
     that succeeds must have used it.
     """
     out, err = io.StringIO(), io.StringIO()
-    cli_main.build_parser = _parser  # type: ignore[assignment]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _prebuilt_app_wheel(app_wheel) as given:
-            try:
-                code = cli_main.main(list(argv))
-            except SystemExit as exit_:  # argparse errors
-                code = int(exit_.code or 0)
-    finally:
-        cli_main.build_parser = _BUILD_PARSER  # type: ignore[assignment]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _prebuilt_app_wheel(app_wheel) as given:
+        try:
+            code = cli_main.main(list(argv))
+        except SystemExit as exit_:  # argparse errors
+            code = int(exit_.code or 0)
     if app_wheel is not None and code == 0:
         assert given == [app_wheel], "the prebuilt app wheel did not reach the emitter"
     return CliResult(code, out.getvalue(), err.getvalue())
