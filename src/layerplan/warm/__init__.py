@@ -9,7 +9,11 @@ per command, so each command still runs in a process of its own, with nothing ca
 from the one before but imported code. The server declines (and exits) when any file of
 that code changed since it started, so an upgrade or an edit never runs stale code.
 
-``address`` names the server's socket for one interpreter and layerplan; ``wire`` frames its
-messages; ``server`` is the warm process; ``client`` is what the ``layerplan`` command runs.
-This package imports only the standard library at its top: the client must stay light.
+``address`` names a server's socket; ``wire`` frames the messages; ``server`` is the warm
+process and ``child`` the process it forks per command; ``learning`` lets a server import
+what its children imported; ``process`` is a served command seen as a process, and starts
+servers; ``client`` is what the ``layerplan`` command runs. The app backend's warm process
+(``install.warm_backend``) is the same server in a build environment. This package imports
+only the standard library, relatively within itself: the client must stay light, and the
+backend's server loads it by path where there is no ``layerplan``.
 """

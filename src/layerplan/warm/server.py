@@ -18,7 +18,6 @@ long-lived in-process server would have to get right forever.
 
 from __future__ import annotations
 
-import atexit
 import errno
 import fcntl
 import importlib
@@ -30,19 +29,20 @@ import struct
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 # Relative: the backend's server (install/_hook_server.py) loads this package under a
 # private name in a build environment, where there is no `layerplan` to import.
 from .address import Address
+from .child import Command
 from .learning import Learner
 from .wire import ProtocolError, Reader, send
 
 __all__ = ["Server", "boot"]
 
 _ACCEPT_TICK = 30.0
+_RECEIVE_SECONDS = 10.0
 
 
 def _code_files() -> dict[str, tuple[int, int]]:
@@ -154,7 +154,6 @@ class Server:
                 conn, _ = listener.accept()
                 last = time.monotonic()
                 with conn:
-                    conn.settimeout(None)
                     if not self._handle(conn, listener):
                         return
         finally:
@@ -166,7 +165,7 @@ class Server:
                 pass
 
     def _reap(self) -> None:
-        while self.children:
+        while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -182,10 +181,12 @@ class Server:
         if uid is not None and uid != os.getuid():
             return True
         reader = Reader(conn)
+        conn.settimeout(_RECEIVE_SECONDS)  # a client that says nothing does not hold the server up
         try:
             message = reader.receive()
         except (ProtocolError, OSError):
             message = None
+        conn.settimeout(None)
         if not message:
             for fd in reader.fds:
                 os.close(fd)
@@ -207,22 +208,27 @@ class Server:
             for fd in reader.fds:
                 os.close(fd)
             return False
+        # SIGCHLD held until the child is counted: one that ends at once is then reaped after.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
         if pid == 0:  # the command's process: it never returns into the server's loop
             try:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
                 listener.close()
                 if self.learner is not None:
                     self.learner.close_in_child()
-                _Command(conn, request, reader.fds, self.target, self.learner).run()
+                Command(conn, request, reader.fds, self.target, self.learner).run()
             finally:
                 os._exit(1)
         self.children.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         self.served += 1
         for fd in reader.fds:
             os.close(fd)
         return True
 
     def _status(self) -> dict[str, Any]:
+        self._reap()
         return {
             "pid": os.getpid(),
             "key": self.address.key,
@@ -233,104 +239,6 @@ class Server:
             "idle_seconds": self.idle_seconds,
             "modules": len(sys.modules),
         }
-
-
-class _Command:
-    """The forked child: becomes the client's command, runs it, reports, exits."""
-
-    def __init__(
-        self, conn: socket.socket, request: dict[str, Any], fds: list[int], target: str, learner: Learner | None
-    ) -> None:
-        self.conn = conn
-        self.learner = learner
-        self.imported = learner.before() if learner is not None else frozenset()
-        self.request = request
-        self.fds = fds
-        self.target = target
-        self.done = False
-
-    def run(self) -> None:
-        code = 1
-        try:
-            for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            self._become_client()
-            send(self.conn, {"pid": os.getpid()})
-            threading.Thread(target=self._end_with_client, name="daemon-client-watch", daemon=True).start()
-            code = self._call_target()
-            self._finish()
-            if self.learner is not None:
-                self.learner.report(self.imported)
-        except BaseException:  # noqa: BLE001 - the child must report and exit, whatever happened
-            try:
-                traceback.print_exc()
-            except Exception:  # noqa: BLE001
-                pass
-        # Done: the client closing the connection after the exit code is no reason to stop.
-        self.done = True
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-        try:
-            send(self.conn, {"exit": code})
-        except OSError:
-            pass
-        os._exit(code)
-
-    def _become_client(self) -> None:
-        request = self.request
-        for target_fd, fd in enumerate(self.fds):
-            os.dup2(fd, target_fd)
-            os.close(fd)
-        os.chdir(request["cwd"])
-        os.umask(int(request["umask"]))
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
-        if "tempfile" in sys.modules:  # chosen again from this environment's TMPDIR when asked
-            setattr(sys.modules["tempfile"], "tempdir", None)  # noqa: B010
-        sys.argv = [str(arg) for arg in request["argv"]]
-        # New text streams on the client's descriptors, buffered as Python buffers them at
-        # start (stdout by line only on a terminal); same encoding, as the key holds the locale.
-        sys.stdin = open(0, encoding=sys.stdin.encoding, errors=sys.stdin.errors, closefd=False)  # noqa: SIM115
-        sys.stdout = open(  # noqa: SIM115
-            1, "w", buffering=1 if os.isatty(1) else -1, encoding=sys.stdout.encoding, errors=sys.stdout.errors, closefd=False
-        )
-        sys.stderr = open(2, "w", buffering=1, encoding=sys.stderr.encoding, errors=sys.stderr.errors, closefd=False)  # noqa: SIM115
-        for name in ("stdin", "stdout", "stderr"):  # what code that wants the "original" streams reads
-            setattr(sys, f"__{name}__", getattr(sys, name))
-
-    def _end_with_client(self) -> None:
-        try:
-            while self.conn.recv(4096):
-                pass
-        except OSError:
-            pass
-        if not self.done:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    def _call_target(self) -> int:
-        module_name, _, function_name = self.target.partition(":")
-        function: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), function_name)
-        try:
-            return int(function(sys.argv[1:]))
-        except SystemExit as exc:  # argparse's --help, --version and usage errors
-            if exc.code is None or isinstance(exc.code, int):
-                return int(exc.code or 0)
-            print(exc.code, file=sys.stderr)
-            return 1
-
-    def _finish(self) -> None:
-        """What an interpreter's exit does: wait for its threads, run ``atexit``, flush."""
-        current = threading.current_thread()
-        for thread in threading.enumerate():
-            if thread is not current and not thread.daemon:
-                thread.join()
-        atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
 
 
 def boot(settings: dict[str, Any]) -> None:
