@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -25,9 +25,7 @@ from layerplan.registry.client import RegistryClient
 from layerplan.registry.errors import RegistryError, RegistryNotFoundError
 from layerplan.registry.push import DEFAULT_WORKERS
 
-__all__ = [
-    "find_referrers", "list_referrers", "push_referrer_blobs", "push_referrers", "read_referrers_tag", "select_referrers",
-]  # fmt: skip
+__all__ = ["find_referrers", "list_referrers", "push_referrer_blobs", "push_referrers", "select_referrers"]
 
 
 def push_referrer_blobs(client: RegistryClient, repository: str, artifacts: Sequence[Artifact]) -> None:
@@ -47,14 +45,11 @@ def push_referrer_blobs(client: RegistryClient, repository: str, artifacts: Sequ
 
 
 def push_referrers(
-    client: RegistryClient, repository: str, artifacts: Sequence[Artifact], *, blobs_sent: bool = False,
-    tag_entries: Mapping[Digest, Callable[[], list[dict[str, Any]]]] | None = None,
-) -> str | None:  # fmt: skip
+    client: RegistryClient, repository: str, artifacts: Sequence[Artifact], *, blobs_sent: bool = False
+) -> str | None:
     """Push ``artifacts`` (all about one image, already pushed) to ``repository``; return
     how they are found: ``referrers API`` or ``tag sha256-<hex>``; ``None`` for none.
-    ``blobs_sent``: :func:`push_referrer_blobs` sent their blobs already. ``tag_entries``:
-    for a subject, what its referrers tag lists, read already (:func:`read_referrers_tag`,
-    started while the image went up): asked only on a registry without the referrers API.
+    ``blobs_sent``: :func:`push_referrer_blobs` sent their blobs already.
 
     Raises ``RegistryError`` subclasses, as a push does.
     """
@@ -76,8 +71,7 @@ def push_referrers(
     subjects = {artifact.subject for artifact in artifacts}
     for subject in sorted(subjects, key=str):
         tag = referrers_tag(subject)
-        read = (tag_entries or {}).get(subject) or (lambda: read_referrers_tag(client, repository, subject))  # noqa: B023
-        _merge_into_tag(client, repository, tag, [a for a in artifacts if a.subject == subject], read())
+        _merge_into_tag(client, repository, tag, [a for a in artifacts if a.subject == subject])
     return "tag " + ", ".join(referrers_tag(s) for s in sorted(subjects, key=str))
 
 
@@ -85,28 +79,20 @@ def _opener(data: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(data)
 
 
-def read_referrers_tag(client: RegistryClient, repository: str, subject: Digest) -> list[dict[str, Any]]:
-    """The descriptors the referrers tag of ``subject`` lists (none when there is no such
-    tag): what :func:`push_referrers` merges its artifacts into on a registry without the
-    referrers API. Raises ``RegistryError`` when the tag names something else."""
-    tag = referrers_tag(subject)
+def _merge_into_tag(client: RegistryClient, repository: str, tag: str, artifacts: Sequence[Artifact]) -> None:
     try:
         existing = client.get_manifest(repository, tag)
     except RegistryNotFoundError:
-        return []
-    try:
-        index = json.loads(existing.data)
-        return [e for e in index.get("manifests") or [] if isinstance(e, dict)]
-    except (ValueError, AttributeError) as exc:
-        raise RegistryError(
-            f"{client.registry}/{repository}:{tag} is not an index of referrers: {exc}",
-            hint=f"delete the tag {tag} (the referrers tag scheme of the OCI image spec) and build again",
-        ) from exc
-
-
-def _merge_into_tag(
-    client: RegistryClient, repository: str, tag: str, artifacts: Sequence[Artifact], entries: list[dict[str, Any]]
-) -> None:
+        entries: list[dict[str, Any]] = []
+    else:
+        try:
+            index = json.loads(existing.data)
+            entries = [e for e in index.get("manifests") or [] if isinstance(e, dict)]
+        except (ValueError, AttributeError) as exc:
+            raise RegistryError(
+                f"{client.registry}/{repository}:{tag} is not an index of referrers: {exc}",
+                hint=f"delete the tag {tag} (the referrers tag scheme of the OCI image spec) and build again",
+            ) from exc
     ours = [artifact.descriptor_json() for artifact in artifacts]
     digests = {entry["digest"] for entry in ours}
     merged = [e for e in entries if e.get("digest") not in digests] + ours

@@ -239,17 +239,14 @@ class Registry:
         from concurrent.futures import ThreadPoolExecutor
 
         from layerplan.registry import push_image  # the image is not there: a push, not a no-change rebuild
-        from layerplan.registry.referrers import push_referrer_blobs, push_referrers, read_referrers_tag
+        from layerplan.registry.referrers import push_referrer_blobs, push_referrers
 
         repository = self.reference.repository
         # The attachments' blobs (SBOMs, provenance) name no image: they go up while the
         # image does, on a code-change rebuild a few round trips off the path. The tag
-        # moves only once they are there too: a failed one leaves it where it was. What
-        # the image's referrers tag lists is read meanwhile too (used only on a registry
-        # without the referrers API, where it is merged into: one round trip less after).
-        with ThreadPoolExecutor(2, thread_name_prefix="layerplan-attach-blobs") as side:
+        # moves only once they are there too: a failed one leaves it where it was.
+        with ThreadPoolExecutor(1, thread_name_prefix="layerplan-attach-blobs") as side:
             blobs_sent = side.submit(push_referrer_blobs, client, repository, referrers)
-            listed = side.submit(read_referrers_tag, client, repository, image.digest) if referrers else None
             report = push_image(
                 client, self.reference, image, locations=context.locations, on_bytes=context.sent, present=present,
                 before_manifest=blobs_sent.result,
@@ -257,9 +254,7 @@ class Registry:
             for tag in self.tags[1:]:  # the blobs are there: each other tag is one manifest PUT
                 client.put_manifest(repository, tag, image.manifest, image.media_type)
         # after the image: a referrer's subject must be there (and a registry may check)
-        via = push_referrers(
-            client, repository, referrers, blobs_sent=True, tag_entries={image.digest: listed.result} if listed else None
-        )
+        via = push_referrers(client, repository, referrers, blobs_sent=True)
         blobs = tuple(
             # BlobStatus.PUSHED/PRESENT/MOUNTED -> the report's "pushed"/"present"/"mounted"
             BlobResult(
