@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,36 @@ def test_a_bad_daemon_setting_is_named_and_the_command_runs(daemon_env: dict[str
     assert result.returncode == 0 and result.stdout == "layerplan 0.1.0\n"
     assert result.stderr == "warning: LAYERPLAN_DAEMON='maybe' is neither 1 nor 0; running without the build daemon\n"
     assert status(daemon_env) is None
+
+
+def test_a_peer_that_never_answers_does_not_hold_the_command(daemon_env: dict[str, str]) -> None:
+    # What listens at the daemon's socket takes the connection and says nothing (a stopped
+    # or hung server, another program): the command runs without it, and a daemon that
+    # works takes the address over.
+    state = started(daemon_env)
+    (path,) = (Path(daemon_env["XDG_RUNTIME_DIR"]) / "layerplan").glob("*.sock")
+    assert run(["daemon", "stop"], daemon_env).returncode == 0
+    wait_for(lambda: not alive(int(state["pid"])), "the daemon to stop")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.bind(str(path))
+        silent.listen(4)
+        result = run(["--version"], daemon_env)
+        assert result.returncode == 0 and result.stdout == "layerplan 0.1.0\n"
+        assert result.stderr == f"warning: the build daemon at {path} did not answer; running without it\n"
+        fresh = wait_for(lambda: status(daemon_env), "a daemon that answers")
+    assert fresh["pid"] != state["pid"]
+    assert run(["--version"], daemon_env).stderr == ""
+
+
+def test_a_daemon_whose_socket_was_removed_makes_way_for_a_new_one(daemon_env: dict[str, str]) -> None:
+    # A /tmp cleaner or a user removed the socket: no command can reach that daemon, and its
+    # lock would keep another from starting until it had been idle for hours.
+    state = started(daemon_env)
+    (path,) = (Path(daemon_env["XDG_RUNTIME_DIR"]) / "layerplan").glob("*.sock")
+    path.unlink()
+    wait_for(lambda: not alive(int(state["pid"])), "the unreachable daemon to exit")
+    assert run(["--version"], daemon_env).stdout == "layerplan 0.1.0\n"
+    fresh = wait_for(lambda: status(daemon_env), "a new daemon")
+    assert fresh["pid"] != state["pid"]
+    (log,) = path.parent.glob("*.log")
+    assert f"layerplan daemon: exiting, its socket {path} was removed or replaced" in log.read_text()

@@ -116,7 +116,11 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
         return None  # a closed standard stream cannot be handed over; run here
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    process = WarmProcess.start(address, argv, cwd=os.getcwd(), env=os.environ, fds=[0, 1, 2])
+    try:
+        process = WarmProcess.start(address, argv, cwd=os.getcwd(), env=os.environ, fds=[0, 1, 2])
+    except TimeoutError:
+        _warn(f"the build daemon at {address.socket} did not answer; running without it")
+        return None
     if process is None:
         return None
 

@@ -19,7 +19,12 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (the client
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["WarmProcess", "spawn_server"]
+__all__ = ["ANSWER_SECONDS", "WarmProcess", "spawn_server"]
+
+ANSWER_SECONDS = 5.0
+"""How long a server may take to take a command (it forks at once: milliseconds). Past it,
+what listens is not a server that works (stopped, hung, another program): the command runs
+without it, rather than wait for ever."""
 
 
 class WarmProcess:
@@ -38,19 +43,31 @@ class WarmProcess:
         cls, address: Address, argv: Sequence[str], *, cwd: str, env: Mapping[str, str], fds: Sequence[int], umask: int | None = None
     ) -> WarmProcess | None:
         """Have the server at ``address`` run ``argv`` with ``fds`` as its standard streams;
-        ``None`` when no server is up there or it declined (its code changed): nothing ran."""
+        ``None`` when no server is up there or it declined (its code changed): nothing ran.
+        Raises ``TimeoutError`` when what listens there did not answer in ``ANSWER_SECONDS``
+        (nothing ran: a child forked later finds the connection closed and exits)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(ANSWER_SECONDS)
         try:
             sock.connect(address.socket)
             if umask is None:
                 umask = os.umask(0o022)
                 os.umask(umask)
-            send(sock, {"run": {"cwd": cwd, "umask": umask, "env": dict(env), "argv": list(argv)}}, list(fds))
+            send(sock, {"run": {"cwd": cwd, "umask": umask, "env": dict(env), "argv": list(argv)}})
             reader = Reader(sock)
+            ready = reader.receive()
+            if not ready or "ready" not in ready:
+                sock.close()
+                return None  # "stale": that server exits
+            send(sock, {"streams": len(fds)}, list(fds))  # only to a server that answered
             first = reader.receive()
+        except TimeoutError:
+            sock.close()
+            raise
         except (OSError, ProtocolError):
             sock.close()
             return None
+        sock.settimeout(None)
         if not first or "pid" not in first:
             sock.close()
             return None  # "stale": that server exits

@@ -41,7 +41,8 @@ from .wire import ProtocolError, Reader, send
 
 __all__ = ["Server", "boot"]
 
-_ACCEPT_TICK = 30.0
+_ACCEPT_TICK = 5.0
+"""How often an idle server looks at its idle time and its socket's file (a stat: nothing)."""
 _RECEIVE_SECONDS = 10.0
 
 
@@ -59,6 +60,13 @@ def _code_files() -> dict[str, tuple[int, int]]:
     return files
 
 
+def _same_file(path: str, inode: int) -> bool:
+    try:
+        return os.lstat(path).st_ino == inode
+    except OSError:
+        return False
+
+
 def _peer_uid(conn: socket.socket) -> int | None:
     """The connecting process's uid, where the system says (Linux); else ``None``."""
     option = getattr(socket, "SO_PEERCRED", None)
@@ -66,6 +74,18 @@ def _peer_uid(conn: socket.socket) -> int | None:
         return None
     _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
     return int(uid)
+
+
+def _receive(conn: socket.socket, reader: Reader) -> dict[str, Any] | None:
+    """The client's next message; ``None`` if it has none within ``_RECEIVE_SECONDS`` (a
+    client that says nothing does not hold the server up) or sends something else."""
+    conn.settimeout(_RECEIVE_SECONDS)
+    try:
+        return reader.receive()
+    except (ProtocolError, OSError):
+        return None
+    finally:
+        conn.settimeout(None)
 
 
 class Server:
@@ -147,6 +167,11 @@ class Server:
                         self.code = _code_files()
                     continue
                 if listener.fileno() not in ready:
+                    if not _same_file(path, inode):
+                        # Removed (a /tmp cleaner, a user) or replaced: no client finds this
+                        # server, whose lock would keep a new one from starting for hours.
+                        print(f"layerplan daemon: exiting, its socket {path} was removed or replaced", file=sys.stderr)
+                        return
                     self._reap()
                     if not self.children and time.monotonic() - last > self.idle_seconds:
                         return
@@ -158,11 +183,11 @@ class Server:
                         return
         finally:
             listener.close()
-            try:
-                if os.stat(path).st_ino == inode:
+            if _same_file(path, inode):
+                try:
                     os.unlink(path)
-            except OSError:
-                pass
+                except OSError:
+                    pass
 
     def _reap(self) -> None:
         while True:
@@ -181,12 +206,7 @@ class Server:
         if uid is not None and uid != os.getuid():
             return True
         reader = Reader(conn)
-        conn.settimeout(_RECEIVE_SECONDS)  # a client that says nothing does not hold the server up
-        try:
-            message = reader.receive()
-        except (ProtocolError, OSError):
-            message = None
-        conn.settimeout(None)
+        message = _receive(conn, reader)
         if not message:
             for fd in reader.fds:
                 os.close(fd)
@@ -198,7 +218,7 @@ class Server:
             send(conn, {"stopping": os.getpid()})
             return False
         request = message.get("run")
-        if not isinstance(request, dict) or len(reader.fds) != 3:
+        if not isinstance(request, dict):
             for fd in reader.fds:
                 os.close(fd)
             return True
@@ -208,6 +228,13 @@ class Server:
             for fd in reader.fds:
                 os.close(fd)
             return False
+        # Only now the client's streams: what it sends them to has answered, so a peer that
+        # never does (hung, another program) cannot hold the client's pipes open.
+        send(conn, {"ready": os.getpid()})
+        if not _receive(conn, reader) or len(reader.fds) != 3:
+            for fd in reader.fds:
+                os.close(fd)
+            return True
         # SIGCHLD held until the child is counted: one that ends at once is then reaped after.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
