@@ -158,3 +158,39 @@ def test_a_daemon_whose_socket_was_removed_makes_way_for_a_new_one(daemon_env: d
     assert fresh["pid"] != state["pid"]
     (log,) = path.parent.glob("*.log")
     assert f"layerplan daemon: exiting, its socket {path} was removed or replaced" in log.read_text()
+
+
+@pytest.mark.parametrize("daemon", ["1", "0"])
+def test_a_command_ended_by_a_signal_ends_layerplan_by_that_signal(tmp_path: Path, daemon_env: dict[str, str], daemon: str) -> None:
+    # SIGHUP (the terminal closed) ends the command's process, which does not handle it: the
+    # caller sees the signal, not an exit code, with the daemon as without it.
+    env = {**daemon_env, "LAYERPLAN_DAEMON": daemon}
+    if daemon == "1":
+        started(env)
+    client, log = _watching(tmp_path, env)
+    client.send_signal(signal.SIGHUP)
+    assert client.wait(timeout=30) == -signal.SIGHUP
+    assert "build daemon" not in log.read_text()
+    if daemon == "1":
+        wait_for(lambda: status(env)["running"] == 0, "the command's process to end")  # type: ignore[index]
+
+
+def test_commands_outlive_a_killed_daemon(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # Two commands at once, then the daemon is killed: the second still runs and ends on
+    # Ctrl-C with its own exit code; the first, killed, is reported at once (the second's
+    # process does not hold the first's connection open).
+    state = started(daemon_env)
+    first, _first_log = _watching(tmp_path / "first", daemon_env)
+    second, second_log = _watching(tmp_path / "second", daemon_env)
+    assert status(daemon_env)["running"] == 2  # type: ignore[index]
+    children = Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split()
+    first_command = min(int(pid) for pid in children)
+    os.kill(int(state["pid"]), signal.SIGKILL)
+    wait_for(lambda: not alive(int(state["pid"])), "the daemon to die")
+
+    os.kill(first_command, signal.SIGKILL)
+    assert first.wait(timeout=10) == 1, "nobody is left to say how it ended: the client says so"
+    assert second.poll() is None
+    second.send_signal(signal.SIGINT)
+    assert second.wait(timeout=30) == 130
+    assert second_log.read_text().splitlines()[-1] == "interrupted"

@@ -140,7 +140,27 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
             file=sys.stderr,
         )
         return EXIT_LOST
+    if code < 0:
+        _end_as_signalled(-code)
+        return 128 - code  # a signal that does not end a process (there is none that ends a command so)
     return code
+
+
+def _end_as_signalled(signum: int) -> None:
+    """End as the command's process ended, by signal ``signum`` (SIGHUP from a closed
+    terminal, SIGKILL from the kernel's OOM killer): the shell, or a caller's ``wait``,
+    sees what it sees when the command runs in its own process."""
+    import resource
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a core of this process would say nothing
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    os.kill(os.getpid(), signum)
 
 
 def start_server(address: Address) -> None:

@@ -36,7 +36,7 @@ class WarmProcess:
         self.pid = pid
         self.returncode: int | None = None
         self.lost = False
-        """The child ended without reporting its exit code (killed, out of memory)."""
+        """Nobody said how the child ended (its server was gone too when it ended)."""
 
     @classmethod
     def start(
@@ -87,7 +87,8 @@ class WarmProcess:
         return self.returncode
 
     def wait(self) -> int:
-        """Wait for the command; its exit code (``-SIGKILL`` when it was lost: see ``lost``)."""
+        """Wait for the command; its exit code, ``-N`` when signal N ended it, as ``Popen``'s
+        (``-SIGKILL`` when it was lost: see ``lost``)."""
         while self.returncode is None:
             self._read_exit()
         return self.returncode

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import importlib
+import json
 import os
 import select
 import signal
@@ -101,7 +102,10 @@ class Server:
         self.idle_seconds = idle_seconds
         self.started = time.time()
         self.served = 0
-        self.children: set[int] = set()
+        self.children: dict[int, socket.socket] = {}
+        """Each command's process, with the server's end of its client's connection: the
+        server says how the process ended when it ends without saying so itself (a backend's
+        ``os._exit(0)``, a signal), as a parent's ``wait`` would."""
         self.code: dict[str, tuple[int, int]] = {}
         self.learner = Learner() if learn else None
 
@@ -192,13 +196,23 @@ class Server:
     def _reap(self) -> None:
         while True:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
+                for gone in self.children.values():
+                    gone.close()
                 self.children.clear()
                 return
             if pid == 0:
                 return
-            self.children.discard(pid)
+            if (conn := self.children.pop(pid, None)) is not None:
+                # Never blocks (the flag, not the socket's mode, which the child shares); after
+                # the process's own "exit" this one is not read.
+                message = json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n"
+                try:
+                    conn.send(message, socket.MSG_DONTWAIT)
+                except OSError:
+                    pass
+                conn.close()
 
     def _handle(self, conn: socket.socket, listener: socket.socket) -> bool:
         """Serve one connection; ``False`` when the server is to exit."""
@@ -240,6 +254,8 @@ class Server:
         pid = os.fork()
         if pid == 0:  # the command's process: it never returns into the server's loop
             try:
+                for other in self.children.values():  # another command's: its client waits for its end
+                    other.close()
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
                 listener.close()
                 if self.learner is not None:
@@ -247,7 +263,7 @@ class Server:
                 Command(conn, request, reader.fds, self.target, self.learner).run()
             finally:
                 os._exit(1)
-        self.children.add(pid)
+        self.children[pid] = conn.dup()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         self.served += 1
         for fd in reader.fds:
