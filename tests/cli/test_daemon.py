@@ -194,3 +194,18 @@ def test_commands_outlive_a_killed_daemon(tmp_path: Path, daemon_env: dict[str, 
     second.send_signal(signal.SIGINT)
     assert second.wait(timeout=30) == 130
     assert second_log.read_text().splitlines()[-1] == "interrupted"
+
+
+def test_a_command_in_a_removed_directory_runs_as_without_the_daemon(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # The shell's directory was removed under it: nothing to hand over, the command runs here.
+    started(daemon_env)
+    results = []
+    for daemon in ("1", "0"):
+        gone = tmp_path / f"gone-{daemon}"
+        gone.mkdir()
+        env = {**daemon_env, "LAYERPLAN_DAEMON": daemon, "LAYERPLAN_CACHE_DIR": str(tmp_path / "cache")}
+        script = f'cd "{gone}" && rmdir "{gone}" && exec "{LAYERPLAN}" cache info --json'
+        results.append(subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=60))
+    served, own = results
+    assert own.returncode == 0, own.stderr
+    assert (served.returncode, served.stdout, served.stderr) == (own.returncode, own.stdout, own.stderr)

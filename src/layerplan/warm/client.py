@@ -114,10 +114,14 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
     at ``address`` or it declined (its code changed): then the caller runs the command."""
     if not _streams_open():
         return None  # a closed standard stream cannot be handed over; run here
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # the working directory was removed: nothing to hand over; run here
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
-        process = WarmProcess.start(address, argv, cwd=os.getcwd(), env=os.environ, fds=[0, 1, 2])
+        process = WarmProcess.start(address, argv, cwd=cwd, env=os.environ, fds=[0, 1, 2])
     except TimeoutError:
         _warn(f"the build daemon at {address.socket} did not answer; running without it")
         return None
