@@ -209,3 +209,18 @@ def test_a_command_in_a_removed_directory_runs_as_without_the_daemon(tmp_path: P
     served, own = results
     assert own.returncode == 0, own.stderr
     assert (served.returncode, served.stdout, served.stderr) == (own.returncode, own.stdout, own.stderr)
+
+
+def test_a_runtime_directory_too_long_for_a_socket_is_passed_over(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # A socket's path is at most 107 bytes: there the daemon could never listen (and every
+    # command would start one in vain); the temporary directory serves instead.
+    long = tmp_path / ("r" * 100)
+    long.mkdir()
+    short = Path(daemon_env["XDG_RUNTIME_DIR"]) / "t"
+    short.mkdir()
+    env = {**daemon_env, "XDG_RUNTIME_DIR": str(long), "TMPDIR": str(short)}
+    state = started(env)
+    assert run(["--version"], env).stdout == "layerplan 0.1.0\n"
+    assert status(env)["served"] == 1  # type: ignore[index]
+    assert list((short / f"layerplan-{os.getuid()}").glob("*.sock")), state
+    assert not (long / "layerplan").exists()

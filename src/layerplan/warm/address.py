@@ -61,14 +61,18 @@ def key_of(identity: object) -> str:
     return hashlib.sha256(json.dumps(identity, separators=(",", ":"), sort_keys=True).encode()).hexdigest()[:20]
 
 
+_LONGEST_DIRECTORY = 107 - len("/01234567890123456789.sock")
+"""A socket's path is at most 107 bytes (``sun_path``); a key is 20 characters."""
+
+
 def _directory(environ: Mapping[str, str]) -> str:
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "layerplan")
-    # tempfile.gettempdir()'s choice, without importing tempfile (random, shutil...) on every command
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        if (candidate := environ.get(name)) and os.path.isdir(candidate):
-            return os.path.join(candidate, f"layerplan-{os.getuid()}")
+    # tempfile.gettempdir()'s choice, without importing tempfile (random, shutil...) on every
+    # command; one whose sockets' paths would be too long to bind is passed over.
+    candidates = [(environ.get("XDG_RUNTIME_DIR"), "layerplan")]
+    candidates += [(environ.get(name), f"layerplan-{os.getuid()}") for name in ("TMPDIR", "TEMP", "TMP")]
+    for parent, name in candidates:
+        if parent and os.path.isdir(parent) and len(os.fsencode(directory := os.path.join(parent, name))) <= _LONGEST_DIRECTORY:
+            return directory
     return f"/tmp/layerplan-{os.getuid()}"
 
 
