@@ -224,3 +224,14 @@ def test_a_runtime_directory_too_long_for_a_socket_is_passed_over(tmp_path: Path
     assert status(env)["served"] == 1  # type: ignore[index]
     assert list((short / f"layerplan-{os.getuid()}").glob("*.sock")), state
     assert not (long / "layerplan").exists()
+
+
+def test_the_daemon_keeps_no_command_s_secrets(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # The daemon lives for hours after the command that started it: it must not hold that
+    # command's environment (a registry password, a CI token) in its own; each command's
+    # process gets its own client's.
+    env = {**daemon_env, "LAYERPLAN_TEST_TOKEN": "s3cret-token"}
+    state = started(env)
+    assert b"s3cret-token" not in Path(f"/proc/{state['pid']}/environ").read_bytes()
+    result = run(["cache", "info", "--json"], {**daemon_env, "LAYERPLAN_CACHE_DIR": str(tmp_path / "c")})
+    assert json.loads(result.stdout)["root"] == str(tmp_path / "c")

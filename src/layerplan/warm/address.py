@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (the client
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Address", "UnsafeDirectory", "address_for", "key_of", "runtime_directory"]
+__all__ = ["Address", "UnsafeDirectory", "address_for", "key_of", "runtime_directory", "startup_environment"]
 
 _STARTUP_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
 
@@ -90,8 +90,15 @@ def runtime_directory(environ: Mapping[str, str]) -> str:
     return directory
 
 
+def startup_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What of ``environ`` changes how Python starts: the server's whole environment. Each
+    command's process gets its client's; the server, which outlives the command that
+    started it by hours, keeps none of its other variables (a registry password, a token)."""
+    return {name: value for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES}
+
+
 def address_for(environ: Mapping[str, str]) -> Address:
     """The address of layerplan's own server for this process (see the module's doc);
     raises :class:`UnsafeDirectory` as :func:`runtime_directory` does."""
-    startup = sorted((name, value) for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES)
+    startup = sorted(startup_environment(environ).items())
     return Address(key=key_of(["layerplan", sys.executable, sys.version, sys.path, startup]), directory=runtime_directory(environ))

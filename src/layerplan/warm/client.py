@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from layerplan.warm.address import Address, UnsafeDirectory, address_for
+from layerplan.warm.address import Address, UnsafeDirectory, address_for, startup_environment
 from layerplan.warm.process import WarmProcess, spawn_server
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (the client's start)
@@ -180,6 +180,6 @@ def start_server(address: Address) -> None:
     }
     boot = "import json, sys; s = json.loads(sys.argv[1]); sys.path[:] = s['path']; from layerplan.warm.server import boot; boot(s)"
     try:
-        spawn_server(address, [sys.executable, "-c", boot, json.dumps(settings)], cwd="/")
+        spawn_server(address, [sys.executable, "-c", boot, json.dumps(settings)], cwd="/", env=startup_environment(os.environ))
     except OSError as exc:
         _warn(f"could not start the build daemon: {exc}")
