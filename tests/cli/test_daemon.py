@@ -235,3 +235,22 @@ def test_the_daemon_keeps_no_command_s_secrets(tmp_path: Path, daemon_env: dict[
     assert b"s3cret-token" not in Path(f"/proc/{state['pid']}/environ").read_bytes()
     result = run(["cache", "info", "--json"], {**daemon_env, "LAYERPLAN_CACHE_DIR": str(tmp_path / "c")})
     assert json.loads(result.stdout)["root"] == str(tmp_path / "c")
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+
+
+def test_ctrl_z_suspends_the_command_in_the_daemon_too(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # The terminal's Ctrl-Z stops `layerplan` (its process group); the command's process in
+    # the daemon stops with it and goes on with it, as one process would.
+    state = started(daemon_env)
+    client, log = _watching(tmp_path, daemon_env)
+    (command,) = (int(pid) for pid in Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split())
+    client.send_signal(signal.SIGTSTP)
+    wait_for(lambda: _state(client.pid) == "T" and _state(command) == "T", "the client and its command to stop")
+    client.send_signal(signal.SIGCONT)
+    wait_for(lambda: _state(client.pid) != "T" and _state(command) != "T", "the client and its command to go on")
+    client.send_signal(signal.SIGINT)
+    assert client.wait(timeout=30) == 130
+    assert log.read_text().splitlines()[-1] == "interrupted"

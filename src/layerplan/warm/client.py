@@ -131,7 +131,17 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
     def relay(signum: int, frame: FrameType | None) -> None:
         process.send_signal(signum)
 
+    def suspend(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-Z stops the terminal's process group, which the command's process (the
+        # daemon's) is not in: it stops with this one, and goes on with it.
+        process.send_signal(signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stopped here until SIGCONT (`fg`, `bg`)
+        signal.signal(signal.SIGTSTP, suspend)
+        process.send_signal(signal.SIGCONT)
+
     previous = {signum: signal.signal(signum, relay) for signum in _RELAYED}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
     try:
         code = process.wait()
     finally:
