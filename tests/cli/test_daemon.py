@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,39 @@ def test_ctrl_z_suspends_the_command_in_the_daemon_too(tmp_path: Path, daemon_en
     client.send_signal(signal.SIGINT)
     assert client.wait(timeout=30) == 130
     assert log.read_text().splitlines()[-1] == "interrupted"
+
+
+def test_a_daemon_of_an_older_protocol_is_asked_to_stop(tmp_path: Path, daemon_env: dict[str, str]) -> None:
+    # An upgrade's first command meets the daemon the old layerplan started, which hangs up
+    # on a command it does not understand instead of declining it as stale: it is stopped,
+    # so the daemon of the new code can start.
+    state = started(daemon_env)
+    (path,) = (Path(daemon_env["XDG_RUNTIME_DIR"]) / "layerplan").glob("*.sock")
+    assert run(["daemon", "stop"], daemon_env).returncode == 0
+    wait_for(lambda: not alive(int(state["pid"])), "the daemon to stop")
+    heard: list[bytes] = []
+
+    def old_server(listener: socket.socket) -> None:
+        for _ in range(2):
+            try:
+                conn, _address = listener.accept()
+            except OSError:
+                return
+            with conn:
+                heard.append(conn.recv(1 << 20).split(b"\n")[0])
+                if b'"stop"' in heard[-1]:
+                    conn.sendall(b'{"stopping": 1}\n')
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(4)
+        listener.settimeout(20)  # a test that fails does not hang on the second accept
+        serving = threading.Thread(target=old_server, args=(listener,))
+        serving.start()
+        result = run(["--version"], daemon_env)
+        serving.join(timeout=30)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "layerplan 0.1.0\n", "")
+    assert json.loads(heard[0])["run"]["argv"][1:] == ["--version"]
+    assert json.loads(heard[1]) == {"stop": {}}
+    fresh = wait_for(lambda: status(daemon_env), "the new daemon")
+    assert fresh["pid"] != state["pid"]

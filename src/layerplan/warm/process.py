@@ -56,7 +56,13 @@ class WarmProcess:
             send(sock, {"run": {"cwd": cwd, "umask": umask, "env": dict(env), "argv": list(argv)}})
             reader = Reader(sock)
             ready = reader.receive()
-            if not ready or "ready" not in ready:
+            if ready is None:
+                # Hung up without a word: a server of an older layerplan, which wanted the
+                # streams with the command and, refusing it, would never exit as stale.
+                sock.close()
+                _retire(address)
+                return None
+            if "ready" not in ready:
                 sock.close()
                 return None  # "stale": that server exits
             send(sock, {"streams": len(fds)}, list(fds))  # only to a server that answered
@@ -118,6 +124,18 @@ class WarmProcess:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def _retire(address: Address) -> None:
+    """Ask the server at ``address`` to stop (a new one starts after the command)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(ANSWER_SECONDS)
+        try:
+            sock.connect(address.socket)
+            send(sock, {"stop": {}})
+            Reader(sock).receive()
+        except (OSError, ProtocolError):
+            pass
 
 
 def spawn_server(address: Address, command: Sequence[str], *, cwd: str, env: Mapping[str, str] | None = None) -> None:
