@@ -291,3 +291,22 @@ def test_a_daemon_of_an_older_protocol_is_asked_to_stop(tmp_path: Path, daemon_e
     assert json.loads(heard[1]) == {"stop": {}}
     fresh = wait_for(lambda: status(daemon_env), "the new daemon")
     assert fresh["pid"] != state["pid"]
+
+
+def test_a_command_too_big_for_the_daemon_runs_alone_and_the_daemon_stays(daemon_env: dict[str, str]) -> None:
+    # An environment whose message passes the daemon's limit (4 MB of JSON): the daemon
+    # says it refuses it (a hang-up would read as a daemon of an older layerplan, and stop it).
+    import resource
+
+    state = started(daemon_env)
+    huge = {f"LAYERPLAN_TEST_HUGE_{n}": "é" * 50_000 for n in range(14)}  # 1.4 MB as UTF-8, 4.2 MB as JSON
+
+    def room_for_it() -> None:  # the kernel's room for arguments and environment is a quarter of the stack's
+        resource.setrlimit(resource.RLIMIT_STACK, (64 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+
+    result = subprocess.run(
+        [str(LAYERPLAN), "--version"], capture_output=True, text=True, env={**daemon_env, **huge}, timeout=60, preexec_fn=room_for_it
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (0, "layerplan 0.1.0\n", "")
+    after = status(daemon_env)
+    assert after is not None and after["pid"] == state["pid"] and after["served"] == 0

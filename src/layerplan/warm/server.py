@@ -224,6 +224,10 @@ class Server:
         if not message:
             for fd in reader.fds:
                 os.close(fd)
+            try:  # a word, where there is a client to hear it: a hang-up means an older server
+                send(conn, {"refused": "not a message this server reads (too long?)"})
+            except OSError:
+                pass
             return True
         if "status" in message:
             send(conn, {"status": self._status()})
