@@ -6,6 +6,7 @@ code; a project's own build script is read afresh on every call.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from daemons import ask, servers_in, stop_servers, wait_for
 
+from layerplan.install.errors import BuildError
 from layerplan.install import build_wheel, warm_backend
 from layerplan.install.kept_env import start_build_in_kept_env
 from tests.install.test_install_pep517 import BACKENDS, _project
@@ -147,3 +149,43 @@ def test_a_project_build_script_is_read_afresh_by_every_served_call(tmp_path: Pa
     assert mark(_built(project, tmp_path / "third", envs)) == "v2"
     state = _server_state(runtime)
     assert state["pid"] == pid and state["served"] == 2, "the script is the project's, not the server's code"
+
+
+@pytest.mark.parametrize("ending", ["os._exit(0)", "os.kill(os.getpid(), signal.SIGKILL)"])
+def test_a_served_call_that_ends_its_process_itself_fails_as_a_fresh_process_does(tmp_path: Path, runtime: Path, ending: str) -> None:
+    # The served call's process ends without saying so (a setup.py that exits, the OOM
+    # killer): its server says how it ended, so the error is the one a fresh process gives.
+    project = _project(tmp_path, "hatchling")
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text() + "\n[tool.hatch.build.targets.wheel.hooks.custom]\n"
+    )
+    script = project / "hatch_build.py"
+
+    def write_script(end: str) -> None:
+        script.write_text(
+            "import os, signal\nfrom hatchling.builders.hooks.plugin.interface import BuildHookInterface\n\n"
+            "class CustomBuildHook(BuildHookInterface):\n"
+            "    def initialize(self, version, build_data):\n"
+            f"        print('leaving early', flush=True)\n        {end}\n"
+        )
+
+    write_script("pass")
+    envs = tmp_path / "envs"
+    build_wheel(project, tmp_path / "reference", env_cache=envs, source_date_epoch=EPOCH)
+    _built(project, tmp_path / "first", envs)
+    _server_state(runtime)
+    write_script(ending)
+    with pytest.raises(BuildError) as caught:
+        _built(project, tmp_path / "served", envs)
+    assert _server_state(runtime)["served"] == 1
+    warm_backend.keep_warm(None)
+    with pytest.raises(BuildError) as fresh:
+        _built(project, tmp_path / "fresh", envs)
+    assert _without_scratch(str(caught.value)) == _without_scratch(str(fresh.value))
+    if ending == "os._exit(0)":
+        assert "exited during build_wheel without an answer: leaving early" in str(caught.value)
+
+
+def _without_scratch(message: str) -> str:
+    """``message`` without its scratch directories' random names."""
+    return re.sub(r"/layerplan-[a-z-]+?-[a-z0-9_]{8}", "/SCRATCH", message)

@@ -54,9 +54,12 @@ def start(address: Address, request: str, *, source: Path, environ: Mapping[str,
     """The hook call ``request`` (the driver's JSON) run by the server at ``address``, its
     output in ``out`` and ``err``; ``None`` when none serves there (nothing ran)."""
     with open(os.devnull, "rb") as devnull:
-        return WarmProcess.start(
-            address, ["_hook_driver", request], cwd=str(source), env=environ, fds=[devnull.fileno(), out.fileno(), err.fileno()]
-        )
+        try:
+            return WarmProcess.start(
+                address, ["_hook_driver", request], cwd=str(source), env=environ, fds=[devnull.fileno(), out.fileno(), err.fileno()]
+            )
+        except TimeoutError:
+            return None  # a server that does not answer (stopped, hung): the call runs in a process of its own
 
 
 def spawn(address: Address, python: Path, source: Path, backend: str, backend_path: tuple[str, ...], environ: Mapping[str, str]) -> None:

@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (the client
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Address", "UnsafeDirectory", "address_for", "key_of", "runtime_directory"]
+__all__ = ["Address", "UnsafeDirectory", "address_for", "key_of", "runtime_directory", "startup_environment"]
 
 _STARTUP_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
 
@@ -61,14 +61,18 @@ def key_of(identity: object) -> str:
     return hashlib.sha256(json.dumps(identity, separators=(",", ":"), sort_keys=True).encode()).hexdigest()[:20]
 
 
+_LONGEST_DIRECTORY = 107 - len("/01234567890123456789.sock")
+"""A socket's path is at most 107 bytes (``sun_path``); a key is 20 characters."""
+
+
 def _directory(environ: Mapping[str, str]) -> str:
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "layerplan")
-    # tempfile.gettempdir()'s choice, without importing tempfile (random, shutil...) on every command
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        if (candidate := environ.get(name)) and os.path.isdir(candidate):
-            return os.path.join(candidate, f"layerplan-{os.getuid()}")
+    # tempfile.gettempdir()'s choice, without importing tempfile (random, shutil...) on every
+    # command; one whose sockets' paths would be too long to bind is passed over.
+    candidates = [(environ.get("XDG_RUNTIME_DIR"), "layerplan")]
+    candidates += [(environ.get(name), f"layerplan-{os.getuid()}") for name in ("TMPDIR", "TEMP", "TMP")]
+    for parent, name in candidates:
+        if parent and os.path.isdir(parent) and len(os.fsencode(directory := os.path.join(parent, name))) <= _LONGEST_DIRECTORY:
+            return directory
     return f"/tmp/layerplan-{os.getuid()}"
 
 
@@ -86,8 +90,15 @@ def runtime_directory(environ: Mapping[str, str]) -> str:
     return directory
 
 
+def startup_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What of ``environ`` changes how Python starts: the server's whole environment. Each
+    command's process gets its client's; the server, which outlives the command that
+    started it by hours, keeps none of its other variables (a registry password, a token)."""
+    return {name: value for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES}
+
+
 def address_for(environ: Mapping[str, str]) -> Address:
     """The address of layerplan's own server for this process (see the module's doc);
     raises :class:`UnsafeDirectory` as :func:`runtime_directory` does."""
-    startup = sorted((name, value) for name, value in environ.items() if name.startswith("PYTHON") or name in _STARTUP_VARIABLES)
+    startup = sorted(startup_environment(environ).items())
     return Address(key=key_of(["layerplan", sys.executable, sys.version, sys.path, startup]), directory=runtime_directory(environ))

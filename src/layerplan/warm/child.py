@@ -43,7 +43,10 @@ class Command:
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             self._become_client()
-            send(self.conn, {"pid": os.getpid()})
+            try:
+                send(self.conn, {"pid": os.getpid()})
+            except OSError:
+                os._exit(1)  # the client gave up waiting and runs the command itself: not here too
             threading.Thread(target=self._end_with_client, name="daemon-client-watch", daemon=True).start()
             code = self._call_target()
             self._finish()

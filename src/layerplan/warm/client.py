@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from layerplan.warm.address import Address, UnsafeDirectory, address_for
+from layerplan.warm.address import Address, UnsafeDirectory, address_for, startup_environment
 from layerplan.warm.process import WarmProcess, spawn_server
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (the client's start)
@@ -114,16 +114,34 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
     at ``address`` or it declined (its code changed): then the caller runs the command."""
     if not _streams_open():
         return None  # a closed standard stream cannot be handed over; run here
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # the working directory was removed: nothing to hand over; run here
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    process = WarmProcess.start(address, argv, cwd=os.getcwd(), env=os.environ, fds=[0, 1, 2])
+    try:
+        process = WarmProcess.start(address, argv, cwd=cwd, env=os.environ, fds=[0, 1, 2])
+    except TimeoutError:
+        _warn(f"the build daemon at {address.socket} did not answer; running without it")
+        return None
     if process is None:
         return None
 
     def relay(signum: int, frame: FrameType | None) -> None:
         process.send_signal(signum)
 
+    def suspend(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-Z stops the terminal's process group, which the command's process (the
+        # daemon's) is not in: it stops with this one, and goes on with it.
+        process.send_signal(signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stopped here until SIGCONT (`fg`, `bg`)
+        signal.signal(signal.SIGTSTP, suspend)
+        process.send_signal(signal.SIGCONT)
+
     previous = {signum: signal.signal(signum, relay) for signum in _RELAYED}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
     try:
         code = process.wait()
     finally:
@@ -136,7 +154,27 @@ def run(address: Address, argv: Sequence[str]) -> int | None:
             file=sys.stderr,
         )
         return EXIT_LOST
+    if code < 0:
+        _end_as_signalled(-code)
+        return 128 - code  # a signal that does not end a process (there is none that ends a command so)
     return code
+
+
+def _end_as_signalled(signum: int) -> None:
+    """End as the command's process ended, by signal ``signum`` (SIGHUP from a closed
+    terminal, SIGKILL from the kernel's OOM killer): the shell, or a caller's ``wait``,
+    sees what it sees when the command runs in its own process."""
+    import resource
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a core of this process would say nothing
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    os.kill(os.getpid(), signum)
 
 
 def start_server(address: Address) -> None:
@@ -152,6 +190,6 @@ def start_server(address: Address) -> None:
     }
     boot = "import json, sys; s = json.loads(sys.argv[1]); sys.path[:] = s['path']; from layerplan.warm.server import boot; boot(s)"
     try:
-        spawn_server(address, [sys.executable, "-c", boot, json.dumps(settings)], cwd="/")
+        spawn_server(address, [sys.executable, "-c", boot, json.dumps(settings)], cwd="/", env=startup_environment(os.environ))
     except OSError as exc:
         _warn(f"could not start the build daemon: {exc}")

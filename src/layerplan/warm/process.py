@@ -19,7 +19,12 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (the client
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["WarmProcess", "spawn_server"]
+__all__ = ["ANSWER_SECONDS", "WarmProcess", "spawn_server"]
+
+ANSWER_SECONDS = 5.0
+"""How long a server may take to take a command (it forks at once: milliseconds). Past it,
+what listens is not a server that works (stopped, hung, another program): the command runs
+without it, rather than wait for ever."""
 
 
 class WarmProcess:
@@ -31,26 +36,44 @@ class WarmProcess:
         self.pid = pid
         self.returncode: int | None = None
         self.lost = False
-        """The child ended without reporting its exit code (killed, out of memory)."""
+        """Nobody said how the child ended (its server was gone too when it ended)."""
 
     @classmethod
     def start(
         cls, address: Address, argv: Sequence[str], *, cwd: str, env: Mapping[str, str], fds: Sequence[int], umask: int | None = None
     ) -> WarmProcess | None:
         """Have the server at ``address`` run ``argv`` with ``fds`` as its standard streams;
-        ``None`` when no server is up there or it declined (its code changed): nothing ran."""
+        ``None`` when no server is up there or it declined (its code changed): nothing ran.
+        Raises ``TimeoutError`` when what listens there did not answer in ``ANSWER_SECONDS``
+        (nothing ran: a child forked later finds the connection closed and exits)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(ANSWER_SECONDS)
         try:
             sock.connect(address.socket)
             if umask is None:
                 umask = os.umask(0o022)
                 os.umask(umask)
-            send(sock, {"run": {"cwd": cwd, "umask": umask, "env": dict(env), "argv": list(argv)}}, list(fds))
+            send(sock, {"run": {"cwd": cwd, "umask": umask, "env": dict(env), "argv": list(argv)}})
             reader = Reader(sock)
+            ready = reader.receive()
+            if ready is None:
+                # Hung up without a word: a server of an older layerplan, which wanted the
+                # streams with the command and, refusing it, would never exit as stale.
+                sock.close()
+                _retire(address)
+                return None
+            if "ready" not in ready:
+                sock.close()
+                return None  # "stale": that server exits
+            send(sock, {"streams": len(fds)}, list(fds))  # only to a server that answered
             first = reader.receive()
+        except TimeoutError:
+            sock.close()
+            raise
         except (OSError, ProtocolError):
             sock.close()
             return None
+        sock.settimeout(None)
         if not first or "pid" not in first:
             sock.close()
             return None  # "stale": that server exits
@@ -70,7 +93,8 @@ class WarmProcess:
         return self.returncode
 
     def wait(self) -> int:
-        """Wait for the command; its exit code (``-SIGKILL`` when it was lost: see ``lost``)."""
+        """Wait for the command; its exit code, ``-N`` when signal N ended it, as ``Popen``'s
+        (``-SIGKILL`` when it was lost: see ``lost``)."""
         while self.returncode is None:
             self._read_exit()
         return self.returncode
@@ -100,6 +124,18 @@ class WarmProcess:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def _retire(address: Address) -> None:
+    """Ask the server at ``address`` to stop (a new one starts after the command)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(ANSWER_SECONDS)
+        try:
+            sock.connect(address.socket)
+            send(sock, {"stop": {}})
+            Reader(sock).receive()
+        except (OSError, ProtocolError):
+            pass
 
 
 def spawn_server(address: Address, command: Sequence[str], *, cwd: str, env: Mapping[str, str] | None = None) -> None:

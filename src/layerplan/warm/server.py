@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import importlib
+import json
 import os
 import select
 import signal
@@ -41,7 +42,8 @@ from .wire import ProtocolError, Reader, send
 
 __all__ = ["Server", "boot"]
 
-_ACCEPT_TICK = 30.0
+_ACCEPT_TICK = 5.0
+"""How often an idle server looks at its idle time and its socket's file (a stat: nothing)."""
 _RECEIVE_SECONDS = 10.0
 
 
@@ -59,6 +61,13 @@ def _code_files() -> dict[str, tuple[int, int]]:
     return files
 
 
+def _same_file(path: str, inode: int) -> bool:
+    try:
+        return os.lstat(path).st_ino == inode
+    except OSError:
+        return False
+
+
 def _peer_uid(conn: socket.socket) -> int | None:
     """The connecting process's uid, where the system says (Linux); else ``None``."""
     option = getattr(socket, "SO_PEERCRED", None)
@@ -66,6 +75,18 @@ def _peer_uid(conn: socket.socket) -> int | None:
         return None
     _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
     return int(uid)
+
+
+def _receive(conn: socket.socket, reader: Reader) -> dict[str, Any] | None:
+    """The client's next message; ``None`` if it has none within ``_RECEIVE_SECONDS`` (a
+    client that says nothing does not hold the server up) or sends something else."""
+    conn.settimeout(_RECEIVE_SECONDS)
+    try:
+        return reader.receive()
+    except (ProtocolError, OSError):
+        return None
+    finally:
+        conn.settimeout(None)
 
 
 class Server:
@@ -81,7 +102,10 @@ class Server:
         self.idle_seconds = idle_seconds
         self.started = time.time()
         self.served = 0
-        self.children: set[int] = set()
+        self.children: dict[int, socket.socket] = {}
+        """Each command's process, with the server's end of its client's connection: the
+        server says how the process ended when it ends without saying so itself (a backend's
+        ``os._exit(0)``, a signal), as a parent's ``wait`` would."""
         self.code: dict[str, tuple[int, int]] = {}
         self.learner = Learner() if learn else None
 
@@ -147,6 +171,11 @@ class Server:
                         self.code = _code_files()
                     continue
                 if listener.fileno() not in ready:
+                    if not _same_file(path, inode):
+                        # Removed (a /tmp cleaner, a user) or replaced: no client finds this
+                        # server, whose lock would keep a new one from starting for hours.
+                        print(f"layerplan daemon: exiting, its socket {path} was removed or replaced", file=sys.stderr)
+                        return
                     self._reap()
                     if not self.children and time.monotonic() - last > self.idle_seconds:
                         return
@@ -158,22 +187,32 @@ class Server:
                         return
         finally:
             listener.close()
-            try:
-                if os.stat(path).st_ino == inode:
+            if _same_file(path, inode):
+                try:
                     os.unlink(path)
-            except OSError:
-                pass
+                except OSError:
+                    pass
 
     def _reap(self) -> None:
         while True:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
+                for gone in self.children.values():
+                    gone.close()
                 self.children.clear()
                 return
             if pid == 0:
                 return
-            self.children.discard(pid)
+            if (conn := self.children.pop(pid, None)) is not None:
+                # Never blocks (the flag, not the socket's mode, which the child shares); after
+                # the process's own "exit" this one is not read.
+                message = json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n"
+                try:
+                    conn.send(message, socket.MSG_DONTWAIT)
+                except OSError:
+                    pass
+                conn.close()
 
     def _handle(self, conn: socket.socket, listener: socket.socket) -> bool:
         """Serve one connection; ``False`` when the server is to exit."""
@@ -181,15 +220,14 @@ class Server:
         if uid is not None and uid != os.getuid():
             return True
         reader = Reader(conn)
-        conn.settimeout(_RECEIVE_SECONDS)  # a client that says nothing does not hold the server up
-        try:
-            message = reader.receive()
-        except (ProtocolError, OSError):
-            message = None
-        conn.settimeout(None)
+        message = _receive(conn, reader)
         if not message:
             for fd in reader.fds:
                 os.close(fd)
+            try:  # a word, where there is a client to hear it: a hang-up means an older server
+                send(conn, {"refused": "not a message this server reads (too long?)"})
+            except OSError:
+                pass
             return True
         if "status" in message:
             send(conn, {"status": self._status()})
@@ -198,7 +236,7 @@ class Server:
             send(conn, {"stopping": os.getpid()})
             return False
         request = message.get("run")
-        if not isinstance(request, dict) or len(reader.fds) != 3:
+        if not isinstance(request, dict):
             for fd in reader.fds:
                 os.close(fd)
             return True
@@ -208,11 +246,20 @@ class Server:
             for fd in reader.fds:
                 os.close(fd)
             return False
+        # Only now the client's streams: what it sends them to has answered, so a peer that
+        # never does (hung, another program) cannot hold the client's pipes open.
+        send(conn, {"ready": os.getpid()})
+        if not _receive(conn, reader) or len(reader.fds) != 3:
+            for fd in reader.fds:
+                os.close(fd)
+            return True
         # SIGCHLD held until the child is counted: one that ends at once is then reaped after.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
         if pid == 0:  # the command's process: it never returns into the server's loop
             try:
+                for other in self.children.values():  # another command's: its client waits for its end
+                    other.close()
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
                 listener.close()
                 if self.learner is not None:
@@ -220,7 +267,7 @@ class Server:
                 Command(conn, request, reader.fds, self.target, self.learner).run()
             finally:
                 os._exit(1)
-        self.children.add(pid)
+        self.children[pid] = conn.dup()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         self.served += 1
         for fd in reader.fds:

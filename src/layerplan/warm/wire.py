@@ -1,5 +1,7 @@
-"""The build daemon's messages: one JSON object per line over a Unix socket, the first
-(a command) carrying the client's standard streams as file descriptors (``SCM_RIGHTS``).
+"""The build daemon's messages: one JSON object per line over a Unix socket. A command:
+the client sends ``run``, the server answers ``ready`` (or ``stale``), the client sends
+``streams`` carrying its standard streams as file descriptors (``SCM_RIGHTS``), the
+command's process answers ``pid`` and, when it ends, ``exit``.
 
 Hand-written because it is twenty lines of the standard library (``socket.send_fds``);
 no messaging library would be lighter to import on every command.
