@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,23 +115,33 @@ def test_an_edited_in_tree_backend_is_not_served_by_its_old_code(tmp_path: Path,
     assert f"exiting, its code changed: {backend} changed" in log.read_text()
 
 
-def test_a_project_build_script_is_read_afresh_by_every_served_call(tmp_path: Path, runtime: Path) -> None:
+def _with_build_script(tmp_path: Path) -> tuple[Path, Callable[[str], None]]:
+    """A hatchling project with a custom build hook (``hatch_build.py``), and a function that
+    writes the hook's ``initialize`` body (indented lines, after the imports os and signal)."""
     project = _project(tmp_path, "hatchling")
     (project / "pyproject.toml").write_text(
         (project / "pyproject.toml").read_text() + "\n[tool.hatch.build.targets.wheel.hooks.custom]\n"
     )
-    script = project / "hatch_build.py"
+
+    def write_body(body: str) -> None:
+        (project / "hatch_build.py").write_text(
+            "import os, signal\nfrom hatchling.builders.hooks.plugin.interface import BuildHookInterface\n\n"
+            "class CustomBuildHook(BuildHookInterface):\n"
+            "    def initialize(self, version, build_data):\n" + body
+        )
+
+    return project, write_body
+
+
+def test_a_project_build_script_is_read_afresh_by_every_served_call(tmp_path: Path, runtime: Path) -> None:
+    project, write_body = _with_build_script(tmp_path)
 
     def write_script(mark: str) -> None:
-        script.write_text(
-            "import os\nfrom hatchling.builders.hooks.plugin.interface import BuildHookInterface\n\n"
-            f"MARK = {mark!r}\n\n"
-            "class CustomBuildHook(BuildHookInterface):\n"
-            "    def initialize(self, version, build_data):\n"
+        write_body(
             "        path = os.path.join(self.directory, 'mark.txt')\n"
             "        os.makedirs(self.directory, exist_ok=True)\n"
             "        with open(path, 'w') as stream:\n"
-            "            stream.write(MARK)\n"
+            f"            stream.write({mark!r})\n"
             "        build_data['force_include'][path] = 'tiny_hatchling/mark.txt'\n"
         )
 
@@ -155,19 +165,10 @@ def test_a_project_build_script_is_read_afresh_by_every_served_call(tmp_path: Pa
 def test_a_served_call_that_ends_its_process_itself_fails_as_a_fresh_process_does(tmp_path: Path, runtime: Path, ending: str) -> None:
     # The served call's process ends without saying so (a setup.py that exits, the OOM
     # killer): its server says how it ended, so the error is the one a fresh process gives.
-    project = _project(tmp_path, "hatchling")
-    (project / "pyproject.toml").write_text(
-        (project / "pyproject.toml").read_text() + "\n[tool.hatch.build.targets.wheel.hooks.custom]\n"
-    )
-    script = project / "hatch_build.py"
+    project, write_body = _with_build_script(tmp_path)
 
     def write_script(end: str) -> None:
-        script.write_text(
-            "import os, signal\nfrom hatchling.builders.hooks.plugin.interface import BuildHookInterface\n\n"
-            "class CustomBuildHook(BuildHookInterface):\n"
-            "    def initialize(self, version, build_data):\n"
-            f"        print('leaving early', flush=True)\n        {end}\n"
-        )
+        write_body(f"        print('leaving early', flush=True)\n        {end}\n")
 
     write_script("pass")
     envs = tmp_path / "envs"
