@@ -70,15 +70,18 @@ def test_a_daemon_whose_code_changed_never_runs_a_command(tmp_path: Path, daemon
     assert f"layerplan daemon: exiting, its code changed: {init} changed" in log.read_text()
 
 
-def _watching(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+def _watching(tmp_path: Path, env: dict[str, str], *, own_group: bool = False) -> tuple[subprocess.Popen[bytes], Path]:
     """A `layerplan watch` (it runs until stopped), once its first build failed and it
-    waits for a change (in watchfiles, which turns a signal into its own KeyboardInterrupt)."""
+    waits for a change (in watchfiles, which turns a signal into its own KeyboardInterrupt).
+    ``own_group``: in a process group of its own, as a shell runs a job. Its parent (this
+    test) is then in another group of the same session, so the group is not orphaned,
+    where the kernel would discard a stop signal (a CI runner's pytest is often in one)."""
     project = copy_example(tmp_path / "example")
     log = tmp_path / "watch.log"
     with log.open("wb") as stderr:
         client = subprocess.Popen(
             [str(LAYERPLAN), "watch", "--base", f"oci:{tmp_path / 'no-base'}", "-o", f"oci:{tmp_path / 'out'}"],
-            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=stderr, process_group=0 if own_group else None,
         )  # fmt: skip
     wait_for(lambda: "does not exist" in log.read_text(), "the watch's first build to fail")
     return client, log
@@ -246,7 +249,7 @@ def test_ctrl_z_suspends_the_command_in_the_daemon_too(tmp_path: Path, daemon_en
     # The terminal's Ctrl-Z stops `layerplan` (its process group); the command's process in
     # the daemon stops with it and goes on with it, as one process would.
     state = started(daemon_env)
-    client, log = _watching(tmp_path, daemon_env)
+    client, log = _watching(tmp_path, daemon_env, own_group=True)
     (command,) = (int(pid) for pid in Path(f"/proc/{state['pid']}/task/{state['pid']}/children").read_text().split())
     client.send_signal(signal.SIGTSTP)
     wait_for(lambda: _state(client.pid) == "T" and _state(command) == "T", "the client and its command to stop")
